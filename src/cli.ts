@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from 'commander'
+import { startBroker } from './broker'
+import type { ConfigOverrides } from './config/loadConfig'
+import { ConfigError } from './errors'
+
+function portNumber (value: string): number {
+  const n = Number(value)
+  if (!/^\d{1,5}$/.test(value) || n > 65535) throw new InvalidArgumentError('must be a port number from 0 to 65535')
+  return n
+}
+
+export function buildProgram (): Command {
+  const program = new Command()
+  program
+    .name('ackline')
+    .description('Ackline: a telnet-friendly TCP message broker with priorities, acks and in-flight caps')
+    .version(require('../package.json').version as string)
+
+  program
+    .command('start')
+    .description('start the broker (flags override the config file)')
+    .option('-p, --port <port>', 'TCP port to listen on (0 = ephemeral) [default: 8000]', portNumber)
+    .option('-H, --host <host>', 'address to bind [default: 127.0.0.1]')
+    .option('-c, --config <file>', 'JSON config file layered over config/default.json')
+    .option('-l, --log-dir <dir>', 'directory for per-topic JSON logs [default: logs]')
+    .action(async (opts: { port?: number, host?: string, config?: string, logDir?: string }) => {
+      const overrides: ConfigOverrides = {}
+      if (opts.port !== undefined) overrides.port = opts.port
+      if (opts.host !== undefined) overrides.host = opts.host
+      if (opts.logDir !== undefined) overrides.logDir = opts.logDir
+      try {
+        const broker = await startBroker({ file: opts.config, overrides })
+        const a = broker.address!
+        process.stdout.write(`ackline listening on ${a.address}:${a.port} (log dir ${broker.config.logDir})\n`)
+        const stop = (signal: string): void => {
+          process.stdout.write(`ackline: ${signal} received, shutting down\n`)
+          broker.stop().then(() => process.exit(0), () => process.exit(1))
+        }
+        process.once('SIGINT', () => stop('SIGINT'))
+        process.once('SIGTERM', () => stop('SIGTERM'))
+      } catch (err) {
+        if (err instanceof ConfigError) {
+          process.stderr.write(`ackline: ${err.message}\n`)
+          process.exit(2)
+        }
+        process.stderr.write(`ackline: cannot start: ${(err as Error).message}\n`)
+        process.exit(1)
+      }
+    })
+  return program
+}
+
+if (require.main === module) {
+  buildProgram().parseAsync(process.argv).catch((err: unknown) => {
+    process.stderr.write(`ackline: ${(err as Error).message}\n`)
+    process.exit(1)
+  })
+}

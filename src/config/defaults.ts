@@ -1,0 +1,60 @@
+/**
+ * The one defaults object: every limit and setting the broker has, each
+ * non-zero and safe. config/default.json mirrors it (a test keeps them equal).
+ */
+export type Action = 'pub' | 'sub' | 'unsub' | 'ack' | 'name' | 'help' | 'ping' | 'quit'
+
+export const ACTIONS: readonly Action[] = ['pub', 'sub', 'unsub', 'ack', 'name', 'help', 'ping', 'quit']
+
+export interface BrokerConfig {
+  /** TCP port; 0 picks an ephemeral port. */
+  port: number
+  host: string
+  /** Directory for per-topic JSON logs. */
+  logDir: string
+  /** Command words per action; matched case-insensitively. */
+  commands: Record<Action, string[]>
+  /** Longest accepted line in bytes, newline excluded. */
+  maxLineBytes: number
+  /** Default per-subscriber per-topic cap of delivered, unacked events. */
+  maxInFlight: number
+  /** Highest cap a client may ask for with `sub <topic> <n>`. */
+  maxInFlightLimit: number
+  /** Open connections accepted at once; more are answered ERR and closed. */
+  maxConnections: number
+  /** Parsed lines waiting per connection before the broker stops reading from it. */
+  maxQueuedLines: number
+  /** Lines one worker task applies before yielding to other connections. */
+  workerBatchLines: number
+  /** fastq worker-pool concurrency. */
+  workerConcurrency: number
+  /** Outbound bytes buffered per connection before an immediate flush (else once per tick). */
+  flushBytes: number
+  /** A client whose socket has not drained for this long is disconnected. */
+  drainTimeoutMs: number
+}
+
+export const DEFAULTS: Readonly<BrokerConfig> = Object.freeze({
+  port: 8000,
+  host: '127.0.0.1',
+  logDir: 'logs',
+  commands: {
+    pub: ['pub', 'PUBLISH'],
+    sub: ['sub', 'SUBSCRIBE'],
+    unsub: ['unsub', 'UNSUBSCRIBE'],
+    ack: ['ack', 'ACKNOWLEDGE'],
+    name: ['name'],
+    help: ['help'],
+    ping: ['ping'],
+    quit: ['quit'],
+  },
+  maxLineBytes: 1024 * 1024,
+  maxInFlight: 10,
+  maxInFlightLimit: 1000,
+  maxConnections: 10000,
+  maxQueuedLines: 10000,
+  workerBatchLines: 512,
+  workerConcurrency: 4,
+  flushBytes: 64 * 1024,
+  drainTimeoutMs: 30000,
+})

@@ -1,0 +1,35 @@
+import { ACTIONS } from './defaults'
+
+const positiveInt = { type: 'integer', minimum: 1 }
+const commandWords = {
+  type: 'array',
+  minItems: 1,
+  uniqueItems: true,
+  items: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_-]{0,31}$' },
+}
+
+/** JSON schema of a config file: every field optional, no unknown fields (typos fail loudly). */
+export const configFileSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    $comment: { type: 'string' },
+    port: { type: 'integer', minimum: 0, maximum: 65535 },
+    host: { type: 'string', minLength: 1 },
+    logDir: { type: 'string', minLength: 1 },
+    commands: {
+      type: 'object',
+      additionalProperties: false,
+      properties: Object.fromEntries(ACTIONS.map(a => [a, commandWords])),
+    },
+    maxLineBytes: { type: 'integer', minimum: 64, maximum: 256 * 1024 * 1024 },
+    maxInFlight: positiveInt,
+    maxInFlightLimit: positiveInt,
+    maxConnections: positiveInt,
+    maxQueuedLines: positiveInt,
+    workerBatchLines: positiveInt,
+    workerConcurrency: positiveInt,
+    flushBytes: positiveInt,
+    drainTimeoutMs: positiveInt,
+  },
+} as const

@@ -1,0 +1,18 @@
+import type { BrokerConfig } from '../config/defaults'
+import type { CommandTable } from '../protocol/commandTable'
+import type { Store } from '../store/store'
+import type { Session } from './session'
+
+/** Everything a command handler may use. */
+export interface HandlerContext {
+  readonly config: BrokerConfig
+  readonly store: Store
+  readonly table: CommandTable
+  /** Live holders of durable names: one connection per name. */
+  readonly names: Map<string, Session>
+  /** Clock, injectable for tests. */
+  now: () => number
+}
+
+/** A command handler: applies one command and sends exactly one reply through the session. */
+export type Handler = (ctx: HandlerContext, session: Session, args: string) => void

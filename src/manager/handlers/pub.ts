@@ -1,0 +1,24 @@
+import { fail } from '../../errors'
+import { parseEvent, sealEvent } from '../../store/event'
+import { checkTopicName } from '../../store/names'
+import { splitToken } from '../../protocol/parseCommand'
+import type { Handler } from '../context'
+
+/** `pub <topic> <event-json>`: creates the topic if needed, fans the event out to current subscribers. */
+export const pub: Handler = (ctx, session, args) => {
+  const [name, json] = splitToken(args)
+  checkTopicName(name)
+  const parsed = parseEvent(json)
+  const topic = ctx.store.ensureTopic(name)
+  let id = parsed.id
+  if (id === undefined) {
+    id = topic.assignId()
+  } else if (topic.live.has(String(id))) {
+    fail('DUPLICATE_ID', `event id ${String(id)} is still pending on ${name}; ids must be unique among a topic's unacked events`)
+  }
+  const ev = sealEvent(parsed, id, ++topic.seq, ctx.now())
+  // Reply before fan-out so a publisher subscribed to its own topic sees OK before the EVENT.
+  const n = topic.subscriptions.size
+  session.reply(`OK ${ev.key} published to ${name} (${n} subscriber${n === 1 ? '' : 's'})`)
+  topic.publish(ev)
+}

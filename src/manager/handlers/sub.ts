@@ -1,0 +1,44 @@
+import { fail } from '../../errors'
+import { checkTopicName } from '../../store/names'
+import { Subscription } from '../../store/subscription'
+import { splitToken } from '../../protocol/parseCommand'
+import type { Handler, HandlerContext } from '../context'
+
+function parseInFlight (ctx: HandlerContext, text: string): number | undefined {
+  if (text === '') return undefined
+  const n = /^\d{1,9}$/.test(text) ? Number(text) : NaN
+  if (!(n >= 1 && n <= ctx.config.maxInFlightLimit)) {
+    fail('BAD_IN_FLIGHT', `max in flight must be an integer from 1 to ${ctx.config.maxInFlightLimit}, got ${JSON.stringify(text.slice(0, 20))}`)
+  }
+  return n
+}
+
+/**
+ * `sub <topic> [max-in-flight]`: subscribes. A named client that subscribes
+ * again resumes its durable subscription: events it had not acked go first.
+ */
+export const sub: Handler = (ctx, session, args) => {
+  const [name, rest] = splitToken(args)
+  checkTopicName(name)
+  const topic = ctx.store.topic(name)
+  if (topic === undefined) fail('UNKNOWN_TOPIC', `topic ${name} does not exist; publish to it first`)
+  const [n, extra] = splitToken(rest)
+  if (extra !== '') fail('BAD_ARGS', `unexpected ${JSON.stringify(extra.slice(0, 20))}; usage: ${ctx.table.usage('sub')}`)
+  const asked = parseInFlight(ctx, n)
+  if (session.subscriptions.has(name)) fail('ALREADY_SUBSCRIBED', `already subscribed to ${name}`)
+
+  const key = session.name ?? `#${session.id}`
+  let subscription = topic.subscriptions.get(key)
+  const resumed = subscription !== undefined
+  if (subscription === undefined) {
+    subscription = new Subscription(topic, key, session.name !== null, asked ?? ctx.config.maxInFlight)
+    topic.subscriptions.set(key, subscription)
+  } else if (asked !== undefined) {
+    subscription.maxInFlight = asked
+  }
+  session.subscriptions.set(name, subscription)
+  subscription.attach(session)
+  const detail = resumed ? `, resumed with ${subscription.pending} pending` : ''
+  session.reply(`OK subscribed to ${name} (max in flight ${subscription.maxInFlight}${detail})`)
+  subscription.pump()
+}

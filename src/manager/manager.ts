@@ -1,0 +1,106 @@
+import fastq, { type queue } from 'fastq'
+import type { BrokerConfig } from '../config/defaults'
+import { errLine } from '../errors'
+import { CommandTable } from '../protocol/commandTable'
+import { parseCommand, type ParsedCommand } from '../protocol/parseCommand'
+import type { Store } from '../store/store'
+import type { HandlerContext } from './context'
+import type { Session } from './session'
+import { ack } from './handlers/ack'
+import { help } from './handlers/help'
+import { name } from './handlers/name'
+import { ping } from './handlers/ping'
+import { pub } from './handlers/pub'
+import { quit } from './handlers/quit'
+import { sub } from './handlers/sub'
+import { unsub } from './handlers/unsub'
+
+/**
+ * Receives each session's command lines, runs them on a fastq worker pool
+ * and dispatches them to one handler per command. A session has at most one
+ * task in the pool at a time, so its commands are applied and answered in
+ * the order they were sent whatever the pool's concurrency.
+ */
+export class Manager {
+  readonly ctx: HandlerContext
+  private readonly pool: queue<Session, void>
+  private readonly batchLines: number
+
+  constructor (config: BrokerConfig, store: Store) {
+    this.ctx = {
+      config,
+      store,
+      table: new CommandTable(config.commands),
+      names: new Map(),
+      now: Date.now,
+    }
+    this.batchLines = config.workerBatchLines
+    this.pool = fastq(this, this.work, config.workerConcurrency)
+  }
+
+  /** Queues a session that has lines waiting, unless it is already queued. */
+  schedule (session: Session): void {
+    if (session.scheduled) return
+    session.scheduled = true
+    this.pool.push(session, noop)
+  }
+
+  /** Applies one line for a session; exactly one reply comes out (none for a blank line). */
+  execute (session: Session, line: string): void {
+    let cmd: ParsedCommand | null
+    try {
+      cmd = parseCommand(line, this.ctx.table)
+      if (cmd === null) return
+      this.dispatch(cmd, session)
+    } catch (err) {
+      session.reply(errLine(err))
+    }
+  }
+
+  /** The session is gone: anonymous subscriptions end, named ones wait for their owner. */
+  disconnect (session: Session): void {
+    for (const s of session.subscriptions.values()) {
+      if (s.named) {
+        s.detach()
+      } else {
+        s.topic.subscriptions.delete(s.key)
+        s.destroy()
+      }
+    }
+    session.subscriptions.clear()
+    if (session.name !== null && this.ctx.names.get(session.name) === session) this.ctx.names.delete(session.name)
+  }
+
+  /** Deliveries resumed for a session whose socket drained. */
+  resumeDeliveries (session: Session): void {
+    for (const s of session.subscriptions.values()) s.pump()
+  }
+
+  private dispatch (cmd: ParsedCommand, session: Session): void {
+    const ctx = this.ctx
+    switch (cmd.action) {
+      case 'pub': return pub(ctx, session, cmd.args)
+      case 'sub': return sub(ctx, session, cmd.args)
+      case 'unsub': return unsub(ctx, session, cmd.args)
+      case 'ack': return ack(ctx, session, cmd.args)
+      case 'name': return name(ctx, session, cmd.args)
+      case 'help': return help(ctx, session, cmd.args)
+      case 'ping': return ping(ctx, session, cmd.args)
+      case 'quit': return quit(ctx, session, cmd.args)
+    }
+  }
+
+  /** Worker: applies up to batchLines of one session's lines, then yields so other clients get a turn. */
+  private work (session: Session, done: (err: Error | null) => void): void {
+    let line: string | undefined
+    for (let i = 0; i < this.batchLines && (line = session.nextLine()) !== undefined; i++) {
+      this.execute(session, line)
+    }
+    session.scheduled = false
+    session.batchDone()
+    if (session.hasLines()) setImmediate(() => this.schedule(session))
+    done(null)
+  }
+}
+
+function noop (): void {}

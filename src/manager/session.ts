@@ -1,0 +1,24 @@
+import type { DeliverySink, Subscription } from '../store/subscription'
+
+/**
+ * What the manager needs of a client connection. The server's Connection
+ * implements it; tests may implement it without a socket.
+ */
+export interface Session extends DeliverySink {
+  readonly id: number
+  /** Durable subscriber identity set by `name`, or null for an anonymous client. */
+  name: string | null
+  /** This session's subscriptions by topic name. */
+  readonly subscriptions: Map<string, Subscription>
+  /** Set by the manager while the session has a task in the worker pool. */
+  scheduled: boolean
+  /** Sends one reply line (no newline). */
+  reply: (line: string) => void
+  /** The next queued command line, or undefined when none are queued. */
+  nextLine: () => string | undefined
+  hasLines: () => boolean
+  /** Called after each worker batch: a chance to resume reading and flush. */
+  batchDone: () => void
+  /** Closes the session once what was replied so far is flushed. */
+  end: () => void
+}

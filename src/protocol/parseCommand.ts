@@ -1,0 +1,48 @@
+import type { Action } from '../config/defaults'
+import { fail, quote } from '../errors'
+import type { CommandTable } from './commandTable'
+
+export interface ParsedCommand {
+  action: Action
+  /** The word as the client typed it. */
+  word: string
+  /** Everything after the command word and its separating whitespace, right-trimmed. */
+  args: string
+}
+
+/** True for space and tab, the only argument separators. */
+function isBlank (c: number): boolean {
+  return c === 32 || c === 9
+}
+
+/**
+ * Parses one line into a command. I/O-free and store-agnostic. Returns null
+ * for a blank line (ignored, so a person pressing Enter in telnet gets no
+ * noise); throws UNKNOWN_COMMAND for a word the table does not know.
+ */
+export function parseCommand (line: string, table: CommandTable): ParsedCommand | null {
+  let start = 0
+  const len = line.length
+  while (start < len && isBlank(line.charCodeAt(start))) start++
+  if (start === len) return null
+  let end = start
+  while (end < len && !isBlank(line.charCodeAt(end))) end++
+  const word = line.slice(start, end)
+  const action = table.lookup(word)
+  if (action === undefined) fail('UNKNOWN_COMMAND', `unknown command ${quote(word)}; type help for the list`)
+  let argStart = end
+  while (argStart < len && isBlank(line.charCodeAt(argStart))) argStart++
+  let argEnd = len
+  while (argEnd > argStart && isBlank(line.charCodeAt(argEnd - 1))) argEnd--
+  return { action, word, args: line.slice(argStart, argEnd) }
+}
+
+/** Splits the first whitespace-separated token off `args`: [token, rest]. */
+export function splitToken (args: string): [string, string] {
+  let i = 0
+  const len = args.length
+  while (i < len && !isBlank(args.charCodeAt(i))) i++
+  const token = args.slice(0, i)
+  while (i < len && isBlank(args.charCodeAt(i))) i++
+  return [token, args.slice(i)]
+}

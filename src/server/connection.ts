@@ -1,0 +1,204 @@
+import type { Socket } from 'node:net'
+import type { BrokerConfig } from '../config/defaults'
+import { BrokerError, errLine } from '../errors'
+import type { Manager } from '../manager/manager'
+import type { Session } from '../manager/session'
+import { LineFramer } from '../protocol/frameLines'
+import { deliveryJson, type StoredEvent } from '../store/event'
+import type { Subscription } from '../store/subscription'
+
+/** Queued input: a command line, or the byte count of an over-long line to answer with ERR in its place. */
+type InboxItem = string | number
+
+/**
+ * One client connection: frames input into lines for the manager, and
+ * coalesces output (one socket write per tick, or sooner past flushBytes).
+ * When the socket stops draining, reading and deliveries pause until
+ * `drain`; a client that never drains is dropped after drainTimeoutMs.
+ */
+export class Connection implements Session {
+  readonly id: number
+  name: string | null = null
+  readonly subscriptions = new Map<string, Subscription>()
+  scheduled = false
+  readonly socket: Socket
+
+  private readonly manager: Manager
+  private readonly config: BrokerConfig
+  private readonly framer: LineFramer
+  private inbox: InboxItem[] = []
+  private inboxHead = 0
+  private inboxChars = 0
+  private out = ''
+  private flushQueued = false
+  /** write() returned false: waiting for `drain`. */
+  private blocked = false
+  private readingPaused = false
+  private drainTimer: NodeJS.Timeout | null = null
+  /** The client half-closed: finish what it sent, then close. */
+  private inputEnded = false
+  private ending = false
+  private closed = false
+  private readonly onClosed: (c: Connection) => void
+
+  constructor (id: number, socket: Socket, manager: Manager, config: BrokerConfig, onClosed: (c: Connection) => void) {
+    this.id = id
+    this.socket = socket
+    this.manager = manager
+    this.config = config
+    this.onClosed = onClosed
+    this.framer = new LineFramer(config.maxLineBytes, {
+      line: (text) => {
+        this.inbox.push(text)
+        this.inboxChars += text.length
+      },
+      tooLong: (bytes) => { this.inbox.push(bytes) },
+    })
+    socket.setNoDelay(true)
+    socket.on('data', (chunk: Buffer) => this.onData(chunk))
+    socket.on('end', () => this.onEnd())
+    socket.on('drain', () => this.onDrain())
+    socket.on('error', () => { /* 'close' follows; nothing to add */ })
+    socket.on('close', () => this.onClose())
+  }
+
+  /** Bytes accepted for this client but not yet handed to the kernel (for limits and tests). */
+  get outboundBytes (): number {
+    return this.out.length + this.socket.writableLength
+  }
+
+  get queuedLines (): number {
+    return this.inbox.length - this.inboxHead
+  }
+
+  // --- Session ---
+
+  reply (line: string): void {
+    this.write(line)
+  }
+
+  canDeliver (): boolean {
+    return !this.blocked && !this.closed
+  }
+
+  deliver (topic: string, ev: StoredEvent, deliveries: number): void {
+    this.write('EVENT ' + topic + ' ' + deliveryJson(ev, deliveries))
+  }
+
+  nextLine (): string | undefined {
+    while (this.inboxHead < this.inbox.length) {
+      const item = this.inbox[this.inboxHead++]
+      if (typeof item === 'string') {
+        this.inboxChars -= item.length
+        return item
+      }
+      this.reply(errLine(new BrokerError('LINE_TOO_LONG',
+        `line exceeds maxLineBytes (${this.config.maxLineBytes} bytes); discarded up to the next newline`)))
+    }
+    return undefined
+  }
+
+  hasLines (): boolean {
+    return this.inboxHead < this.inbox.length
+  }
+
+  batchDone (): void {
+    if (this.inboxHead === this.inbox.length) {
+      this.inbox = []
+      this.inboxHead = 0
+      this.inboxChars = 0
+      if (this.inputEnded) this.end()
+    }
+    this.updateReading()
+  }
+
+  end (): void {
+    if (this.ending || this.closed) return
+    this.ending = true
+    this.flush()
+    this.socket.end()
+  }
+
+  // --- socket events ---
+
+  private onData (chunk: Buffer): void {
+    if (this.ending) return
+    this.framer.push(chunk)
+    if (this.hasLines()) {
+      this.manager.schedule(this)
+      this.updateReading()
+    }
+  }
+
+  private onEnd (): void {
+    this.inputEnded = true
+    if (!this.hasLines() && !this.scheduled) this.end()
+  }
+
+  private onDrain (): void {
+    if (!this.blocked) return
+    this.blocked = false
+    if (this.drainTimer !== null) {
+      clearTimeout(this.drainTimer)
+      this.drainTimer = null
+    }
+    this.manager.resumeDeliveries(this)
+    this.updateReading()
+  }
+
+  private onClose (): void {
+    if (this.closed) return
+    this.closed = true
+    if (this.drainTimer !== null) clearTimeout(this.drainTimer)
+    this.inbox = []
+    this.inboxHead = 0
+    this.out = ''
+    this.manager.disconnect(this)
+    this.onClosed(this)
+  }
+
+  // --- flow control ---
+
+  /** Reads pause while too much input is queued or the client is not draining output. */
+  private updateReading (): void {
+    const shouldPause = this.blocked ||
+      this.queuedLines >= this.config.maxQueuedLines ||
+      this.inboxChars >= this.config.maxLineBytes + this.config.flushBytes
+    if (shouldPause && !this.readingPaused) {
+      this.readingPaused = true
+      this.socket.pause()
+    } else if (!shouldPause && this.readingPaused && !this.closed) {
+      this.readingPaused = false
+      this.socket.resume()
+    }
+  }
+
+  private write (line: string): void {
+    if (this.closed) return
+    this.out += line
+    this.out += '\n'
+    if (this.out.length >= this.config.flushBytes) {
+      this.flush()
+    } else if (!this.flushQueued) {
+      this.flushQueued = true
+      setImmediate(flushSoon, this)
+    }
+  }
+
+  flush (): void {
+    this.flushQueued = false
+    if (this.out.length === 0 || this.closed) return
+    const ok = this.socket.write(this.out)
+    this.out = ''
+    if (!ok && !this.blocked) {
+      this.blocked = true
+      this.updateReading()
+      this.drainTimer = setTimeout(() => this.socket.destroy(), this.config.drainTimeoutMs)
+      this.drainTimer.unref()
+    }
+  }
+}
+
+function flushSoon (c: Connection): void {
+  c.flush()
+}

@@ -1,0 +1,81 @@
+import Ajv from 'ajv'
+import { fail } from '../errors'
+
+/** An event as stored: shared by every subscription that holds it (fan-out does not copy). */
+export interface StoredEvent {
+  id: string | number
+  /** String form of the id: what `ack <topic> <id>` matches against. */
+  key: string
+  priority: number
+  /** Publish order within the topic; breaks priority ties. */
+  seq: number
+  /** The event serialized once, as delivered: id, priority, msg, timestamp and any extra fields. */
+  json: string
+  /** Subscriptions still holding this event; at 0 it is forgotten. */
+  refs: number
+}
+
+/** The event DTO accepted by `pub`. Unknown fields are kept as sent. */
+export const eventSchema = {
+  type: 'object',
+  required: ['msg'],
+  properties: {
+    id: {
+      anyOf: [
+        { type: 'string', pattern: '^\\S{1,200}$' },
+        { type: 'integer', minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER },
+      ],
+    },
+    priority: { type: 'integer', minimum: 0, maximum: 9 },
+    msg: {},
+  },
+} as const
+
+const ajv = new Ajv({ allErrors: false })
+const validateEvent = ajv.compile(eventSchema)
+
+/** Fields the broker writes; a publisher may not set `deliveries`, and `timestamp` is overwritten. */
+const RESERVED = 'deliveries'
+
+export interface ParsedEvent {
+  body: Record<string, unknown>
+  id: string | number | undefined
+  priority: number
+}
+
+/** Parses and validates the JSON of a `pub` line. Errors say where and which field. */
+export function parseEvent (text: string): ParsedEvent {
+  if (text === '') fail('BAD_ARGS', 'missing event JSON; usage: pub <topic> <event-json>')
+  let body: unknown
+  try {
+    body = JSON.parse(text)
+  } catch (err) {
+    fail('BAD_JSON', `event is not valid JSON: ${(err as Error).message}`)
+  }
+  if (!validateEvent(body)) {
+    const e = validateEvent.errors![0]
+    const where = e.instancePath === '' ? 'event' : `field "${e.instancePath.slice(1)}"`
+    let detail = e.message ?? 'is invalid'
+    if (e.keyword === 'anyOf' && e.instancePath === '/id') detail = 'must be a string of 1-200 non-space characters or a safe integer'
+    fail('BAD_EVENT', `${where} ${detail}`)
+  }
+  const obj = body as unknown as Record<string, unknown>
+  if (RESERVED in obj) fail('BAD_EVENT', `field "${RESERVED}" is reserved for the broker`)
+  const priority = obj.priority === undefined ? 0 : obj.priority as number
+  return { body: obj, id: obj.id as string | number | undefined, priority }
+}
+
+/** Completes a parsed event (id, priority, timestamp) and serializes it once. */
+export function sealEvent (parsed: ParsedEvent, id: string | number, seq: number, now: number): StoredEvent {
+  // id and priority lead so a person reading a delivery sees them first; a publisher's own fields keep their order.
+  const body: Record<string, unknown> = { id, priority: parsed.priority, ...parsed.body }
+  body.id = id
+  body.priority = parsed.priority
+  body.timestamp = now
+  return { id, key: String(id), priority: parsed.priority, seq, json: JSON.stringify(body), refs: 0 }
+}
+
+/** The event JSON for a delivery: the stored JSON, plus the delivery count on redelivery. */
+export function deliveryJson (ev: StoredEvent, deliveries: number): string {
+  return deliveries <= 1 ? ev.json : `${ev.json.slice(0, -1)},"deliveries":${deliveries}}`
+}

@@ -1,0 +1,29 @@
+import { fail, quote } from '../errors'
+
+/**
+ * A topic name becomes a file name (`<logDir>/<topic>.json`), so the allowed
+ * alphabet has no path separators and `.`/`..` are refused outright.
+ */
+const TOPIC_NAME = /^[A-Za-z0-9._-]{1,200}$/
+/** Client ids key subscriptions in topic logs; same safe alphabet. */
+const CLIENT_NAME = /^[A-Za-z0-9._-]{1,200}$/
+
+export function isValidTopicName (name: string): boolean {
+  return TOPIC_NAME.test(name) && name !== '.' && name !== '..'
+}
+
+export function checkTopicName (name: string): string {
+  if (name === '') fail('BAD_ARGS', 'missing topic name')
+  if (!isValidTopicName(name)) {
+    fail('BAD_TOPIC', `invalid topic name ${quote(name)}: use 1-200 characters of A-Z a-z 0-9 . _ - (not "." or "..")`)
+  }
+  return name
+}
+
+export function checkClientName (name: string): string {
+  if (name === '') fail('BAD_ARGS', 'missing client id; usage: name <client-id>')
+  if (!CLIENT_NAME.test(name)) {
+    fail('BAD_NAME', `invalid client id ${quote(name)}: use 1-200 characters of A-Z a-z 0-9 . _ -`)
+  }
+  return name
+}

@@ -1,0 +1,38 @@
+import type { StoredEvent } from './event'
+import type { Subscription } from './subscription'
+
+/** A topic: its subscriptions and the events some subscription still holds. */
+export class Topic {
+  readonly name: string
+  readonly subscriptions = new Map<string, Subscription>()
+  /** Events held by at least one subscription, by id key: ids are unique among these. */
+  readonly live = new Map<string, StoredEvent>()
+  /** Publish counter; orders equal priorities. */
+  seq = 0
+  /** Next id the broker assigns to an event published without one. */
+  nextAutoId = 1
+
+  constructor (name: string) {
+    this.name = name
+  }
+
+  /** Picks the next broker-assigned id that no held event uses. */
+  assignId (): number {
+    while (this.live.has(String(this.nextAutoId))) this.nextAutoId++
+    return this.nextAutoId++
+  }
+
+  /** Fans an event out to every current subscription. Returns how many took it. */
+  publish (ev: StoredEvent): number {
+    const n = this.subscriptions.size
+    if (n === 0) return 0
+    ev.refs = n
+    this.live.set(ev.key, ev)
+    for (const sub of this.subscriptions.values()) sub.enqueue(ev)
+    return n
+  }
+
+  release (ev: StoredEvent): void {
+    if (--ev.refs === 0) this.live.delete(ev.key)
+  }
+}

@@ -41,6 +41,8 @@ export class LineFramer {
   push (chunk: Buffer): void {
     if (this.telnet !== Telnet.Data || this.lastCR || chunk.indexOf(IAC) !== -1 || chunk.indexOf(NUL) !== -1) {
       chunk = this.cleanTelnet(chunk)
+    } else {
+      this.lastCR = chunk.length > 0 && chunk[chunk.length - 1] === CR // a NUL may follow in the next read
     }
     let start = 0
     const len = chunk.length

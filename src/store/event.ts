@@ -56,7 +56,7 @@ export function parseEvent (text: string): ParsedEvent {
     const e = validateEvent.errors![0]
     const where = e.instancePath === '' ? 'event' : `field "${e.instancePath.slice(1)}"`
     let detail = e.message ?? 'is invalid'
-    if (e.keyword === 'anyOf' && e.instancePath === '/id') detail = 'must be a string of 1-200 non-space characters or a safe integer'
+    if (e.instancePath === '/id') detail = 'must be a string of 1-200 non-space characters or a safe integer'
     fail('BAD_EVENT', `${where} ${detail}`)
   }
   const obj = body as unknown as Record<string, unknown>

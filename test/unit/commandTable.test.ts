@@ -1,0 +1,71 @@
+import t from 'tap'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { CommandTable } from '../../src/protocol/commandTable'
+import { parseCommand, splitToken } from '../../src/protocol/parseCommand'
+import { DEFAULTS } from '../../src/config/defaults'
+import { DEFAULT_CONFIG_FILE, mergeConfig, readConfigFile, resolveConfig } from '../../src/config/loadConfig'
+import { BrokerError } from '../../src/errors'
+
+const table = new CommandTable(DEFAULTS.commands)
+
+t.test('default words and aliases, any case', async t => {
+  for (const [word, action] of [['pub', 'pub'], ['PUBLISH', 'pub'], ['Publish', 'pub'], ['SUB', 'sub'], ['subscribe', 'sub'],
+    ['unsub', 'unsub'], ['UNSUBSCRIBE', 'unsub'], ['ack', 'ack'], ['AcKnOwLeDgE', 'ack'], ['name', 'name'], ['HELP', 'help'],
+    ['ping', 'ping'], ['quit', 'quit']] as const) {
+    t.equal(table.lookup(word), action, word)
+  }
+  t.equal(table.lookup('publishx'), undefined)
+})
+
+t.test('parseCommand splits the word from the arguments', async t => {
+  t.same(parseCommand('pub tweets {"msg": "a b"}', table), { action: 'pub', word: 'pub', args: 'tweets {"msg": "a b"}' })
+  t.same(parseCommand('  \tPUBLISH   t  {}  ', table), { action: 'pub', word: 'PUBLISH', args: 't  {}' })
+  t.same(parseCommand('ping', table), { action: 'ping', word: 'ping', args: '' })
+  t.equal(parseCommand('   ', table), null)
+  t.equal(parseCommand('', table), null)
+  t.throws(() => parseCommand('frobnicate x', table), new BrokerError('UNKNOWN_COMMAND', 'unknown command "frobnicate"; type help for the list'))
+  t.same(splitToken('a b  c'), ['a', 'b  c'])
+  t.same(splitToken('a'), ['a', ''])
+})
+
+t.test('renames and aliases come from config, no code change', async t => {
+  const cfg = mergeConfig([{ commands: { pub: ['send', 'produce'], ack: ['ok', 'ack'] } }])
+  const renamed = new CommandTable(cfg.commands)
+  t.equal(renamed.lookup('SEND'), 'pub')
+  t.equal(renamed.lookup('produce'), 'pub')
+  t.equal(renamed.lookup('pub'), undefined, 'the old word is gone')
+  t.equal(renamed.lookup('OK'), 'ack')
+  t.equal(renamed.lookup('sub'), 'sub', 'other actions keep their defaults')
+  t.match(renamed.helpText(), /send\|produce <topic> <event-json>/)
+  t.equal(renamed.usage('ack'), 'ok <topic> <event-id>')
+})
+
+t.test('config validation names the bad field', async t => {
+  const dir = t.testdir({
+    'typo.json': JSON.stringify({ maxLineByte: 10 }),
+    'type.json': JSON.stringify({ maxInFlight: 'ten' }),
+    'cmd.json': JSON.stringify({ commands: { pub: ['has space'] } }),
+    'dup.json': JSON.stringify({ commands: { pub: ['go'], sub: ['GO'] } }),
+    'cap.json': JSON.stringify({ maxInFlight: 50, maxInFlightLimit: 20 }),
+    'notjson.json': '{ nope',
+    'ok.json': JSON.stringify({ port: 9001, commands: { quit: ['quit', 'exit', 'bye'] } }),
+  })
+  t.throws(() => readConfigFile(join(dir, 'typo.json')), /unknown field "\/maxLineByte"/)
+  t.throws(() => readConfigFile(join(dir, 'type.json')), /field "\/maxInFlight" must be integer/)
+  t.throws(() => readConfigFile(join(dir, 'cmd.json')), /field "\/commands\/pub\/0" must match pattern/)
+  t.throws(() => resolveConfig({ file: join(dir, 'dup.json') }), /"\/commands\/sub" reuses the word "GO"/)
+  t.throws(() => resolveConfig({ file: join(dir, 'cap.json') }), /"\/maxInFlight" \(50\) must not exceed "\/maxInFlightLimit" \(20\)/)
+  t.throws(() => readConfigFile(join(dir, 'notjson.json')), /not valid JSON/)
+  t.throws(() => readConfigFile(join(dir, 'missing.json')), /cannot read config file/)
+  const cfg = resolveConfig({ file: join(dir, 'ok.json'), overrides: { port: 9002 } })
+  t.equal(cfg.port, 9002, 'overrides (command-line flags) win over the file')
+  t.same(cfg.commands.quit, ['quit', 'exit', 'bye'])
+  t.same(cfg.commands.pub, ['pub', 'PUBLISH'])
+})
+
+t.test('config/default.json mirrors the DEFAULTS object', async t => {
+  const shipped = readConfigFile(DEFAULT_CONFIG_FILE) as Record<string, unknown>
+  delete shipped.$comment
+  t.same(shipped, DEFAULTS)
+})

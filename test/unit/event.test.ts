@@ -1,0 +1,42 @@
+import t from 'tap'
+import { deliveryJson, parseEvent, sealEvent } from '../../src/store/event'
+import { BrokerError } from '../../src/errors'
+
+function code (fn: () => unknown): string {
+  try { fn() } catch (e) { return e instanceof BrokerError ? `${e.code}: ${e.message}` : String(e) }
+  return 'no error'
+}
+
+t.test('valid events', async t => {
+  t.same(parseEvent('{"msg":"hi"}'), { body: { msg: 'hi' }, id: undefined, priority: 0 })
+  t.same(parseEvent('{"id":"a-1","priority":9,"msg":{"x":[1,2]},"extra":true}').priority, 9)
+  t.equal(parseEvent('{"id":42,"msg":null}').id, 42)
+  t.equal(parseEvent('{"id":-7,"msg":0}').id, -7)
+})
+
+t.test('invalid events name the problem', async t => {
+  t.match(code(() => parseEvent('')), /^BAD_ARGS/)
+  t.match(code(() => parseEvent('{"msg":1,}')), /^BAD_JSON: event is not valid JSON: .*position 9/)
+  t.match(code(() => parseEvent('{"msg":')), /^BAD_JSON: event is not valid JSON: Unexpected end of JSON input/)
+  t.match(code(() => parseEvent('[1,2]')), /^BAD_EVENT: event must be object/)
+  t.match(code(() => parseEvent('{"id":"1"}')), /^BAD_EVENT: event must have required property 'msg'/)
+  t.match(code(() => parseEvent('{"msg":1,"priority":10}')), /^BAD_EVENT: field "priority" must be <= 9/)
+  t.match(code(() => parseEvent('{"msg":1,"priority":-1}')), /^BAD_EVENT: field "priority" must be >= 0/)
+  t.match(code(() => parseEvent('{"msg":1,"priority":2.5}')), /^BAD_EVENT: field "priority" must be integer/)
+  t.match(code(() => parseEvent('{"msg":1,"priority":"3"}')), /^BAD_EVENT: field "priority" must be integer/)
+  t.match(code(() => parseEvent('{"msg":1,"id":"a b"}')), /^BAD_EVENT: field "id" must be a string of 1-200 non-space/)
+  t.match(code(() => parseEvent('{"msg":1,"id":""}')), /^BAD_EVENT: field "id"/)
+  t.match(code(() => parseEvent('{"msg":1,"id":1.5}')), /^BAD_EVENT: field "id"/)
+  t.match(code(() => parseEvent('{"msg":1,"id":true}')), /^BAD_EVENT: field "id"/)
+  t.match(code(() => parseEvent(`{"msg":1,"id":${2 ** 60}}`)), /^BAD_EVENT: field "id"/)
+  t.match(code(() => parseEvent('{"msg":1,"deliveries":3}')), /^BAD_EVENT: field "deliveries" is reserved/)
+})
+
+t.test('sealed event: id and priority first, broker timestamp, extra fields kept', async t => {
+  const ev = sealEvent(parseEvent('{"msg":"m","extra":1,"timestamp":5}'), 7, 3, 1700000000000)
+  t.equal(ev.json, '{"id":7,"priority":0,"msg":"m","extra":1,"timestamp":1700000000000}')
+  t.equal(ev.key, '7')
+  t.equal(ev.seq, 3)
+  t.equal(deliveryJson(ev, 1), ev.json)
+  t.equal(deliveryJson(ev, 3), '{"id":7,"priority":0,"msg":"m","extra":1,"timestamp":1700000000000,"deliveries":3}')
+})

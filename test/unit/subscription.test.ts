@@ -1,0 +1,101 @@
+import t from 'tap'
+import { parseEvent, sealEvent, type StoredEvent } from '../../src/store/event'
+import { Subscription, type DeliverySink } from '../../src/store/subscription'
+import { Topic } from '../../src/store/topic'
+
+class Sink implements DeliverySink {
+  got: Array<[string, number]> = []
+  open = true
+  canDeliver (): boolean { return this.open }
+  deliver (_topic: string, ev: StoredEvent, deliveries: number): void { this.got.push([ev.key, deliveries]) }
+}
+
+function publish (topic: Topic, id: string, priority: number): StoredEvent {
+  const ev = sealEvent(parseEvent(JSON.stringify({ id, priority, msg: id })), id, ++topic.seq, 0)
+  topic.publish(ev)
+  return ev
+}
+
+function setup (cap: number, named = false): { topic: Topic, sub: Subscription, sink: Sink } {
+  const topic = new Topic('t')
+  const sub = new Subscription(topic, named ? 'alice' : '#1', named, cap)
+  topic.subscriptions.set(sub.key, sub)
+  const sink = new Sink()
+  sub.attach(sink)
+  return { topic, sub, sink }
+}
+
+t.test('in-flight cap holds the rest; acks release by priority, then publish order', async t => {
+  const { topic, sub, sink } = setup(2)
+  publish(topic, 'a', 1)
+  publish(topic, 'b', 1)
+  publish(topic, 'c', 1)
+  publish(topic, 'd', 5)
+  publish(topic, 'e', 9)
+  publish(topic, 'f', 5)
+  t.same(sink.got.map(g => g[0]), ['a', 'b'], 'only maxInFlight delivered')
+  t.equal(sub.pending, 4)
+  t.equal(sub.inFlight.size, 2)
+  t.ok(sub.ack('a')); sub.pump()
+  t.ok(sub.ack('b')); sub.pump()
+  t.same(sink.got.map(g => g[0]), ['a', 'b', 'e', 'd'])
+  t.ok(sub.ack('e')); sub.pump()
+  t.ok(sub.ack('d')); sub.pump()
+  t.ok(sub.ack('f')); sub.pump()
+  t.same(sink.got.map(g => g[0]), ['a', 'b', 'e', 'd', 'f', 'c'])
+  t.notOk(sub.ack('zzz'), 'unknown id')
+  t.notOk(sub.ack('a'), 'already acked')
+  t.ok(sub.ack('c'))
+  t.equal(topic.live.size, 0, 'acked events are forgotten')
+})
+
+t.test('a sink that cannot take more holds deliveries until pumped', async t => {
+  const { topic, sub, sink } = setup(10)
+  sink.open = false
+  publish(topic, 'a', 0)
+  publish(topic, 'b', 3)
+  t.same(sink.got, [])
+  sink.open = true
+  sub.pump()
+  t.same(sink.got, [['b', 1], ['a', 1]])
+})
+
+t.test('detach owes a redelivery; it comes first with a delivery count', async t => {
+  const { topic, sub, sink } = setup(2, true)
+  publish(topic, 'a', 0)
+  publish(topic, 'b', 0)
+  publish(topic, 'c', 9)
+  sub.detach()
+  publish(topic, 'd', 9)
+  t.same(sub.snapshot().map(d => [d.ev.key, d.deliveries]), [['a', 1], ['b', 1], ['c', 0], ['d', 0]])
+  const sink2 = new Sink()
+  sub.attach(sink2)
+  sub.pump()
+  t.same(sink2.got, [['a', 2], ['b', 2]], 'unacked events first, marked as redelivered')
+  sub.ack('a'); sub.pump()
+  t.same(sink2.got.slice(2), [['c', 1]])
+  t.equal(sink.got.length, 2)
+})
+
+t.test('destroy releases every event; shared events stay for other subscribers', async t => {
+  const { topic, sub } = setup(1)
+  const other = new Subscription(topic, '#2', false, 5)
+  topic.subscriptions.set(other.key, other)
+  publish(topic, 'a', 0)
+  publish(topic, 'b', 0)
+  t.equal(topic.live.size, 2)
+  topic.subscriptions.delete(sub.key)
+  sub.destroy()
+  t.equal(topic.live.size, 2, 'still held by the other subscription')
+  t.equal(topic.live.get('a')!.refs, 1)
+  other.destroy()
+  t.equal(topic.live.size, 0)
+})
+
+t.test('broker-assigned ids skip ids still pending', async t => {
+  const { topic } = setup(5)
+  publish(topic, '1', 0)
+  publish(topic, '2', 0)
+  t.equal(topic.assignId(), 3)
+  t.equal(topic.assignId(), 4)
+})

@@ -22,6 +22,14 @@ export class Topic {
     return this.nextAutoId++
   }
 
+  /** Keeps broker-assigned ids clear of numeric ids publishers chose themselves. */
+  noteId (key: string): void {
+    if (key.length < 16 && /^\d+$/.test(key)) {
+      const n = Number(key)
+      if (n >= this.nextAutoId) this.nextAutoId = n + 1
+    }
+  }
+
   /** Fans an event out to every current subscription. Returns how many took it. */
   publish (ev: StoredEvent): number {
     const n = this.subscriptions.size

@@ -15,6 +15,8 @@ export const pub: Handler = (ctx, session, args) => {
     id = topic.assignId()
   } else if (topic.live.has(String(id))) {
     fail('DUPLICATE_ID', `event id ${String(id)} is still pending on ${name}; ids must be unique among a topic's unacked events`)
+  } else {
+    topic.noteId(String(id))
   }
   const ev = sealEvent(parsed, id, ++topic.seq, ctx.now())
   // Reply before fan-out so a publisher subscribed to its own topic sees OK before the EVENT.

@@ -1,0 +1,44 @@
+/** Spawns the built CLI (`node dist/cli.js`) the way a user would, and waits for its listening line. */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { join } from 'node:path'
+
+export const CLI = join(__dirname, '..', '..', 'dist', 'cli.js')
+
+export interface CliBroker {
+  child: ChildProcess
+  port: number
+  stdout: () => string
+  stderr: () => string
+  /** Resolves with the exit code once the process ends. */
+  exited: Promise<number | null>
+}
+
+export function runCli (args: string[], opts: { cwd?: string } = {}): CliBroker & { listening: Promise<number> } {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  child.stdout!.setEncoding('utf8').on('data', (s: string) => { out += s })
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => { err += s })
+  const exited = new Promise<number | null>(resolve => child.on('exit', code => resolve(code)))
+  const cli = {
+    child,
+    port: 0,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    listening: new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no listening line; stdout=${out} stderr=${err}`)), 10000)
+      child.stdout!.on('data', () => {
+        const m = /listening on [^:\s]+:(\d+)/.exec(out)
+        if (m !== null) {
+          clearTimeout(timer)
+          cli.port = Number(m[1])
+          resolve(cli.port)
+        }
+      })
+      child.on('exit', () => { clearTimeout(timer); reject(new Error(`exited before listening; stderr=${err}`)) })
+    }),
+  }
+  cli.listening.catch(() => {}) // tests that expect an early exit never await it
+  return cli
+}

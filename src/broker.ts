@@ -4,6 +4,7 @@ import { resolveConfig, type ConfigOverrides } from './config/loadConfig'
 import { Manager } from './manager/manager'
 import { BrokerServer } from './server/server'
 import { Store } from './store/store'
+import { silentLogger, type Logger } from './log'
 
 /** The whole broker: store, manager (with its worker pool) and TCP server, wired together. */
 export class Broker {
@@ -13,14 +14,18 @@ export class Broker {
   readonly server: BrokerServer
   address: AddressInfo | null = null
 
-  constructor (config: BrokerConfig) {
+  readonly log: Logger
+
+  constructor (config: BrokerConfig, log: Logger = silentLogger) {
     this.config = config
-    this.manager = new Manager(config, this.store)
+    this.log = log
+    this.manager = new Manager(config, this.store, log)
     this.server = new BrokerServer(config, this.manager)
   }
 
   async start (): Promise<AddressInfo> {
     this.address = await this.server.listen(this.config.port, this.config.host)
+    this.log.info({ host: this.address.address, port: this.address.port, logDir: this.config.logDir }, 'listening')
     return this.address
   }
 
@@ -30,8 +35,8 @@ export class Broker {
 }
 
 /** Resolves config (defaults, config/default.json, optional file, overrides) and starts a broker. */
-export async function startBroker (opts: { file?: string, overrides?: ConfigOverrides } = {}): Promise<Broker> {
-  const broker = new Broker(resolveConfig(opts))
+export async function startBroker (opts: { file?: string, overrides?: ConfigOverrides, log?: Logger } = {}): Promise<Broker> {
+  const broker = new Broker(resolveConfig(opts), opts.log)
   await broker.start()
   return broker
 }

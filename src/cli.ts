@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError } from 'commander'
-import { startBroker } from './broker'
-import type { ConfigOverrides } from './config/loadConfig'
+import { Command, InvalidArgumentError, Option } from 'commander'
+import { Broker } from './broker'
+import { resolveConfig, type ConfigOverrides } from './config/loadConfig'
+import { createLogger, LOG_LEVELS, type LogLevel } from './log'
 import { ConfigError } from './errors'
 
 function portNumber (value: string): number {
@@ -24,13 +25,17 @@ export function buildProgram (): Command {
     .option('-H, --host <host>', 'address to bind [default: 127.0.0.1]')
     .option('-c, --config <file>', 'JSON config file layered over config/default.json')
     .option('-l, --log-dir <dir>', 'directory for per-topic JSON logs [default: logs]')
-    .action(async (opts: { port?: number, host?: string, config?: string, logDir?: string }) => {
+    .addOption(new Option('--log-level <level>', 'structured log level on stderr [default: info]').choices(LOG_LEVELS))
+    .action(async (opts: { port?: number, host?: string, config?: string, logDir?: string, logLevel?: LogLevel }) => {
       const overrides: ConfigOverrides = {}
       if (opts.port !== undefined) overrides.port = opts.port
       if (opts.host !== undefined) overrides.host = opts.host
       if (opts.logDir !== undefined) overrides.logDir = opts.logDir
+      if (opts.logLevel !== undefined) overrides.logLevel = opts.logLevel
       try {
-        const broker = await startBroker({ file: opts.config, overrides })
+        const config = resolveConfig({ file: opts.config, overrides })
+        const broker = new Broker(config, createLogger(config.logLevel))
+        await broker.start()
         const a = broker.address!
         process.stdout.write(`ackline listening on ${a.address}:${a.port} (log dir ${broker.config.logDir})\n`)
         const stop = (signal: string): void => {

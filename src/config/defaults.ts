@@ -1,3 +1,5 @@
+import type { LogLevel } from '../log'
+
 /**
  * The one defaults object: every limit and setting the broker has, each
  * non-zero and safe. config/default.json mirrors it (a test keeps them equal).
@@ -12,6 +14,8 @@ export interface BrokerConfig {
   host: string
   /** Directory for per-topic JSON logs. */
   logDir: string
+  /** Level of the structured (pino) log on stderr. */
+  logLevel: LogLevel
   /** Command words per action; matched case-insensitively. */
   commands: Record<Action, string[]>
   /** Longest accepted line in bytes, newline excluded. */
@@ -38,6 +42,7 @@ export const DEFAULTS: Readonly<BrokerConfig> = Object.freeze({
   port: 8000,
   host: '127.0.0.1',
   logDir: 'logs',
+  logLevel: 'info',
   commands: {
     pub: ['pub', 'PUBLISH'],
     sub: ['sub', 'SUBSCRIBE'],

@@ -11,7 +11,8 @@ export const DEFAULT_CONFIG_FILE = join(__dirname, '..', '..', 'config', 'defaul
 const ajv = new Ajv({ allErrors: true })
 const validateFile = ajv.compile(configFileSchema)
 
-export type ConfigOverrides = Partial<BrokerConfig>
+/** A config layer: any subset of fields; `commands` may name only the actions it changes. */
+export type ConfigOverrides = Partial<Omit<BrokerConfig, 'commands'>> & { commands?: Partial<Record<Action, string[]>> }
 
 /** Reads and validates one JSON config file; errors name the file and the bad field. */
 export function readConfigFile (file: string): ConfigOverrides {

@@ -1,3 +1,4 @@
+import { LOG_LEVELS } from '../log'
 import { ACTIONS } from './defaults'
 
 const positiveInt = { type: 'integer', minimum: 1 }
@@ -17,6 +18,7 @@ export const configFileSchema = {
     port: { type: 'integer', minimum: 0, maximum: 65535 },
     host: { type: 'string', minLength: 1 },
     logDir: { type: 'string', minLength: 1 },
+    logLevel: { enum: LOG_LEVELS },
     commands: {
       type: 'object',
       additionalProperties: false,

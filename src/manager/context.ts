@@ -1,4 +1,5 @@
 import type { BrokerConfig } from '../config/defaults'
+import type { Logger } from '../log'
 import type { CommandTable } from '../protocol/commandTable'
 import type { Store } from '../store/store'
 import type { Session } from './session'
@@ -10,6 +11,7 @@ export interface HandlerContext {
   readonly table: CommandTable
   /** Live holders of durable names: one connection per name. */
   readonly names: Map<string, Session>
+  readonly log: Logger
   /** Clock, injectable for tests. */
   now: () => number
 }

@@ -1,6 +1,7 @@
 import fastq, { type queue } from 'fastq'
 import type { BrokerConfig } from '../config/defaults'
-import { errLine } from '../errors'
+import { BrokerError, errLine } from '../errors'
+import type { Logger } from '../log'
 import { CommandTable } from '../protocol/commandTable'
 import { parseCommand, type ParsedCommand } from '../protocol/parseCommand'
 import type { Store } from '../store/store'
@@ -26,10 +27,11 @@ export class Manager {
   private readonly pool: queue<Session, void>
   private readonly batchLines: number
 
-  constructor (config: BrokerConfig, store: Store) {
+  constructor (config: BrokerConfig, store: Store, log: Logger) {
     this.ctx = {
       config,
       store,
+      log,
       table: new CommandTable(config.commands),
       names: new Map(),
       now: Date.now,
@@ -53,6 +55,7 @@ export class Manager {
       if (cmd === null) return
       this.dispatch(cmd, session)
     } catch (err) {
+      if (!(err instanceof BrokerError)) this.ctx.log.error({ err, session: session.id }, 'command failed unexpectedly')
       session.reply(errLine(err))
     }
   }

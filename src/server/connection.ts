@@ -78,7 +78,7 @@ export class Connection implements Session {
   }
 
   canDeliver (): boolean {
-    return !this.blocked && !this.closed
+    return !this.blocked && !this.closed && !this.ending
   }
 
   deliver (topic: string, ev: StoredEvent, deliveries: number): void {
@@ -86,6 +86,7 @@ export class Connection implements Session {
   }
 
   nextLine (): string | undefined {
+    if (this.ending) return undefined // after quit, nothing more is read or run
     while (this.inboxHead < this.inbox.length) {
       const item = this.inbox[this.inboxHead++]
       if (typeof item === 'string') {
@@ -115,6 +116,10 @@ export class Connection implements Session {
   end (): void {
     if (this.ending || this.closed) return
     this.ending = true
+    this.inbox = []
+    this.inboxHead = 0
+    // The session is over now, not when the client closes its side: subscriptions end, the name is freed.
+    this.manager.disconnect(this)
     this.flush()
     this.socket.end()
   }

@@ -45,7 +45,6 @@ export interface ParsedEvent {
 
 /** Parses and validates the JSON of a `pub` line. Errors say where and which field. */
 export function parseEvent (text: string): ParsedEvent {
-  if (text === '') fail('BAD_ARGS', 'missing event JSON; usage: pub <topic> <event-json>')
   let body: unknown
   try {
     body = JSON.parse(text)

@@ -50,15 +50,17 @@ t.test('10,000 pipelined pubs in one write are answered in order', async t => {
   t.equal(p.lines.length, n + 1, 'exactly one reply per line')
   // The subscriber drains everything by acking as it goes.
   const seen = new Set<unknown>()
+  const ackOrder: number[] = []
   let acked = 0
   while (acked < n) {
     const line = await s.next()
     if (line.startsWith('EVENT ')) {
       const id = JSON.parse(line.slice('EVENT bulk '.length)).id as number
       seen.add(id)
+      ackOrder.push(id)
       s.send(`ack bulk ${id}`)
     } else {
-      if (line !== `OK acked ${acked} on bulk`) t.fail(`unexpected ${line}`)
+      if (line !== `OK acked ${ackOrder[acked]} on bulk`) t.fail(`unexpected ${line}`)
       acked++
     }
   }

@@ -37,7 +37,7 @@ t.test('named subscriber: offline events queue, reconnect redelivers unacked fir
   t.equal(await s2.request('unsub orders'), 'OK unsubscribed from orders (2 unacked events dropped)')
   s2.destroy()
   await new Promise(resolve => setTimeout(resolve, 50))
-  t.equal(await p.request('pub orders {"msg":"nobody"}'), 'OK 1 published to orders (0 subscribers)', 'unsub ended the named subscription for good')
+  t.equal(await p.request('pub orders {"msg":"nobody"}'), 'OK 2 published to orders (0 subscribers)', 'unsub ended the named subscription for good')
 })
 
 t.test('two live connections cannot hold one name', async t => {

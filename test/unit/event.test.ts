@@ -15,7 +15,7 @@ t.test('valid events', async t => {
 })
 
 t.test('invalid events name the problem', async t => {
-  t.match(code(() => parseEvent('')), /^BAD_ARGS/)
+  t.match(code(() => parseEvent('')), /^BAD_JSON: event is not valid JSON: Unexpected end of JSON input/)
   t.match(code(() => parseEvent('{"msg":1,}')), /^BAD_JSON: event is not valid JSON: .*position 9/)
   t.match(code(() => parseEvent('{"msg":')), /^BAD_JSON: event is not valid JSON: Unexpected end of JSON input/)
   t.match(code(() => parseEvent('[1,2]')), /^BAD_EVENT: event must be object/)

@@ -2,6 +2,7 @@ import { fail, quote } from '../../errors'
 import { checkTopicName } from '../../store/names'
 import { splitToken } from '../../protocol/parseCommand'
 import type { Handler } from '../context'
+import { notSubscribed } from './unsub'
 
 /** `ack <topic> <event-id>`: frees the in-flight slot and forgets the event for this subscriber. */
 export const ack: Handler = (ctx, session, args) => {
@@ -9,8 +10,7 @@ export const ack: Handler = (ctx, session, args) => {
   checkTopicName(name)
   const [id, extra] = splitToken(rest)
   if (id === '' || extra !== '') fail('BAD_ARGS', `usage: ${ctx.table.usage('ack')}`)
-  const subscription = session.subscriptions.get(name)
-  if (subscription === undefined) fail(ctx.store.topic(name) === undefined ? 'UNKNOWN_TOPIC' : 'NOT_SUBSCRIBED', `not subscribed to ${name}`)
+  const subscription = session.subscriptions.get(name) ?? notSubscribed(ctx, name)
   if (!subscription.ack(id)) fail('NOT_IN_FLIGHT', `event ${quote(id)} is not in flight for you on ${name}`)
   session.reply(`OK acked ${id} on ${name}`)
   subscription.pump()

@@ -8,6 +8,7 @@ import type { Handler } from '../context'
 export const pub: Handler = (ctx, session, args) => {
   const [name, json] = splitToken(args)
   checkTopicName(name)
+  if (json === '') fail('BAD_ARGS', `missing event JSON; usage: ${ctx.table.usage('pub')}`)
   const parsed = parseEvent(json)
   const topic = ctx.store.ensureTopic(name)
   let id = parsed.id

@@ -1,15 +1,25 @@
-import { fail } from '../../errors'
+import { fail, quote } from '../../errors'
 import { checkTopicName } from '../../store/names'
-import type { Handler } from '../context'
+import { splitToken } from '../../protocol/parseCommand'
+import type { Handler, HandlerContext } from '../context'
+import type { Subscription } from '../../store/subscription'
+
+/** The error for a command that needs a subscription this session does not have. */
+export function notSubscribed (ctx: HandlerContext, name: string): never {
+  if (ctx.store.topic(name) === undefined) fail('UNKNOWN_TOPIC', `topic ${name} does not exist`)
+  fail('NOT_SUBSCRIBED', `not subscribed to ${name}`)
+}
+
 
 /** `unsub <topic>`: ends the subscription for good, named or not; its unacked events are dropped. */
 export const unsub: Handler = (ctx, session, args) => {
-  const name = checkTopicName(args)
-  const subscription = session.subscriptions.get(name)
-  if (subscription === undefined) fail(ctx.store.topic(name) === undefined ? 'UNKNOWN_TOPIC' : 'NOT_SUBSCRIBED', `not subscribed to ${name}`)
+  const [name, extra] = splitToken(args)
+  checkTopicName(name)
+  if (extra !== '') fail('BAD_ARGS', `unexpected ${quote(extra, 20)}; usage: ${ctx.table.usage('unsub')}`)
+  const subscription = session.subscriptions.get(name) ?? notSubscribed(ctx, name)
   session.subscriptions.delete(name)
   subscription.topic.subscriptions.delete(subscription.key)
   const dropped = subscription.pending + subscription.inFlight.size
   subscription.destroy()
-  session.reply(`OK unsubscribed from ${name}${dropped > 0 ? ` (${dropped} unacked events dropped)` : ''}`)
+  session.reply(`OK unsubscribed from ${name}${dropped > 0 ? ` (${dropped} unacked event${dropped === 1 ? '' : 's'} dropped)` : ''}`)
 }

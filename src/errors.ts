@@ -20,6 +20,7 @@ export const ErrorCodes = {
   NAME_AFTER_SUB: 'name must come before sub',
   BAD_IN_FLIGHT: 'invalid in-flight cap',
   TOO_MANY_CONNECTIONS: 'too many connections',
+  STORAGE_FAILED: 'storage failed',
   INTERNAL: 'internal error',
 } as const
 

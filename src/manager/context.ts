@@ -1,5 +1,6 @@
 import type { BrokerConfig } from '../config/defaults'
 import type { Logger } from '../log'
+import type { Durability } from '../persistence/durability'
 import type { CommandTable } from '../protocol/commandTable'
 import type { Store } from '../store/store'
 import type { Session } from './session'
@@ -12,6 +13,8 @@ export interface HandlerContext {
   /** Live holders of durable names: one connection per name. */
   readonly names: Map<string, Session>
   readonly log: Logger
+  /** Journal and batcher: handlers report changes here and send confirming replies through it. */
+  readonly durability: Durability
   /** Clock, injectable for tests. */
   now: () => number
 }

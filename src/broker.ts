@@ -39,9 +39,16 @@ export class Broker {
 
   /** Stops accepting, closes clients, writes the final batch and releases the log dir. */
   async stop (): Promise<void> {
-    await this.server.close()
-    await this.durability.close()
+    if (this.stopping === null) {
+      this.stopping = (async () => {
+        await this.server.close()
+        await this.durability.close()
+      })()
+    }
+    return this.stopping
   }
+
+  private stopping: Promise<void> | null = null
 }
 
 /** Resolves config (defaults, config/default.json, optional file, overrides) and starts a broker. */

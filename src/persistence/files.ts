@@ -1,4 +1,4 @@
-import { closeSync, constants, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, constants, fsyncSync, openSync, readFileSync, realpathSync, renameSync, unlinkSync, writeSync } from 'node:fs'
 import { open, rename } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ConfigError } from '../errors'
@@ -39,19 +39,30 @@ export function moveAside (file: string, now = Date.now()): string {
 
 export const LOCK_FILE = 'ackline.lock'
 
+/** Log dirs locked by brokers in this process (a pid check cannot tell them apart). */
+const lockedHere = new Set<string>()
+
 /**
  * One broker per log directory. The lock file holds the owner's pid; a lock
  * left by a process that no longer exists (kill -9) is taken over.
  */
 export function acquireLock (dir: string): () => void {
   const file = join(dir, LOCK_FILE)
+  const key = realpathSync(dir)
+  if (lockedHere.has(key)) {
+    throw new ConfigError(`log dir ${dir} is in use by another ackline broker (pid ${process.pid}, this process; lock file ${file}); stop it or use another --log-dir`)
+  }
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(file, 'wx')
       writeSync(fd, `${process.pid}\n`)
       fsyncSync(fd)
       closeSync(fd)
-      return () => { try { unlinkSync(file) } catch { /* already gone */ } }
+      lockedHere.add(key)
+      return () => {
+        lockedHere.delete(key)
+        try { unlinkSync(file) } catch { /* already gone */ }
+      }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
         throw new ConfigError(`cannot use log dir ${dir}: ${(err as Error).message}`)

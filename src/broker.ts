@@ -3,6 +3,7 @@ import type { BrokerConfig } from './config/defaults'
 import { resolveConfig, type ConfigOverrides } from './config/loadConfig'
 import { Manager } from './manager/manager'
 import { BrokerServer } from './server/server'
+import { TlsListener } from './server/tls'
 import { Store } from './store/store'
 import { silentLogger, type Logger } from './log'
 
@@ -13,6 +14,9 @@ export class Broker {
   readonly manager: Manager
   readonly server: BrokerServer
   address: AddressInfo | null = null
+  /** The TLS listener when `tls` is configured. */
+  readonly tls: TlsListener | null
+  tlsAddress: AddressInfo | null = null
 
   readonly log: Logger
 
@@ -21,16 +25,27 @@ export class Broker {
     this.log = log
     this.manager = new Manager(config, this.store, log)
     this.server = new BrokerServer(config, this.manager)
+    this.tls = config.tls === null ? null : new TlsListener(config.tls, config.host, this.server, log)
   }
 
   async start (): Promise<AddressInfo> {
     this.address = await this.server.listen(this.config.port, this.config.host)
     this.log.info({ host: this.address.address, port: this.address.port, logDir: this.config.logDir }, 'listening')
+    if (this.tls !== null) {
+      try {
+        this.tlsAddress = await this.tls.listen()
+      } catch (err) {
+        await this.server.close()
+        throw err
+      }
+      this.server.tlsPort = this.tlsAddress.port
+      this.log.info({ host: this.tlsAddress.address, port: this.tlsAddress.port }, 'listening for TLS')
+    }
     return this.address
   }
 
   async stop (): Promise<void> {
-    await this.server.close()
+    await Promise.all([this.server.close(), this.tls?.close()])
   }
 }
 

@@ -1,12 +1,13 @@
+import type { AuthConfig, TlsConfig } from '../auth/config'
 import type { LogLevel } from '../log'
 
 /**
  * The one defaults object: every limit and setting the broker has, each
  * non-zero and safe. config/default.json mirrors it (a test keeps them equal).
  */
-export type Action = 'pub' | 'sub' | 'unsub' | 'ack' | 'name' | 'help' | 'ping' | 'quit'
+export type Action = 'pub' | 'sub' | 'unsub' | 'ack' | 'name' | 'help' | 'ping' | 'quit' | 'auth' | 'grant' | 'revoke'
 
-export const ACTIONS: readonly Action[] = ['pub', 'sub', 'unsub', 'ack', 'name', 'help', 'ping', 'quit']
+export const ACTIONS: readonly Action[] = ['pub', 'sub', 'unsub', 'ack', 'name', 'help', 'ping', 'quit', 'auth', 'grant', 'revoke']
 
 export interface BrokerConfig {
   /** TCP port; 0 picks an ephemeral port. */
@@ -36,6 +37,12 @@ export interface BrokerConfig {
   flushBytes: number
   /** A client whose socket has not drained for this long is disconnected. */
   drainTimeoutMs: number
+  /** Users, password hashes, topic permissions; see docs/security.md. */
+  auth: AuthConfig
+  /** Failed `auth` attempts one IP may make per minute; further attempts get RATE_LIMITED. */
+  authFailuresPerMinutePerIp: number
+  /** Optional TLS listener on its own port; null = none. */
+  tls: TlsConfig | null
 }
 
 export const DEFAULTS: Readonly<BrokerConfig> = Object.freeze({
@@ -52,6 +59,9 @@ export const DEFAULTS: Readonly<BrokerConfig> = Object.freeze({
     help: ['help'],
     ping: ['ping'],
     quit: ['quit'],
+    auth: ['auth', 'AUTH'],
+    grant: ['grant'],
+    revoke: ['revoke'],
   },
   maxLineBytes: 1024 * 1024,
   maxInFlight: 10,
@@ -62,4 +72,7 @@ export const DEFAULTS: Readonly<BrokerConfig> = Object.freeze({
   workerConcurrency: 4,
   flushBytes: 64 * 1024,
   drainTimeoutMs: 30000,
+  auth: { required: false, users: {} },
+  authFailuresPerMinutePerIp: 10,
+  tls: null,
 })

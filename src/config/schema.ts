@@ -1,3 +1,4 @@
+import { authSchema, tlsSchema } from '../auth/config'
 import { LOG_LEVELS } from '../log'
 import { ACTIONS } from './defaults'
 
@@ -33,5 +34,8 @@ export const configFileSchema = {
     workerConcurrency: positiveInt,
     flushBytes: positiveInt,
     drainTimeoutMs: positiveInt,
+    auth: authSchema,
+    authFailuresPerMinutePerIp: positiveInt,
+    tls: tlsSchema,
   },
 } as const

@@ -1,3 +1,4 @@
+import type { AuthService } from '../auth/auth'
 import type { BrokerConfig } from '../config/defaults'
 import type { Logger } from '../log'
 import type { CommandTable } from '../protocol/commandTable'
@@ -12,6 +13,8 @@ export interface HandlerContext {
   /** Live holders of durable names: one connection per name. */
   readonly names: Map<string, Session>
   readonly log: Logger
+  /** Users, sessions' identities, grants, failed-auth limiter. */
+  readonly auth: AuthService
   /** Clock, injectable for tests. */
   now: () => number
 }

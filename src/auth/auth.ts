@@ -1,5 +1,5 @@
 import type { Action, BrokerConfig } from '../config/defaults'
-import { ConfigError, fail, quote } from '../errors'
+import { ConfigError, fail } from '../errors'
 import type { Logger } from '../log'
 import type { Session } from '../manager/session'
 import { splitToken } from '../protocol/parseCommand'
@@ -154,7 +154,7 @@ export class AuthService {
   }
 
   deny (session: Session, user: string | null, action: Action, topic: string, reason: string): void {
-    this.log.warn({ ip: session.remoteAddress, session: session.id, user, action, topic: quote(topic, 200), reason }, 'access denied')
+    this.log.warn({ ip: session.remoteAddress, session: session.id, user, action, topic, reason }, 'access denied')
   }
 
   private notePrivateSub (topic: string, key: string, user: string): void {

@@ -77,5 +77,7 @@ export class TlsListener {
 /** The plain port when `tls.required`: one ERR line naming the TLS port, then close. */
 export function refusePlain (socket: Socket, tlsPort: number): void {
   socket.on('error', () => {})
+  socket.resume() // discard input: reading on is what lets the socket see the client's FIN and close
+  setTimeout(() => socket.destroy(), 10_000).unref() // a client that never closes its side
   socket.end(errLine(new BrokerError('TLS_REQUIRED', `this broker accepts only TLS connections, on port ${tlsPort}`)) + '\n')
 }

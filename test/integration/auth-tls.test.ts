@@ -1,4 +1,5 @@
 import t from 'tap'
+import { readFileSync } from 'node:fs'
 import { connect } from 'node:tls'
 import { LineClient } from '../helpers/broker'
 import { makeCert, sClient, startLoggedBroker, testHash } from '../helpers/auth'
@@ -69,7 +70,7 @@ t.test('TLS clients share the connection limit and the same command path (node:t
   const { cert, key } = await makeCert(dir)
   const tb = await startLoggedBroker(t, { maxConnections: 1, tls: { port: 0, certFile: cert, keyFile: key, clientCert: 'request' } })
   const tlsPort = tb.broker.tlsAddress!.port
-  const s = connect({ port: tlsPort, host: '127.0.0.1', ca: [await import('node:fs').then(fs => fs.readFileSync(cert))], servername: 'localhost' })
+  const s = connect({ port: tlsPort, host: '127.0.0.1', ca: [readFileSync(cert)], servername: 'localhost' })
   await new Promise<void>((resolve, reject) => { s.once('secureConnect', () => resolve()); s.once('error', reject) })
   s.setEncoding('utf8')
   let got = ''

@@ -5,9 +5,10 @@ import { silentLogger, type Logger } from './log'
 import { Manager } from './manager/manager'
 import { Durability } from './persistence/durability'
 import { BrokerServer } from './server/server'
+import { TlsListener } from './server/tls'
 import { Store } from './store/store'
 
-/** The whole broker: store, durability (journal, batcher, logs), manager with its worker pool, TCP server. */
+/** The whole broker: store, durability (journal, batcher, logs), manager with its worker pool, TCP (and TLS) listeners. */
 export class Broker {
   readonly config: BrokerConfig
   readonly store = new Store()
@@ -16,6 +17,10 @@ export class Broker {
   manager!: Manager
   server!: BrokerServer
   address: AddressInfo | null = null
+  /** The TLS listener when `tls` is configured. */
+  tls: TlsListener | null = null
+  tlsAddress: AddressInfo | null = null
+  private stopping: Promise<void> | null = null
 
   constructor (config: BrokerConfig, log: Logger = silentLogger) {
     this.config = config
@@ -27,13 +32,20 @@ export class Broker {
     this.durability = new Durability(this.config, this.store, this.log)
     this.manager = new Manager(this.config, this.store, this.log, this.durability)
     this.server = new BrokerServer(this.config, this.manager)
+    this.tls = this.config.tls === null ? null : new TlsListener(this.config.tls, this.config.host, this.server, this.log)
     try {
       this.address = await this.server.listen(this.config.port, this.config.host)
+      this.log.info({ host: this.address.address, port: this.address.port, logDir: this.config.logDir }, 'listening')
+      if (this.tls !== null) {
+        this.tlsAddress = await this.tls.listen()
+        this.server.tlsPort = this.tlsAddress.port
+        this.log.info({ host: this.tlsAddress.address, port: this.tlsAddress.port }, 'listening for TLS')
+      }
     } catch (err) {
+      await this.server.close()
       await this.durability.close()
       throw err
     }
-    this.log.info({ host: this.address.address, port: this.address.port, logDir: this.config.logDir }, 'listening')
     return this.address
   }
 
@@ -41,14 +53,12 @@ export class Broker {
   async stop (): Promise<void> {
     if (this.stopping === null) {
       this.stopping = (async () => {
-        await this.server.close()
+        await Promise.all([this.server.close(), this.tls?.close()])
         await this.durability.close()
       })()
     }
     return this.stopping
   }
-
-  private stopping: Promise<void> | null = null
 }
 
 /** Resolves config (defaults, config/default.json, optional file, overrides) and starts a broker. */

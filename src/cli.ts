@@ -4,6 +4,8 @@ import { Broker } from './broker'
 import { resolveConfig, type ConfigOverrides } from './config/loadConfig'
 import { createLogger, LOG_LEVELS, type LogLevel } from './log'
 import { ConfigError } from './errors'
+import { hashPassword } from './auth/password'
+import { readPassword } from './auth/readPassword'
 
 function portNumber (value: string): number {
   const n = Number(value)
@@ -38,6 +40,7 @@ export function buildProgram (): Command {
         await broker.start()
         const a = broker.address!
         process.stdout.write(`ackline listening on ${a.address}:${a.port} (log dir ${broker.config.logDir})\n`)
+        if (broker.tlsAddress !== null) process.stdout.write(`ackline TLS on ${broker.tlsAddress.address}:${broker.tlsAddress.port}\n`)
         const stop = (signal: string): void => {
           process.stdout.write(`ackline: ${signal} received, shutting down\n`)
           broker.stop().then(() => process.exit(0), () => process.exit(1))
@@ -52,6 +55,17 @@ export function buildProgram (): Command {
         process.stderr.write(`ackline: cannot start: ${(err as Error).message}\n`)
         process.exit(1)
       }
+    })
+  program
+    .command('hash-password')
+    .description('read a password (stdin, or a prompt on a terminal) and print its scrypt hash for auth.users.<name>.passwordHash')
+    .action(async () => {
+      const password = await readPassword()
+      if (password === '') {
+        process.stderr.write('ackline: empty password\n')
+        process.exit(2)
+      }
+      process.stdout.write(hashPassword(password) + '\n')
     })
   return program
 }

@@ -21,6 +21,12 @@ export const ErrorCodes = {
   BAD_IN_FLIGHT: 'invalid in-flight cap',
   TOO_MANY_CONNECTIONS: 'too many connections',
   STORAGE_FAILED: 'storage failed',
+  AUTH_REQUIRED: 'authentication required',
+  AUTH_FAILED: 'authentication failed',
+  ALREADY_AUTHENTICATED: 'already authenticated',
+  RATE_LIMITED: 'too many failed attempts',
+  FORBIDDEN: 'permission denied',
+  TLS_REQUIRED: 'TLS required',
   INTERNAL: 'internal error',
 } as const
 

@@ -1,3 +1,4 @@
+import type { AuthConfig, TlsConfig } from '../auth/config'
 import type { LogLevel } from '../log'
 import type { FsyncPolicy } from '../persistence/journal'
 
@@ -5,9 +6,9 @@ import type { FsyncPolicy } from '../persistence/journal'
  * The one defaults object: every limit and setting the broker has, each
  * non-zero and safe. config/default.json mirrors it (a test keeps them equal).
  */
-export type Action = 'pub' | 'sub' | 'unsub' | 'ack' | 'name' | 'help' | 'ping' | 'quit'
+export type Action = 'pub' | 'sub' | 'unsub' | 'ack' | 'name' | 'help' | 'ping' | 'quit' | 'auth' | 'grant' | 'revoke'
 
-export const ACTIONS: readonly Action[] = ['pub', 'sub', 'unsub', 'ack', 'name', 'help', 'ping', 'quit']
+export const ACTIONS: readonly Action[] = ['pub', 'sub', 'unsub', 'ack', 'name', 'help', 'ping', 'quit', 'auth', 'grant', 'revoke']
 
 export interface BrokerConfig {
   /** TCP port; 0 picks an ephemeral port. */
@@ -45,6 +46,12 @@ export interface BrokerConfig {
    * `off` at once, no journal (changes since the last batch are lost on a crash).
    */
   fsync: FsyncPolicy
+  /** Users, password hashes, topic permissions; see docs/security.md. */
+  auth: AuthConfig
+  /** Failed `auth` attempts one IP may make per minute; further attempts get RATE_LIMITED. */
+  authFailuresPerMinutePerIp: number
+  /** Optional TLS listener on its own port; null = none. */
+  tls: TlsConfig | null
 }
 
 export const DEFAULTS: Readonly<BrokerConfig> = Object.freeze({
@@ -61,6 +68,9 @@ export const DEFAULTS: Readonly<BrokerConfig> = Object.freeze({
     help: ['help'],
     ping: ['ping'],
     quit: ['quit'],
+    auth: ['auth', 'AUTH'],
+    grant: ['grant'],
+    revoke: ['revoke'],
   },
   maxLineBytes: 1024 * 1024,
   maxInFlight: 10,
@@ -73,4 +83,7 @@ export const DEFAULTS: Readonly<BrokerConfig> = Object.freeze({
   drainTimeoutMs: 30000,
   batchIntervalMs: 1000,
   fsync: 'always',
+  auth: { required: false, users: {} },
+  authFailuresPerMinutePerIp: 10,
+  tls: null,
 })

@@ -1,3 +1,4 @@
+import { authSchema, tlsSchema } from '../auth/config'
 import { LOG_LEVELS } from '../log'
 import { ACTIONS } from './defaults'
 
@@ -35,5 +36,8 @@ export const configFileSchema = {
     drainTimeoutMs: positiveInt,
     batchIntervalMs: { type: 'integer', minimum: 10, maximum: 3600000 },
     fsync: { enum: ['always', 'batch', 'off'] },
+    auth: authSchema,
+    authFailuresPerMinutePerIp: positiveInt,
+    tls: tlsSchema,
   },
 } as const

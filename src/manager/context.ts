@@ -1,3 +1,4 @@
+import type { AuthService } from '../auth/auth'
 import type { BrokerConfig } from '../config/defaults'
 import type { Logger } from '../log'
 import type { Durability } from '../persistence/durability'
@@ -15,6 +16,8 @@ export interface HandlerContext {
   readonly log: Logger
   /** Journal and batcher: handlers report changes here and send confirming replies through it. */
   readonly durability: Durability
+  /** Users, sessions' identities, grants, failed-auth limiter. */
+  readonly auth: AuthService
   /** Clock, injectable for tests. */
   now: () => number
 }

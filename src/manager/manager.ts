@@ -1,4 +1,5 @@
 import fastq, { type queue } from 'fastq'
+import { AuthService } from '../auth/auth'
 import type { BrokerConfig } from '../config/defaults'
 import { BrokerError, errLine } from '../errors'
 import type { Logger } from '../log'
@@ -9,6 +10,7 @@ import type { Store } from '../store/store'
 import type { HandlerContext } from './context'
 import type { Session } from './session'
 import { ack } from './handlers/ack'
+import { auth, grant, revoke } from './handlers/auth'
 import { help } from './handlers/help'
 import { name } from './handlers/name'
 import { ping } from './handlers/ping'
@@ -37,6 +39,7 @@ export class Manager {
       table: new CommandTable(config.commands),
       names: new Map(),
       now: Date.now,
+      auth: new AuthService(config, log),
     }
     this.batchLines = config.workerBatchLines
     this.pool = fastq(this, this.work, config.workerConcurrency)
@@ -83,6 +86,7 @@ export class Manager {
 
   private dispatch (cmd: ParsedCommand, session: Session): void {
     const ctx = this.ctx
+    ctx.auth.gate(cmd.action, cmd.args, session, ctx.table.usage('auth'))
     switch (cmd.action) {
       case 'pub': return pub(ctx, session, cmd.args)
       case 'sub': return sub(ctx, session, cmd.args)
@@ -92,6 +96,9 @@ export class Manager {
       case 'help': return help(ctx, session, cmd.args)
       case 'ping': return ping(ctx, session, cmd.args)
       case 'quit': return quit(ctx, session, cmd.args)
+      case 'auth': return auth(ctx, session, cmd.args)
+      case 'grant': return grant(ctx, session, cmd.args)
+      case 'revoke': return revoke(ctx, session, cmd.args)
     }
   }
 

@@ -8,6 +8,8 @@ export interface Session extends DeliverySink {
   readonly id: number
   /** Durable subscriber identity set by `name`, or null for an anonymous client. */
   name: string | null
+  /** The client's IP address, for logs and the failed-auth limit (absent for socket-less test sessions). */
+  readonly remoteAddress?: string
   /** This session's subscriptions by topic name. */
   readonly subscriptions: Map<string, Subscription>
   /** Set by the manager while the session has a task in the worker pool. */

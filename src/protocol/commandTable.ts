@@ -10,6 +10,9 @@ export const USAGE: Record<Action, string> = {
   help: '',
   ping: '',
   quit: '',
+  auth: '<user> <password>',
+  grant: '<topic> <user> [pub|sub|both]',
+  revoke: '<topic> <user> [pub|sub|both]',
 }
 
 /**
@@ -49,8 +52,8 @@ export class CommandTable {
   }
 
   /** One line listing every command as configured, e.g. `pub|PUBLISH <topic> <event-json>`. */
-  helpText (): string {
-    return ACTIONS.map(a => {
+  helpText (hide?: ReadonlySet<Action>): string {
+    return ACTIONS.filter(a => hide === undefined || !hide.has(a)).map(a => {
       const u = USAGE[a]
       const w = this.words[a].join('|')
       return u === '' ? w : `${w} ${u}`

@@ -74,6 +74,10 @@ export class Connection implements Session {
     return this.inbox.length - this.inboxHead
   }
 
+  get remoteAddress (): string | undefined {
+    return this.socket.remoteAddress
+  }
+
   // --- Session ---
 
   reply (line: string): void {

@@ -3,15 +3,21 @@ import type { BrokerConfig } from '../config/defaults'
 import { BrokerError, errLine } from '../errors'
 import type { Manager } from '../manager/manager'
 import { Connection } from './connection'
+import { refusePlain } from './tls'
 
 /** The TCP listener: accepts sockets, enforces the connection limit, tracks live connections. */
 export class BrokerServer {
   readonly connections = new Set<Connection>()
   private readonly server: Server
   private nextId = 1
+  /** The TLS listener's actual port once listening (named in TLS_REQUIRED refusals). */
+  tlsPort: number | null = null
 
   constructor (private readonly config: BrokerConfig, private readonly manager: Manager) {
-    this.server = createServer({ allowHalfOpen: true }, (socket) => this.accept(socket))
+    this.server = createServer({ allowHalfOpen: true }, (socket) => {
+      if (config.tls?.required === true) refusePlain(socket, this.tlsPort ?? config.tls.port)
+      else this.accept(socket)
+    })
   }
 
   listen (port: number, host: string): Promise<AddressInfo> {
@@ -36,7 +42,8 @@ export class BrokerServer {
     })
   }
 
-  private accept (socket: Socket): void {
+  /** Takes a new client socket (plain, or TLS after its handshake: see tls.ts). */
+  accept (socket: Socket): void {
     if (this.connections.size >= this.config.maxConnections) {
       socket.end(errLine(new BrokerError('TOO_MANY_CONNECTIONS',
         `the broker is at its limit of ${this.config.maxConnections} connections; try again later`)) + '\n')

@@ -5,10 +5,13 @@ import { fail, quote } from '../errors'
  * alphabet has no path separators and `.`/`..` are refused outright.
  */
 const TOPIC_NAME = /^[A-Za-z0-9._-]{1,200}$/
+/** A private topic, `~<owner>.<rest>` (see docs/security.md); `~` is safe in a file name. */
+const PRIVATE_TOPIC_NAME = /^~[A-Za-z0-9_-]{1,64}\.[A-Za-z0-9._-]{1,198}$/
 /** Client ids key subscriptions in topic logs; same safe alphabet. */
 const CLIENT_NAME = /^[A-Za-z0-9._-]{1,200}$/
 
 export function isValidTopicName (name: string): boolean {
+  if (name.charCodeAt(0) === 0x7e) return name.length <= 200 && PRIVATE_TOPIC_NAME.test(name)
   return TOPIC_NAME.test(name) && name !== '.' && name !== '..'
 }
 

@@ -1,0 +1,62 @@
+import t from 'tap'
+import { spawn } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { LineClient } from '../helpers/broker'
+import { CLI, runCli } from '../helpers/cli'
+import { makeCert } from '../helpers/auth'
+import { parseScryptHash, verifyPassword, type ScryptHash } from '../../src/auth/password'
+
+function hashPasswordCli (input: string): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  return new Promise(resolve => {
+    const child = spawn(process.execPath, [CLI, 'hash-password'], { stdio: ['pipe', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s })
+    child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s })
+    child.on('exit', code => resolve({ code, stdout, stderr }))
+    child.stdin.end(input)
+  })
+}
+
+t.test('hash-password prints a scrypt hash the broker accepts', async t => {
+  const out = await hashPasswordCli('s3cret pass\n')
+  t.equal(out.code, 0, out.stderr)
+  t.match(out.stdout, /^scrypt\$16384\$8\$1\$[A-Za-z0-9+/]+={0,2}\$[A-Za-z0-9+/]+={0,2}\n$/)
+  const hash = out.stdout.trim()
+  const parsed = parseScryptHash(hash) as ScryptHash
+  t.ok(verifyPassword('s3cret pass', parsed), 'the line ending is not part of the password')
+  t.notOk(verifyPassword('s3cret pass\n', parsed))
+  const again = await hashPasswordCli('s3cret pass\n')
+  t.not(again.stdout.trim(), hash, 'a fresh salt each time')
+
+  const dir = t.testdir({})
+  const { cert, key } = await makeCert(dir)
+  const file = join(dir, 'secure.json')
+  writeFileSync(file, JSON.stringify({
+    auth: { required: true, users: { ops: { passwordHash: hash, publish: ['*'], subscribe: ['*'] } } },
+    tls: { port: 0, certFile: cert, keyFile: key },
+  }))
+  const cli = runCli(['start', '--config', file, '--port', '0', '--log-dir', join(dir, 'logs'), '--log-level', 'silent'])
+  const port = await cli.listening
+  const c = await LineClient.connect(port)
+  t.equal(await c.request('pub x {"msg":1}'), 'ERR AUTH_REQUIRED authenticate first: auth <user> <password>')
+  t.equal(await c.request('auth ops s3cret pass'), 'OK authenticated as ops')
+  t.match(cli.stdout(), /\nackline TLS on 127\.0\.0\.1:\d+\n$/)
+  c.destroy()
+  cli.child.kill('SIGTERM')
+  t.equal(await cli.exited, 0)
+})
+
+t.test('hash-password refuses an empty password', async t => {
+  const out = await hashPasswordCli('\n')
+  t.equal(out.code, 2)
+  t.match(out.stderr, /empty password/)
+})
+
+t.test('a config with a bad password hash stops start-up with exit code 2', async t => {
+  const dir = t.testdir({ 'bad.json': JSON.stringify({ auth: { required: true, users: { x: { passwordHash: 'scrypt$3$8$1$c2FsdHNhbHQ=$aGFzaGhhc2hoYXNoaGFzaA==' } } } }) })
+  const cli = runCli(['start', '--config', join(dir, 'bad.json'), '--port', '0'])
+  t.equal(await cli.exited, 2)
+  t.match(cli.stderr(), /field "\/auth\/users\/x\/passwordHash" N must be a power of two/)
+})

@@ -32,6 +32,7 @@ export class Broker {
     this.durability = new Durability(this.config, this.store, this.log)
     this.manager = new Manager(this.config, this.store, this.log, this.durability)
     this.server = new BrokerServer(this.config, this.manager)
+    this.manager.ctx.redelivery.start()
     this.tls = this.config.tls === null ? null : new TlsListener(this.config.tls, this.config.host, this.server, this.log)
     try {
       this.address = await this.server.listen(this.config.port, this.config.host)
@@ -42,6 +43,7 @@ export class Broker {
         this.log.info({ host: this.tlsAddress.address, port: this.tlsAddress.port }, 'listening for TLS')
       }
     } catch (err) {
+      this.manager.ctx.redelivery.stop()
       await this.server.close()
       await this.durability.close()
       throw err
@@ -53,6 +55,7 @@ export class Broker {
   async stop (): Promise<void> {
     if (this.stopping === null) {
       this.stopping = (async () => {
+        this.manager.ctx.redelivery.stop()
         await Promise.all([this.server.close(), this.tls?.close()])
         await this.durability.close()
       })()

@@ -6,9 +6,9 @@ import type { FsyncPolicy } from '../persistence/journal'
  * The one defaults object: every limit and setting the broker has, each
  * non-zero and safe. config/default.json mirrors it (a test keeps them equal).
  */
-export type Action = 'pub' | 'sub' | 'unsub' | 'ack' | 'name' | 'help' | 'ping' | 'quit' | 'auth' | 'grant' | 'revoke'
+export type Action = 'pub' | 'sub' | 'unsub' | 'ack' | 'nack' | 'touch' | 'name' | 'help' | 'ping' | 'quit' | 'auth' | 'grant' | 'revoke'
 
-export const ACTIONS: readonly Action[] = ['pub', 'sub', 'unsub', 'ack', 'name', 'help', 'ping', 'quit', 'auth', 'grant', 'revoke']
+export const ACTIONS: readonly Action[] = ['pub', 'sub', 'unsub', 'ack', 'nack', 'touch', 'name', 'help', 'ping', 'quit', 'auth', 'grant', 'revoke']
 
 export interface BrokerConfig {
   /** TCP port; 0 picks an ephemeral port. */
@@ -38,6 +38,20 @@ export interface BrokerConfig {
   flushBytes: number
   /** A client whose socket has not drained for this long is disconnected. */
   drainTimeoutMs: number
+  /** An event delivered and not acked within this time is delivered again (per subscription: `sub <topic> <n> <ms>`). */
+  ackTimeoutMs: number
+  /** Highest ack timeout a client may ask for, and the longest `nack` delay or `touch` extension. */
+  maxAckTimeoutMs: number
+  /** After this many deliveries without an ack, an event moves to the dead-letter topic `<topic>.dlq`. */
+  maxDeliveries: number
+  /** Events one subscription may hold (pending + in flight); see overflowDropOldest for what happens past it. */
+  maxPendingPerSubscriber: number
+  /** Topic patterns (`name`, `prefix.*`, `*`) whose full queues drop their lowest-priority oldest event instead of refusing the pub. */
+  overflowDropOldest: string[]
+  /** Bytes of event JSON the broker holds for subscribers in total; past it every pub is refused (ERR OVERLOADED). */
+  maxPendingBytes: number
+  /** How often deadlines (ack timeouts, nack delays) are checked. */
+  redeliveryCheckMs: number
   /** How often the batcher merges changes into the per-topic JSON logs. */
   batchIntervalMs: number
   /**
@@ -64,6 +78,8 @@ export const DEFAULTS: Readonly<BrokerConfig> = Object.freeze({
     sub: ['sub', 'SUBSCRIBE'],
     unsub: ['unsub', 'UNSUBSCRIBE'],
     ack: ['ack', 'ACKNOWLEDGE'],
+    nack: ['nack', 'NACK'],
+    touch: ['touch', 'TOUCH'],
     name: ['name'],
     help: ['help'],
     ping: ['ping'],
@@ -81,6 +97,13 @@ export const DEFAULTS: Readonly<BrokerConfig> = Object.freeze({
   workerConcurrency: 4,
   flushBytes: 64 * 1024,
   drainTimeoutMs: 30000,
+  ackTimeoutMs: 30000,
+  maxAckTimeoutMs: 24 * 3600 * 1000,
+  maxDeliveries: 5,
+  maxPendingPerSubscriber: 1000000,
+  overflowDropOldest: [],
+  maxPendingBytes: 1024 * 1024 * 1024,
+  redeliveryCheckMs: 100,
   batchIntervalMs: 1000,
   fsync: 'always',
   auth: { required: false, users: {} },

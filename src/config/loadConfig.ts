@@ -85,6 +85,9 @@ function checkCrossFields (cfg: BrokerConfig): void {
       owner.set(key, action)
     }
   }
+  if (cfg.ackTimeoutMs > cfg.maxAckTimeoutMs) {
+    throw new ConfigError(`invalid config: field "/ackTimeoutMs" (${cfg.ackTimeoutMs}) must not exceed "/maxAckTimeoutMs" (${cfg.maxAckTimeoutMs})`)
+  }
   if (cfg.maxInFlight > cfg.maxInFlightLimit) {
     throw new ConfigError(`invalid config: field "/maxInFlight" (${cfg.maxInFlight}) must not exceed "/maxInFlightLimit" (${cfg.maxInFlightLimit})`)
   }

@@ -2,6 +2,7 @@ import type { AuthService } from '../auth/auth'
 import type { BrokerConfig } from '../config/defaults'
 import type { Logger } from '../log'
 import type { Durability } from '../persistence/durability'
+import type { Redelivery } from './redelivery'
 import type { CommandTable } from '../protocol/commandTable'
 import type { Store } from '../store/store'
 import type { Session } from './session'
@@ -16,6 +17,8 @@ export interface HandlerContext {
   readonly log: Logger
   /** Journal and batcher: handlers report changes here and send confirming replies through it. */
   readonly durability: Durability
+  /** Ack timeouts, nack delays and dead letters. */
+  redelivery: Redelivery
   /** Users, sessions' identities, grants, failed-auth limiter. */
   readonly auth: AuthService
   /** Clock, injectable for tests. */

@@ -10,6 +10,9 @@ import type { Store } from '../store/store'
 import type { HandlerContext } from './context'
 import type { Session } from './session'
 import { ack } from './handlers/ack'
+import { nack } from './handlers/nack'
+import { touch } from './handlers/touch'
+import { Redelivery } from './redelivery'
 import { auth, grant, revoke } from './handlers/auth'
 import { help } from './handlers/help'
 import { name } from './handlers/name'
@@ -40,7 +43,9 @@ export class Manager {
       names: new Map(),
       now: Date.now,
       auth: new AuthService(config, log),
+      redelivery: undefined as unknown as Redelivery,
     }
+    this.ctx.redelivery = new Redelivery(this.ctx)
     this.batchLines = config.workerBatchLines
     this.pool = fastq(this, this.work, config.workerConcurrency)
   }
@@ -92,6 +97,8 @@ export class Manager {
       case 'sub': return sub(ctx, session, cmd.args)
       case 'unsub': return unsub(ctx, session, cmd.args)
       case 'ack': return ack(ctx, session, cmd.args)
+      case 'nack': return nack(ctx, session, cmd.args)
+      case 'touch': return touch(ctx, session, cmd.args)
       case 'name': return name(ctx, session, cmd.args)
       case 'help': return help(ctx, session, cmd.args)
       case 'ping': return ping(ctx, session, cmd.args)

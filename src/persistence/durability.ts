@@ -19,7 +19,7 @@ import { recover, type RecoveryResult } from './recovery'
  *
  * Journal records, one JSON array per line:
  *   ["T", topic]                         topic created
- *   ["S", topic, sub, maxInFlight]       named subscription created or resumed
+ *   ["S", topic, sub, maxInFlight, ackTimeoutMs]  named subscription created or its settings changed
  *   ["U", topic, sub]                    named subscription ended
  *   ["P", topic, seq, event, [subs]]     event published to these named subscriptions
  *   ["A", topic, sub, id]                acked
@@ -50,7 +50,7 @@ export class Durability implements StoreObserver {
     try {
       store.observer = this
       const t0 = performance.now()
-      this.recovery = recover(dir, store, log)
+      this.recovery = recover(dir, store, log, config.ackTimeoutMs)
       if (this.recovery.topics > 0 || this.recovery.problems > 0) {
         log.info({ ...this.recovery, dirty: this.recovery.dirty.size, ms: Math.round(performance.now() - t0) }, 'recovered from log dir')
       }
@@ -99,7 +99,7 @@ export class Durability implements StoreObserver {
   subscribed (sub: Subscription): number {
     if (!sub.named) return 0
     this.batcher.dirty.add(sub.topic)
-    return this.journal?.append(`["S",${JSON.stringify(sub.topic.name)},${JSON.stringify(sub.key)},${sub.maxInFlight}]`) ?? 0
+    return this.journal?.append(`["S",${JSON.stringify(sub.topic.name)},${JSON.stringify(sub.key)},${sub.maxInFlight},${sub.ackTimeoutMs}]`) ?? 0
   }
 
   unsubscribed (sub: Subscription): number {

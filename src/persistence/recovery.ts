@@ -19,7 +19,7 @@ interface RecoveringTopic {
   /** Journal generations up to this one are already reflected. */
   journalGen: number
   events: Map<string, StoredEvent>
-  subs: Map<string, { maxInFlight: number, held: Map<string, Held> }>
+  subs: Map<string, { maxInFlight: number, ackTimeoutMs: number, held: Map<string, Held> }>
 }
 
 export interface RecoveryResult {
@@ -48,7 +48,7 @@ export function listJournalGens (dir: string): number[] {
  * the logs do not yet reflect. Damaged files are moved (logs) or copied
  * (journals) aside, never deleted; everything readable is recovered.
  */
-export function recover (dir: string, store: Store, log: Logger): RecoveryResult {
+export function recover (dir: string, store: Store, log: Logger, defaultAckTimeoutMs: number): RecoveryResult {
   const topics = new Map<string, RecoveringTopic>()
   const dirty = new Set<string>()
   let maxGen = 0
@@ -70,7 +70,8 @@ export function recover (dir: string, store: Store, log: Logger): RecoveryResult
       for (const [sub, entries] of loaded.subscribers) {
         const held = new Map<string, Held>()
         for (const e of entries) held.set(String(e.event.id), { ev: eventFrom(rt, e.event, e.seq), deliveries: e.deliveries })
-        rt.subs.set(sub, { maxInFlight: loaded.meta.subscribers[sub]?.maxInFlight ?? 0, held })
+        const settings = loaded.meta.subscribers[sub]
+        rt.subs.set(sub, { maxInFlight: settings?.maxInFlight ?? 0, ackTimeoutMs: settings?.ackTimeoutMs ?? 0, held })
       }
       topics.set(name, rt)
     } catch (err) {
@@ -104,7 +105,7 @@ export function recover (dir: string, store: Store, log: Logger): RecoveryResult
   }
 
   let events = 0
-  for (const rt of topics.values()) events += materialize(rt, store)
+  for (const rt of topics.values()) events += materialize(rt, store, defaultAckTimeoutMs)
   return { maxGen, dirty, topics: topics.size, events, problems }
 }
 
@@ -137,8 +138,9 @@ function replay (topics: Map<string, RecoveringTopic>, rec: unknown[], gen: numb
       return
     case 'S': {
       const sub = rt.subs.get(rec[2] as string)
-      if (sub === undefined) rt.subs.set(rec[2] as string, { maxInFlight: rec[3] as number, held: new Map() })
-      else sub.maxInFlight = rec[3] as number
+      const ackTimeoutMs = typeof rec[4] === 'number' ? rec[4] : 0
+      if (sub === undefined) rt.subs.set(rec[2] as string, { maxInFlight: rec[3] as number, ackTimeoutMs, held: new Map() })
+      else { sub.maxInFlight = rec[3] as number; sub.ackTimeoutMs = ackTimeoutMs }
       return
     }
     case 'U':
@@ -166,16 +168,16 @@ function replay (topics: Map<string, RecoveringTopic>, rec: unknown[], gen: numb
 }
 
 /** Turns a rebuilt topic into store objects; returns how many events it holds. */
-function materialize (rt: RecoveringTopic, store: Store): number {
+function materialize (rt: RecoveringTopic, store: Store, defaultAckTimeoutMs: number): number {
   const topic = store.ensureTopic(rt.name, false)
   topic.seq = rt.seq
   topic.nextAutoId = rt.nextAutoId
   for (const [name, s] of rt.subs) {
-    const sub = new Subscription(topic, name, true, s.maxInFlight > 0 ? s.maxInFlight : 1)
+    const sub = new Subscription(topic, name, true, s.maxInFlight > 0 ? s.maxInFlight : 1, s.ackTimeoutMs > 0 ? s.ackTimeoutMs : defaultAckTimeoutMs)
     topic.subscriptions.set(name, sub)
     for (const h of s.held.values()) {
       h.ev.refs++
-      topic.live.set(h.ev.key, h.ev)
+      topic.restoreLive(h.ev)
       if (h.deliveries > 0) sub.restoreDelivered(h.ev, h.deliveries)
       else sub.restoreWaiting(h.ev)
     }

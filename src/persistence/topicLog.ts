@@ -23,7 +23,7 @@ export interface TopicMeta {
   nextAutoId: number
   /** This file reflects every journal record up to and including this generation. */
   journalGen: number
-  subscribers: Record<string, { maxInFlight: number }>
+  subscribers: Record<string, { maxInFlight: number, ackTimeoutMs?: number }>
 }
 
 /** Renders a topic's named subscriptions, one event per line so `cat` and `jq` stay pleasant. */
@@ -32,7 +32,7 @@ export function renderTopicLog (topic: Topic, journalGen: number): string {
   const named = []
   for (const s of topic.subscriptions.values()) {
     if (!s.named) continue
-    subscribers[s.key] = { maxInFlight: s.maxInFlight }
+    subscribers[s.key] = { maxInFlight: s.maxInFlight, ackTimeoutMs: s.ackTimeoutMs }
     named.push(s)
   }
   const meta: TopicMeta = { topic: topic.name, seq: topic.seq, nextAutoId: topic.nextAutoId, journalGen, subscribers }

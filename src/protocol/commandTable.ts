@@ -3,9 +3,11 @@ import { ACTIONS, type Action } from '../config/defaults'
 /** Usage of each action, shown by `help` and in BAD_ARGS errors. */
 export const USAGE: Record<Action, string> = {
   pub: '<topic> <event-json>',
-  sub: '<topic> [max-in-flight]',
+  sub: '<topic> [max-in-flight [ack-timeout-ms]]',
   unsub: '<topic>',
   ack: '<topic> <event-id>',
+  nack: '<topic> <event-id> [delay-ms]',
+  touch: '<topic> <event-id> [extend-ms]',
   name: '<client-id>',
   help: '',
   ping: '',

@@ -11,9 +11,16 @@ const PRIVATE_TOPIC_NAME = /^~[A-Za-z0-9_-]{1,64}\.[A-Za-z0-9._-]{1,198}$/
 const CLIENT_NAME = /^[A-Za-z0-9._-]{1,200}$/
 
 export function isValidTopicName (name: string): boolean {
+  if (name.length > 200 && name.endsWith(DLQ_SUFFIX)) {
+    // A dead-letter topic adds ".dlq" to a valid name, so it may run 4 characters past the limit.
+    return name.length <= 200 + DLQ_SUFFIX.length && isValidTopicName(name.slice(0, -DLQ_SUFFIX.length))
+  }
   if (name.charCodeAt(0) === 0x7e) return name.length <= 200 && PRIVATE_TOPIC_NAME.test(name)
   return TOPIC_NAME.test(name) && name !== '.' && name !== '..'
 }
+
+/** Dead letters of topic T go to topic T + DLQ_SUFFIX. */
+export const DLQ_SUFFIX = '.dlq'
 
 export function checkTopicName (name: string): string {
   if (name === '') fail('BAD_ARGS', 'missing topic name')

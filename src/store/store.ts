@@ -1,3 +1,4 @@
+import type { Subscription } from './subscription'
 import { Topic, type StoreObserver } from './topic'
 
 /** The shared store: every topic, its subscriptions and their queues. Knows nothing of sockets or files. */
@@ -5,6 +6,12 @@ export class Store {
   readonly topics = new Map<string, Topic>()
   /** Set by the durability layer; null when nothing is persisted. */
   observer: StoreObserver | null = null
+  /** Subscriptions with deliveries that have deadlines; the redelivery sweep walks only these. */
+  readonly timed = new Set<Subscription>()
+  /** Bytes of event JSON held by some subscription: the figure maxPendingBytes limits. */
+  pendingBytes = 0
+  /** Running totals for `stats`. */
+  readonly counters = { redelivered: 0, deadLettered: 0, dropped: 0 }
 
   topic (name: string): Topic | undefined {
     return this.topics.get(name)
@@ -14,7 +21,7 @@ export class Store {
   ensureTopic (name: string, notify = true): Topic {
     let t = this.topics.get(name)
     if (t === undefined) {
-      t = new Topic(name, this.observer)
+      t = new Topic(name, this)
       this.topics.set(name, t)
       if (notify) this.observer?.topicCreated(t)
     }

@@ -14,6 +14,8 @@ export interface Delivery {
   ev: StoredEvent
   /** How many times it has been delivered, this time included. */
   deliveries: number
+  /** When an unacked delivery times out (ms since epoch); for a nacked one with a delay, when it is due again. */
+  deadline: number
 }
 
 /** Highest priority first; equal priorities in publish order. */
@@ -36,22 +38,32 @@ export class Subscription {
   readonly key: string
   readonly named: boolean
   maxInFlight: number
+  /** How long a delivery may stay unacked before it is delivered again. */
+  ackTimeoutMs: number
   sink: DeliverySink | null = null
   readonly inFlight = new Map<string, Delivery>()
   private readonly waiting = new PriorityQueue<StoredEvent>({ comparator: byPriorityThenSeq })
   /** Delivered before and not acked (e.g. the subscriber went away): these go out first. */
   private redeliver: Delivery[] = []
+  /** Nacked with a delay: due again at their deadline. */
+  private delayed: Delivery[] = []
 
-  constructor (topic: Topic, key: string, named: boolean, maxInFlight: number) {
+  constructor (topic: Topic, key: string, named: boolean, maxInFlight: number, ackTimeoutMs: number) {
     this.topic = topic
     this.key = key
     this.named = named
     this.maxInFlight = maxInFlight
+    this.ackTimeoutMs = ackTimeoutMs
   }
 
-  /** Events held and not delivered (waiting, plus owed a redelivery). */
+  /** Events held and not in flight (waiting, owed a redelivery, or delayed by nack). */
   get pending (): number {
-    return this.waiting.length + this.redeliver.length
+    return this.waiting.length + this.redeliver.length + this.delayed.length
+  }
+
+  /** True while this subscription has deliveries with deadlines (in flight or delayed). */
+  get timed (): boolean {
+    return this.inFlight.size > 0 || this.delayed.length > 0
   }
 
   /** Adds a newly published event; delivers it at once when a slot is free and nothing is ahead of it. */
@@ -59,8 +71,9 @@ export class Subscription {
     const sink = this.sink
     if (sink !== null && this.inFlight.size < this.maxInFlight && this.waiting.length === 0 &&
         this.redeliver.length === 0 && sink.canDeliver()) {
-      const d = { ev, deliveries: 1 }
+      const d = { ev, deliveries: 1, deadline: Date.now() + this.ackTimeoutMs }
       this.inFlight.set(ev.key, d)
+      this.topic.timed?.add(this)
       if (this.named) this.topic.observer?.delivered(this, d)
       sink.deliver(this.topic.name, ev, 1)
       return
@@ -70,7 +83,7 @@ export class Subscription {
 
   /** Recovery: an event delivered before the restart and not acked, owed a redelivery. */
   restoreDelivered (ev: StoredEvent, deliveries: number): void {
-    this.redeliver.push({ ev, deliveries })
+    this.redeliver.push({ ev, deliveries, deadline: 0 })
   }
 
   /** Recovery is done: put restored redeliveries in delivery order. */
@@ -88,20 +101,115 @@ export class Subscription {
     const sink = this.sink
     if (sink === null) return
     const name = this.topic.name
+    const now = Date.now()
+    let sent = 0
     while (this.inFlight.size < this.maxInFlight && sink.canDeliver()) {
       let d: Delivery
       if (this.redeliver.length > 0) {
         d = this.redeliver.shift()!
         d.deliveries++
+        d.deadline = now + this.ackTimeoutMs
       } else if (this.waiting.length > 0) {
-        d = { ev: this.waiting.dequeue(), deliveries: 1 }
+        d = { ev: this.waiting.dequeue(), deliveries: 1, deadline: now + this.ackTimeoutMs }
       } else {
-        return
+        break
       }
+      sent++
       this.inFlight.set(d.ev.key, d)
       if (this.named) this.topic.observer?.delivered(this, d)
       sink.deliver(name, d.ev, d.deliveries)
     }
+    if (sent > 0) this.topic.timed?.add(this)
+  }
+
+  /** Takes an in-flight delivery back (nack, timeout); the caller requeues it or dead-letters it. */
+  takeBack (key: string): Delivery | undefined {
+    const d = this.inFlight.get(key)
+    if (d !== undefined) this.inFlight.delete(key)
+    return d
+  }
+
+  /** In-flight deliveries whose deadline has passed, taken out of flight. */
+  takeExpired (now: number): Delivery[] {
+    let out: Delivery[] | null = null
+    for (const d of this.inFlight.values()) {
+      if (d.deadline <= now) (out ??= []).push(d)
+    }
+    if (out === null) return []
+    for (const d of out) this.inFlight.delete(d.ev.key)
+    return out
+  }
+
+  /** Puts a delivery back: it goes out again before anything new (by priority among those owed). */
+  requeue (d: Delivery): void {
+    let i = this.redeliver.length
+    while (i > 0 && deliveryOrder(this.redeliver[i - 1], d) > 0) i--
+    this.redeliver.splice(i, 0, d)
+  }
+
+  /** Holds a nacked delivery until `dueAt`. */
+  delay (d: Delivery, dueAt: number): void {
+    d.deadline = dueAt
+    this.delayed.push(d)
+    this.topic.timed?.add(this)
+  }
+
+  /** Moves delayed deliveries that are due back to the front of the queue; true if any moved. */
+  releaseDue (now: number): boolean {
+    if (this.delayed.length === 0) return false
+    const still: Delivery[] = []
+    let moved = false
+    for (const d of this.delayed) {
+      if (d.deadline <= now) { this.requeue(d); moved = true } else still.push(d)
+    }
+    this.delayed = still
+    return moved
+  }
+
+  /** Extends an in-flight delivery's deadline; false when that id is not in flight. */
+  touch (key: string, ms: number, now: number): boolean {
+    const d = this.inFlight.get(key)
+    if (d === undefined) return false
+    d.deadline = now + ms
+    return true
+  }
+
+  /**
+   * Overflow policy drop-oldest: removes the lowest-priority, oldest event
+   * that was never delivered. Returns it (already released), or undefined
+   * when every pending event has been delivered before.
+   */
+  dropLowest (): StoredEvent | undefined {
+    const data = this.heapData()
+    if (data.length === 0) return undefined
+    // Lowest priority first, oldest among those; the oldest need not be a heap leaf, so scan all.
+    let worst = 0
+    for (let i = 1; i < data.length; i++) {
+      const e = data[i]
+      const w = data[worst]
+      if (e.priority < w.priority || (e.priority === w.priority && e.seq < w.seq)) worst = i
+    }
+    const ev = data[worst]
+    this.removeFromHeap(worst)
+    this.topic.release(ev)
+    return ev
+  }
+
+  private heapData (): StoredEvent[] {
+    // js-priority-queue has no iterator or remove; its binary-heap strategy keeps the items in priv.data.
+    return (this.waiting as unknown as { priv: { data: StoredEvent[] } }).priv.data
+  }
+
+  private removeFromHeap (i: number): void {
+    const strategy = (this.waiting as unknown as { priv: { data: StoredEvent[], _bubbleUp: (i: number) => void, _bubbleDown: (i: number) => void } }).priv
+    const data = strategy.data
+    const last = data.pop()!
+    if (i < data.length) {
+      data[i] = last
+      strategy._bubbleUp(i)
+      strategy._bubbleDown(i)
+    }
+    ;(this.waiting as unknown as { length: number }).length = data.length
   }
 
   /** Acknowledges an in-flight event. False when that id is not in flight here. */
@@ -123,6 +231,8 @@ export class Subscription {
     if (this.inFlight.size === 0) return
     for (const d of this.inFlight.values()) this.redeliver.push(d)
     this.inFlight.clear()
+    for (const d of this.delayed) this.redeliver.push(d)
+    this.delayed = []
     this.redeliver.sort(deliveryOrder)
   }
 
@@ -133,22 +243,22 @@ export class Subscription {
     this.inFlight.clear()
     for (const d of this.redeliver) this.topic.release(d.ev)
     this.redeliver = []
+    for (const d of this.delayed) this.topic.release(d.ev)
+    this.delayed = []
     while (this.waiting.length > 0) this.topic.release(this.waiting.dequeue())
   }
 
   /** Every unacked event in delivery order (in flight and owed first, then by priority). For logs and inspection. */
   snapshot (): Delivery[] {
-    const out: Delivery[] = [...this.inFlight.values(), ...this.redeliver]
+    const out: Delivery[] = [...this.inFlight.values(), ...this.redeliver, ...this.delayed]
     out.sort(deliveryOrder)
     const waiting = this.waitingEvents()
     waiting.sort(byPriorityThenSeq)
-    for (const ev of waiting) out.push({ ev, deliveries: 0 })
+    for (const ev of waiting) out.push({ ev, deliveries: 0, deadline: 0 })
     return out
   }
 
   private waitingEvents (): StoredEvent[] {
-    // js-priority-queue has no iterator; its binary-heap strategy keeps the items in priv.data.
-    const data = (this.waiting as unknown as { priv: { data: StoredEvent[] } }).priv.data
-    return data.slice()
+    return this.heapData().slice()
   }
 }

@@ -19,10 +19,16 @@ export class Topic {
   /** Next id the broker assigns to an event published without one. */
   nextAutoId = 1
   observer: StoreObserver | null
+  /** The store's set of subscriptions with deadlines to watch (ack timeouts, nack delays). */
+  readonly timed: Set<Subscription> | null
+  /** The store's memory account: bytes of events some subscription holds. */
+  private readonly account: { pendingBytes: number } | null
 
-  constructor (name: string, observer: StoreObserver | null = null) {
+  constructor (name: string, store: { observer: StoreObserver | null, timed: Set<Subscription>, pendingBytes: number } | null = null) {
     this.name = name
-    this.observer = observer
+    this.observer = store?.observer ?? null
+    this.timed = store?.timed ?? null
+    this.account = store
   }
 
   /** Picks the next broker-assigned id that no held event uses. */
@@ -45,11 +51,22 @@ export class Topic {
     if (n === 0) return 0
     ev.refs = n
     this.live.set(ev.key, ev)
+    if (this.account !== null) this.account.pendingBytes += ev.json.length
     for (const sub of this.subscriptions.values()) sub.enqueue(ev)
     return n
   }
 
   release (ev: StoredEvent): void {
-    if (--ev.refs === 0) this.live.delete(ev.key)
+    if (--ev.refs === 0) {
+      this.live.delete(ev.key)
+      if (this.account !== null) this.account.pendingBytes -= ev.json.length
+    }
+  }
+
+  /** Recovery: an event held again after a restart (refs already counted by the caller). */
+  restoreLive (ev: StoredEvent): void {
+    if (this.live.has(ev.key)) return
+    this.live.set(ev.key, ev)
+    if (this.account !== null) this.account.pendingBytes += ev.json.length
   }
 }

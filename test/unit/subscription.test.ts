@@ -18,7 +18,7 @@ function publish (topic: Topic, id: string, priority: number): StoredEvent {
 
 function setup (cap: number, named = false): { topic: Topic, sub: Subscription, sink: Sink } {
   const topic = new Topic('t')
-  const sub = new Subscription(topic, named ? 'alice' : '#1', named, cap)
+  const sub = new Subscription(topic, named ? 'alice' : '#1', named, cap, 30000)
   topic.subscriptions.set(sub.key, sub)
   const sink = new Sink()
   sub.attach(sink)
@@ -79,7 +79,7 @@ t.test('detach owes a redelivery; it comes first with a delivery count', async t
 
 t.test('destroy releases every event; shared events stay for other subscribers', async t => {
   const { topic, sub } = setup(1)
-  const other = new Subscription(topic, '#2', false, 5)
+  const other = new Subscription(topic, '#2', false, 5, 30000)
   topic.subscriptions.set(other.key, other)
   publish(topic, 'a', 0)
   publish(topic, 'b', 0)

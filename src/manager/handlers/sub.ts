@@ -3,6 +3,7 @@ import { checkTopicName } from '../../store/names'
 import { Subscription } from '../../store/subscription'
 import { splitToken } from '../../protocol/parseCommand'
 import type { Handler, HandlerContext } from '../context'
+import { parseMs } from './nack'
 
 function parseInFlight (ctx: HandlerContext, text: string): number | undefined {
   if (text === '') return undefined
@@ -22,9 +23,11 @@ export const sub: Handler = (ctx, session, args) => {
   checkTopicName(name)
   const topic = ctx.store.topic(name)
   if (topic === undefined) fail('UNKNOWN_TOPIC', `topic ${name} does not exist; publish to it first`)
-  const [n, extra] = splitToken(rest)
+  const [n, rest2] = splitToken(rest)
+  const [timeoutText, extra] = splitToken(rest2)
   if (extra !== '') fail('BAD_ARGS', `unexpected ${JSON.stringify(extra.slice(0, 20))}; usage: ${ctx.table.usage('sub')}`)
   const asked = parseInFlight(ctx, n)
+  const askedTimeout = parseMs(ctx, timeoutText, 'ack timeout', 10)
   if (session.subscriptions.has(name)) fail('ALREADY_SUBSCRIBED', `already subscribed to ${name}`)
 
   const key = session.name ?? `#${session.id}`
@@ -32,11 +35,12 @@ export const sub: Handler = (ctx, session, args) => {
   const resumed = subscription !== undefined
   let ticket = 0
   if (subscription === undefined) {
-    subscription = new Subscription(topic, key, session.name !== null, asked ?? ctx.config.maxInFlight)
+    subscription = new Subscription(topic, key, session.name !== null, asked ?? ctx.config.maxInFlight, askedTimeout ?? ctx.config.ackTimeoutMs)
     topic.subscriptions.set(key, subscription)
     ticket = ctx.durability.subscribed(subscription)
-  } else if (asked !== undefined && asked !== subscription.maxInFlight) {
-    subscription.maxInFlight = asked
+  } else if ((asked !== undefined && asked !== subscription.maxInFlight) || (askedTimeout !== undefined && askedTimeout !== subscription.ackTimeoutMs)) {
+    subscription.maxInFlight = asked ?? subscription.maxInFlight
+    subscription.ackTimeoutMs = askedTimeout ?? subscription.ackTimeoutMs
     ticket = ctx.durability.subscribed(subscription)
   }
   session.subscriptions.set(name, subscription)

@@ -1,0 +1,76 @@
+import { PatternSet } from '../auth/acl'
+import { fail } from '../errors'
+import { sealEvent, type ParsedEvent, type StoredEvent } from '../store/event'
+import type { Topic } from '../store/topic'
+import type { HandlerContext } from './context'
+
+export interface Published {
+  ev: StoredEvent
+  /** Subscriptions that took the event. */
+  subscribers: number
+  /** Journal ticket a confirming reply waits for. */
+  ticket: number
+  /** Events dropped from full queues under the drop-oldest policy. */
+  dropped: number
+}
+
+const dropOldestCache = new WeakMap<readonly string[], PatternSet>()
+
+function dropsOldest (ctx: HandlerContext, topic: string): boolean {
+  const patterns = ctx.config.overflowDropOldest
+  if (patterns.length === 0) return false
+  let set = dropOldestCache.get(patterns)
+  if (set === undefined) {
+    set = new PatternSet(patterns)
+    dropOldestCache.set(patterns, set)
+  }
+  return set.matches(topic)
+}
+
+/**
+ * The one way an event enters a topic, for `pub` and for dead letters:
+ * checks id uniqueness, the broker's memory limit and every subscriber's
+ * queue bound (all before anything changes, so a refused pub changes
+ * nothing), then journals and fans out. `beforeFanOut` runs between the
+ * journal record and the deliveries (pub sends its OK there).
+ */
+export function publishEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedEvent, beforeFanOut?: (p: Published) => void): Published {
+  let id = parsed.id
+  if (id === undefined) {
+    id = topic.assignId()
+  } else if (topic.live.has(String(id))) {
+    fail('DUPLICATE_ID', `event id ${String(id)} is still pending on ${topic.name}; ids must be unique among a topic's unacked events`)
+  } else {
+    topic.noteId(String(id))
+  }
+  const store = ctx.store
+  const max = ctx.config.maxPendingPerSubscriber
+  let dropping = false
+  if (topic.subscriptions.size > 0) {
+    if (store.pendingBytes >= ctx.config.maxPendingBytes) {
+      fail('OVERLOADED', `the broker holds ${store.pendingBytes} bytes of undelivered events (maxPendingBytes ${ctx.config.maxPendingBytes}); publish refused, retry when subscribers catch up`)
+    }
+    for (const s of topic.subscriptions.values()) {
+      if (s.pending + s.inFlight.size < max) continue
+      if (dropsOldest(ctx, topic.name)) { dropping = true; break }
+      fail('QUEUE_FULL', `subscriber ${s.named ? s.key : 'anonymous'} on ${topic.name} holds ${max} events (maxPendingPerSubscriber); publish refused`)
+    }
+  }
+  let dropped = 0
+  if (dropping) {
+    for (const s of topic.subscriptions.values()) {
+      if (s.pending + s.inFlight.size < max) continue
+      const gone = s.dropLowest()
+      if (gone === undefined) fail('QUEUE_FULL', `subscriber ${s.named ? s.key : 'anonymous'} on ${topic.name} holds ${max} events, all delivered before; publish refused`)
+      ctx.durability.acked(s, gone.key)
+      store.counters.dropped++
+      dropped++
+      ctx.log.warn({ topic: topic.name, subscriber: s.key, id: gone.id, priority: gone.priority }, 'queue full: dropped lowest-priority oldest event')
+    }
+  }
+  const ev = sealEvent(parsed, id, ++topic.seq, ctx.now())
+  const result: Published = { ev, subscribers: topic.subscriptions.size, ticket: ctx.durability.published(topic, ev), dropped }
+  if (beforeFanOut !== undefined) beforeFanOut(result)
+  topic.publish(ev)
+  return result
+}

@@ -1,0 +1,86 @@
+import { DLQ_SUFFIX } from '../store/names'
+import { Subscription, type Delivery } from '../store/subscription'
+import type { HandlerContext } from './context'
+import { publishEvent } from './publish'
+
+/** The name of the durable subscription every dead-letter topic keeps, so no dead letter vanishes. */
+export const DEAD_LETTER_READER = 'dead-letters'
+
+/**
+ * Watches deadlines: unacked deliveries past their ack timeout and nacked
+ * ones whose delay is over go back to their queue, marked with a delivery
+ * count; an event already delivered maxDeliveries times moves to the
+ * dead-letter topic `<topic>.dlq` instead.
+ */
+export class Redelivery {
+  private readonly ctx: HandlerContext
+  private timer: NodeJS.Timeout | null = null
+
+  constructor (ctx: HandlerContext) {
+    this.ctx = ctx
+  }
+
+  start (): void {
+    this.timer = setInterval(() => this.sweep(Date.now()), this.ctx.config.redeliveryCheckMs)
+    this.timer.unref()
+  }
+
+  stop (): void {
+    if (this.timer !== null) clearInterval(this.timer)
+    this.timer = null
+  }
+
+  /** Checks every subscription that has deadlines. */
+  sweep (now: number): void {
+    const timed = this.ctx.store.timed
+    for (const sub of timed) {
+      let changed = sub.releaseDue(now)
+      for (const d of sub.takeExpired(now)) {
+        this.giveBack(sub, d, 'ack timeout')
+        changed = true
+      }
+      if (!sub.timed) timed.delete(sub)
+      if (changed) sub.pump()
+    }
+  }
+
+  /** A delivery comes back unacked (timeout or nack): requeue it, or dead-letter it past maxDeliveries. */
+  giveBack (sub: Subscription, d: Delivery, reason: 'ack timeout' | 'nack', delayMs = 0): void {
+    const ctx = this.ctx
+    if (d.deliveries >= ctx.config.maxDeliveries && !sub.topic.name.endsWith(DLQ_SUFFIX)) {
+      this.deadLetter(sub, d, reason)
+      return
+    }
+    ctx.store.counters.redelivered++
+    if (delayMs > 0) sub.delay(d, Date.now() + delayMs)
+    else sub.requeue(d)
+  }
+
+  private deadLetter (sub: Subscription, d: Delivery, reason: string): void {
+    const ctx = this.ctx
+    const source = sub.topic
+    const dlqName = source.name + DLQ_SUFFIX
+    let dlq = ctx.store.topic(dlqName)
+    if (dlq === undefined) {
+      dlq = ctx.store.ensureTopic(dlqName)
+      const reader = new Subscription(dlq, DEAD_LETTER_READER, true, ctx.config.maxInFlight, ctx.config.ackTimeoutMs)
+      dlq.subscriptions.set(DEAD_LETTER_READER, reader)
+      ctx.durability.subscribed(reader)
+    }
+    const body = JSON.parse(d.ev.json) as Record<string, unknown>
+    delete body.id
+    body.deadLetter = { topic: source.name, subscriber: sub.named ? sub.key : null, id: d.ev.id, reason, deliveries: d.deliveries, at: Date.now() }
+    try {
+      // Publish first: if the dead-letter topic refuses it, nothing has changed and the event stays queued.
+      publishEvent(ctx, dlq, { body, id: undefined, priority: d.ev.priority })
+    } catch (err) {
+      sub.requeue(d)
+      ctx.log.error({ err, topic: source.name, id: d.ev.id }, 'could not dead-letter an event; it stays in its queue')
+      return
+    }
+    source.release(d.ev)
+    ctx.durability.acked(sub, d.ev.key)
+    ctx.store.counters.deadLettered++
+    ctx.log.warn({ topic: source.name, subscriber: sub.key, id: d.ev.id, reason, deliveries: d.deliveries }, 'event moved to dead-letter topic')
+  }
+}

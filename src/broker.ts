@@ -25,6 +25,7 @@ export class Broker {
 
   async start (): Promise<AddressInfo> {
     this.address = await this.server.listen(this.config.port, this.config.host)
+    this.manager.ctx.stats.start()
     this.log.info({ host: this.address.address, port: this.address.port, logDir: this.config.logDir }, 'listening')
     return this.address
   }

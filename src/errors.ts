@@ -20,6 +20,10 @@ export const ErrorCodes = {
   NAME_AFTER_SUB: 'name must come before sub',
   BAD_IN_FLIGHT: 'invalid in-flight cap',
   TOO_MANY_CONNECTIONS: 'too many connections',
+  TOO_MANY_CONNECTIONS_PER_IP: 'too many connections from one address',
+  TOO_MANY_SUBSCRIPTIONS: 'too many subscriptions on one connection',
+  TOO_MANY_TOPICS: 'too many topics',
+  IDLE_TIMEOUT: 'connection idle for too long',
   INTERNAL: 'internal error',
 } as const
 

@@ -4,9 +4,9 @@ import type { LogLevel } from '../log'
  * The one defaults object: every limit and setting the broker has, each
  * non-zero and safe. config/default.json mirrors it (a test keeps them equal).
  */
-export type Action = 'pub' | 'sub' | 'unsub' | 'ack' | 'name' | 'help' | 'ping' | 'quit'
+export type Action = 'pub' | 'sub' | 'unsub' | 'ack' | 'name' | 'help' | 'ping' | 'quit' | 'stats'
 
-export const ACTIONS: readonly Action[] = ['pub', 'sub', 'unsub', 'ack', 'name', 'help', 'ping', 'quit']
+export const ACTIONS: readonly Action[] = ['pub', 'sub', 'unsub', 'ack', 'name', 'help', 'ping', 'quit', 'stats']
 
 export interface BrokerConfig {
   /** TCP port; 0 picks an ephemeral port. */
@@ -26,6 +26,14 @@ export interface BrokerConfig {
   maxInFlightLimit: number
   /** Open connections accepted at once; more are answered ERR and closed. */
   maxConnections: number
+  /** Open connections accepted at once from one remote address; more are answered ERR and closed. */
+  maxConnectionsPerIp: number
+  /** Subscriptions one connection may hold at once; `sub` beyond it is answered ERR. */
+  maxSubscriptionsPerConnection: number
+  /** Topics the broker holds; a `pub` that would create one more is answered ERR. */
+  maxTopics: number
+  /** A connection with no subscriptions that sends nothing for this long is told ERR IDLE_TIMEOUT and closed. */
+  idleTimeoutMs: number
   /** Parsed lines waiting per connection before the broker stops reading from it. */
   maxQueuedLines: number
   /** Lines one worker task applies before yielding to other connections. */
@@ -52,11 +60,16 @@ export const DEFAULTS: Readonly<BrokerConfig> = Object.freeze({
     help: ['help'],
     ping: ['ping'],
     quit: ['quit'],
+    stats: ['stats'],
   },
   maxLineBytes: 1024 * 1024,
   maxInFlight: 10,
   maxInFlightLimit: 1000,
   maxConnections: 10000,
+  maxConnectionsPerIp: 1000,
+  maxSubscriptionsPerConnection: 1000,
+  maxTopics: 10000,
+  idleTimeoutMs: 300000,
   maxQueuedLines: 10000,
   workerBatchLines: 512,
   workerConcurrency: 4,

@@ -1,5 +1,6 @@
 import type { BrokerConfig } from '../config/defaults'
 import type { Logger } from '../log'
+import type { BrokerStats } from '../stats/stats'
 import type { CommandTable } from '../protocol/commandTable'
 import type { Store } from '../store/store'
 import type { Session } from './session'
@@ -12,6 +13,8 @@ export interface HandlerContext {
   /** Live holders of durable names: one connection per name. */
   readonly names: Map<string, Session>
   readonly log: Logger
+  /** Broker-wide counters for `stats` (plain integer increments on the hot path). */
+  readonly stats: BrokerStats
   /** Clock, injectable for tests. */
   now: () => number
 }

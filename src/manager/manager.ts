@@ -4,6 +4,7 @@ import { BrokerError, errLine } from '../errors'
 import type { Logger } from '../log'
 import { CommandTable } from '../protocol/commandTable'
 import { parseCommand, type ParsedCommand } from '../protocol/parseCommand'
+import { BrokerStats } from '../stats/stats'
 import type { Store } from '../store/store'
 import type { HandlerContext } from './context'
 import type { Session } from './session'
@@ -13,6 +14,7 @@ import { name } from './handlers/name'
 import { ping } from './handlers/ping'
 import { pub } from './handlers/pub'
 import { quit } from './handlers/quit'
+import { stats } from './handlers/stats'
 import { sub } from './handlers/sub'
 import { unsub } from './handlers/unsub'
 
@@ -34,6 +36,7 @@ export class Manager {
       log,
       table: new CommandTable(config.commands),
       names: new Map(),
+      stats: new BrokerStats(),
       now: Date.now,
     }
     this.batchLines = config.workerBatchLines
@@ -82,14 +85,15 @@ export class Manager {
   private dispatch (cmd: ParsedCommand, session: Session): void {
     const ctx = this.ctx
     switch (cmd.action) {
-      case 'pub': return pub(ctx, session, cmd.args)
+      case 'pub': pub(ctx, session, cmd.args); ctx.stats.published++; return
       case 'sub': return sub(ctx, session, cmd.args)
       case 'unsub': return unsub(ctx, session, cmd.args)
-      case 'ack': return ack(ctx, session, cmd.args)
+      case 'ack': ack(ctx, session, cmd.args); ctx.stats.acked++; return
       case 'name': return name(ctx, session, cmd.args)
       case 'help': return help(ctx, session, cmd.args)
       case 'ping': return ping(ctx, session, cmd.args)
       case 'quit': return quit(ctx, session, cmd.args)
+      case 'stats': return stats(ctx, session, cmd.args)
     }
   }
 

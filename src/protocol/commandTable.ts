@@ -10,6 +10,7 @@ export const USAGE: Record<Action, string> = {
   help: '',
   ping: '',
   quit: '',
+  stats: '[topic]',
 }
 
 /**

@@ -3,6 +3,7 @@ import { parseEvent, sealEvent } from '../../store/event'
 import { checkTopicName } from '../../store/names'
 import { splitToken } from '../../protocol/parseCommand'
 import type { Handler } from '../context'
+import { checkTopicLimit } from '../limits'
 
 /** `pub <topic> <event-json>`: creates the topic if needed, fans the event out to current subscribers. */
 export const pub: Handler = (ctx, session, args) => {
@@ -10,6 +11,7 @@ export const pub: Handler = (ctx, session, args) => {
   checkTopicName(name)
   if (json === '') fail('BAD_ARGS', `missing event JSON; usage: ${ctx.table.usage('pub')}`)
   const parsed = parseEvent(json)
+  checkTopicLimit(ctx, session, name)
   const topic = ctx.store.ensureTopic(name)
   let id = parsed.id
   if (id === undefined) {

@@ -3,6 +3,7 @@ import { checkTopicName } from '../../store/names'
 import { Subscription } from '../../store/subscription'
 import { splitToken } from '../../protocol/parseCommand'
 import type { Handler, HandlerContext } from '../context'
+import { checkSubscriptionLimit } from '../limits'
 
 function parseInFlight (ctx: HandlerContext, text: string): number | undefined {
   if (text === '') return undefined
@@ -26,6 +27,7 @@ export const sub: Handler = (ctx, session, args) => {
   if (extra !== '') fail('BAD_ARGS', `unexpected ${JSON.stringify(extra.slice(0, 20))}; usage: ${ctx.table.usage('sub')}`)
   const asked = parseInFlight(ctx, n)
   if (session.subscriptions.has(name)) fail('ALREADY_SUBSCRIBED', `already subscribed to ${name}`)
+  checkSubscriptionLimit(ctx, session)
 
   const key = session.name ?? `#${session.id}`
   let subscription = topic.subscriptions.get(key)

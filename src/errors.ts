@@ -24,6 +24,7 @@ export const ErrorCodes = {
   TOO_MANY_SUBSCRIPTIONS: 'too many subscriptions on one connection',
   TOO_MANY_TOPICS: 'too many topics',
   IDLE_TIMEOUT: 'connection idle for too long',
+  STORAGE_FAILED: 'storage failed',
   INTERNAL: 'internal error',
 } as const
 

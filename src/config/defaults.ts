@@ -1,4 +1,5 @@
 import type { LogLevel } from '../log'
+import type { FsyncPolicy } from '../persistence/journal'
 
 /**
  * The one defaults object: every limit and setting the broker has, each
@@ -44,6 +45,14 @@ export interface BrokerConfig {
   flushBytes: number
   /** A client whose socket has not drained for this long is disconnected. */
   drainTimeoutMs: number
+  /** How often the batcher merges changes into the per-topic JSON logs. */
+  batchIntervalMs: number
+  /**
+   * When a confirming reply may go out: `always` after the journal group holding
+   * it is fsynced; `batch` after it is written (fsynced at the next batch);
+   * `off` at once, no journal (changes since the last batch are lost on a crash).
+   */
+  fsync: FsyncPolicy
 }
 
 export const DEFAULTS: Readonly<BrokerConfig> = Object.freeze({
@@ -75,4 +84,6 @@ export const DEFAULTS: Readonly<BrokerConfig> = Object.freeze({
   workerConcurrency: 4,
   flushBytes: 64 * 1024,
   drainTimeoutMs: 30000,
+  batchIntervalMs: 1000,
+  fsync: 'always',
 })

@@ -37,5 +37,7 @@ export const configFileSchema = {
     workerConcurrency: positiveInt,
     flushBytes: positiveInt,
     drainTimeoutMs: positiveInt,
+    batchIntervalMs: { type: 'integer', minimum: 10, maximum: 3600000 },
+    fsync: { enum: ['always', 'batch', 'off'] },
   },
 } as const

@@ -1,6 +1,7 @@
 import type { BrokerConfig } from '../config/defaults'
 import type { Logger } from '../log'
 import type { BrokerStats } from '../stats/stats'
+import type { Durability } from '../persistence/durability'
 import type { CommandTable } from '../protocol/commandTable'
 import type { Store } from '../store/store'
 import type { Session } from './session'
@@ -15,6 +16,8 @@ export interface HandlerContext {
   readonly log: Logger
   /** Broker-wide counters for `stats` (plain integer increments on the hot path). */
   readonly stats: BrokerStats
+  /** Journal and batcher: handlers report changes here and send confirming replies through it. */
+  readonly durability: Durability
   /** Clock, injectable for tests. */
   now: () => number
 }

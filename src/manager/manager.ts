@@ -2,6 +2,7 @@ import fastq, { type queue } from 'fastq'
 import type { BrokerConfig } from '../config/defaults'
 import { BrokerError, errLine } from '../errors'
 import type { Logger } from '../log'
+import type { Durability } from '../persistence/durability'
 import { CommandTable } from '../protocol/commandTable'
 import { parseCommand, type ParsedCommand } from '../protocol/parseCommand'
 import { BrokerStats } from '../stats/stats'
@@ -29,11 +30,12 @@ export class Manager {
   private readonly pool: queue<Session, void>
   private readonly batchLines: number
 
-  constructor (config: BrokerConfig, store: Store, log: Logger) {
+  constructor (config: BrokerConfig, store: Store, log: Logger, durability: Durability) {
     this.ctx = {
       config,
       store,
       log,
+      durability,
       table: new CommandTable(config.commands),
       names: new Map(),
       stats: new BrokerStats(),

@@ -21,4 +21,12 @@ export interface Session extends DeliverySink {
   batchDone: () => void
   /** Closes the session once what was replied so far is flushed. */
   end: () => void
+  /** True while a confirming reply waits for the journal: every later line queues behind it. */
+  readonly holding: boolean
+  /** Queues a line until `ticket` is durable (0: behind what is already held). */
+  hold: (line: string, ticket: number) => void
+  /** Sends held lines whose tickets are now durable; true when nothing is held any more. */
+  releaseHeld: (durableTicket: number) => boolean
+  /** Storage failed: drops held lines, sends one ERR line and closes. */
+  failHeld: (message: string) => void
 }

@@ -30,6 +30,9 @@ export class Connection implements Session {
   private inboxHead = 0
   private inboxChars = 0
   private out = ''
+  /** Lines held for durability, as [ticket, line] pairs in send order. */
+  private held: Array<[number, string]> = []
+  private heldHead = 0
   private flushQueued = false
   /** write() returned false: waiting for `drain`. */
   private blocked = false
@@ -74,11 +77,40 @@ export class Connection implements Session {
   // --- Session ---
 
   reply (line: string): void {
-    this.write(line)
+    if (this.heldHead < this.held.length) this.held.push([0, line])
+    else this.write(line)
+  }
+
+  get holding (): boolean {
+    return this.heldHead < this.held.length
+  }
+
+  hold (line: string, ticket: number): void {
+    this.held.push([ticket, line])
+  }
+
+  releaseHeld (durableTicket: number): boolean {
+    const held = this.held
+    while (this.heldHead < held.length && held[this.heldHead][0] <= durableTicket) {
+      this.write(held[this.heldHead++][1])
+    }
+    if (this.heldHead < held.length) return false
+    this.held = []
+    this.heldHead = 0
+    if (!this.closed) this.manager.resumeDeliveries(this)
+    return true
+  }
+
+  failHeld (message: string): void {
+    this.held = []
+    this.heldHead = 0
+    this.write(errLine(new BrokerError('STORAGE_FAILED', message)))
+    this.end()
   }
 
   canDeliver (): boolean {
-    return !this.blocked && !this.closed && !this.ending
+    // While a confirmation is held, deliveries wait in the queue rather than pile up behind it.
+    return !this.blocked && !this.closed && !this.ending && this.heldHead === this.held.length
   }
 
   deliver (topic: string, ev: StoredEvent, deliveries: number): void {

@@ -19,7 +19,8 @@ interface Tracked {
  * path only stores a timestamp.
  *
  * Idle means: no input for idleTimeoutMs AND no subscriptions (a subscriber
- * waiting for events is not idle) AND nothing queued in either direction (a
+ * waiting for events is not idle) AND nothing queued in either direction
+ * (input lines, replies held for the journal, unsent output; a
  * client that does not read is the drain timeout's business). Any input
  * resets the clock: `ping` keeps a connection alive.
  */
@@ -99,7 +100,7 @@ export class ConnectionLimits {
         conn.socket.destroy()
         continue
       }
-      if (conn.subscriptions.size > 0 || conn.hasLines() || conn.scheduled || conn.outboundBytes > 0) continue
+      if (conn.subscriptions.size > 0 || conn.hasLines() || conn.scheduled || conn.holding || conn.outboundBytes > 0) continue
       n++
       this.stats.limitHits.idleTimeoutMs++
       this.log.warn({ limit: 'idleTimeoutMs', max: limit, session: conn.id, ip: t.ip }, 'limit hit: idle connection closed')

@@ -1,18 +1,22 @@
-import { Topic } from './topic'
+import { Topic, type StoreObserver } from './topic'
 
 /** The shared store: every topic, its subscriptions and their queues. Knows nothing of sockets or files. */
 export class Store {
   readonly topics = new Map<string, Topic>()
+  /** Set by the durability layer; null when nothing is persisted. */
+  observer: StoreObserver | null = null
 
   topic (name: string): Topic | undefined {
     return this.topics.get(name)
   }
 
-  ensureTopic (name: string): Topic {
+  /** Returns the topic, creating it if needed (and telling the observer unless this is recovery). */
+  ensureTopic (name: string, notify = true): Topic {
     let t = this.topics.get(name)
     if (t === undefined) {
-      t = new Topic(name)
+      t = new Topic(name, this.observer)
       this.topics.set(name, t)
+      if (notify) this.observer?.topicCreated(t)
     }
     return t
   }

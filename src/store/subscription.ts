@@ -59,17 +59,28 @@ export class Subscription {
     const sink = this.sink
     if (sink !== null && this.inFlight.size < this.maxInFlight && this.waiting.length === 0 &&
         this.redeliver.length === 0 && sink.canDeliver()) {
-      this.inFlight.set(ev.key, { ev, deliveries: 1 })
+      const d = { ev, deliveries: 1 }
+      this.inFlight.set(ev.key, d)
+      if (this.named) this.topic.observer?.delivered(this, d)
       sink.deliver(this.topic.name, ev, 1)
       return
     }
     this.waiting.queue(ev)
   }
 
-  /** Restores an event owed a redelivery (recovery after restart); keeps redelivery order. */
+  /** Recovery: an event delivered before the restart and not acked, owed a redelivery. */
   restoreDelivered (ev: StoredEvent, deliveries: number): void {
     this.redeliver.push({ ev, deliveries })
+  }
+
+  /** Recovery is done: put restored redeliveries in delivery order. */
+  restoreDone (): void {
     this.redeliver.sort(deliveryOrder)
+  }
+
+  /** Recovery: an event never delivered. */
+  restoreWaiting (ev: StoredEvent): void {
+    this.waiting.queue(ev)
   }
 
   /** Fills free in-flight slots: redeliveries first, then by priority. */
@@ -88,6 +99,7 @@ export class Subscription {
         return
       }
       this.inFlight.set(d.ev.key, d)
+      if (this.named) this.topic.observer?.delivered(this, d)
       sink.deliver(name, d.ev, d.deliveries)
     }
   }

@@ -1,5 +1,12 @@
 import type { StoredEvent } from './event'
-import type { Subscription } from './subscription'
+import type { Delivery, Subscription } from './subscription'
+
+/** Told of store changes that no command handler sees (deliveries happen inside the store). */
+export interface StoreObserver {
+  topicCreated: (topic: Topic) => void
+  /** A named subscription handed an event to its subscriber. */
+  delivered: (sub: Subscription, d: Delivery) => void
+}
 
 /** A topic: its subscriptions and the events some subscription still holds. */
 export class Topic {
@@ -11,9 +18,11 @@ export class Topic {
   seq = 0
   /** Next id the broker assigns to an event published without one. */
   nextAutoId = 1
+  observer: StoreObserver | null
 
-  constructor (name: string) {
+  constructor (name: string, observer: StoreObserver | null = null) {
     this.name = name
+    this.observer = observer
   }
 
   /** Picks the next broker-assigned id that no held event uses. */

@@ -3,7 +3,7 @@
  * TCP clients, and read the protocol a line at a time.
  */
 import { connect, type Socket } from 'node:net'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Broker, startBroker } from '../../src/broker'
@@ -15,6 +15,13 @@ export interface TestBroker {
   /** Opens a client connected to this broker. */
   client: () => Promise<LineClient>
   stop: () => Promise<void>
+}
+
+/** A fresh temporary directory that outlives the test's teardown order (brokers write to it while stopping). */
+export function tempDir (files: Record<string, string> = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ackline-test-'))
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text)
+  return dir
 }
 
 /** A broker on 127.0.0.1 with an ephemeral port and a fresh log dir; stopped by t.teardown. */

@@ -2,7 +2,7 @@ import t from 'tap'
 import { Writable } from 'node:stream'
 import pino from 'pino'
 import { startBroker } from '../../src/broker'
-import { LineClient } from '../helpers/broker'
+import { LineClient, tempDir } from '../helpers/broker'
 
 t.test('structured logs: connections at debug, limit hits at warn, nothing per event at info', async t => {
   const records: Array<Record<string, any>> = []
@@ -13,7 +13,7 @@ t.test('structured logs: connections at debug, limit hits at warn, nothing per e
     },
   })
   const log = pino({ level: 'debug' }, sink)
-  const broker = await startBroker({ overrides: { port: 0, host: '127.0.0.1', maxConnections: 1, maxTopics: 1 }, log })
+  const broker = await startBroker({ overrides: { port: 0, host: '127.0.0.1', logDir: tempDir(), maxConnections: 1, maxTopics: 1 }, log })
   t.teardown(() => broker.stop())
   const a = await LineClient.connect(broker.address!.port)
   t.teardown(() => a.destroy())

@@ -12,6 +12,6 @@ export const ack: Handler = (ctx, session, args) => {
   if (id === '' || extra !== '') fail('BAD_ARGS', `usage: ${ctx.table.usage('ack')}`)
   const subscription = session.subscriptions.get(name) ?? notSubscribed(ctx, name)
   if (!subscription.ack(id)) fail('NOT_IN_FLIGHT', `event ${quote(id)} is not in flight for you on ${name}`)
-  session.reply(`OK acked ${id} on ${name}`)
+  ctx.durability.reply(session, `OK acked ${id} on ${name}`, ctx.durability.acked(subscription, id))
   subscription.pump()
 }

@@ -22,8 +22,9 @@ export const pub: Handler = (ctx, session, args) => {
     topic.noteId(String(id))
   }
   const ev = sealEvent(parsed, id, ++topic.seq, ctx.now())
+  const ticket = ctx.durability.published(topic, ev)
   // Reply before fan-out so a publisher subscribed to its own topic sees OK before the EVENT.
   const n = topic.subscriptions.size
-  session.reply(`OK ${ev.key} published to ${name} (${n} subscriber${n === 1 ? '' : 's'})`)
+  ctx.durability.reply(session, `OK ${ev.key} published to ${name} (${n} subscriber${n === 1 ? '' : 's'})`, ticket)
   topic.publish(ev)
 }

@@ -32,15 +32,18 @@ export const sub: Handler = (ctx, session, args) => {
   const key = session.name ?? `#${session.id}`
   let subscription = topic.subscriptions.get(key)
   const resumed = subscription !== undefined
+  let ticket = 0
   if (subscription === undefined) {
     subscription = new Subscription(topic, key, session.name !== null, asked ?? ctx.config.maxInFlight)
     topic.subscriptions.set(key, subscription)
-  } else if (asked !== undefined) {
+    ticket = ctx.durability.subscribed(subscription)
+  } else if (asked !== undefined && asked !== subscription.maxInFlight) {
     subscription.maxInFlight = asked
+    ticket = ctx.durability.subscribed(subscription)
   }
   session.subscriptions.set(name, subscription)
   subscription.attach(session)
   const detail = resumed ? `, resumed with ${subscription.pending} pending` : ''
-  session.reply(`OK subscribed to ${name} (max in flight ${subscription.maxInFlight}${detail})`)
+  ctx.durability.reply(session, `OK subscribed to ${name} (max in flight ${subscription.maxInFlight}${detail})`, ticket)
   subscription.pump()
 }

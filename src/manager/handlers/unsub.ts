@@ -21,5 +21,5 @@ export const unsub: Handler = (ctx, session, args) => {
   subscription.topic.subscriptions.delete(subscription.key)
   const dropped = subscription.pending + subscription.inFlight.size
   subscription.destroy()
-  session.reply(`OK unsubscribed from ${name}${dropped > 0 ? ` (${dropped} unacked event${dropped === 1 ? '' : 's'} dropped)` : ''}`)
+  ctx.durability.reply(session, `OK unsubscribed from ${name}${dropped > 0 ? ` (${dropped} unacked event${dropped === 1 ? '' : 's'} dropped)` : ''}`, ctx.durability.unsubscribed(subscription))
 }

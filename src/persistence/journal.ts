@@ -1,0 +1,159 @@
+import { closeSync, fdatasync, fstatSync, fsyncSync, openSync, unlinkSync, write, writeSync } from 'node:fs'
+import { join } from 'node:path'
+
+export type FsyncPolicy = 'always' | 'batch' | 'off'
+
+export const JOURNAL_PREFIX = 'journal-'
+export const JOURNAL_SUFFIX = '.ndjson'
+
+export function journalFile (dir: string, gen: number): string {
+  return join(dir, `${JOURNAL_PREFIX}${gen}${JOURNAL_SUFFIX}`)
+}
+
+export interface JournalEvents {
+  /** Every record appended with a ticket up to this one is on disk (and fsynced under `always`). */
+  durable: (ticket: number) => void
+  /** Writing a group failed: records with tickets up to this one are not stored. */
+  failed: (ticket: number, err: Error) => void
+}
+
+/**
+ * Append-only journal with group commit: every record appended in one turn
+ * of the event loop goes out in one write (and, under `always`, one
+ * fdatasync). append() returns a ticket; replies that must not go out before
+ * their record is stored wait for that ticket to become durable.
+ * The batcher rotates to a new generation file when it snapshots the store.
+ */
+export class Journal {
+  gen: number
+  /** Highest ticket known to be stored. */
+  durableTicket = 0
+  private readonly dir: string
+  private readonly policy: FsyncPolicy
+  private readonly events: JournalEvents
+  private fd: number
+  private buf: string[] = []
+  private openTicket = 1
+  private scheduled = false
+  private writing = false
+  private paused = false
+  private idleWaiters: Array<() => void> = []
+
+  constructor (dir: string, gen: number, policy: FsyncPolicy, events: JournalEvents) {
+    this.dir = dir
+    this.gen = gen
+    this.policy = policy
+    this.events = events
+    this.fd = openSync(journalFile(dir, gen), 'a')
+  }
+
+  /** Queues one record (a JSON text without newline); returns the ticket to wait for. */
+  append (record: string): number {
+    this.buf.push(record)
+    if (!this.scheduled) {
+      this.scheduled = true
+      setImmediate(flushJournal, this)
+    }
+    return this.openTicket
+  }
+
+  /** Writes the queued group: synchronously under `batch`, asynchronously with fdatasync under `always`. */
+  flush (): void {
+    this.scheduled = false
+    if (this.writing || this.paused || this.buf.length === 0) return
+    const data = this.buf.join('\n') + '\n'
+    this.buf = []
+    const ticket = this.openTicket++
+    if (this.policy !== 'always') {
+      try {
+        writeSync(this.fd, data)
+        this.settle(ticket, null)
+      } catch (err) {
+        this.settle(ticket, err as Error)
+      }
+      return
+    }
+    this.writing = true
+    const fd = this.fd
+    write(fd, data, null, 'utf8', (err) => {
+      if (err !== null) return this.settle(ticket, err)
+      fdatasync(fd, (err2) => this.settle(ticket, err2))
+    })
+  }
+
+  /** Resolves once no group is being written, with flushing held back: the batcher's moment to rotate. */
+  async pauseForRotation (): Promise<void> {
+    this.paused = true
+    if (this.writing) await new Promise<void>(resolve => this.idleWaiters.push(resolve))
+  }
+
+  /**
+   * Writes what is queued to the current file, syncs and closes it, then
+   * switches to generation `gen`. Synchronous, so no record can land between
+   * the store snapshot the batcher takes and the switch. Call after
+   * pauseForRotation().
+   */
+  rotate (gen: number): void {
+    const oldFd = this.fd
+    let ticket = 0
+    let err: Error | null = null
+    try {
+      if (this.buf.length > 0) {
+        writeSync(oldFd, this.buf.join('\n') + '\n')
+        this.buf = []
+        ticket = this.openTicket++
+      }
+      if (this.policy === 'always') fsyncSync(oldFd)
+    } catch (e) {
+      err = e as Error
+    }
+    closeSync(oldFd)
+    this.gen = gen
+    this.fd = openSync(journalFile(this.dir, gen), 'a')
+    this.paused = false
+    if (ticket > 0) this.settle(ticket, err)
+    else if (this.buf.length > 0 && !this.scheduled) {
+      this.scheduled = true
+      setImmediate(flushJournal, this)
+    }
+  }
+
+  /** Flushes and syncs everything queued, then closes (shutdown); an empty file is removed. */
+  close (): void {
+    if (this.buf.length > 0) {
+      const ticket = this.openTicket++
+      try {
+        writeSync(this.fd, this.buf.join('\n') + '\n')
+        this.buf = []
+        this.settle(ticket, null)
+      } catch (err) {
+        this.settle(ticket, err as Error)
+      }
+    }
+    try { fsyncSync(this.fd) } catch { /* closing anyway */ }
+    const empty = fstatSync(this.fd).size === 0
+    closeSync(this.fd)
+    if (empty) unlinkSync(journalFile(this.dir, this.gen))
+  }
+
+  private settle (ticket: number, err: Error | null): void {
+    this.writing = false
+    if (err === null) {
+      if (ticket > this.durableTicket) this.durableTicket = ticket
+      this.events.durable(this.durableTicket)
+    } else {
+      this.events.failed(ticket, err)
+    }
+    const waiters = this.idleWaiters
+    this.idleWaiters = []
+    for (const w of waiters) w()
+    if (!this.paused && this.buf.length > 0 && !this.scheduled) {
+      this.scheduled = true
+      setImmediate(flushJournal, this)
+    }
+  }
+}
+
+function flushJournal (j: Journal): void {
+  j.flush()
+}

@@ -1,0 +1,185 @@
+import { copyFileSync, readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Logger } from '../log'
+import type { StoredEvent } from '../store/event'
+import { isValidTopicName } from '../store/names'
+import type { Store } from '../store/store'
+import { Subscription } from '../store/subscription'
+import { JOURNAL_PREFIX, JOURNAL_SUFFIX } from './journal'
+import { moveAside } from './files'
+import { LOG_SUFFIX, parseTopicLog } from './topicLog'
+
+interface Held { ev: StoredEvent, deliveries: number }
+
+/** A topic being rebuilt: plain maps, so journal replay can remove any event cheaply. */
+interface RecoveringTopic {
+  name: string
+  seq: number
+  nextAutoId: number
+  /** Journal generations up to this one are already reflected. */
+  journalGen: number
+  events: Map<string, StoredEvent>
+  subs: Map<string, { maxInFlight: number, held: Map<string, Held> }>
+}
+
+export interface RecoveryResult {
+  /** Highest journal generation seen (files or logs); the new journal starts above it. */
+  maxGen: number
+  /** Topics whose state came (partly) from the journal or a damaged file: rewrite them at the next batch. */
+  dirty: Set<string>
+  topics: number
+  events: number
+  problems: number
+}
+
+const JOURNAL_NAME = /^journal-(\d{1,15})\.ndjson$/
+
+export function listJournalGens (dir: string): number[] {
+  const gens: number[] = []
+  for (const f of readdirSync(dir)) {
+    const m = JOURNAL_NAME.exec(f)
+    if (m !== null) gens.push(Number(m[1]))
+  }
+  return gens.sort((a, b) => a - b)
+}
+
+/**
+ * Rebuilds the store from the topic logs, then replays the journal records
+ * the logs do not yet reflect. Damaged files are moved (logs) or copied
+ * (journals) aside, never deleted; everything readable is recovered.
+ */
+export function recover (dir: string, store: Store, log: Logger): RecoveryResult {
+  const topics = new Map<string, RecoveringTopic>()
+  const dirty = new Set<string>()
+  let maxGen = 0
+  let problems = 0
+  const problem = (msg: string, extra: Record<string, unknown>): void => {
+    problems++
+    log.warn(extra, msg)
+  }
+
+  for (const f of readdirSync(dir)) {
+    if (!f.endsWith(LOG_SUFFIX)) continue
+    const name = f.slice(0, -LOG_SUFFIX.length)
+    if (!isValidTopicName(name)) continue
+    const file = join(dir, f)
+    try {
+      const loaded = parseTopicLog(readFileSync(file, 'utf8'), name)
+      const rt: RecoveringTopic = { name, seq: loaded.meta.seq, nextAutoId: loaded.meta.nextAutoId, journalGen: loaded.meta.journalGen, events: new Map(), subs: new Map() }
+      maxGen = Math.max(maxGen, rt.journalGen)
+      for (const [sub, entries] of loaded.subscribers) {
+        const held = new Map<string, Held>()
+        for (const e of entries) held.set(String(e.event.id), { ev: eventFrom(rt, e.event, e.seq), deliveries: e.deliveries })
+        rt.subs.set(sub, { maxInFlight: loaded.meta.subscribers[sub]?.maxInFlight ?? 0, held })
+      }
+      topics.set(name, rt)
+    } catch (err) {
+      const aside = moveAside(file)
+      dirty.add(name)
+      problem('damaged topic log moved aside; recovering that topic from the journal only', { file, movedTo: aside, error: (err as Error).message })
+    }
+  }
+
+  for (const gen of listJournalGens(dir)) {
+    maxGen = Math.max(maxGen, gen)
+    const file = join(dir, `${JOURNAL_PREFIX}${gen}${JOURNAL_SUFFIX}`)
+    const lines = readFileSync(file, 'utf8').split('\n')
+    let damaged = 0
+    lines.forEach((line, i) => {
+      if (line === '') return
+      try {
+        const rec = JSON.parse(line) as unknown[]
+        if (!Array.isArray(rec)) throw new Error('not a record')
+        replay(topics, rec, gen, dirty)
+      } catch (err) {
+        damaged++
+        problem('damaged journal record skipped', { file, line: i + 1, error: (err as Error).message })
+      }
+    })
+    if (damaged > 0) {
+      const copy = `${file}.damaged-${Date.now()}`
+      copyFileSync(file, copy)
+      log.warn({ file, copy, damaged }, 'journal had damaged records; a copy was kept')
+    }
+  }
+
+  let events = 0
+  for (const rt of topics.values()) events += materialize(rt, store)
+  return { maxGen, dirty, topics: topics.size, events, problems }
+}
+
+function eventFrom (rt: RecoveringTopic, body: Record<string, unknown>, seq: number): StoredEvent {
+  const key = String(body.id)
+  const known = rt.events.get(key)
+  if (known !== undefined && known.seq === seq) return known
+  const ev: StoredEvent = { id: body.id as string | number, key, priority: body.priority as number, seq, json: JSON.stringify(body), refs: 0 }
+  rt.events.set(key, ev)
+  return ev
+}
+
+function topicFor (topics: Map<string, RecoveringTopic>, name: string): RecoveringTopic {
+  if (!isValidTopicName(name)) throw new Error(`invalid topic name ${JSON.stringify(name)}`)
+  let rt = topics.get(name)
+  if (rt === undefined) {
+    rt = { name, seq: 0, nextAutoId: 1, journalGen: -1, events: new Map(), subs: new Map() }
+    topics.set(name, rt)
+  }
+  return rt
+}
+
+/** Applies one journal record (see Durability for the record kinds). */
+function replay (topics: Map<string, RecoveringTopic>, rec: unknown[], gen: number, dirty: Set<string>): void {
+  const rt = topicFor(topics, rec[1] as string)
+  if (gen <= rt.journalGen) return // the topic log already reflects this record
+  dirty.add(rt.name)
+  switch (rec[0]) {
+    case 'T':
+      return
+    case 'S': {
+      const sub = rt.subs.get(rec[2] as string)
+      if (sub === undefined) rt.subs.set(rec[2] as string, { maxInFlight: rec[3] as number, held: new Map() })
+      else sub.maxInFlight = rec[3] as number
+      return
+    }
+    case 'U':
+      rt.subs.delete(rec[2] as string)
+      return
+    case 'P': {
+      const seq = rec[2] as number
+      const ev = eventFrom(rt, rec[3] as Record<string, unknown>, seq)
+      rt.seq = Math.max(rt.seq, seq)
+      if (/^\d{1,15}$/.test(ev.key)) rt.nextAutoId = Math.max(rt.nextAutoId, Number(ev.key) + 1)
+      for (const name of rec[4] as string[]) rt.subs.get(name)?.held.set(ev.key, { ev, deliveries: 0 })
+      return
+    }
+    case 'A':
+      rt.subs.get(rec[2] as string)?.held.delete(rec[3] as string)
+      return
+    case 'D': {
+      const h = rt.subs.get(rec[2] as string)?.held.get(rec[3] as string)
+      if (h !== undefined) h.deliveries = Math.max(h.deliveries, rec[4] as number)
+      return
+    }
+    default:
+      throw new Error(`unknown record kind ${JSON.stringify(rec[0])}`)
+  }
+}
+
+/** Turns a rebuilt topic into store objects; returns how many events it holds. */
+function materialize (rt: RecoveringTopic, store: Store): number {
+  const topic = store.ensureTopic(rt.name, false)
+  topic.seq = rt.seq
+  topic.nextAutoId = rt.nextAutoId
+  for (const [name, s] of rt.subs) {
+    const sub = new Subscription(topic, name, true, s.maxInFlight > 0 ? s.maxInFlight : 1)
+    topic.subscriptions.set(name, sub)
+    for (const h of s.held.values()) {
+      h.ev.refs++
+      topic.live.set(h.ev.key, h.ev)
+      if (h.deliveries > 0) sub.restoreDelivered(h.ev, h.deliveries)
+      else sub.restoreWaiting(h.ev)
+    }
+    sub.restoreDone()
+  }
+  return topic.live.size
+}

@@ -42,6 +42,7 @@ export class Broker {
         this.server.tlsPort = this.tlsAddress.port
         this.log.info({ host: this.tlsAddress.address, port: this.tlsAddress.port }, 'listening for TLS')
       }
+      this.manager.ctx.stats.start()
     } catch (err) {
       this.manager.ctx.redelivery.stop()
       await this.server.close()

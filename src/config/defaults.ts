@@ -6,9 +6,9 @@ import type { FsyncPolicy } from '../persistence/journal'
  * The one defaults object: every limit and setting the broker has, each
  * non-zero and safe. config/default.json mirrors it (a test keeps them equal).
  */
-export type Action = 'pub' | 'sub' | 'unsub' | 'ack' | 'nack' | 'touch' | 'name' | 'help' | 'ping' | 'quit' | 'auth' | 'grant' | 'revoke'
+export type Action = 'pub' | 'sub' | 'unsub' | 'ack' | 'nack' | 'touch' | 'name' | 'help' | 'ping' | 'quit' | 'auth' | 'grant' | 'revoke' | 'stats'
 
-export const ACTIONS: readonly Action[] = ['pub', 'sub', 'unsub', 'ack', 'nack', 'touch', 'name', 'help', 'ping', 'quit', 'auth', 'grant', 'revoke']
+export const ACTIONS: readonly Action[] = ['pub', 'sub', 'unsub', 'ack', 'nack', 'touch', 'name', 'help', 'ping', 'quit', 'stats', 'auth', 'grant', 'revoke']
 
 export interface BrokerConfig {
   /** TCP port; 0 picks an ephemeral port. */
@@ -28,6 +28,14 @@ export interface BrokerConfig {
   maxInFlightLimit: number
   /** Open connections accepted at once; more are answered ERR and closed. */
   maxConnections: number
+  /** Open connections accepted at once from one remote address; more are answered ERR and closed. */
+  maxConnectionsPerIp: number
+  /** Subscriptions one connection may hold at once; `sub` beyond it is answered ERR. */
+  maxSubscriptionsPerConnection: number
+  /** Topics the broker holds; a `pub` that would create one more is answered ERR. */
+  maxTopics: number
+  /** A connection with no subscriptions that sends nothing for this long is told ERR IDLE_TIMEOUT and closed. */
+  idleTimeoutMs: number
   /** Parsed lines waiting per connection before the broker stops reading from it. */
   maxQueuedLines: number
   /** Lines one worker task applies before yielding to other connections. */
@@ -87,11 +95,16 @@ export const DEFAULTS: Readonly<BrokerConfig> = Object.freeze({
     auth: ['auth', 'AUTH'],
     grant: ['grant'],
     revoke: ['revoke'],
+    stats: ['stats'],
   },
   maxLineBytes: 1024 * 1024,
   maxInFlight: 10,
   maxInFlightLimit: 1000,
   maxConnections: 10000,
+  maxConnectionsPerIp: 1000,
+  maxSubscriptionsPerConnection: 1000,
+  maxTopics: 10000,
+  idleTimeoutMs: 300000,
   maxQueuedLines: 10000,
   workerBatchLines: 512,
   workerConcurrency: 4,

@@ -1,6 +1,7 @@
 import type { AuthService } from '../auth/auth'
 import type { BrokerConfig } from '../config/defaults'
 import type { Logger } from '../log'
+import type { BrokerStats } from '../stats/stats'
 import type { Durability } from '../persistence/durability'
 import type { Redelivery } from './redelivery'
 import type { CommandTable } from '../protocol/commandTable'
@@ -15,6 +16,8 @@ export interface HandlerContext {
   /** Live holders of durable names: one connection per name. */
   readonly names: Map<string, Session>
   readonly log: Logger
+  /** Broker-wide counters for `stats` (plain integer increments on the hot path). */
+  readonly stats: BrokerStats
   /** Journal and batcher: handlers report changes here and send confirming replies through it. */
   readonly durability: Durability
   /** Ack timeouts, nack delays and dead letters. */

@@ -6,6 +6,7 @@ import type { Logger } from '../log'
 import type { Durability } from '../persistence/durability'
 import { CommandTable } from '../protocol/commandTable'
 import { parseCommand, type ParsedCommand } from '../protocol/parseCommand'
+import { BrokerStats } from '../stats/stats'
 import type { Store } from '../store/store'
 import type { HandlerContext } from './context'
 import type { Session } from './session'
@@ -19,6 +20,7 @@ import { name } from './handlers/name'
 import { ping } from './handlers/ping'
 import { pub } from './handlers/pub'
 import { quit } from './handlers/quit'
+import { stats } from './handlers/stats'
 import { sub } from './handlers/sub'
 import { unsub } from './handlers/unsub'
 
@@ -41,6 +43,7 @@ export class Manager {
       durability,
       table: new CommandTable(config.commands),
       names: new Map(),
+      stats: new BrokerStats(),
       now: Date.now,
       auth: new AuthService(config, log),
       redelivery: undefined as unknown as Redelivery,
@@ -93,10 +96,10 @@ export class Manager {
     const ctx = this.ctx
     ctx.auth.gate(cmd.action, cmd.args, session, ctx.table.usage('auth'))
     switch (cmd.action) {
-      case 'pub': return pub(ctx, session, cmd.args)
+      case 'pub': pub(ctx, session, cmd.args); ctx.stats.published++; return
       case 'sub': return sub(ctx, session, cmd.args)
       case 'unsub': return unsub(ctx, session, cmd.args)
-      case 'ack': return ack(ctx, session, cmd.args)
+      case 'ack': ack(ctx, session, cmd.args); ctx.stats.acked++; return
       case 'nack': return nack(ctx, session, cmd.args)
       case 'touch': return touch(ctx, session, cmd.args)
       case 'name': return name(ctx, session, cmd.args)
@@ -106,6 +109,7 @@ export class Manager {
       case 'auth': return auth(ctx, session, cmd.args)
       case 'grant': return grant(ctx, session, cmd.args)
       case 'revoke': return revoke(ctx, session, cmd.args)
+      case 'stats': return stats(ctx, session, cmd.args)
     }
   }
 

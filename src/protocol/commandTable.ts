@@ -15,6 +15,7 @@ export const USAGE: Record<Action, string> = {
   auth: '<user> <password>',
   grant: '<topic> <user> [pub|sub|both]',
   revoke: '<topic> <user> [pub|sub|both]',
+  stats: '[topic]',
 }
 
 /**

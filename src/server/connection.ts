@@ -118,6 +118,7 @@ export class Connection implements Session {
   }
 
   deliver (topic: string, ev: StoredEvent, deliveries: number): void {
+    this.manager.ctx.stats.delivered++
     this.write('EVENT ' + topic + ' ' + deliveryJson(ev, deliveries))
   }
 

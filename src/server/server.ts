@@ -1,9 +1,9 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 import type { BrokerConfig } from '../config/defaults'
-import { BrokerError, errLine } from '../errors'
 import type { Manager } from '../manager/manager'
 import { Connection } from './connection'
 import { refusePlain } from './tls'
+import { ConnectionLimits } from './connectionLimits'
 
 /** The TCP listener: accepts sockets, enforces the connection limit, tracks live connections. */
 export class BrokerServer {
@@ -12,12 +12,16 @@ export class BrokerServer {
   private nextId = 1
   /** The TLS listener's actual port once listening (named in TLS_REQUIRED refusals). */
   tlsPort: number | null = null
+  /** maxConnections, maxConnectionsPerIp, idleTimeoutMs; counts connections for `stats`. */
+  readonly limits: ConnectionLimits
 
   constructor (private readonly config: BrokerConfig, private readonly manager: Manager) {
     this.server = createServer({ allowHalfOpen: true }, (socket) => {
       if (config.tls?.required === true) refusePlain(socket, this.tlsPort ?? config.tls.port)
       else this.accept(socket)
     })
+    this.limits = new ConnectionLimits(config, manager.ctx.stats, manager.ctx.log)
+    this.server.on('error', (err) => manager.ctx.log.error({ err }, 'listener error'))
   }
 
   listen (port: number, host: string): Promise<AddressInfo> {
@@ -33,6 +37,8 @@ export class BrokerServer {
 
   /** Stops accepting, says goodbye to every client and waits for the listener to close. */
   close (): Promise<void> {
+    this.limits.stop()
+    this.manager.ctx.stats.stop()
     return new Promise((resolve) => {
       this.server.close(() => resolve())
       for (const c of this.connections) {
@@ -42,15 +48,20 @@ export class BrokerServer {
     })
   }
 
-  /** Takes a new client socket (plain, or TLS after its handshake: see tls.ts). */
+  /** Takes a new client socket (plain, or TLS after its handshake: see tls.ts); connection limits apply to both. */
   accept (socket: Socket): void {
-    if (this.connections.size >= this.config.maxConnections) {
-      socket.end(errLine(new BrokerError('TOO_MANY_CONNECTIONS',
-        `the broker is at its limit of ${this.config.maxConnections} connections; try again later`)) + '\n')
+    const refusal = this.limits.refusal(socket, this.connections.size)
+    if (refusal !== null) {
+      socket.end(refusal + '\n')
       socket.on('error', () => {})
       return
     }
-    const conn = new Connection(this.nextId++, socket, this.manager, this.config, (c) => this.connections.delete(c))
+    const conn = new Connection(this.nextId++, socket, this.manager, this.config, (c) => {
+      this.connections.delete(c)
+      this.limits.closed(c)
+    })
     this.connections.add(conn)
+    this.limits.opened(conn)
+    socket.on('error', (err) => this.manager.ctx.log.debug({ err, session: conn.id }, 'socket error'))
   }
 }

@@ -4,6 +4,7 @@ import { checkTopicName } from '../../store/names'
 import { splitToken } from '../../protocol/parseCommand'
 import type { Handler } from '../context'
 import { publishEvent } from '../publish'
+import { checkTopicLimit } from '../limits'
 
 /** `pub <topic> <event-json>`: creates the topic if needed, fans the event out to current subscribers. */
 export const pub: Handler = (ctx, session, args) => {
@@ -11,6 +12,7 @@ export const pub: Handler = (ctx, session, args) => {
   checkTopicName(name)
   if (json === '') fail('BAD_ARGS', `missing event JSON; usage: ${ctx.table.usage('pub')}`)
   const parsed = parseEvent(json)
+  checkTopicLimit(ctx, session, name)
   const topic = ctx.store.ensureTopic(name)
   // Reply before fan-out so a publisher subscribed to its own topic sees OK before the EVENT.
   publishEvent(ctx, topic, parsed, ({ ev, subscribers: n, ticket, dropped }) => {

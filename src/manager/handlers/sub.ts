@@ -4,6 +4,7 @@ import { Subscription } from '../../store/subscription'
 import { splitToken } from '../../protocol/parseCommand'
 import type { Handler, HandlerContext } from '../context'
 import { parseMs } from './nack'
+import { checkSubscriptionLimit } from '../limits'
 
 function parseInFlight (ctx: HandlerContext, text: string): number | undefined {
   if (text === '') return undefined
@@ -29,6 +30,7 @@ export const sub: Handler = (ctx, session, args) => {
   const asked = parseInFlight(ctx, n)
   const askedTimeout = parseMs(ctx, timeoutText, 'ack timeout', 10)
   if (session.subscriptions.has(name)) fail('ALREADY_SUBSCRIBED', `already subscribed to ${name}`)
+  checkSubscriptionLimit(ctx, session)
 
   const key = session.name ?? `#${session.id}`
   let subscription = topic.subscriptions.get(key)

@@ -1,7 +1,7 @@
 /**
  * Minimal stand-in for the Ackline broker, only to smoke-test the bench client
  * before the real broker lands on main. Not a reference implementation.
- * Run: npx tsx test/bench/fake-broker.ts [port]
+ * Run: npx tsx test/bench/fake-broker.ts [port]   (or: ... start --port P, like `ackline start`)
  */
 import * as net from 'node:net'
 import { LineSplitter } from '../../src/bench/lines'
@@ -70,5 +70,6 @@ const server = net.createServer((sock) => {
     if (out) sock.write(out)
   })
 })
-const port = Number(process.argv[2] ?? 8000)
+const pi = process.argv.indexOf('--port')
+const port = Number(pi > 0 ? process.argv[pi + 1] : (process.argv[2] ?? 8000))
 server.listen(port, '127.0.0.1', () => process.stdout.write(`fake broker listening on 127.0.0.1:${port}\n`))

@@ -120,9 +120,10 @@ async function main(): Promise<void> {
             }
           }
           cell.runs.push(r)
-          log(`${peer} ${w} ${r.variant} #${k + 1}: pub ${r.pubRate.toFixed(0)}/s del ${r.delRate.toFixed(0)}/s ` +
-            `p50 ${r.p50.toFixed(2)} p99 ${r.p99.toFixed(2)} ms delivered ${r.delivered}/${r.expected}` +
-            (r.bytesPerEvent !== undefined ? ` rss ${r.rssBaselineKb}->${r.rssAfterKb} kB = ${r.bytesPerEvent.toFixed(0)} B/event` : '') +
+          log(`${peer} ${w} ${r.variant} #${k + 1}: ` +
+            (r.bytesPerEvent !== undefined
+              ? `published ${r.published}/${r.messages}, rss ${r.rssBaselineKb}->${r.rssAfterKb} kB = ${r.bytesPerEvent.toFixed(0)} B/event`
+              : `pub ${r.pubRate.toFixed(0)}/s del ${r.delRate.toFixed(0)}/s p50 ${r.p50.toFixed(2)} p99 ${r.p99.toFixed(2)} ms delivered ${r.delivered}/${r.expected}`) +
             (r.complete ? '' : ' INCOMPLETE') + (r.note.startsWith('FAILED') ? ` ${r.note}` : ''))
           if (w === 'M1' || r.note.startsWith('FAILED')) {
             await srv.stop()

@@ -166,10 +166,22 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     }
   })
 
-  const expected = (): number => {
+  const expectedFrom = (perTopic: number[]): number => {
     let e = 0
-    for (const n of publishedPerTopic) e += o.ack ? n : Math.min(n, o.inFlight)
+    for (const n of perTopic) e += o.ack ? n : Math.min(n, o.inFlight)
     return e * o.subscribers
+  }
+  const expected = (): number => expectedFrom(publishedPerTopic)
+  /** What would be expected if every planned pub succeeded (for reporting incomplete runs). */
+  const plannedExpected = (): number => {
+    const perTopic = new Array<number>(nTopics).fill(0)
+    for (let i = 0; i < o.publishers; i++) {
+      const q = Math.floor(o.messages / o.publishers) + (i < o.messages % o.publishers ? 1 : 0)
+      for (let t = 0; t < nTopics; t++) {
+        perTopic[t]! += Math.floor(q / nTopics) + ((((t - i) % nTopics) + nTopics) % nTopics < q % nTopics ? 1 : 0)
+      }
+    }
+    return expectedFrom(perTopic)
   }
   const isDone = (): boolean =>
     pubReplies === o.messages &&
@@ -399,7 +411,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     elapsedMs: startAt === 0 ? 0 : end - startAt,
     published,
     publishErrors,
-    expectedDeliveries: expected(),
+    expectedDeliveries: pubReplies === o.messages ? expected() : plannedExpected(),
     delivered,
     redelivered,
     acked,

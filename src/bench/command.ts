@@ -14,6 +14,7 @@ interface RawOpts {
   ack: boolean
   topics: string
   window: string
+  rate: string
   durationLimit: string
   topicPrefix: string
   json?: boolean
@@ -34,6 +35,7 @@ export function benchOptionsFrom(raw: RawOpts): BenchOptions {
     ack: raw.ack,
     topics: parseCount(raw.topics, '--topics'),
     window: parseCount(raw.window, '--window'),
+    rate: parseCount(raw.rate, '--rate', 0),
     durationLimitMs: parseDurationMs(raw.durationLimit),
     topicPrefix: raw.topicPrefix,
     progress: raw.progress,
@@ -57,6 +59,7 @@ export function registerBenchCommand(program: Command): Command {
     .option('--no-ack', 'subscribers never ack (only in-flight-cap events get delivered)')
     .option('--topics <n>', 'number of topics; publishers round-robin over them', '1')
     .option('--window <n>', 'max outstanding unreplied pubs per publisher', '1000')
+    .option('--rate <n>', 'open-loop target publish rate, events/s over all publishers (0 = unlimited)', '0')
     .option('--duration-limit <dur>', 'safety timeout for the whole run (e.g. 120s, 5m)', '120s')
     .option('--topic-prefix <prefix>', 'topic name prefix (a run id is appended)', 'bench')
     .option('--json', 'print one JSON object on stdout instead of the text report')

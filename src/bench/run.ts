@@ -1,6 +1,6 @@
 import * as net from 'node:net'
 import { LineSplitter } from './lines'
-import { LatencyRecorder, LatencySummary, nowMs, rate } from './stats'
+import { LatencyRecorder, LatencySummary, nowMs, paceAllowance, rate } from './stats'
 import { PriorityRange, paddingFor, pickPriority } from './args'
 
 export interface BenchOptions {
@@ -21,6 +21,8 @@ export interface BenchOptions {
   topics?: number
   /** Max outstanding (unreplied) pubs per publisher connection. */
   window?: number
+  /** Open-loop target publish rate in events/s over all publishers (0 = as fast as the window allows). */
+  rate?: number
   /** Safety timeout for the whole run in ms (default 120 s). */
   durationLimitMs?: number
   topicPrefix?: string
@@ -65,6 +67,7 @@ const DEFAULTS = {
   ack: true,
   topics: 1,
   window: 1000,
+  rate: 0,
   durationLimitMs: 120_000,
   topicPrefix: 'bench',
   progress: true,
@@ -196,7 +199,8 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
   const pubs: Array<{ idx: number; conn: Conn; quota: number; sent: number; replied: number; warm: Array<() => void>; topicIdx: number[] }> = []
   const refill = (p: (typeof pubs)[number]): void => {
     if (!publishing) return
-    while (p.sent < p.quota && p.sent - p.replied < o.window) {
+    const allowed = paceAllowance(nowMs() - startAt, o.rate / o.publishers)
+    while (p.sent < p.quota && p.sent - p.replied < o.window && p.sent < allowed) {
       const ti = (p.sent + p.idx) % nTopics
       p.topicIdx.push(ti)
       const pr = prio === null ? '' : `"priority":${pickPriority(prio)},`
@@ -217,6 +221,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
   }
 
   const timer = setTimeout(() => finish(true), o.durationLimitMs)
+  let paceTimer: NodeJS.Timeout | null = null
   let closing = false
   try {
     for (let i = 0; i < o.publishers; i++) {
@@ -352,6 +357,14 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
         refill(p)
         p.conn.flush()
       }
+      if (o.rate > 0) {
+        paceTimer = setInterval(() => {
+          for (const p of pubs) {
+            refill(p)
+            p.conn.flush()
+          }
+        }, 1)
+      }
     }
   } catch (e) {
     if (fatal === null) fatal = (e as Error).message
@@ -385,6 +398,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
   const timedOut = await finished
   clearTimeout(timer)
   if (progressTimer) clearInterval(progressTimer)
+  if (paceTimer) clearInterval(paceTimer)
   if (bar !== null) (bar as { stop(): void }).stop()
 
   const end = nowMs()
@@ -401,6 +415,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       ack: o.ack,
       topics: o.topics,
       window: o.window,
+      rate: o.rate,
       durationLimitMs: o.durationLimitMs,
       topicPrefix: o.topicPrefix,
       progress: o.progress,
@@ -447,7 +462,7 @@ export function formatBenchResult(r: BenchResult): string {
   const l = r.latencyMs
   const lines = [
     `ackline bench ${c.host}:${c.port}  pubs=${c.publishers} subs=${c.subscribers} topics=${c.topics} messages=${c.messages} size~${c.size}B ` +
-      `priorities=${c.priorities ? `${c.priorities.min}-${c.priorities.max}` : 'default'} in-flight=${c.inFlight} ack=${c.ack} window=${c.window}`,
+      `priorities=${c.priorities ? `${c.priorities.min}-${c.priorities.max}` : 'default'} in-flight=${c.inFlight} ack=${c.ack} window=${c.window}${c.rate ? ` rate=${c.rate}/s` : ''}`,
     `elapsed     ${f(r.elapsedMs / 1000, 2)} s`,
     `published   ${r.published} (${f(r.rates.published)} ev/s)${r.publishErrors ? `, ${r.publishErrors} errors` : ''}`,
     `delivered   ${r.delivered}/${r.expectedDeliveries} (${f(r.rates.delivered)} ev/s)${r.redelivered ? `, ${r.redelivered} redeliveries` : ''}`,

@@ -99,3 +99,12 @@ export function rate(count: number, ms: number): number {
 export function nowMs(): number {
   return performance.timeOrigin + performance.now()
 }
+
+/**
+ * Open-loop pacing: how many events may have been sent `elapsedMs` after the
+ * start at `ratePerSec` (one immediately). `ratePerSec` <= 0 means unlimited.
+ */
+export function paceAllowance(elapsedMs: number, ratePerSec: number): number {
+  if (ratePerSec <= 0) return Infinity
+  return Math.floor((Math.max(0, elapsedMs) * ratePerSec) / 1000) + 1
+}

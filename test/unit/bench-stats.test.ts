@@ -1,5 +1,5 @@
 import t from 'tap'
-import { LatencyRecorder, median, nowMs, percentile, rate } from '../../src/bench/stats'
+import { LatencyRecorder, median, nowMs, paceAllowance, percentile, rate } from '../../src/bench/stats'
 
 t.test('percentile (nearest rank)', async (t) => {
   const s = Array.from({ length: 100 }, (_, i) => i + 1) // 1..100
@@ -66,4 +66,12 @@ t.test('median, rate, nowMs', async (t) => {
   t.equal(rate(0, 100), 0)
   t.equal(rate(10, 0), 0)
   t.ok(Math.abs(nowMs() - Date.now()) < 1000)
+})
+
+t.test('paceAllowance', async (t) => {
+  t.equal(paceAllowance(0, 1000), 1)
+  t.equal(paceAllowance(10, 1000), 11)
+  t.equal(paceAllowance(1000, 5000), 5001)
+  t.equal(paceAllowance(-5, 1000), 1)
+  t.equal(paceAllowance(123, 0), Infinity)
 })

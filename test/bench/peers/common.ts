@@ -1,7 +1,7 @@
 /** Shared measurement rules for every peer driver (and the Ackline one). */
 import * as net from 'node:net'
 import * as fs from 'node:fs'
-import { LatencyRecorder, nowMs, rate } from '../../../src/bench/stats'
+import { LatencyRecorder, nowMs, paceAllowance, rate } from '../../../src/bench/stats'
 import { paddingFor, pickPriority, PriorityRange } from '../../../src/bench/args'
 
 export type Workload = 'W1' | 'W2' | 'W3' | 'M1'
@@ -13,6 +13,8 @@ export interface Settings {
   m1Count: number
   size: number
   window: number
+  /** open-loop publish rate, events/s (0 = as fast as the window allows) */
+  rate: number
   inFlight: number
   runTimeoutMs: number
   stallMs: number
@@ -140,14 +142,20 @@ export class Meter {
   }
 }
 
-/** Keep at most `window` sends outstanding until `total` were sent and confirmed. */
-export async function pipelined(total: number, window: number, send: () => Promise<unknown>, onDone: () => void): Promise<void> {
+/**
+ * Keep at most `window` sends outstanding until `total` were sent and confirmed;
+ * with `ratePerSec` > 0, also never send ahead of that open-loop rate.
+ */
+export async function pipelined(total: number, window: number, send: () => Promise<unknown>, onDone: () => void, ratePerSec = 0): Promise<void> {
   let sent = 0
   let first: Error | null = null
+  const start = nowMs()
+  let timer: NodeJS.Timeout | null = null
   await new Promise<void>((resolve, reject) => {
     let outstanding = 0
     const pump = (): void => {
-      while (sent < total && outstanding < window && first === null) {
+      const allowed = paceAllowance(nowMs() - start, ratePerSec)
+      while (sent < total && outstanding < window && first === null && sent < allowed) {
         sent++
         outstanding++
         send().then(
@@ -163,10 +171,21 @@ export async function pipelined(total: number, window: number, send: () => Promi
           },
         )
       }
+      if (sent < total && sent >= allowed && timer === null && first === null) {
+        timer = setTimeout(() => {
+          timer = null
+          pump()
+        }, 1)
+      }
     }
     if (total === 0) resolve()
     else pump()
   })
+}
+
+/** For protocols without a per-publish reply: how many to send in the next batch (0 = wait a little). */
+export function nextBatch(sent: number, total: number, window: number, start: number, ratePerSec: number): number {
+  return Math.max(0, Math.min(window, total - sent, paceAllowance(nowMs() - start, ratePerSec) - sent))
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -5,7 +5,7 @@ import { connect as natsConnect } from 'nats'
 import * as mqtt from 'mqtt'
 import * as amqp from 'amqplib'
 import { runBench } from '../../../src/bench/run'
-import { Body, Meter, pipelined, RunResult, rssKb, Settings, sleep, Workload } from './common'
+import { Body, Meter, nextBatch, pipelined, RunResult, rssKb, Settings, sleep, Workload } from './common'
 import type { Server } from './servers'
 
 const PRIO = { min: 0, max: 9 }
@@ -27,12 +27,12 @@ async function m1(srv: Server, count: number, r: RunResult, fill: () => Promise<
 
 // ---------------------------------------------------------------- Ackline
 export async function ackline(srv: Server, w: Workload, subs: number, s: Settings): Promise<RunResult> {
-  const base = { host: '127.0.0.1', port: srv.port, size: s.size, window: s.window, durationLimitMs: s.runTimeoutMs, progress: false }
+  const base = { host: '127.0.0.1', port: srv.port, size: s.size, window: s.window, rate: s.rate, durationLimitMs: s.runTimeoutMs, progress: false }
   if (w === 'M1') {
     let before = 0
     let after = 0
     const r = await runBench({
-      ...base, messages: s.m1Count, subscribers: 1, inFlight: 1, ack: false,
+      ...base, rate: 0, messages: s.m1Count, subscribers: 1, inFlight: 1, ack: false,
       onReady: async () => {
         await sleep(500)
         before = rssKb(srv.pid)
@@ -85,7 +85,7 @@ export async function redis(srv: Server, w: Workload, subs: number, s: Settings)
       }
       const body = new Body(s.size, null)
       m.start(s.w1Messages * subs)
-      await pipelined(s.w1Messages, s.window, () => pub.publish(ch, body.next()[1]), () => m.pub())
+      await pipelined(s.w1Messages, s.window, () => pub.publish(ch, body.next()[1]), () => m.pub(), s.rate)
       await m.wait(s)
       return m.result('redis', w, `${subs} sub`, s.w1Messages, 'PUBLISH/SUBSCRIBE, no acks')
     }
@@ -121,7 +121,7 @@ export async function redis(srv: Server, w: Workload, subs: number, s: Settings)
         }
       }
     })()
-    await pipelined(total, s.window, () => pub.call('XADD', stream, '*', 'd', body.next()[1]), () => m.pub())
+    await pipelined(total, s.window, () => pub.call('XADD', stream, '*', 'd', body.next()[1]), () => m.pub(), s.rate)
     await m.wait(s)
     stop = true
     await consumer
@@ -150,8 +150,13 @@ export async function nats(srv: Server, w: Workload, subs: number, s: Settings):
     const enc = new TextEncoder()
     m.start(s.w1Messages * subs)
     // No per-message reply in NATS core: bound the window with a PING/PONG (flush) every `window` messages.
+    const t0 = performance.now() + performance.timeOrigin
     for (let sent = 0; sent < s.w1Messages; ) {
-      const n = Math.min(s.window, s.w1Messages - sent)
+      const n = nextBatch(sent, s.w1Messages, s.window, t0, s.rate)
+      if (n === 0) {
+        await sleep(1)
+        continue
+      }
       for (let i = 0; i < n; i++) pub.publish(subj, enc.encode(body.next()[1]))
       await pub.flush()
       for (let i = 0; i < n; i++) m.pub()
@@ -184,8 +189,13 @@ export async function mosquitto(srv: Server, w: Workload, subs: number, s: Setti
     const body = new Body(s.size, null)
     m.start(s.w1Messages * subs)
     // QoS 0 has no broker reply: bound the window with one QoS 1 publish (PUBACK) on a control topic every `window` messages.
+    const t0 = performance.now() + performance.timeOrigin
     for (let sent = 0; sent < s.w1Messages; ) {
-      const n = Math.min(s.window, s.w1Messages - sent)
+      const n = nextBatch(sent, s.w1Messages, s.window, t0, s.rate)
+      if (n === 0) {
+        await sleep(1)
+        continue
+      }
       for (let i = 0; i < n; i++) pub.publish(topic, body.next()[1], { qos: 0 })
       await pub.publishAsync(`${topic}/ctl`, '', { qos: 1 })
       for (let i = 0; i < n; i++) m.pub()
@@ -238,7 +248,7 @@ export async function rabbitmq(srv: Server, w: Workload, _subs: number, s: Setti
       m.acked++
     }, { noAck: false })
     m.start(total)
-    await pipelined(total, s.window, publish, () => m.pub())
+    await pipelined(total, s.window, publish, () => m.pub(), s.rate)
     await m.wait(s)
     await m.waitAcks(5000)
     return m.result('rabbitmq', w, '1 consumer', total,
@@ -369,7 +379,7 @@ export async function beanstalkd(srv: Server, w: Workload, _subs: number, s: Set
       }
     }
     fill()
-    await pipelined(total, s.window, put, () => m.pub())
+    await pipelined(total, s.window, put, () => m.pub(), s.rate)
     await m.wait(s)
     await m.waitAcks(5000)
     return m.result('beanstalkd', w, '1 consumer', total,

@@ -39,6 +39,7 @@ const program = new Command('bench-peers')
   .option('--m1-count <n>', 'M1 pending events', '1000000')
   .option('--size <bytes>', 'approximate event size', '100')
   .option('--window <n>', 'max outstanding publishes (or flush interval) per publisher', '1000')
+  .option('--rate <n>', 'open-loop publish rate for W1/W2/W3, events/s (0 = as fast as the window allows); use it to compare latency below saturation', '0')
   .option('--in-flight <n>', 'W2/W3 subscriber in-flight cap / prefetch', '100')
   .option('--run-timeout <dur>', 'safety limit per run', '180s')
   .option('--stall <dur>', 'stop a run after this long without progress', '10s')
@@ -66,6 +67,7 @@ async function main(): Promise<void> {
     m1Count: parseCount(o.m1Count!, '--m1-count'),
     size: parseCount(o.size!, '--size', 0),
     window: parseCount(o.window!, '--window'),
+    rate: parseCount(o.rate!, '--rate', 0),
     inFlight: parseCount(o.inFlight!, '--in-flight'),
     runTimeoutMs: parseDurationMs(o.runTimeout!),
     stallMs: parseDurationMs(o.stall!),
@@ -165,7 +167,8 @@ function markdown(report: { machine: object; command: string; versions: Record<s
   const out: string[] = []
   out.push(`Command: \`${report.command}\``, '', `Machine: \`${JSON.stringify(report.machine)}\``, '')
   out.push('Versions:', ...Object.entries(report.versions).map(([p, v]) => `- ${p}: ${v}`), '')
-  const tp = cells.filter((c) => c.workload !== 'M1')
+  const order = (w: Workload): number => WORKLOADS.indexOf(w)
+  const tp = cells.filter((c) => c.workload !== 'M1').sort((a, b) => order(a.workload) - order(b.workload) || a.subs - b.subs)
   if (tp.length) {
     out.push(`Throughput and end-to-end latency, median of ${k} runs:`, '')
     out.push('| workload | peer | variant | published ev/s | delivered ev/s | p50 ms | p99 ms | delivered/expected (each run) | notes |')

@@ -123,7 +123,7 @@ export async function startServer(peer: Peer, o: StartOpts = {}): Promise<Server
       const conf = path.join(dir, 'mosquitto.conf')
       fs.writeFileSync(
         conf,
-        [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'max_queued_messages 0', 'max_queued_bytes 0', 'log_dest stderr', 'log_type error', 'log_type warning'].join('\n') + '\n',
+        [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'max_queued_messages 0', 'max_queued_bytes 0', 'set_tcp_nodelay true', 'log_dest stderr', 'log_type error', 'log_type warning'].join('\n') + '\n',
       )
       const c = spawnLogged('mosquitto', ['-c', conf], dir)
       await waitPort(port, 15_000)

@@ -389,3 +389,72 @@ export async function beanstalkd(srv: Server, w: Workload, _subs: number, s: Set
     con.close()
   }
 }
+
+// ---------------------------------------------------------------- W3 kill -9 check
+export interface DurableCheck {
+  peer: string
+  confirmed: number
+  recovered: number
+  note: string
+}
+
+/**
+ * Publish `n` confirmed durable events with nobody consuming, kill -9 the broker,
+ * restart it on the same data dir and count what is still there.
+ */
+export const durableChecks: Partial<Record<string, (srv: Server, n: number, s: Settings) => Promise<DurableCheck>>> = {
+  async beanstalkd(srv, n, s) {
+    const tube = `durable-${id()}`
+    const pub = new Bean(srv.port)
+    await pub.ready()
+    await pub.call(`use ${tube}\r\n`)
+    const body = new Body(s.size, PRIO)
+    let confirmed = 0
+    await pipelined(n, s.window, () => new Promise<void>((resolve, reject) => {
+      const [p, b] = body.next()
+      pub.cmd(`put ${9 - p} 0 120 ${Buffer.byteLength(b)}\r\n${b}\r\n`, (l) => (l.startsWith('INSERTED') ? resolve() : reject(new Error(l))))
+    }), () => confirmed++)
+    pub.close()
+    await srv.crashRestart!()
+    const con = new Bean(srv.port)
+    await con.ready()
+    await con.call(`watch ${tube}\r\n`)
+    await con.call('ignore default\r\n')
+    let recovered = 0
+    for (;;) {
+      const line = await new Promise<string>((resolve) => con.cmd('reserve-with-timeout 0\r\n', (l) => resolve(l)))
+      if (!line.startsWith('RESERVED ')) break
+      recovered++
+      await con.call(`delete ${line.split(' ')[1]}\r\n`)
+    }
+    con.close()
+    return { peer: 'beanstalkd', confirmed, recovered, note: 'put (INSERTED) with -b -f0, kill -9, restart, reserve all' }
+  },
+  async rabbitmq(srv, n, s) {
+    const url = `amqp://guest:guest@127.0.0.1:${srv.port}`
+    const q = `durable-${id()}`
+    const pc = await amqp.connect(url)
+    const ch = await pc.createConfirmChannel()
+    await ch.assertQueue(q, { durable: true, arguments: { 'x-max-priority': 10 } })
+    const body = new Body(s.size, PRIO)
+    let confirmed = 0
+    await pipelined(n, s.window, () => new Promise<void>((resolve, reject) => {
+      const [p, b] = body.next()
+      ch.publish('', q, Buffer.from(b), { priority: p, persistent: true }, (err) => (err ? reject(err) : resolve()))
+    }), () => confirmed++)
+    await pc.close()
+    await srv.crashRestart!()
+    let recovered = -1
+    for (let i = 0; i < 50 && recovered < 0; i++) {
+      try {
+        const c = await amqp.connect(url)
+        const ch2 = await c.createChannel()
+        recovered = (await ch2.checkQueue(q)).messageCount
+        await c.close()
+      } catch {
+        await sleep(200)
+      }
+    }
+    return { peer: 'rabbitmq', confirmed, recovered, note: 'confirmed persistent publishes to a durable queue, kill -9 beam.smp, restart, queue depth' }
+  },
+}

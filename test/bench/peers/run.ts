@@ -46,6 +46,7 @@ const program = new Command('bench-peers')
   .option('--ackline-root <dir>', 'Ackline checkout with dist/cli.js built', process.cwd())
   .option('--ackline-w1-in-flight <n>', 'Ackline W1 in-flight cap (subscribers ack)', '1000')
   .option('--ackline-durable-args <args>', 'hook for W3: extra `ackline start` args enabling durability (W3 Ackline row is skipped without it)')
+  .option('--verify-durable <n>', 'after the W3 runs: publish n confirmed events, kill -9 the broker, restart it, count survivors (0 = off)', '1000')
   .option('--out <dir>', 'output directory', '')
   .parse()
 
@@ -86,6 +87,8 @@ async function main(): Promise<void> {
     throw new Error(`missing binaries for ${missing.join(', ')}: apt-get install -y ${missing.map((p) => (p === 'nats' ? 'nats-server' : p === 'rabbitmq' ? 'rabbitmq-server' : p === 'redis' ? 'redis-server' : p)).join(' ')}`)
   }
 
+  const verifyN = parseCount(o.verifyDurable!, '--verify-durable', 0)
+  const checks: drivers.DurableCheck[] = []
   const cells: Cell[] = []
   const versions: Record<string, string> = {}
   const log = (m: string): void => void process.stderr.write(`[bench-peers] ${m}\n`)
@@ -132,6 +135,19 @@ async function main(): Promise<void> {
             srv = null
           }
         }
+        if (srv && w === 'W3' && verifyN > 0) {
+          const check = drivers.durableChecks[peer]
+          if (check && srv.crashRestart) {
+            try {
+              const c = await check(srv, verifyN, s)
+              checks.push(c)
+              log(`${peer} W3 kill -9 check: ${c.recovered}/${c.confirmed} confirmed events recovered`)
+            } catch (e) {
+              checks.push({ peer, confirmed: 0, recovered: 0, note: `FAILED: ${(e as Error).message}` })
+              log(`${peer} W3 kill -9 check FAILED: ${(e as Error).message}`)
+            }
+          } else log(`${peer} W3 kill -9 check: no check for this peer`)
+        }
         if (srv) await srv.stop()
       }
     }
@@ -143,9 +159,15 @@ async function main(): Promise<void> {
     settings: s,
     versions,
     cells: cells.map((c) => ({ ...c, median: medians(c.runs) })),
+    durableChecks: checks,
   }
   fs.writeFileSync(path.join(outDir, 'results.json'), JSON.stringify(report, null, 2) + '\n')
-  const md = markdown(report, cells, repeats)
+  let md = markdown(report, cells, repeats)
+  if (checks.length) {
+    md += ['W3 durability check (kill -9 after confirmed publishes, restart on the same data):', '',
+      '| peer | confirmed | recovered after kill -9 | how |', '|---|---:|---:|---|',
+      ...checks.map((c) => `| ${c.peer} | ${c.confirmed} | ${c.recovered} | ${c.note} |`), ''].join('\n')
+  }
   fs.writeFileSync(path.join(outDir, 'results.md'), md)
   process.stdout.write(md)
   log(`wrote ${path.join(outDir, 'results.md')} and results.json`)

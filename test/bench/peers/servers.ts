@@ -25,6 +25,8 @@ export interface Server {
   pid: number
   version: string
   stop(): Promise<void>
+  /** Durable variants only: kill -9 the broker and start it again on the same port and data dir. */
+  crashRestart?: () => Promise<void>
 }
 
 export function which(bin: string): string | null {
@@ -55,10 +57,10 @@ function version(cmd: string, args: string[]): string {
   return `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n')[0]!.trim()
 }
 
-async function stopChild(child: ChildProcess, timeoutMs = 10_000): Promise<void> {
+async function stopChild(child: ChildProcess, timeoutMs = 10_000, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return
   const exited = new Promise<void>((r) => child.once('exit', () => r()))
-  child.kill('SIGTERM')
+  child.kill(signal)
   const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
   await exited
   clearTimeout(t)
@@ -77,10 +79,15 @@ export async function stopAll(): Promise<void> {
   for (const s of [...live]) await s.stop().catch(() => undefined)
 }
 
-function track(s: Omit<Server, 'stop'>, stop: () => Promise<void>, keepDir = false): Server {
+function track(s: Omit<Server, 'stop' | 'crashRestart'>, stop: () => Promise<void>, crash?: () => Promise<number>, keepDir = false): Server {
   let stopped = false
   const srv: Server = {
     ...s,
+    crashRestart: crash
+      ? async () => {
+          srv.pid = await crash()
+        }
+      : undefined,
     stop: async () => {
       if (stopped) return
       stopped = true
@@ -135,9 +142,15 @@ export async function startServer(peer: Peer, o: StartOpts = {}): Promise<Server
         fs.mkdirSync(path.join(dir, 'binlog'))
         args.push('-b', path.join(dir, 'binlog'), '-f', '0')
       }
-      const c = spawnLogged('beanstalkd', args, dir)
+      let c = spawnLogged('beanstalkd', args, dir)
       await waitPort(port, 15_000)
-      return track({ peer, port, dir, pid: c.pid!, version: version('beanstalkd', ['-v']) }, () => stopChild(c))
+      const crash = async (): Promise<number> => {
+        await stopChild(c, 0, 'SIGKILL')
+        c = spawnLogged('beanstalkd', args, dir)
+        await waitPort(port, 15_000)
+        return c.pid!
+      }
+      return track({ peer, port, dir, pid: c.pid!, version: version('beanstalkd', ['-v']) }, () => stopChild(c), o.durable ? crash : undefined)
     }
     case 'rabbitmq':
       return startRabbit(port, dir)
@@ -145,10 +158,17 @@ export async function startServer(peer: Peer, o: StartOpts = {}): Promise<Server
       const root = o.acklineRoot ?? process.cwd()
       const cli = path.join(root, 'dist', 'cli.js')
       if (!fs.existsSync(cli)) throw new Error(`${cli} not found: build Ackline first (npm run build)`)
-      const c = spawnLogged(process.execPath, [cli, 'start', '--port', String(port), '--log-dir', path.join(dir, 'logs'), ...(o.acklineArgs ?? [])], dir, { cwd: root })
+      const args = [cli, 'start', '--port', String(port), '--log-dir', path.join(dir, 'logs'), ...(o.acklineArgs ?? [])]
+      let c = spawnLogged(process.execPath, args, dir, { cwd: root })
       await waitPort(port, 20_000)
+      const crash = async (): Promise<number> => {
+        await stopChild(c, 0, 'SIGKILL')
+        c = spawnLogged(process.execPath, args, dir, { cwd: root })
+        await waitPort(port, 20_000)
+        return c.pid!
+      }
       const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }
-      return track({ peer, port, dir, pid: c.pid!, version: `ackline ${pkg.version} (node ${process.version})` }, () => stopChild(c))
+      return track({ peer, port, dir, pid: c.pid!, version: `ackline ${pkg.version} (node ${process.version})` }, () => stopChild(c), o.durable ? crash : undefined)
     }
   }
 }
@@ -181,15 +201,32 @@ async function startRabbit(port: number, dir: string): Promise<Server> {
     s.once('error', () => resolve(false))
   })
   // rabbitmq-server refuses to run as root: drop to the rabbitmq user.
-  const c = spawnLogged('runuser', ['-u', 'rabbitmq', '--', 'env', `HOME=${dir}`, `${RABBIT_BIN}/rabbitmq-server`], dir, { env, cwd: dir })
-  await waitPort(port, 60_000)
-  let pid = 0
-  for (let i = 0; i < 50 && pid === 0; i++) {
-    try {
-      pid = Number(fs.readFileSync(env.RABBITMQ_PID_FILE!, 'utf8').trim())
-    } catch {
+  const launch = (): ChildProcess => spawnLogged('runuser', ['-u', 'rabbitmq', '--', 'env', `HOME=${dir}`, `${RABBIT_BIN}/rabbitmq-server`], dir, { env, cwd: dir })
+  const readPid = async (): Promise<number> => {
+    for (let i = 0; i < 100; i++) {
+      try {
+        const p = Number(fs.readFileSync(env.RABBITMQ_PID_FILE!, 'utf8').trim())
+        if (p > 0) return p
+      } catch {
+        /* not yet written */
+      }
       await sleep(100)
     }
+    return 0
+  }
+  let c = launch()
+  await waitPort(port, 60_000)
+  let pid = await readPid()
+  const crash = async (): Promise<number> => {
+    // kill -9 the Erlang VM (beam.smp); the runuser/rabbitmq-server wrapper then exits by itself
+    const exited = new Promise<void>((r) => (c.exitCode !== null ? r() : c.once('exit', () => r())))
+    if (pid > 0) process.kill(pid, 'SIGKILL')
+    await Promise.race([exited, sleep(10_000)])
+    fs.rmSync(env.RABBITMQ_PID_FILE!, { force: true })
+    c = launch()
+    await waitPort(port, 60_000)
+    pid = await readPid()
+    return pid
   }
   const ver = spawnSync('dpkg-query', ['-W', '-f', '${Version}', 'rabbitmq-server'], { encoding: 'utf8' }).stdout
   return track({ peer: 'rabbitmq', port, dir, pid, version: `rabbitmq-server ${ver}` }, async () => {
@@ -199,5 +236,5 @@ async function startRabbit(port: number, dir: string): Promise<Server> {
       // epmd was started by our node: stop it (it listens on 4369 as the rabbitmq user).
       spawnSync('runuser', ['-u', 'rabbitmq', '--', 'sh', '-c', 'epmd -kill || $(ls -d /usr/lib/erlang/erts-*/bin | head -1)/epmd -kill'], { stdio: 'ignore', timeout: 10_000 })
     }
-  })
+  }, crash)
 }

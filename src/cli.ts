@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { Broker } from './broker'
+import { registerBenchCommand } from './bench'
 import { resolveConfig, type ConfigOverrides } from './config/loadConfig'
 import { createLogger, LOG_LEVELS, type LogLevel } from './log'
 import { ConfigError } from './errors'
@@ -38,15 +39,16 @@ export function buildProgram (): Command {
         const config = resolveConfig({ file: opts.config, overrides })
         const broker = new Broker(config, createLogger(config.logLevel))
         await broker.start()
-        const a = broker.address!
-        process.stdout.write(`ackline listening on ${a.address}:${a.port} (log dir ${broker.config.logDir})\n`)
-        if (broker.tlsAddress !== null) process.stdout.write(`ackline TLS on ${broker.tlsAddress.address}:${broker.tlsAddress.port}\n`)
         const stop = (signal: string): void => {
           process.stdout.write(`ackline: ${signal} received, shutting down\n`)
           broker.stop().then(() => process.exit(0), () => process.exit(1))
         }
+        // Handlers first: whoever reads the listening line may signal at once.
         process.once('SIGINT', () => stop('SIGINT'))
         process.once('SIGTERM', () => stop('SIGTERM'))
+        const a = broker.address!
+        process.stdout.write(`ackline listening on ${a.address}:${a.port} (log dir ${broker.config.logDir})\n`)
+        if (broker.tlsAddress !== null) process.stdout.write(`ackline TLS on ${broker.tlsAddress.address}:${broker.tlsAddress.port}\n`)
       } catch (err) {
         if (err instanceof ConfigError) {
           process.stderr.write(`ackline: ${err.message}\n`)
@@ -67,6 +69,7 @@ export function buildProgram (): Command {
       }
       process.stdout.write(hashPassword(password) + '\n')
     })
+  registerBenchCommand(program)
   return program
 }
 

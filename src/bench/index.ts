@@ -1,0 +1,8 @@
+export { runBench, formatBenchResult } from './run'
+export type { BenchOptions, BenchResult } from './run'
+export { registerBenchCommand, benchOptionsFrom } from './command'
+export { parsePriorities, parseCount, parseDurationMs, parseList, paddingFor, pickPriority } from './args'
+export type { PriorityRange } from './args'
+export { LineSplitter, splitLines } from './lines'
+export { LatencyRecorder, percentile, median, rate, nowMs, paceAllowance } from './stats'
+export type { LatencySummary } from './stats'

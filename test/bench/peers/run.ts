@@ -1,0 +1,240 @@
+/**
+ * Peer-broker benchmark runner. Starts each selected broker on its own loopback
+ * port (data under /tmp), runs the workloads back to back K times, stops what it
+ * started (by PID), and writes results.md + results.json (medians over K).
+ *
+ *   npx tsx test/bench/peers/run.ts --peers redis,nats,mosquitto,beanstalkd,rabbitmq --workloads W1,W2,W3,M1 --repeats 3
+ *
+ * See docs/benchmarks-howto.md.
+ */
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { Command } from 'commander'
+import { parseCount, parseDurationMs, parseList } from '../../../src/bench/args'
+import { median } from '../../../src/bench/stats'
+import { RunResult, Settings, Workload, WORKLOADS } from './common'
+import * as drivers from './drivers'
+import { BINARIES, Peer, PEERS, Server, startServer, stopAll, which } from './servers'
+
+/** Which (peer, workload) pairs exist, with the subscriber counts to run. */
+const MATRIX: Record<Peer, Partial<Record<Workload, number[]>>> = {
+  ackline: { W1: [1, 4], W2: [1], W3: [1], M1: [1] },
+  redis: { W1: [1, 4], W2: [1], M1: [1] },
+  nats: { W1: [1, 4] },
+  mosquitto: { W1: [1, 4] },
+  beanstalkd: { W2: [1], W3: [1], M1: [1] },
+  rabbitmq: { W2: [1], W3: [1], M1: [1] },
+}
+
+type Driver = (srv: Server, w: Workload, subs: number, s: Settings) => Promise<RunResult>
+const DRIVERS: Record<Peer, Driver> = drivers
+
+const program = new Command('bench-peers')
+  .option('--peers <list>', `comma list of ${PEERS.join(',')}`, 'redis,nats,mosquitto,beanstalkd,rabbitmq')
+  .option('--workloads <list>', 'comma list of W1,W2,W3,M1', 'W1,W2,W3,M1')
+  .option('--repeats <k>', 'repeats per cell; the table shows medians', '3')
+  .option('--w1-messages <n>', 'W1 events', '200000')
+  .option('--w2-messages <n>', 'W2/W3 events', '100000')
+  .option('--m1-count <n>', 'M1 pending events', '1000000')
+  .option('--size <bytes>', 'approximate event size', '100')
+  .option('--window <n>', 'max outstanding publishes (or flush interval) per publisher', '1000')
+  .option('--rate <n>', 'open-loop publish rate for W1/W2/W3, events/s (0 = as fast as the window allows); use it to compare latency below saturation', '0')
+  .option('--in-flight <n>', 'W2/W3 subscriber in-flight cap / prefetch', '100')
+  .option('--run-timeout <dur>', 'safety limit per run', '180s')
+  .option('--stall <dur>', 'stop a run after this long without progress', '10s')
+  .option('--ackline-root <dir>', 'Ackline checkout with dist/cli.js built', process.cwd())
+  .option('--ackline-w1-in-flight <n>', 'Ackline W1 in-flight cap (subscribers ack)', '1000')
+  .option('--ackline-durable-args <args>', 'hook for W3: extra `ackline start` args enabling durability (W3 Ackline row is skipped without it)')
+  .option('--verify-durable <n>', 'after the W3 runs: publish n confirmed events, kill -9 the broker, restart it, count survivors (0 = off)', '1000')
+  .option('--out <dir>', 'output directory', '')
+  .parse()
+
+interface Cell {
+  peer: Peer
+  workload: Workload
+  subs: number
+  runs: RunResult[]
+}
+
+async function main(): Promise<void> {
+  const o = program.opts<Record<string, string>>()
+  const peers = parseList(o.peers!, PEERS, 'peer')
+  const workloads = parseList(o.workloads!, WORKLOADS, 'workload')
+  const repeats = parseCount(o.repeats!, '--repeats')
+  const s: Settings = {
+    w1Messages: parseCount(o.w1Messages!, '--w1-messages'),
+    w2Messages: parseCount(o.w2Messages!, '--w2-messages'),
+    m1Count: parseCount(o.m1Count!, '--m1-count'),
+    size: parseCount(o.size!, '--size', 0),
+    window: parseCount(o.window!, '--window'),
+    rate: parseCount(o.rate!, '--rate', 0),
+    inFlight: parseCount(o.inFlight!, '--in-flight'),
+    runTimeoutMs: parseDurationMs(o.runTimeout!),
+    stallMs: parseDurationMs(o.stall!),
+    ackline: {
+      root: path.resolve(o.acklineRoot!),
+      w1InFlight: parseCount(o.acklineW1InFlight!, '--ackline-w1-in-flight'),
+      durableArgs: o.acklineDurableArgs ? o.acklineDurableArgs.split(/\s+/).filter(Boolean) : null,
+    },
+  }
+  const outDir = o.out || fs.mkdtempSync(path.join(os.tmpdir(), 'ackline-peer-results-'))
+  fs.mkdirSync(outDir, { recursive: true })
+
+  // Check binaries (this runner installs nothing).
+  const missing = peers.filter((p) => p !== 'ackline' && which(BINARIES[p]) === null)
+  if (missing.length) {
+    throw new Error(`missing binaries for ${missing.join(', ')}: apt-get install -y ${missing.map((p) => (p === 'nats' ? 'nats-server' : p === 'rabbitmq' ? 'rabbitmq-server' : p === 'redis' ? 'redis-server' : p)).join(' ')}`)
+  }
+
+  const verifyN = parseCount(o.verifyDurable!, '--verify-durable', 0)
+  const checks: drivers.DurableCheck[] = []
+  const cells: Cell[] = []
+  const versions: Record<string, string> = {}
+  const log = (m: string): void => void process.stderr.write(`[bench-peers] ${m}\n`)
+  for (const peer of peers) {
+    for (const w of workloads) {
+      const subsList = MATRIX[peer][w]
+      if (!subsList) continue
+      if (peer === 'ackline' && w === 'W3' && s.ackline.durableArgs === null) {
+        log('ackline W3 skipped: durability not built yet (pass --ackline-durable-args "...")')
+        continue
+      }
+      for (const subs of subsList) {
+        const cell: Cell = { peer, workload: w, subs, runs: [] }
+        cells.push(cell)
+        // W1/W2/W3: one server for the K repeats. M1: a fresh server per repeat (clean baseline).
+        let srv: Server | null = null
+        for (let k = 0; k < repeats; k++) {
+          if (srv === null) {
+            srv = await startServer(peer, {
+              durable: w === 'W3',
+              acklineRoot: s.ackline.root,
+              acklineArgs: w === 'W3' ? (s.ackline.durableArgs ?? []) : [],
+            })
+            versions[peer] = srv.version
+            log(`${peer} started on 127.0.0.1:${srv.port} pid ${srv.pid} (${srv.version})`)
+          }
+          let r: RunResult
+          try {
+            r = await DRIVERS[peer](srv, w, subs, s)
+          } catch (e) {
+            r = {
+              peer, workload: w, variant: `${subs} sub`, messages: 0, published: 0, expected: 0, delivered: 0, acked: 0,
+              complete: false, elapsedMs: 0, pubRate: NaN, delRate: NaN, p50: NaN, p99: NaN, max: NaN, note: `FAILED: ${(e as Error).message}`,
+            }
+          }
+          cell.runs.push(r)
+          log(`${peer} ${w} ${r.variant} #${k + 1}: ` +
+            (r.bytesPerEvent !== undefined
+              ? `published ${r.published}/${r.messages}, rss ${r.rssBaselineKb}->${r.rssAfterKb} kB = ${r.bytesPerEvent.toFixed(0)} B/event`
+              : `pub ${r.pubRate.toFixed(0)}/s del ${r.delRate.toFixed(0)}/s p50 ${r.p50.toFixed(2)} p99 ${r.p99.toFixed(2)} ms delivered ${r.delivered}/${r.expected}`) +
+            (r.complete ? '' : ' INCOMPLETE') + (r.note.startsWith('FAILED') ? ` ${r.note}` : ''))
+          if (w === 'M1' || r.note.startsWith('FAILED')) {
+            await srv.stop()
+            srv = null
+          }
+        }
+        if (srv && w === 'W3' && verifyN > 0) {
+          const check = drivers.durableChecks[peer]
+          if (check && srv.crashRestart) {
+            try {
+              const c = await check(srv, verifyN, s)
+              checks.push(c)
+              log(`${peer} W3 kill -9 check: ${c.recovered}/${c.confirmed} confirmed events recovered`)
+            } catch (e) {
+              checks.push({ peer, confirmed: 0, recovered: 0, note: `FAILED: ${(e as Error).message}` })
+              log(`${peer} W3 kill -9 check FAILED: ${(e as Error).message}`)
+            }
+          } else log(`${peer} W3 kill -9 check: no check for this peer`)
+        }
+        if (srv) await srv.stop()
+      }
+    }
+  }
+
+  const report = {
+    machine: { nproc: os.cpus().length, node: process.version, kernel: os.release(), memGiB: Math.round(os.totalmem() / 2 ** 30) },
+    command: `npx tsx test/bench/peers/run.ts ${process.argv.slice(2).join(' ')}`,
+    settings: s,
+    versions,
+    cells: cells.map((c) => ({ ...c, median: medians(c.runs) })),
+    durableChecks: checks,
+  }
+  fs.writeFileSync(path.join(outDir, 'results.json'), JSON.stringify(report, null, 2) + '\n')
+  let md = markdown(report, cells, repeats)
+  if (checks.length) {
+    md += ['W3 durability check (kill -9 after confirmed publishes, restart on the same data):', '',
+      '| peer | confirmed | recovered after kill -9 | how |', '|---|---:|---:|---|',
+      ...checks.map((c) => `| ${c.peer} | ${c.confirmed} | ${c.recovered} | ${c.note} |`), ''].join('\n')
+  }
+  fs.writeFileSync(path.join(outDir, 'results.md'), md)
+  process.stdout.write(md)
+  log(`wrote ${path.join(outDir, 'results.md')} and results.json`)
+}
+
+function medians(runs: RunResult[]): Record<string, number> {
+  const pick = (f: (r: RunResult) => number | undefined): number => median(runs.map((r) => f(r) ?? NaN))
+  return {
+    pubRate: pick((r) => r.pubRate), delRate: pick((r) => r.delRate), p50: pick((r) => r.p50), p99: pick((r) => r.p99),
+    delivered: pick((r) => r.delivered), expected: pick((r) => r.expected), bytesPerEvent: pick((r) => r.bytesPerEvent),
+    rssBaselineKb: pick((r) => r.rssBaselineKb), rssAfterKb: pick((r) => r.rssAfterKb),
+  }
+}
+
+const n0 = (x: number): string => (Number.isNaN(x) ? '-' : Math.round(x).toLocaleString('en-US'))
+const n2 = (x: number): string => (Number.isNaN(x) ? '-' : x.toFixed(2))
+
+function markdown(report: { machine: object; command: string; versions: Record<string, string> }, cells: Cell[], k: number): string {
+  const out: string[] = []
+  out.push(`Command: \`${report.command}\``, '', `Machine: \`${JSON.stringify(report.machine)}\``, '')
+  out.push('Versions:', ...Object.entries(report.versions).map(([p, v]) => `- ${p}: ${v}`), '')
+  const order = (w: Workload): number => WORKLOADS.indexOf(w)
+  const tp = cells.filter((c) => c.workload !== 'M1').sort((a, b) => order(a.workload) - order(b.workload) || a.subs - b.subs)
+  if (tp.length) {
+    out.push(`Throughput and end-to-end latency, median of ${k} runs:`, '')
+    out.push('| workload | peer | variant | published ev/s | delivered ev/s | p50 ms | p99 ms | delivered/expected (each run) | notes |')
+    out.push('|---|---|---|---:|---:|---:|---:|---|---|')
+    for (const c of tp) {
+      const m = medians(c.runs)
+      const dl = c.runs.map((r) => (r.delivered === r.expected && r.complete ? 'all' : `${r.delivered}/${r.expected}`)).join(', ')
+      out.push(`| ${c.workload} | ${c.peer} | ${c.runs[0]?.variant ?? ''} | ${n0(m.pubRate!)} | ${n0(m.delRate!)} | ${n2(m.p50!)} | ${n2(m.p99!)} | ${dl} | ${c.runs[0]?.note ?? ''} |`)
+    }
+    out.push('')
+  }
+  const mem = cells.filter((c) => c.workload === 'M1')
+  if (mem.length) {
+    out.push(`M1 memory: broker VmRSS growth per pending event, median of ${k} runs (fresh broker each run):`, '')
+    out.push('| peer | pending events | baseline RSS MiB | RSS after MiB | bytes/event | setup | complete |')
+    out.push('|---|---:|---:|---:|---:|---|---|')
+    for (const c of mem) {
+      const m = medians(c.runs)
+      out.push(`| ${c.peer} | ${n0(c.runs[0]?.messages ?? NaN)} | ${n2(m.rssBaselineKb! / 1024)} | ${n2(m.rssAfterKb! / 1024)} | ${n0(m.bytesPerEvent!)} | ${c.runs[0]?.variant ?? ''}; ${c.runs[0]?.note ?? ''} | ${c.runs.every((r) => r.complete) ? 'yes' : 'NO'} |`)
+    }
+    out.push('')
+  }
+  return out.join('\n')
+}
+
+const onSignal = (): void => {
+  void stopAll().finally(() => process.exit(130))
+}
+process.on('SIGINT', onSignal)
+process.on('SIGTERM', onSignal)
+process.on('uncaughtException', (e) => {
+  process.stderr.write(`[bench-peers] fatal: ${e.stack ?? e.message}\n`)
+  void stopAll().finally(() => process.exit(1))
+})
+let fatalOnce = false
+process.on('unhandledRejection', (e) => {
+  if (fatalOnce) return
+  fatalOnce = true
+  process.stderr.write(`[bench-peers] fatal: ${String(e)}\n`)
+  void stopAll().finally(() => process.exit(1))
+})
+main()
+  .catch((e: Error) => {
+    process.stderr.write(`[bench-peers] error: ${e.message}\n`)
+    process.exitCode = 1
+  })
+  .finally(() => stopAll())

@@ -44,7 +44,17 @@ export class Journal {
     this.gen = gen
     this.policy = policy
     this.events = events
-    this.fd = openSync(journalFile(dir, gen), 'a')
+    this.fd = this.openFile(gen)
+  }
+
+  /** Opens a generation file; under `always` its directory entry is made durable too. */
+  private openFile (gen: number): number {
+    const fd = openSync(journalFile(this.dir, gen), 'a')
+    if (this.policy === 'always') {
+      const dirFd = openSync(this.dir, 'r')
+      try { fsyncSync(dirFd) } finally { closeSync(dirFd) }
+    }
+    return fd
   }
 
   /** Queues one record (a JSON text without newline); returns the ticket to wait for. */
@@ -61,12 +71,12 @@ export class Journal {
   flush (): void {
     this.scheduled = false
     if (this.writing || this.paused || this.buf.length === 0) return
-    const data = this.buf.join('\n') + '\n'
+    const data = Buffer.from(this.buf.join('\n') + '\n', 'utf8')
     this.buf = []
     const ticket = this.openTicket++
     if (this.policy !== 'always') {
       try {
-        writeSync(this.fd, data)
+        writeAllSync(this.fd, data)
         this.settle(ticket, null)
       } catch (err) {
         this.settle(ticket, err as Error)
@@ -75,7 +85,7 @@ export class Journal {
     }
     this.writing = true
     const fd = this.fd
-    write(fd, data, null, 'utf8', (err) => {
+    writeAll(fd, data, 0, (err) => {
       if (err !== null) return this.settle(ticket, err)
       fdatasync(fd, (err2) => this.settle(ticket, err2))
     })
@@ -99,7 +109,7 @@ export class Journal {
     let err: Error | null = null
     try {
       if (this.buf.length > 0) {
-        writeSync(oldFd, this.buf.join('\n') + '\n')
+        writeAllSync(oldFd, Buffer.from(this.buf.join('\n') + '\n', 'utf8'))
         this.buf = []
         ticket = this.openTicket++
       }
@@ -109,7 +119,7 @@ export class Journal {
     }
     closeSync(oldFd)
     this.gen = gen
-    this.fd = openSync(journalFile(this.dir, gen), 'a')
+    this.fd = this.openFile(gen)
     this.paused = false
     if (ticket > 0) this.settle(ticket, err)
     else if (this.buf.length > 0 && !this.scheduled) {
@@ -123,7 +133,7 @@ export class Journal {
     if (this.buf.length > 0) {
       const ticket = this.openTicket++
       try {
-        writeSync(this.fd, this.buf.join('\n') + '\n')
+        writeAllSync(this.fd, Buffer.from(this.buf.join('\n') + '\n', 'utf8'))
         this.buf = []
         this.settle(ticket, null)
       } catch (err) {
@@ -152,6 +162,20 @@ export class Journal {
       setImmediate(flushJournal, this)
     }
   }
+}
+
+/** write(2) may write less than asked (disk nearly full, file size limit): loop until all is written or it fails. */
+function writeAllSync (fd: number, data: Buffer): void {
+  let off = 0
+  while (off < data.length) off += writeSync(fd, data, off, data.length - off)
+}
+
+function writeAll (fd: number, data: Buffer, off: number, done: (err: Error | null) => void): void {
+  write(fd, data, off, data.length - off, null, (err, n) => {
+    if (err !== null) return done(err)
+    if (off + n < data.length) return writeAll(fd, data, off + n, done)
+    done(null)
+  })
 }
 
 function flushJournal (j: Journal): void {

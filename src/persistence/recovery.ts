@@ -1,4 +1,5 @@
-import { copyFileSync, readdirSync, readFileSync } from 'node:fs'
+import { copyFileSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { ConfigError } from '../errors'
 import { join } from 'node:path'
 import type { Logger } from '../log'
 import type { StoredEvent } from '../store/event'
@@ -63,8 +64,19 @@ export function recover (dir: string, store: Store, log: Logger, defaultAckTimeo
     const name = f.slice(0, -LOG_SUFFIX.length)
     if (!isValidTopicName(name)) continue
     const file = join(dir, f)
+    if (!statSync(file).isFile()) {
+      problem('not a topic log (not a regular file); ignored', { file })
+      continue
+    }
+    // A file that cannot be read is not damaged: refuse to start rather than serve without its events.
+    let text: string
     try {
-      const loaded = parseTopicLog(readFileSync(file, 'utf8'), name)
+      text = readFileSync(file, 'utf8')
+    } catch (err) {
+      throw new ConfigError(`cannot read topic log ${file}: ${(err as Error).message}; fix it or move it away, then start again`)
+    }
+    try {
+      const loaded = parseTopicLog(text, name)
       const rt: RecoveringTopic = { name, seq: loaded.meta.seq, nextAutoId: loaded.meta.nextAutoId, journalGen: loaded.meta.journalGen, events: new Map(), subs: new Map() }
       maxGen = Math.max(maxGen, rt.journalGen)
       for (const [sub, entries] of loaded.subscribers) {
@@ -84,7 +96,12 @@ export function recover (dir: string, store: Store, log: Logger, defaultAckTimeo
   for (const gen of listJournalGens(dir)) {
     maxGen = Math.max(maxGen, gen)
     const file = join(dir, `${JOURNAL_PREFIX}${gen}${JOURNAL_SUFFIX}`)
-    const lines = readFileSync(file, 'utf8').split('\n')
+    let lines: string[]
+    try {
+      lines = readFileSync(file, 'utf8').split('\n')
+    } catch (err) {
+      throw new ConfigError(`cannot read journal ${file}: ${(err as Error).message}; fix it or move it away, then start again`)
+    }
     let damaged = 0
     lines.forEach((line, i) => {
       if (line === '') return

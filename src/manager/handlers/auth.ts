@@ -45,8 +45,10 @@ export const grant: Handler = (ctx, session, args) => {
 export const revoke: Handler = (ctx, session, args) => {
   const { topic, user, owner, kind } = parseGrantArgs(ctx, session, args, 'revoke')
   const left = ctx.auth.grants.revoke(topic, user, kind)
-  const dropped = left?.sub === true ? 0 : ctx.auth.dropSubscriptions(ctx.store, topic, user, s => { ctx.durability.unsubscribed(s) })
+  let ticket = 0
+  const dropped = left?.sub === true ? 0 : ctx.auth.dropSubscriptions(ctx.store, topic, user, s => { ticket = Math.max(ticket, ctx.durability.unsubscribed(s)) })
   ctx.log.info({ ip: session.remoteAddress, session: session.id, user: owner, grantee: user, topic, kind, dropped }, 'revoked')
   const ended = dropped > 0 ? ` (${dropped} subscription${dropped === 1 ? '' : 's'} ended)` : ''
-  session.reply(`OK ${user} may now ${rightsText(left)} on ${topic}${ended}`)
+  // Confirmed only once ended named subscriptions are stored as ended.
+  ctx.durability.reply(session, `OK ${user} may now ${rightsText(left)} on ${topic}${ended}`, ticket)
 }

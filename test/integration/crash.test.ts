@@ -34,6 +34,7 @@ for (const seed of SEEDS) {
     const pubOk = new Set<string>()
     const ackOk = new Set<string>()
     const ackSent: string[] = []
+    const seenUnacked = new Set<string>()
     let delivered = 0
     // The subscriber acks three of every four events it gets; each OK names the id.
     sub.socket.on('data', () => {
@@ -41,7 +42,7 @@ for (const seed of SEEDS) {
         const line = sub.lines.shift()!
         if (line.startsWith('EVENT ')) {
           const id = String(JSON.parse(line.slice('EVENT crash '.length)).id)
-          if (delivered++ % 4 !== 3) { ackSent.push(id); sub.send(`ack crash ${id}`) }
+          if (delivered++ % 4 !== 3) { ackSent.push(id); sub.send(`ack crash ${id}`) } else seenUnacked.add(id)
         } else {
           const m = /^OK acked (\S+) on crash$/.exec(line)
           if (m !== null) ackOk.add(m[1])
@@ -80,6 +81,7 @@ for (const seed of SEEDS) {
     t.equal(await again.request('name survivor'), 'OK named survivor')
     t.match(await again.request('sub crash 1000'), /^OK subscribed to crash \(max in flight 1000, resumed with \d+ pending\)$/)
     const back = new Set<string>()
+    const overCounted: string[] = []
     for (;;) {
       let line: string
       try {
@@ -88,8 +90,10 @@ for (const seed of SEEDS) {
         break // quiet for a second: everything pending was delivered
       }
       if (!line.startsWith('EVENT ')) continue
-      const ev = JSON.parse(line.slice('EVENT crash '.length)) as { id: string }
+      const ev = JSON.parse(line.slice('EVENT crash '.length)) as { id: string, deliveries?: number }
       back.add(ev.id)
+      // Delivered once before the crash: back as delivery 2 (or 1 if its delivery record was not yet stored), never more.
+      if ((ev.deliveries ?? 1) > (seenUnacked.has(ev.id) ? 2 : 1)) overCounted.push(`${ev.id}:${ev.deliveries ?? 1}`)
       again.send(`ack crash ${ev.id}`)
     }
     // An ack sent but not confirmed may or may not have taken effect; one confirmed must have.
@@ -99,6 +103,7 @@ for (const seed of SEEDS) {
     if (lost.length > 0) t.comment(`lost ${lost.length}: ${lost.slice(0, 20).join(' ')} resumed line: ${again.lines[1]} logDir ${logDir}`)
     t.same(lost, [], `every confirmed, unacked event came back (${pubOk.size} confirmed, ${ackOk.size} acks confirmed, ${back.size} back)`)
     t.same(resurrected, [], 'no event whose ack was confirmed came back')
+    t.same(overCounted, [], 'redelivery counts after the restart match what was delivered before it')
     t.ok([...back].every(id => /^e\d+$/.test(id)), 'only published events come back')
     again.destroy()
     second.child.kill('SIGTERM')

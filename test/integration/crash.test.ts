@@ -34,7 +34,7 @@ for (const seed of SEEDS) {
     const pubOk = new Set<string>()
     const ackOk = new Set<string>()
     const ackSent: string[] = []
-    const seenUnacked = new Set<string>()
+    const seenBefore = new Set<string>()
     let delivered = 0
     // The subscriber acks three of every four events it gets; each OK names the id.
     sub.socket.on('data', () => {
@@ -42,7 +42,8 @@ for (const seed of SEEDS) {
         const line = sub.lines.shift()!
         if (line.startsWith('EVENT ')) {
           const id = String(JSON.parse(line.slice('EVENT crash '.length)).id)
-          if (delivered++ % 4 !== 3) { ackSent.push(id); sub.send(`ack crash ${id}`) } else seenUnacked.add(id)
+          seenBefore.add(id)
+          if (delivered++ % 4 !== 3) { ackSent.push(id); sub.send(`ack crash ${id}`) }
         } else {
           const m = /^OK acked (\S+) on crash$/.exec(line)
           if (m !== null) ackOk.add(m[1])
@@ -82,6 +83,7 @@ for (const seed of SEEDS) {
     t.match(await again.request('sub crash 1000'), /^OK subscribed to crash \(max in flight 1000, resumed with \d+ pending\)$/)
     const back = new Set<string>()
     const overCounted: string[] = []
+    let seenAndBack = 0
     for (;;) {
       let line: string
       try {
@@ -92,8 +94,10 @@ for (const seed of SEEDS) {
       if (!line.startsWith('EVENT ')) continue
       const ev = JSON.parse(line.slice('EVENT crash '.length)) as { id: string, deliveries?: number }
       back.add(ev.id)
-      // Delivered once before the crash: back as delivery 2 (or 1 if its delivery record was not yet stored), never more.
-      if ((ev.deliveries ?? 1) > (seenUnacked.has(ev.id) ? 2 : 1)) overCounted.push(`${ev.id}:${ev.deliveries ?? 1}`)
+      // Before the crash each event went out at most once (no ack timeout fires in this run), so it is back
+      // as delivery 2, or as delivery 1 when its delivery record had not reached the journal; never more.
+      if ((ev.deliveries ?? 1) > 2) overCounted.push(`${ev.id}:${ev.deliveries ?? 1}`)
+      if (seenBefore.has(ev.id)) seenAndBack++
       again.send(`ack crash ${ev.id}`)
     }
     // An ack sent but not confirmed may or may not have taken effect; one confirmed must have.
@@ -103,7 +107,8 @@ for (const seed of SEEDS) {
     if (lost.length > 0) t.comment(`lost ${lost.length}: ${lost.slice(0, 20).join(' ')} resumed line: ${again.lines[1]} logDir ${logDir}`)
     t.same(lost, [], `every confirmed, unacked event came back (${pubOk.size} confirmed, ${ackOk.size} acks confirmed, ${back.size} back)`)
     t.same(resurrected, [], 'no event whose ack was confirmed came back')
-    t.same(overCounted, [], 'redelivery counts after the restart match what was delivered before it')
+    if (overCounted.length > 0) t.comment(`over-counted: ${overCounted.slice(0, 10).join(' ')} (seen before: ${seenBefore.size})`)
+    t.same(overCounted, [], `redelivery counts after the restart match one delivery before it (${seenAndBack} seen before and back)`)
     t.ok([...back].every(id => /^e\d+$/.test(id)), 'only published events come back')
     again.destroy()
     second.child.kill('SIGTERM')

@@ -28,6 +28,9 @@ interface User {
  * which session is which user, grants on private topics, the failed-auth
  * limiter. The manager calls `gate` before every command.
  */
+/** Commands that name a topic: a private topic must look missing to everyone it is not shared with. */
+const TOPIC_ACTIONS: ReadonlySet<Action> = new Set<Action>(['pub', 'sub', 'ack', 'nack', 'touch', 'unsub', 'stats'])
+
 export class AuthService {
   readonly required: boolean
   /** Auth is in use: users are configured or auth is required. */
@@ -77,8 +80,9 @@ export class AuthService {
     if (user === null && (this.required || SECURITY_ACTIONS.has(action))) {
       fail('AUTH_REQUIRED', `authenticate first: ${usage}`)
     }
-    if (action !== 'pub' && action !== 'sub' && action !== 'ack' && action !== 'unsub') return
+    if (!TOPIC_ACTIONS.has(action)) return
     const topic = splitToken(args)[0]
+    if (topic === '') return // `stats` alone: broker-wide numbers only
     if (!isValidTopicName(topic)) return // the handler reports the bad name
     if (user === null && topic.charCodeAt(0) !== 0x7e) return // open mode: anonymous clients use public topics freely
     const r = this.rights(user, topic)
@@ -86,6 +90,10 @@ export class AuthService {
       // Exactly what a missing topic gets: a private topic must not be discoverable.
       this.deny(session, user, action, topic, 'hidden private topic')
       fail('UNKNOWN_TOPIC', action === 'sub' ? `topic ${topic} does not exist; publish to it first` : `topic ${topic} does not exist`)
+    }
+    if (action === 'stats' && user !== null && !r.pub && !r.sub) {
+      this.deny(session, user, action, topic, 'no permission on topic')
+      fail('FORBIDDEN', `user ${user} may neither publish to nor subscribe to ${topic}`)
     }
     if (action === 'pub' && !r.pub) {
       this.deny(session, user, action, topic, 'no publish permission')

@@ -132,6 +132,9 @@ t.test('private topics are invisible to others until granted; revoke ends access
   t.match(await alice.event(), { event: { msg: 'private again' } })
   t.equal(await bob.request('ack ~alice.inbox 4'), 'ERR UNKNOWN_TOPIC topic ~alice.inbox does not exist')
   t.equal(await bob.request('sub ~alice.inbox'), 'ERR UNKNOWN_TOPIC topic ~alice.inbox does not exist; publish to it first')
+  t.equal(await bob.request('stats ~alice.inbox'), 'ERR UNKNOWN_TOPIC topic ~alice.inbox does not exist', 'stats does not reveal a private topic either')
+  t.equal(await bob.request('nack ~alice.inbox 4'), 'ERR UNKNOWN_TOPIC topic ~alice.inbox does not exist')
+  t.match(await alice.request('stats ~alice.inbox'), /^OK \{"topic":"~alice.inbox"/, 'the owner sees it')
   t.ok(await bob.quiet(100), 'bob got nothing after the revoke')
 
   // Argument errors.

@@ -2,12 +2,14 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import type { BrokerConfig } from '../config/defaults'
 import type { Manager } from '../manager/manager'
 import { Connection } from './connection'
-import { refusePlain } from './tls'
+import { refusePlain, refuseSocket } from './tls'
 import { ConnectionLimits } from './connectionLimits'
 
 /** The TCP listener: accepts sockets, enforces the connection limit, tracks live connections. */
 export class BrokerServer {
   readonly connections = new Set<Connection>()
+  /** Sockets refused by a limit, still saying goodbye. */
+  private readonly refused = new Set<Socket>()
   private readonly server: Server
   private nextId = 1
   /** The TLS listener's actual port once listening (named in TLS_REQUIRED refusals). */
@@ -17,8 +19,12 @@ export class BrokerServer {
 
   constructor (private readonly config: BrokerConfig, private readonly manager: Manager) {
     this.server = createServer({ allowHalfOpen: true }, (socket) => {
-      if (config.tls?.required === true) refusePlain(socket, this.tlsPort ?? config.tls.port)
-      else this.accept(socket)
+      if (config.tls?.required === true) {
+        refusePlain(socket, this.tlsPort ?? config.tls.port)
+        this.trackRefused(socket)
+      } else {
+        this.accept(socket)
+      }
     })
     this.limits = new ConnectionLimits(config, manager.ctx.stats, manager.ctx.log)
     this.server.on('error', (err) => manager.ctx.log.error({ err }, 'listener error'))
@@ -45,15 +51,22 @@ export class BrokerServer {
         c.flush()
         c.socket.destroy()
       }
+      for (const s of this.refused) s.destroy()
     })
+  }
+
+  /** Refused sockets are destroyed on close() so shutdown never waits for a client that keeps its side open. */
+  private trackRefused (socket: Socket): void {
+    this.refused.add(socket)
+    socket.once('close', () => this.refused.delete(socket))
   }
 
   /** Takes a new client socket (plain, or TLS after its handshake: see tls.ts); connection limits apply to both. */
   accept (socket: Socket): void {
     const refusal = this.limits.refusal(socket, this.connections.size)
     if (refusal !== null) {
-      socket.end(refusal + '\n')
-      socket.on('error', () => {})
+      refuseSocket(socket, refusal)
+      this.trackRefused(socket)
       return
     }
     const conn = new Connection(this.nextId++, socket, this.manager, this.config, (c) => {

@@ -76,8 +76,13 @@ export class TlsListener {
 
 /** The plain port when `tls.required`: one ERR line naming the TLS port, then close. */
 export function refusePlain (socket: Socket, tlsPort: number): void {
+  refuseSocket(socket, errLine(new BrokerError('TLS_REQUIRED', `this broker accepts only TLS connections, on port ${tlsPort}`)))
+}
+
+/** Sends one ERR line and closes, reading (and discarding) input so the client's FIN is seen; a client that never closes is cut off. */
+export function refuseSocket (socket: Socket, line: string): void {
   socket.on('error', () => {})
-  socket.resume() // discard input: reading on is what lets the socket see the client's FIN and close
-  setTimeout(() => socket.destroy(), 10_000).unref() // a client that never closes its side
-  socket.end(errLine(new BrokerError('TLS_REQUIRED', `this broker accepts only TLS connections, on port ${tlsPort}`)) + '\n')
+  socket.resume()
+  setTimeout(() => socket.destroy(), 10_000).unref()
+  socket.end(line + '\n')
 }

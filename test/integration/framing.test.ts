@@ -67,3 +67,25 @@ t.test('10,000 pipelined pubs in one write are answered in order', async t => {
   t.equal(seen.size, n, 'every event delivered once')
   t.same(tb.broker.store.counts(), { topics: 1, subscriptions: 1, pending: 0, inFlight: 0 })
 })
+
+t.test('per-connection order holds whatever the pool concurrency, with many clients at once', async t => {
+  for (const workerConcurrency of [1, 16]) {
+    const tb = await startTestBroker(t, { workerConcurrency, workerBatchLines: 7 })
+    const clients = await Promise.all(Array.from({ length: 6 }, () => tb.client()))
+    const n = 500
+    clients.forEach((c, k) => {
+      const lines: string[] = []
+      for (let i = 0; i < n; i++) lines.push(i % 50 === 49 ? 'ping' : `pub t${k} {"id":${i},"msg":${i}}`)
+      c.send(...lines)
+    })
+    for (const [k, c] of clients.entries()) {
+      let bad = 0
+      for (let i = 0; i < n; i++) {
+        const want = i % 50 === 49 ? 'OK PONG' : `OK ${i} published to t${k} (0 subscribers)`
+        if ((await c.next()) !== want) bad++
+      }
+      t.equal(bad, 0, `concurrency ${workerConcurrency}: client ${k} got its ${n} replies in order`)
+    }
+    await tb.stop()
+  }
+})

@@ -58,10 +58,15 @@ export function publishEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedE
   }
   let dropped = 0
   if (dropping) {
+    // Every full queue must be able to drop before any does: a refused pub changes nothing.
+    for (const s of topic.subscriptions.values()) {
+      if (s.pending + s.inFlight.size >= max && !s.canDropLowest()) {
+        fail('QUEUE_FULL', `subscriber ${s.named ? s.key : 'anonymous'} on ${topic.name} holds ${max} events, all delivered before; publish refused`)
+      }
+    }
     for (const s of topic.subscriptions.values()) {
       if (s.pending + s.inFlight.size < max) continue
-      const gone = s.dropLowest()
-      if (gone === undefined) fail('QUEUE_FULL', `subscriber ${s.named ? s.key : 'anonymous'} on ${topic.name} holds ${max} events, all delivered before; publish refused`)
+      const gone = s.dropLowest()!
       ctx.durability.acked(s, gone.key)
       store.counters.dropped++
       dropped++

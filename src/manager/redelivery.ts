@@ -75,6 +75,7 @@ export class Redelivery {
       publishEvent(ctx, dlq, { body, id: undefined, priority: d.ev.priority })
     } catch (err) {
       sub.requeue(d)
+      ctx.store.counters.deadLetterBlocked++
       ctx.log.error({ err, topic: source.name, id: d.ev.id }, 'could not dead-letter an event; it stays in its queue')
       return
     }

@@ -101,7 +101,8 @@ export class Connection implements Session {
     if (this.heldHead < held.length) return false
     this.held = []
     this.heldHead = 0
-    if (!this.closed) this.manager.resumeDeliveries(this)
+    if (this.ending) this.closeOutput()
+    else if (!this.closed) this.manager.resumeDeliveries(this)
     return true
   }
 
@@ -109,7 +110,8 @@ export class Connection implements Session {
     this.held = []
     this.heldHead = 0
     this.write(errLine(new BrokerError('STORAGE_FAILED', message)))
-    this.end()
+    if (this.ending) this.closeOutput()
+    else this.end()
   }
 
   canDeliver (): boolean {
@@ -157,6 +159,11 @@ export class Connection implements Session {
     this.inboxHead = 0
     // The session is over now, not when the client closes its side: subscriptions end, the name is freed.
     this.manager.disconnect(this)
+    // Replies still waiting for the journal (e.g. `pub` then `quit`) go out before the socket closes.
+    if (!this.holding) this.closeOutput()
+  }
+
+  private closeOutput (): void {
     this.flush()
     this.socket.end()
   }

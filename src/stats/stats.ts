@@ -94,6 +94,7 @@ export class BrokerStats {
       acked: this.acked,
       redelivered: store.counters.redelivered,
       deadLettered: store.counters.deadLettered,
+      deadLetterBlocked: store.counters.deadLetterBlocked,
       dropped: store.counters.dropped,
       pendingBytes: store.pendingBytes,
       rates: this.rates(at),

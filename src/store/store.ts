@@ -11,7 +11,8 @@ export class Store {
   /** Bytes of event JSON held by some subscription: the figure maxPendingBytes limits. */
   pendingBytes = 0
   /** Running totals for `stats`. */
-  readonly counters = { redelivered: 0, deadLettered: 0, dropped: 0 }
+  /** deadLetterBlocked: dead letters refused by a full dead-letter topic, left in their queue. */
+  readonly counters = { redelivered: 0, deadLettered: 0, deadLetterBlocked: 0, dropped: 0 }
 
   topic (name: string): Topic | undefined {
     return this.topics.get(name)

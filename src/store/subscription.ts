@@ -179,6 +179,11 @@ export class Subscription {
    * that was never delivered. Returns it (already released), or undefined
    * when every pending event has been delivered before.
    */
+  /** True when dropLowest() has something to drop. */
+  canDropLowest (): boolean {
+    return this.waiting.length > 0
+  }
+
   dropLowest (): StoredEvent | undefined {
     const data = this.heapData()
     if (data.length === 0) return undefined
@@ -228,7 +233,7 @@ export class Subscription {
   /** The subscriber went away but the subscription lives on: in-flight events are owed a redelivery. */
   detach (): void {
     this.sink = null
-    if (this.inFlight.size === 0) return
+    if (this.inFlight.size === 0 && this.delayed.length === 0) return
     for (const d of this.inFlight.values()) this.redeliver.push(d)
     this.inFlight.clear()
     for (const d of this.delayed) this.redeliver.push(d)

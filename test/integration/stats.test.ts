@@ -12,7 +12,7 @@ t.test('stats: broker-wide counts, rates, memory and uptime as one JSON line', a
   const b = await tb.client()
   const empty = parseOk(await a.request('stats'))
   t.match(empty, { topics: 0, subscriptions: 0, pending: 0, inFlight: 0, connections: 2, published: 0, delivered: 0, acked: 0 })
-  t.same(Object.keys(empty), ['topics', 'subscriptions', 'pending', 'inFlight', 'connections', 'published', 'delivered', 'acked', 'redelivered', 'deadLettered', 'dropped', 'pendingBytes', 'rates', 'memory', 'uptimeMs', 'accepted', 'limitHits'], 'documented key order')
+  t.same(Object.keys(empty), ['topics', 'subscriptions', 'pending', 'inFlight', 'connections', 'published', 'delivered', 'acked', 'redelivered', 'deadLettered', 'deadLetterBlocked', 'dropped', 'pendingBytes', 'rates', 'memory', 'uptimeMs', 'accepted', 'limitHits'], 'documented key order')
   t.same(Object.keys(empty.rates), ['published', 'delivered', 'acked'])
   t.ok(empty.memory.rss > 0 && empty.memory.heapUsed > 0, 'memory is reported')
   t.ok(empty.uptimeMs >= 0)

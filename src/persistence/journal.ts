@@ -1,4 +1,4 @@
-import { closeSync, fdatasync, fstatSync, fsyncSync, openSync, unlinkSync, write, writeSync } from 'node:fs'
+import { closeSync, fdatasync, fstatSync, fsyncSync, ftruncateSync, openSync, unlinkSync, write, writeSync } from 'node:fs'
 import { join } from 'node:path'
 
 export type FsyncPolicy = 'always' | 'batch' | 'off'
@@ -32,6 +32,8 @@ export class Journal {
   private readonly policy: FsyncPolicy
   private readonly events: JournalEvents
   private fd: number
+  /** Bytes of whole groups in the current file: a failed group is cut back to here. */
+  private size = 0
   private buf: string[] = []
   private openTicket = 1
   private scheduled = false
@@ -50,6 +52,7 @@ export class Journal {
   /** Opens a generation file; under `always` its directory entry is made durable too. */
   private openFile (gen: number): number {
     const fd = openSync(journalFile(this.dir, gen), 'a')
+    this.size = fstatSync(fd).size
     if (this.policy === 'always') {
       const dirFd = openSync(this.dir, 'r')
       try { fsyncSync(dirFd) } finally { closeSync(dirFd) }
@@ -77,8 +80,10 @@ export class Journal {
     if (this.policy !== 'always') {
       try {
         writeAllSync(this.fd, data)
+        this.size += data.length
         this.settle(ticket, null)
       } catch (err) {
+        this.cutBack()
         this.settle(ticket, err as Error)
       }
       return
@@ -86,9 +91,25 @@ export class Journal {
     this.writing = true
     const fd = this.fd
     writeAll(fd, data, 0, (err) => {
-      if (err !== null) return this.settle(ticket, err)
-      fdatasync(fd, (err2) => this.settle(ticket, err2))
+      if (err !== null) {
+        this.cutBack()
+        return this.settle(ticket, err)
+      }
+      fdatasync(fd, (err2) => {
+        if (err2 === null) this.size += data.length
+        else this.cutBack()
+        this.settle(ticket, err2)
+      })
     })
+  }
+
+  /**
+   * A group failed (disk full, I/O error): remove whatever part of it reached
+   * the file, so the next group starts on a line boundary and recovery never
+   * reads an unconfirmed record.
+   */
+  private cutBack (): void {
+    try { ftruncateSync(this.fd, this.size) } catch { /* the next write will fail too and say so */ }
   }
 
   /** Resolves once no group is being written, with flushing held back: the batcher's moment to rotate. */

@@ -116,8 +116,13 @@ export function recover (dir: string, store: Store, log: Logger, defaultAckTimeo
     })
     if (damaged > 0) {
       const copy = `${file}.damaged-${Date.now()}`
-      copyFileSync(file, copy)
-      log.warn({ file, copy, damaged }, 'journal had damaged records; a copy was kept')
+      try {
+        copyFileSync(file, copy)
+        log.warn({ file, copy, damaged }, 'journal had damaged records; a copy was kept')
+      } catch (err) {
+        // A full disk must not stop recovery; the original stays until the next batch has absorbed it.
+        log.warn({ file, damaged, error: (err as Error).message }, 'journal had damaged records; no copy could be made')
+      }
     }
   }
 

@@ -78,6 +78,7 @@ export class AuthService {
       fail('AUTH_REQUIRED', `authenticate first: ${usage}`)
     }
     if (action !== 'pub' && action !== 'sub' && action !== 'ack' && action !== 'unsub') return
+    if (user === null && args.charCodeAt(0) !== 0x7e) return // fast path of the open-mode check below (args start with the topic)
     const topic = splitToken(args)[0]
     if (!isValidTopicName(topic)) return // the handler reports the bad name
     if (user === null && topic.charCodeAt(0) !== 0x7e) return // open mode: anonymous clients use public topics freely

@@ -32,6 +32,24 @@ export class EventQueue {
     this.length++
   }
 
+  /** Recovery: adds an event without keeping its bucket in order; call sortAll() when done. */
+  queueUnsorted (ev: StoredEvent): void {
+    this.bucket(ev.priority).items.push(ev)
+    this.length++
+  }
+
+  /** Puts every bucket back in publish order (a no-op scan when it already is). */
+  sortAll (): void {
+    for (const b of this.buckets) {
+      const items = b.items
+      let sorted = true
+      for (let i = b.head + 1; i < items.length && sorted; i++) sorted = items[i - 1].seq <= items[i].seq
+      if (sorted) continue
+      b.items = items.slice(b.head).sort((x, y) => x.seq - y.seq)
+      b.head = 0
+    }
+  }
+
   /** The next event (highest priority, oldest); undefined when empty. */
   dequeue (): StoredEvent | undefined {
     if (this.length === 0) return undefined

@@ -86,14 +86,15 @@ export class Subscription {
     this.redeliver.push({ ev, deliveries, deadline: 0 })
   }
 
-  /** Recovery is done: put restored redeliveries in delivery order. */
+  /** Recovery is done: put restored redeliveries and waiting events in delivery order. */
   restoreDone (): void {
     this.redeliver.sort(deliveryOrder)
+    this.waiting.sortAll()
   }
 
   /** Recovery: an event never delivered. */
   restoreWaiting (ev: StoredEvent): void {
-    this.waiting.queue(ev)
+    this.waiting.queueUnsorted(ev) // any order: restoreDone() sorts (no quadratic inserts on a shuffled log)
   }
 
   /** Fills free in-flight slots: redeliveries first, then by priority. */

@@ -48,3 +48,14 @@ t.test('EventQueue: priority first, publish order within a priority, late older 
   t.equal(q.dropLowest(), undefined)
   t.equal(q.length, 0)
 })
+
+t.test('EventQueue: recovery adds in any order, sortAll restores delivery order', async t => {
+  const q = new EventQueue()
+  const ev = (priority: number, seq: number) => ({ id: seq, key: String(seq), priority, seq, json: '{}', refs: 1 })
+  for (const [p, s] of [[2, 9], [2, 3], [7, 8], [2, 5], [7, 1]]) q.queueUnsorted(ev(p, s))
+  q.sortAll()
+  t.same(q.toArray().map(e => e.seq), [1, 8, 3, 5, 9])
+  q.queue(ev(2, 10))
+  t.same([q.dequeue()!.seq, q.dequeue()!.seq, q.dequeue()!.seq, q.dequeue()!.seq, q.dequeue()!.seq, q.dequeue()!.seq], [1, 8, 3, 5, 9, 10])
+  t.equal(q.length, 0)
+})

@@ -81,6 +81,7 @@ export class AuthService {
       fail('AUTH_REQUIRED', `authenticate first: ${usage}`)
     }
     if (!TOPIC_ACTIONS.has(action)) return
+    if (user === null && args.charCodeAt(0) !== 0x7e) return // fast path of the open-mode check below (args start with the topic)
     const topic = splitToken(args)[0]
     if (topic === '') return // `stats` alone: broker-wide numbers only
     if (!isValidTopicName(topic)) return // the handler reports the bad name

@@ -17,6 +17,7 @@ interface RawOpts {
   rate: string
   durationLimit: string
   topicPrefix: string
+  subscriberName?: string
   json?: boolean
   progress: boolean
 }
@@ -38,6 +39,7 @@ export function benchOptionsFrom(raw: RawOpts): BenchOptions {
     rate: parseCount(raw.rate, '--rate', 0),
     durationLimitMs: parseDurationMs(raw.durationLimit),
     topicPrefix: raw.topicPrefix,
+    subscriberName: raw.subscriberName,
     progress: raw.progress,
   }
 }
@@ -62,6 +64,7 @@ export function registerBenchCommand(program: Command): Command {
     .option('--rate <n>', 'open-loop target publish rate, events/s over all publishers (0 = unlimited)', '0')
     .option('--duration-limit <dur>', 'safety timeout for the whole run (e.g. 120s, 5m)', '120s')
     .option('--topic-prefix <prefix>', 'topic name prefix (a run id is appended)', 'bench')
+    .option('--subscriber-name <name>', 'durable subscribers: subscriber i sends `name <name>-<i>` before `sub` (default: anonymous)')
     .option('--json', 'print one JSON object on stdout instead of the text report')
     .option('--no-progress', 'never show the progress bar')
     .action(async (raw: RawOpts) => {

@@ -26,6 +26,8 @@ export interface BenchOptions {
   /** Safety timeout for the whole run in ms (default 120 s). */
   durationLimitMs?: number
   topicPrefix?: string
+  /** Durable subscribers: subscriber i sends `name <subscriberName>-<i>` before subscribing (journaled under fsync always/batch). */
+  subscriberName?: string
   /** Show a progress bar on stderr (only if stderr is a TTY and the run lasts > 2 s). */
   progress?: boolean
   /** Called after every subscriber is subscribed, before the first pub (e.g. baseline RSS). */
@@ -35,8 +37,9 @@ export interface BenchOptions {
 }
 
 export interface BenchResult {
-  config: Required<Omit<BenchOptions, 'onReady' | 'onSettled' | 'priorities'>> & {
+  config: Required<Omit<BenchOptions, 'onReady' | 'onSettled' | 'priorities' | 'subscriberName'>> & {
     priorities: PriorityRange | null
+    subscriberName: string | null
   }
   complete: boolean
   timedOut: boolean
@@ -334,6 +337,18 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
         if (!closing) onClose('subscriber')()
       })
       subsConns.push(c)
+      if (options.subscriberName !== undefined) {
+        const who = `${options.subscriberName}-${i}`
+        subReady.push(
+          new Promise<void>((resolve, reject) => {
+            waiting.push((line) => {
+              if (line.startsWith('OK ')) resolve()
+              else reject(new Error(`name ${who} refused: ${line}`))
+            })
+            c.send(`name ${who}\n`)
+          }),
+        )
+      }
       for (const t of topics) {
         subReady.push(
           new Promise<void>((resolve, reject) => {
@@ -418,6 +433,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       rate: o.rate,
       durationLimitMs: o.durationLimitMs,
       topicPrefix: o.topicPrefix,
+      subscriberName: options.subscriberName ?? null,
       progress: o.progress,
     },
     complete: !timedOut && fatal === null && isDone() && publishErrors === 0,

@@ -34,6 +34,8 @@ export class Manager {
   readonly ctx: HandlerContext
   private readonly pool: queue<Session, void>
   private readonly batchLines: number
+  /** The `auth` usage text for AUTH_REQUIRED, built once (the command table is fixed). */
+  private readonly authUsage: string
 
   constructor (config: BrokerConfig, store: Store, log: Logger, durability: Durability) {
     this.ctx = {
@@ -50,6 +52,7 @@ export class Manager {
     }
     this.ctx.redelivery = new Redelivery(this.ctx)
     this.batchLines = config.workerBatchLines
+    this.authUsage = this.ctx.table.usage('auth')
     this.pool = fastq(this, this.work, config.workerConcurrency)
   }
 
@@ -94,7 +97,7 @@ export class Manager {
 
   private dispatch (cmd: ParsedCommand, session: Session): void {
     const ctx = this.ctx
-    ctx.auth.gate(cmd.action, cmd.args, session, ctx.table.usage('auth'))
+    ctx.auth.gate(cmd.action, cmd.args, session, this.authUsage)
     switch (cmd.action) {
       case 'pub': pub(ctx, session, cmd.args); ctx.stats.published++; return
       case 'sub': return sub(ctx, session, cmd.args)

@@ -36,12 +36,14 @@ function dropsOldest (ctx: HandlerContext, topic: string): boolean {
  */
 export function publishEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedEvent, beforeFanOut?: (p: Published) => void): Published {
   let id = parsed.id
+  let key: string
   if (id === undefined) {
     id = topic.assignId()
-  } else if (topic.live.has(String(id))) {
-    fail('DUPLICATE_ID', `event id ${String(id)} is still pending on ${topic.name}; ids must be unique among a topic's unacked events`)
+    key = topic.assignedKey
+  } else if (topic.live.has(key = String(id))) {
+    fail('DUPLICATE_ID', `event id ${key} is still pending on ${topic.name}; ids must be unique among a topic's unacked events`)
   } else {
-    topic.noteId(String(id))
+    topic.noteId(key)
   }
   const store = ctx.store
   const max = ctx.config.maxPendingPerSubscriber
@@ -73,7 +75,7 @@ export function publishEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedE
       ctx.log.warn({ topic: topic.name, subscriber: s.key, id: gone.id, priority: gone.priority }, 'queue full: dropped lowest-priority oldest event')
     }
   }
-  const ev = sealEvent(parsed, id, ++topic.seq, ctx.now())
+  const ev = sealEvent(parsed, id, ++topic.seq, ctx.now(), key)
   const result: Published = { ev, subscribers: topic.subscriptions.size, ticket: ctx.durability.published(topic, ev), dropped }
   if (beforeFanOut !== undefined) beforeFanOut(result)
   topic.publish(ev)

@@ -46,3 +46,19 @@ export function splitToken (args: string): [string, string] {
   while (i < len && isBlank(args.charCodeAt(i))) i++
   return [token, args.slice(i)]
 }
+
+/** Index just past the token starting at `from` (the first blank at or after it, or the end). */
+export function tokenEnd (s: string, from: number): number {
+  let i = from
+  const len = s.length
+  while (i < len && !isBlank(s.charCodeAt(i))) i++
+  return i
+}
+
+/** Index of the first non-blank at or after `from` (or the end). */
+export function skipBlanks (s: string, from: number): number {
+  let i = from
+  const len = s.length
+  while (i < len && isBlank(s.charCodeAt(i))) i++
+  return i
+}

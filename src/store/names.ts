@@ -22,11 +22,16 @@ export function isValidTopicName (name: string): boolean {
 /** Dead letters of topic T go to topic T + DLQ_SUFFIX. */
 export const DLQ_SUFFIX = '.dlq'
 
+/** The last name that passed checkTopicName: a client usually repeats the same topic line after line. */
+let lastValidTopic = ''
+
 export function checkTopicName (name: string): string {
+  if (name === lastValidTopic && name !== '') return name
   if (name === '') fail('BAD_ARGS', 'missing topic name')
   if (!isValidTopicName(name)) {
     fail('BAD_TOPIC', `invalid topic name ${quote(name)}: use 1-200 characters of A-Z a-z 0-9 . _ - (not "." or "..")`)
   }
+  lastValidTopic = name
   return name
 }
 

@@ -1,5 +1,5 @@
-import PriorityQueue from 'js-priority-queue'
 import type { StoredEvent } from './event'
+import { EventQueue } from './eventQueue'
 import type { Topic } from './topic'
 
 /** Where a subscription's deliveries go. Implemented by a connection; the store never sees sockets. */
@@ -42,7 +42,7 @@ export class Subscription {
   ackTimeoutMs: number
   sink: DeliverySink | null = null
   readonly inFlight = new Map<string, Delivery>()
-  private readonly waiting = new PriorityQueue<StoredEvent>({ comparator: byPriorityThenSeq })
+  private readonly waiting = new EventQueue()
   /** Delivered before and not acked (e.g. the subscriber went away): these go out first. */
   private redeliver: Delivery[] = []
   /** Nacked with a delay: due again at their deadline. */
@@ -86,14 +86,15 @@ export class Subscription {
     this.redeliver.push({ ev, deliveries, deadline: 0 })
   }
 
-  /** Recovery is done: put restored redeliveries in delivery order. */
+  /** Recovery is done: put restored redeliveries and waiting events in delivery order. */
   restoreDone (): void {
     this.redeliver.sort(deliveryOrder)
+    this.waiting.sortAll()
   }
 
   /** Recovery: an event never delivered. */
   restoreWaiting (ev: StoredEvent): void {
-    this.waiting.queue(ev)
+    this.waiting.queueUnsorted(ev) // any order: restoreDone() sorts (no quadratic inserts on a shuffled log)
   }
 
   /** Fills free in-flight slots: redeliveries first, then by priority. */
@@ -110,7 +111,7 @@ export class Subscription {
         d.deliveries++
         d.deadline = now + this.ackTimeoutMs
       } else if (this.waiting.length > 0) {
-        d = { ev: this.waiting.dequeue(), deliveries: 1, deadline: now + this.ackTimeoutMs }
+        d = { ev: this.waiting.dequeue()!, deliveries: 1, deadline: now + this.ackTimeoutMs }
       } else {
         break
       }
@@ -185,36 +186,10 @@ export class Subscription {
   }
 
   dropLowest (): StoredEvent | undefined {
-    const data = this.heapData()
-    if (data.length === 0) return undefined
-    // Lowest priority first, oldest among those; the oldest need not be a heap leaf, so scan all.
-    let worst = 0
-    for (let i = 1; i < data.length; i++) {
-      const e = data[i]
-      const w = data[worst]
-      if (e.priority < w.priority || (e.priority === w.priority && e.seq < w.seq)) worst = i
-    }
-    const ev = data[worst]
-    this.removeFromHeap(worst)
+    const ev = this.waiting.dropLowest()
+    if (ev === undefined) return undefined
     this.topic.release(ev)
     return ev
-  }
-
-  private heapData (): StoredEvent[] {
-    // js-priority-queue has no iterator or remove; its binary-heap strategy keeps the items in priv.data.
-    return (this.waiting as unknown as { priv: { data: StoredEvent[] } }).priv.data
-  }
-
-  private removeFromHeap (i: number): void {
-    const strategy = (this.waiting as unknown as { priv: { data: StoredEvent[], _bubbleUp: (i: number) => void, _bubbleDown: (i: number) => void } }).priv
-    const data = strategy.data
-    const last = data.pop()!
-    if (i < data.length) {
-      data[i] = last
-      strategy._bubbleUp(i)
-      strategy._bubbleDown(i)
-    }
-    ;(this.waiting as unknown as { length: number }).length = data.length
   }
 
   /** Acknowledges an in-flight event. False when that id is not in flight here. */
@@ -250,20 +225,14 @@ export class Subscription {
     this.redeliver = []
     for (const d of this.delayed) this.topic.release(d.ev)
     this.delayed = []
-    while (this.waiting.length > 0) this.topic.release(this.waiting.dequeue())
+    while (this.waiting.length > 0) this.topic.release(this.waiting.dequeue()!)
   }
 
   /** Every unacked event in delivery order (in flight and owed first, then by priority). For logs and inspection. */
   snapshot (): Delivery[] {
     const out: Delivery[] = [...this.inFlight.values(), ...this.redeliver, ...this.delayed]
     out.sort(deliveryOrder)
-    const waiting = this.waitingEvents()
-    waiting.sort(byPriorityThenSeq)
-    for (const ev of waiting) out.push({ ev, deliveries: 0, deadline: 0 })
+    for (const ev of this.waiting.toArray()) out.push({ ev, deliveries: 0, deadline: 0 })
     return out
-  }
-
-  private waitingEvents (): StoredEvent[] {
-    return this.heapData().slice()
   }
 }

@@ -31,9 +31,14 @@ export class Topic {
     this.account = store
   }
 
+  /** String form of the id assignId() returned last (saves converting it again). */
+  assignedKey = ''
+
   /** Picks the next broker-assigned id that no held event uses. */
   assignId (): number {
-    while (this.live.has(String(this.nextAutoId))) this.nextAutoId++
+    let key = String(this.nextAutoId)
+    while (this.live.has(key)) key = String(++this.nextAutoId)
+    this.assignedKey = key
     return this.nextAutoId++
   }
 

@@ -1,14 +1,16 @@
 import { fail } from '../../errors'
 import { parseEvent } from '../../store/event'
 import { checkTopicName } from '../../store/names'
-import { splitToken } from '../../protocol/parseCommand'
+import { skipBlanks, tokenEnd } from '../../protocol/parseCommand'
 import type { Handler } from '../context'
 import { publishEvent } from '../publish'
 import { checkTopicLimit } from '../limits'
 
 /** `pub <topic> <event-json>`: creates the topic if needed, fans the event out to current subscribers. */
 export const pub: Handler = (ctx, session, args) => {
-  const [name, json] = splitToken(args)
+  const nameEnd = tokenEnd(args, 0) // splitToken by index: no array per pub
+  const name = args.slice(0, nameEnd)
+  const json = args.slice(skipBlanks(args, nameEnd))
   checkTopicName(name)
   if (json === '') fail('BAD_ARGS', `missing event JSON; usage: ${ctx.table.usage('pub')}`)
   const parsed = parseEvent(json)

@@ -51,8 +51,10 @@ export async function ackline(srv: Server, w: Workload, subs: number, s: Setting
     const r = await runBench({ ...base, messages: s.w1Messages, subscribers: subs, inFlight: s.ackline.w1InFlight, ack: true })
     return fromBench(r, w, `${subs} sub`, `no ack-free mode: subscribers ack, in-flight ${s.ackline.w1InFlight}`)
   }
-  const r = await runBench({ ...base, messages: s.w2Messages, subscribers: 1, inFlight: s.inFlight, ack: true, priorities: PRIO })
-  return fromBench(r, w, '1 sub', w === 'W3' ? `durable: ${s.ackline.durableArgs?.join(' ')}` : `prio 0-9, in-flight ${s.inFlight}`)
+  // W3: a named subscriber, so every pub, delivery and ack is journaled (anonymous subscribers never are).
+  const named = w === 'W3' ? { subscriberName: `w3-${id()}` } : {}
+  const r = await runBench({ ...base, ...named, messages: s.w2Messages, subscribers: 1, inFlight: s.inFlight, ack: true, priorities: PRIO })
+  return fromBench(r, w, w === 'W3' ? '1 named sub' : '1 sub', w === 'W3' ? `named subscriber, prio 0-9, in-flight ${s.inFlight}, start args: ${s.ackline.durableArgs?.join(' ') || '(default fsync always)'}` : `prio 0-9, in-flight ${s.inFlight}`)
 }
 
 function fromBench(r: Awaited<ReturnType<typeof runBench>>, w: Workload, variant: string, note: string): RunResult {
@@ -402,7 +404,78 @@ export interface DurableCheck {
  * Publish `n` confirmed durable events with nobody consuming, kill -9 the broker,
  * restart it on the same data dir and count what is still there.
  */
+/** A minimal Ackline line client for the durability check: send a line, await the next reply line. */
+class AckLines {
+  private sock: net.Socket
+  private buf = ''
+  private q: Array<(line: string) => void> = []
+  constructor(port: number) {
+    this.sock = net.connect({ host: '127.0.0.1', port })
+    this.sock.setNoDelay(true)
+    this.sock.setEncoding('utf8')
+    this.sock.on('data', (c: string) => {
+      this.buf += c
+      let nl: number
+      while ((nl = this.buf.indexOf('\n')) !== -1) {
+        const line = this.buf.slice(0, nl)
+        this.buf = this.buf.slice(nl + 1)
+        if (line.startsWith('EVENT ')) continue
+        this.q.shift()?.(line)
+      }
+    })
+  }
+  ready(): Promise<void> {
+    return new Promise((res, rej) => {
+      this.sock.once('connect', () => res())
+      this.sock.once('error', rej)
+    })
+  }
+  cmd(line: string, cb: (reply: string) => void): void {
+    this.q.push(cb)
+    this.sock.write(line + '\n')
+  }
+  call(line: string): Promise<string> {
+    return new Promise((res) => this.cmd(line, res))
+  }
+  close(): Promise<void> {
+    return new Promise((res) => {
+      this.sock.once('close', () => res())
+      this.sock.end()
+    })
+  }
+}
+
 export const durableChecks: Partial<Record<string, (srv: Server, n: number, s: Settings) => Promise<DurableCheck>>> = {
+  async ackline(srv, n, s) {
+    // A named subscriber subscribes and goes away; its subscription (and what is published to it) is durable.
+    const topic = `durable-${id()}`
+    const who = `verify-${id()}`
+    const setup = new AckLines(srv.port)
+    await setup.ready()
+    await setup.call(`pub ${topic} {"msg":"create"}`)
+    await setup.call(`name ${who}`)
+    const subReply = await setup.call(`sub ${topic} 1`)
+    if (!subReply.startsWith('OK')) throw new Error(`ackline verify: sub refused: ${subReply}`)
+    await setup.close()
+    const pub = new AckLines(srv.port)
+    await pub.ready()
+    const body = new Body(s.size, PRIO)
+    let confirmed = 0
+    await pipelined(n, s.window, () => new Promise<void>((resolve, reject) => {
+      const [, b] = body.next()
+      pub.cmd(`pub ${topic} ${b}`, (l) => (l.startsWith('OK ') ? resolve() : reject(new Error(l))))
+    }), () => confirmed++)
+    await srv.crashRestart!()
+    const con = new AckLines(srv.port)
+    await con.ready()
+    await con.call(`name ${who}`)
+    const resumed = await con.call(`sub ${topic} 1`)
+    const m = /resumed with (\d+) pending/.exec(resumed)
+    // The reply counts every event the subscription holds (computed before the first delivery).
+    const recovered = m === null ? -1 : Number(m[1])
+    await con.close()
+    return { peer: 'ackline', confirmed, recovered, note: `named subscriber, confirmed pubs (OK), kill -9, restart, resume: "${resumed}"` }
+  },
   async beanstalkd(srv, n, s) {
     const tube = `durable-${id()}`
     const pub = new Bean(srv.port)

@@ -45,7 +45,7 @@ const program = new Command('bench-peers')
   .option('--stall <dur>', 'stop a run after this long without progress', '10s')
   .option('--ackline-root <dir>', 'Ackline checkout with dist/cli.js built', process.cwd())
   .option('--ackline-w1-in-flight <n>', 'Ackline W1 in-flight cap (subscribers ack)', '1000')
-  .option('--ackline-durable-args <args>', 'hook for W3: extra `ackline start` args enabling durability (W3 Ackline row is skipped without it)')
+  .option('--ackline-durable-args <args>', 'extra `ackline start` args for W3 (default none: the default fsync policy `always`; W3 always uses a named subscriber)')
   .option('--verify-durable <n>', 'after the W3 runs: publish n confirmed events, kill -9 the broker, restart it, count survivors (0 = off)', '1000')
   .option('--out <dir>', 'output directory', '')
   .parse()
@@ -75,7 +75,7 @@ async function main(): Promise<void> {
     ackline: {
       root: path.resolve(o.acklineRoot!),
       w1InFlight: parseCount(o.acklineW1InFlight!, '--ackline-w1-in-flight'),
-      durableArgs: o.acklineDurableArgs ? o.acklineDurableArgs.split(/\s+/).filter(Boolean) : null,
+      durableArgs: o.acklineDurableArgs ? o.acklineDurableArgs.split(/\s+/).filter(Boolean) : [],
     },
   }
   const outDir = o.out || fs.mkdtempSync(path.join(os.tmpdir(), 'ackline-peer-results-'))
@@ -96,10 +96,6 @@ async function main(): Promise<void> {
     for (const w of workloads) {
       const subsList = MATRIX[peer][w]
       if (!subsList) continue
-      if (peer === 'ackline' && w === 'W3' && s.ackline.durableArgs === null) {
-        log('ackline W3 skipped: durability not built yet (pass --ackline-durable-args "...")')
-        continue
-      }
       for (const subs of subsList) {
         const cell: Cell = { peer, workload: w, subs, runs: [] }
         cells.push(cell)

@@ -1,0 +1,110 @@
+#!/usr/bin/env node
+// Batch-tick benchmark: event-loop time of one EventsBatcher tick when the
+// broker has many topics and only a few changed since the last tick.
+//
+//   npm run build
+//   node test/bench/batch-tick.mjs [--topics 10000] [--changed 10] [--ticks 9] [--fsync always|batch|off] [--dist dist]
+//
+// Starts a broker in-process (startBroker from dist/broker.js, port 0 on
+// 127.0.0.1, a fresh temp log dir, batchIntervalMs at its maximum so only this
+// script runs ticks), then over one TCP connection: `name bt`, and for every
+// topic `pub` (creates it), `sub <topic> 1` (limits raised to fit) and one more `pub` (one in-flight
+// event per topic, so every topic log has a named subscriber and an event).
+// A first tick writes all the topic logs. Then, per measured tick: one `pub`
+// to each of `changed` topics (waiting for every OK), then
+// `await broker.durability.batcher.run()`. Reported per tick:
+// `lastReport.syncMs` (the batcher's own figure: rendering + journal rotation,
+// the synchronous step) and `blockedMs`, the longest stretch the event loop
+// was blocked while the tick ran (a 0.5 ms setImmediate probe), which also
+// covers the synchronous directory scan that deletes old journal files.
+// Prints one line per tick and the medians; stops the broker and removes the dir.
+import { createRequire } from 'node:module'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
+function option (name, fallback) {
+  const i = process.argv.indexOf(`--${name}`)
+  return i === -1 ? fallback : process.argv[i + 1]
+}
+const TOPICS = Number(option('topics', '10000'))
+const CHANGED = Number(option('changed', '10'))
+const TICKS = Number(option('ticks', '9'))
+const FSYNC = option('fsync', 'always')
+const DIST = resolve(root, option('dist', 'dist'))
+const require = createRequire(import.meta.url)
+const { startBroker } = require(join(DIST, 'broker.js'))
+
+const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor((s.length - 1) / 2)] }
+const dir = mkdtempSync(join(tmpdir(), 'ackline-batch-tick-'))
+const broker = await startBroker({ overrides: { port: 0, host: '127.0.0.1', logDir: dir, fsync: FSYNC, batchIntervalMs: 3600000, maxTopics: Math.max(TOPICS * 2, 100000), maxSubscriptionsPerConnection: Math.max(TOPICS * 2, 100000) } })
+try {
+  const sock = connect({ host: '127.0.0.1', port: broker.address.port })
+  sock.setNoDelay(true)
+  await new Promise((res, rej) => { sock.once('connect', res); sock.once('error', rej) })
+  let buf = ''
+  let waiters = []
+  sock.setEncoding('utf8')
+  sock.on('data', (c) => {
+    buf += c
+    let nl
+    while ((nl = buf.indexOf('\n')) !== -1) {
+      const line = buf.slice(0, nl)
+      buf = buf.slice(nl + 1)
+      if (line.startsWith('EVENT ')) continue
+      if (!line.startsWith('OK')) throw new Error(`unexpected reply: ${line}`)
+      const w = waiters.shift()
+      if (w) w()
+    }
+  })
+  /** Sends lines, resolves when every one got its reply. */
+  const send = (lines) => new Promise((res) => {
+    let left = lines.length
+    for (let i = 0; i < lines.length; i++) waiters.push(() => { if (--left === 0) res() })
+    sock.write(lines.join('\n') + '\n')
+  })
+  const name = (i) => `t${String(i).padStart(5, '0')}`
+  await send(['name bt'])
+  const CHUNK = 2000
+  for (let i = 0; i < TOPICS; i += CHUNK) {
+    const lines = []
+    for (let j = i; j < Math.min(TOPICS, i + CHUNK); j++) {
+      lines.push(`pub ${name(j)} {"msg":"create"}`, `sub ${name(j)} 1`, `pub ${name(j)} {"msg":{"p":"${'x'.repeat(60)}"}}`)
+    }
+    await send(lines)
+  }
+  const batcher = broker.durability.batcher
+  let t0 = performance.now()
+  await batcher.run()
+  console.log(`setup: ${TOPICS} topics, first tick wrote ${batcher.lastReport.topics.length} logs in ${(performance.now() - t0).toFixed(0)} ms (syncMs ${batcher.lastReport.syncMs.toFixed(2)})`)
+
+  const sync = []
+  const blocked = []
+  for (let k = 0; k < TICKS; k++) {
+    const lines = []
+    for (let j = 0; j < CHANGED; j++) lines.push(`pub ${name((k * CHANGED + j * 997) % TOPICS)} {"msg":{"tick":${k}}}`)
+    await send(lines)
+    // Probe: the longest gap between setImmediate turns while the tick runs.
+    let worst = 0
+    let last = performance.now()
+    let probing = true
+    const probe = () => { const now = performance.now(); if (now - last > worst) worst = now - last; last = now; if (probing) setImmediate(probe) }
+    setImmediate(probe)
+    t0 = performance.now()
+    await batcher.run()
+    const wall = performance.now() - t0
+    probing = false
+    const r = batcher.lastReport
+    sync.push(r.syncMs)
+    blocked.push(worst)
+    console.log(`tick ${k + 1}: ${r.topics.length} topics rewritten, syncMs ${r.syncMs.toFixed(3)}, blockedMs ${worst.toFixed(3)}, wall ${wall.toFixed(1)} ms`)
+  }
+  console.log(`median over ${TICKS} ticks (${TOPICS} topics, ${CHANGED} changed, fsync ${FSYNC}): syncMs ${median(sync).toFixed(3)}, blockedMs ${median(blocked).toFixed(3)}`)
+  sock.destroy()
+} finally {
+  await broker.stop()
+  rmSync(dir, { recursive: true, force: true })
+}

@@ -57,6 +57,8 @@ export interface BenchResult {
   errors: Record<string, number>
   rates: { published: number; delivered: number; acked: number }
   latencyMs: LatencySummary
+  /** Time from sending a `pub` to its `OK` (under fsync `always`, the journal's group commit is in it). */
+  confirmLatencyMs: LatencySummary
 }
 
 const DEFAULTS = {
@@ -141,6 +143,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
 
   const errors: Record<string, number> = {}
   const lat = new LatencyRecorder()
+  const confirmLat = new LatencyRecorder()
   const publishedPerTopic = new Array<number>(nTopics).fill(0)
   let published = 0
   let publishErrors = 0
@@ -199,13 +202,14 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
   }
 
   // --- publishers -------------------------------------------------------
-  const pubs: Array<{ idx: number; conn: Conn; quota: number; sent: number; replied: number; warm: Array<() => void>; topicIdx: number[] }> = []
+  const pubs: Array<{ idx: number; conn: Conn; quota: number; sent: number; replied: number; warm: Array<() => void>; topicIdx: number[]; sentAt: number[] }> = []
   const refill = (p: (typeof pubs)[number]): void => {
     if (!publishing) return
     const allowed = paceAllowance(nowMs() - startAt, o.rate / o.publishers)
     while (p.sent < p.quota && p.sent - p.replied < o.window && p.sent < allowed) {
       const ti = (p.sent + p.idx) % nTopics
       p.topicIdx.push(ti)
+      p.sentAt.push(nowMs())
       const pr = prio === null ? '' : `"priority":${pickPriority(prio)},`
       p.conn.send(`pub ${topics[ti]} {${pr}"msg":{"t":${nowMs()},"p":"${pad}"}}\n`)
       p.sent++
@@ -231,7 +235,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       const quota = Math.floor(o.messages / o.publishers) + (i < o.messages % o.publishers ? 1 : 0)
       const sock = await connect(o.host, o.port)
       sockets.push(sock)
-      const p = { idx: i, quota, sent: 0, replied: 0, warm: [] as Array<() => void>, topicIdx: [] as number[], conn: null as unknown as Conn }
+      const p = { idx: i, quota, sent: 0, replied: 0, warm: [] as Array<() => void>, topicIdx: [] as number[], sentAt: [] as number[], conn: null as unknown as Conn }
       let head = 0
       p.conn = new Conn(
         sock,
@@ -242,9 +246,11 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
             w()
             return
           }
+          confirmLat.record(nowMs() - p.sentAt[head]!)
           const ti = p.topicIdx[head++]!
           if (head > 4096) {
             p.topicIdx.splice(0, head)
+            p.sentAt.splice(0, head)
             head = 0
           }
           p.replied++
@@ -454,6 +460,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       acked: startAt === 0 ? 0 : rate(acked, lastAckAt - startAt),
     },
     latencyMs: lat.summary(),
+    confirmLatencyMs: confirmLat.summary(),
   }
   try {
     if (options.onSettled) await options.onSettled(result)
@@ -484,6 +491,7 @@ export function formatBenchResult(r: BenchResult): string {
     `delivered   ${r.delivered}/${r.expectedDeliveries} (${f(r.rates.delivered)} ev/s)${r.redelivered ? `, ${r.redelivered} redeliveries` : ''}`,
     `acked       ${c.ack ? `${r.acked} (${f(r.rates.acked)} ev/s)${r.ackErrors ? `, ${r.ackErrors} errors` : ''}` : 'off'}`,
     `latency ms  p50 ${f(l.p50, 2)}  p90 ${f(l.p90, 2)}  p99 ${f(l.p99, 2)}  max ${f(l.max, 2)}  (n=${l.count})`,
+    `confirm ms  p50 ${f(r.confirmLatencyMs.p50, 2)}  p99 ${f(r.confirmLatencyMs.p99, 2)}  (pub to OK)`,
   ]
   const errs = Object.entries(r.errors)
   if (errs.length) lines.push(`errors      ${errs.map(([k, v]) => `${k}=${v}`).join(' ')}`)

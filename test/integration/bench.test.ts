@@ -18,6 +18,7 @@ t.test('ackline bench drives a real broker: everything published is delivered an
   t.equal(r.delivered, 4000)
   t.equal(r.acked, 4000)
   t.equal(r.latencyMs.count, r.delivered, "a latency sample per delivery")
+  t.equal(r.confirmLatencyMs.count, 2000, "a confirm-latency sample per pub")
   t.same(tb.broker.store.counts().pending, 0, 'nothing left pending in the broker')
 })
 

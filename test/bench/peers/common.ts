@@ -37,6 +37,9 @@ export interface RunResult {
   p50: number
   p99: number
   max: number
+  /** Publish-to-confirmation latency (broker's per-publish reply), where the protocol has one. */
+  confirmP50?: number
+  confirmP99?: number
   note: string
   /** M1 only */
   rssBaselineKb?: number
@@ -64,6 +67,8 @@ export class Body {
  */
 export class Meter {
   readonly lat = new LatencyRecorder()
+  /** Publish-to-confirmation times, fed by pipelined() for brokers that confirm each publish. */
+  readonly confirmLat = new LatencyRecorder()
   published = 0
   delivered = 0
   acked = 0
@@ -79,9 +84,10 @@ export class Meter {
     this.startAt = nowMs()
     this.lastProgress = this.startAt
   }
-  pub(): void {
+  pub(confirmMs?: number): void {
     this.published++
     this.lastPub = nowMs()
+    if (confirmMs !== undefined) this.confirmLat.record(confirmMs)
   }
   deliver(body: string | Uint8Array): void {
     const now = nowMs()
@@ -121,6 +127,7 @@ export class Meter {
   }
   result(peer: string, workload: Workload, variant: string, messages: number, note = ''): RunResult {
     const l = this.lat.summary()
+    const c = this.confirmLat.summary()
     return {
       peer,
       workload,
@@ -137,6 +144,7 @@ export class Meter {
       p50: l.p50,
       p99: l.p99,
       max: l.max,
+      ...(c.count > 0 ? { confirmP50: c.p50, confirmP99: c.p99 } : {}),
       note,
     }
   }
@@ -146,7 +154,7 @@ export class Meter {
  * Keep at most `window` sends outstanding until `total` were sent and confirmed;
  * with `ratePerSec` > 0, also never send ahead of that open-loop rate.
  */
-export async function pipelined(total: number, window: number, send: () => Promise<unknown>, onDone: () => void, ratePerSec = 0): Promise<void> {
+export async function pipelined(total: number, window: number, send: () => Promise<unknown>, onDone: (confirmMs: number) => void, ratePerSec = 0): Promise<void> {
   let sent = 0
   let first: Error | null = null
   const start = nowMs()
@@ -158,10 +166,11 @@ export async function pipelined(total: number, window: number, send: () => Promi
       while (sent < total && outstanding < window && first === null && sent < allowed) {
         sent++
         outstanding++
+        const sentAt = nowMs()
         send().then(
           () => {
             outstanding--
-            onDone()
+            onDone(nowMs() - sentAt)
             if (sent === total && outstanding === 0) resolve()
             else pump()
           },

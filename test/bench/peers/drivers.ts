@@ -62,6 +62,7 @@ function fromBench(r: Awaited<ReturnType<typeof runBench>>, w: Workload, variant
     peer: 'ackline', workload: w, variant, messages: r.config.messages, published: r.published, expected: r.expectedDeliveries,
     delivered: r.delivered, acked: r.acked, complete: r.complete, elapsedMs: r.elapsedMs, pubRate: r.rates.published,
     delRate: r.rates.delivered, p50: r.latencyMs.p50, p99: r.latencyMs.p99, max: r.latencyMs.max,
+    confirmP50: r.confirmLatencyMs.p50, confirmP99: r.confirmLatencyMs.p99,
     note: note + (r.fatal ? `; FATAL ${r.fatal}` : '') + (Object.keys(r.errors).length ? `; errors ${JSON.stringify(r.errors)}` : ''),
   }
 }
@@ -87,7 +88,7 @@ export async function redis(srv: Server, w: Workload, subs: number, s: Settings)
       }
       const body = new Body(s.size, null)
       m.start(s.w1Messages * subs)
-      await pipelined(s.w1Messages, s.window, () => pub.publish(ch, body.next()[1]), () => m.pub(), s.rate)
+      await pipelined(s.w1Messages, s.window, () => pub.publish(ch, body.next()[1]), (ms) => m.pub(ms), s.rate)
       await m.wait(s)
       return m.result('redis', w, `${subs} sub`, s.w1Messages, 'PUBLISH/SUBSCRIBE, no acks')
     }
@@ -101,7 +102,7 @@ export async function redis(srv: Server, w: Workload, subs: number, s: Settings)
       const r = m.result('redis', w, '1 consumer, COUNT 1, no XACK', s.m1Count, 'Streams: entries kept in stream + 1 in PEL')
       return await m1(srv, s.m1Count, r, async () => {
         m.start(1)
-        await pipelined(s.m1Count, s.window, () => pub.call('XADD', stream, '*', 'd', body.next()[1]), () => m.pub())
+        await pipelined(s.m1Count, s.window, () => pub.call('XADD', stream, '*', 'd', body.next()[1]), (ms) => m.pub(ms))
         await con.call('XREADGROUP', 'GROUP', 'g', 'c', 'COUNT', '1', 'STREAMS', stream, '>')
         r.published = m.published
         r.complete = m.published === s.m1Count
@@ -123,7 +124,7 @@ export async function redis(srv: Server, w: Workload, subs: number, s: Settings)
         }
       }
     })()
-    await pipelined(total, s.window, () => pub.call('XADD', stream, '*', 'd', body.next()[1]), () => m.pub(), s.rate)
+    await pipelined(total, s.window, () => pub.call('XADD', stream, '*', 'd', body.next()[1]), (ms) => m.pub(ms), s.rate)
     await m.wait(s)
     stop = true
     await consumer
@@ -233,7 +234,7 @@ export async function rabbitmq(srv: Server, w: Workload, _subs: number, s: Setti
       const r = m.result('rabbitmq', w, '1 consumer, prefetch 1, no ack', s.m1Count, 'priority queue, transient')
       return await m1(srv, s.m1Count, r, async () => {
         m.start(1)
-        await pipelined(s.m1Count, s.window, publish, () => m.pub())
+        await pipelined(s.m1Count, s.window, publish, (ms) => m.pub(ms))
         r.published = m.published
         r.complete = m.published === s.m1Count
       }, async () => {
@@ -250,7 +251,7 @@ export async function rabbitmq(srv: Server, w: Workload, _subs: number, s: Setti
       m.acked++
     }, { noAck: false })
     m.start(total)
-    await pipelined(total, s.window, publish, () => m.pub(), s.rate)
+    await pipelined(total, s.window, publish, (ms) => m.pub(ms), s.rate)
     await m.wait(s)
     await m.waitAcks(5000)
     return m.result('rabbitmq', w, '1 consumer', total,
@@ -343,7 +344,7 @@ export async function beanstalkd(srv: Server, w: Workload, _subs: number, s: Set
       const r = m.result('beanstalkd', w, '1 consumer, 1 reserved, no delete', s.m1Count, 'ready jobs in tube')
       return await m1(srv, s.m1Count, r, async () => {
         m.start(1)
-        await pipelined(s.m1Count, s.window, put, () => m.pub())
+        await pipelined(s.m1Count, s.window, put, (ms) => m.pub(ms))
         r.published = m.published
         r.complete = m.published === s.m1Count
       }, async () => {
@@ -381,7 +382,7 @@ export async function beanstalkd(srv: Server, w: Workload, _subs: number, s: Set
       }
     }
     fill()
-    await pipelined(total, s.window, put, () => m.pub(), s.rate)
+    await pipelined(total, s.window, put, (ms) => m.pub(ms), s.rate)
     await m.wait(s)
     await m.waitAcks(5000)
     return m.result('beanstalkd', w, '1 consumer', total,

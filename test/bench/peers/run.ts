@@ -173,6 +173,7 @@ function medians(runs: RunResult[]): Record<string, number> {
   const pick = (f: (r: RunResult) => number | undefined): number => median(runs.map((r) => f(r) ?? NaN))
   return {
     pubRate: pick((r) => r.pubRate), delRate: pick((r) => r.delRate), p50: pick((r) => r.p50), p99: pick((r) => r.p99),
+    confirmP50: pick((r) => r.confirmP50), confirmP99: pick((r) => r.confirmP99),
     delivered: pick((r) => r.delivered), expected: pick((r) => r.expected), bytesPerEvent: pick((r) => r.bytesPerEvent),
     rssBaselineKb: pick((r) => r.rssBaselineKb), rssAfterKb: pick((r) => r.rssAfterKb),
   }
@@ -189,12 +190,12 @@ function markdown(report: { machine: object; command: string; versions: Record<s
   const tp = cells.filter((c) => c.workload !== 'M1').sort((a, b) => order(a.workload) - order(b.workload) || a.subs - b.subs)
   if (tp.length) {
     out.push(`Throughput and end-to-end latency, median of ${k} runs:`, '')
-    out.push('| workload | peer | variant | published ev/s | delivered ev/s | p50 ms | p99 ms | delivered/expected (each run) | notes |')
-    out.push('|---|---|---|---:|---:|---:|---:|---|---|')
+    out.push('| workload | peer | variant | published ev/s | delivered ev/s | p50 ms | p99 ms | confirm p50 ms | confirm p99 ms | delivered/expected (each run) | notes |')
+    out.push('|---|---|---|---:|---:|---:|---:|---:|---:|---|---|')
     for (const c of tp) {
       const m = medians(c.runs)
       const dl = c.runs.map((r) => (r.delivered === r.expected && r.complete ? 'all' : `${r.delivered}/${r.expected}`)).join(', ')
-      out.push(`| ${c.workload} | ${c.peer} | ${c.runs[0]?.variant ?? ''} | ${n0(m.pubRate!)} | ${n0(m.delRate!)} | ${n2(m.p50!)} | ${n2(m.p99!)} | ${dl} | ${c.runs[0]?.note ?? ''} |`)
+      out.push(`| ${c.workload} | ${c.peer} | ${c.runs[0]?.variant ?? ''} | ${n0(m.pubRate!)} | ${n0(m.delRate!)} | ${n2(m.p50!)} | ${n2(m.p99!)} | ${n2(m.confirmP50!)} | ${n2(m.confirmP99!)} | ${dl} | ${c.runs[0]?.note ?? ''} |`)
     }
     out.push('')
   }

@@ -58,6 +58,10 @@ export interface BrokerConfig {
   overflowDropOldest: string[]
   /** Bytes of event JSON the broker holds for subscribers in total; past it every pub is refused (ERR OVERLOADED). */
   maxPendingBytes: number
+  /** Flow control: a publisher waits while an active subscriber of its topic has more than this many events waiting. */
+  publishHoldPending: number
+  /** Flow control: the longest a publisher waits; a subscriber that has not acked for this long holds no one back. */
+  publishHoldMaxMs: number
   /** How often deadlines (ack timeouts, nack delays) are checked. */
   redeliveryCheckMs: number
   /** How often the batcher merges changes into the per-topic JSON logs. */
@@ -116,6 +120,8 @@ export const DEFAULTS: Readonly<BrokerConfig> = Object.freeze({
   maxPendingPerSubscriber: 1000000,
   overflowDropOldest: [],
   maxPendingBytes: 1024 * 1024 * 1024,
+  publishHoldPending: 1000,
+  publishHoldMaxMs: 1000,
   redeliveryCheckMs: 100,
   batchIntervalMs: 1000,
   fsync: 'always',

@@ -44,6 +44,8 @@ export const configFileSchema = {
     maxPendingPerSubscriber: positiveInt,
     overflowDropOldest: { type: 'array', items: { type: 'string', pattern: '^(\\*|[A-Za-z0-9._-]{1,200}(\\.\\*)?)$' } },
     maxPendingBytes: { type: 'integer', minimum: 1024 },
+    publishHoldPending: positiveInt,
+    publishHoldMaxMs: { type: 'integer', minimum: 1, maximum: 60000 },
     redeliveryCheckMs: { type: 'integer', minimum: 5, maximum: 60000 },
     batchIntervalMs: { type: 'integer', minimum: 10, maximum: 3600000 },
     fsync: { enum: ['always', 'batch', 'off'] },

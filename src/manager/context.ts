@@ -4,6 +4,7 @@ import type { Logger } from '../log'
 import type { BrokerStats } from '../stats/stats'
 import type { Durability } from '../persistence/durability'
 import type { Redelivery } from './redelivery'
+import type { FlowControl } from './flowControl'
 import type { CommandTable } from '../protocol/commandTable'
 import type { Store } from '../store/store'
 import type { Session } from './session'
@@ -22,6 +23,8 @@ export interface HandlerContext {
   readonly durability: Durability
   /** Ack timeouts, nack delays and dead letters. */
   redelivery: Redelivery
+  /** Holds publishers back while an active subscriber lags (publishHoldPending). */
+  readonly flow: FlowControl
   /** Users, sessions' identities, grants, failed-auth limiter. */
   readonly auth: AuthService
   /** Clock, injectable for tests. */

@@ -14,6 +14,7 @@ import { ack } from './handlers/ack'
 import { nack } from './handlers/nack'
 import { touch } from './handlers/touch'
 import { Redelivery } from './redelivery'
+import { FlowControl } from './flowControl'
 import { auth, grant, revoke } from './handlers/auth'
 import { help } from './handlers/help'
 import { name } from './handlers/name'
@@ -49,6 +50,7 @@ export class Manager {
       now: Date.now,
       auth: new AuthService(config, log),
       redelivery: undefined as unknown as Redelivery,
+      flow: new FlowControl(config.publishHoldPending, config.publishHoldMaxMs, (s) => { if (s.hasLines()) this.schedule(s) }),
     }
     this.ctx.redelivery = new Redelivery(this.ctx)
     this.batchLines = config.workerBatchLines
@@ -78,6 +80,7 @@ export class Manager {
 
   /** The session is gone: anonymous subscriptions end, named ones wait for their owner. */
   disconnect (session: Session): void {
+    this.ctx.flow.forget(session)
     for (const s of session.subscriptions.values()) {
       if (s.named) {
         s.detach()
@@ -119,12 +122,13 @@ export class Manager {
   /** Worker: applies up to batchLines of one session's lines, then yields so other clients get a turn. */
   private work (session: Session, done: (err: Error | null) => void): void {
     let line: string | undefined
-    for (let i = 0; i < this.batchLines && (line = session.nextLine()) !== undefined; i++) {
+    for (let i = 0; i < this.batchLines && !session.throttled && (line = session.nextLine()) !== undefined; i++) {
       this.execute(session, line)
     }
     session.scheduled = false
     session.batchDone()
-    if (session.hasLines()) setImmediate(() => this.schedule(session))
+    // A throttled session is rescheduled by flow control when it is released.
+    if (session.hasLines() && !session.throttled) setImmediate(() => this.schedule(session))
     done(null)
   }
 }

@@ -14,6 +14,8 @@ export interface Session extends DeliverySink {
   readonly subscriptions: Map<string, Subscription>
   /** Set by the manager while the session has a task in the worker pool. */
   scheduled: boolean
+  /** Set by flow control: the session's further lines wait until a lagging subscriber catches up. */
+  throttled: boolean
   /** Sends one reply line (no newline). */
   reply: (line: string) => void
   /** The next queued command line, or undefined when none are queued. */

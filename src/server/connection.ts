@@ -21,6 +21,7 @@ export class Connection implements Session {
   name: string | null = null
   readonly subscriptions = new Map<string, Subscription>()
   scheduled = false
+  throttled = false
   readonly socket: Socket
 
   private readonly manager: Manager
@@ -112,6 +113,10 @@ export class Connection implements Session {
     this.write(errLine(new BrokerError('STORAGE_FAILED', message)))
     if (this.ending) this.closeOutput()
     else this.end()
+  }
+
+  stalled (): boolean {
+    return this.blocked || this.closed || this.ending
   }
 
   canDeliver (): boolean {

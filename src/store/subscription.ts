@@ -6,6 +6,8 @@ import type { Topic } from './topic'
 export interface DeliverySink {
   /** False while the client is not draining its socket: deliveries wait in the queue. */
   canDeliver: () => boolean
+  /** True while the client is not draining its socket or is going away (a pause for the journal does not count). */
+  stalled: () => boolean
   deliver: (topic: string, ev: StoredEvent, deliveries: number) => void
 }
 
@@ -41,6 +43,8 @@ export class Subscription {
   /** How long a delivery may stay unacked before it is delivered again. */
   ackTimeoutMs: number
   sink: DeliverySink | null = null
+  /** When the subscriber last acked (flow control tells active subscribers from stuck ones). */
+  lastAckAt = 0
   readonly inFlight = new Map<string, Delivery>()
   private readonly waiting = new EventQueue()
   /** Delivered before and not acked (e.g. the subscriber went away): these go out first. */
@@ -198,6 +202,7 @@ export class Subscription {
     if (d === undefined) return false
     this.inFlight.delete(key)
     this.topic.release(d.ev)
+    this.lastAckAt = Date.now()
     return true
   }
 

@@ -7,6 +7,7 @@ class Sink implements DeliverySink {
   got: Array<[string, number]> = []
   open = true
   canDeliver (): boolean { return this.open }
+  stalled (): boolean { return !this.open }
   deliver (_topic: string, ev: StoredEvent, deliveries: number): void { this.got.push([ev.key, deliveries]) }
 }
 

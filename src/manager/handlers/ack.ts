@@ -18,4 +18,5 @@ export const ack: Handler = (ctx, session, args) => {
   if (!subscription.ack(id)) fail('NOT_IN_FLIGHT', `event ${quote(id)} is not in flight for you on ${name}`)
   ctx.durability.reply(session, `OK acked ${id} on ${name}`, ctx.durability.acked(subscription, id))
   subscription.pump()
+  ctx.flow.progressed(subscription.topic)
 }

@@ -21,4 +21,5 @@ export const pub: Handler = (ctx, session, args) => {
     const note = dropped > 0 ? `; ${dropped} lowest-priority event${dropped === 1 ? '' : 's'} dropped from full queues` : ''
     ctx.durability.reply(session, `OK ${ev.key} published to ${name} (${n} subscriber${n === 1 ? '' : 's'}${note})`, ticket)
   })
+  if (topic.subscriptions.size > 0) ctx.flow.afterPublish(session, topic)
 }

@@ -1,0 +1,71 @@
+import type { Subscription } from '../store/subscription'
+import type { Topic } from '../store/topic'
+import type { Session } from './session'
+
+/**
+ * Producer flow control: a publisher whose `pub` lands on a topic where an
+ * active subscriber is more than `publishHoldPending` events behind stops
+ * having its further lines applied until that subscriber has caught up to
+ * the limit again, or `publishHoldMaxMs` has passed. Its unread input then backs
+ * up into its socket, so back-pressure reaches the producer instead of the
+ * queue growing. Active means connected, draining its socket, and acking: a
+ * subscriber that has not acked for publishHoldMaxMs (stuck or gone) holds
+ * no one back, so one dead consumer can never stall the publishers.
+ */
+export class FlowControl {
+  private readonly held = new Map<Session, { topic: Topic, timer: NodeJS.Timeout }>()
+  private readonly byTopic = new Map<Topic, Set<Session>>()
+
+  constructor (
+    private readonly holdPending: number,
+    private readonly holdMaxMs: number,
+    private readonly resume: (session: Session) => void,
+  ) {}
+
+  /** After a pub: hold the publisher if the topic has an active subscriber too far behind. */
+  afterPublish (session: Session, topic: Topic): void {
+    if (this.laggard(topic, this.holdPending, session) === null || this.held.has(session)) return
+    session.throttled = true
+    const timer = setTimeout(() => this.release(session), this.holdMaxMs)
+    timer.unref()
+    this.held.set(session, { topic, timer })
+    let set = this.byTopic.get(topic)
+    if (set === undefined) this.byTopic.set(topic, (set = new Set()))
+    set.add(session)
+  }
+
+  /** After an ack (or anything that shortens queues): release the topic's publishers once no one lags. */
+  progressed (topic: Topic): void {
+    const set = this.byTopic.get(topic)
+    if (set === undefined) return
+    if (this.laggard(topic, this.holdPending, null) !== null) return
+    for (const s of [...set]) this.release(s) // a copy: a released publisher may be held again at once
+  }
+
+  /** The session is gone. */
+  forget (session: Session): void {
+    const h = this.held.get(session)
+    if (h === undefined) return
+    clearTimeout(h.timer)
+    this.held.delete(session)
+    this.byTopic.get(h.topic)?.delete(session)
+  }
+
+  private release (session: Session): void {
+    const h = this.held.get(session)
+    if (h === undefined) return
+    this.forget(session)
+    session.throttled = false
+    this.resume(session)
+  }
+
+  private laggard (topic: Topic, limit: number, publisher: Session | null): Subscription | null {
+    const now = Date.now()
+    for (const s of topic.subscriptions.values()) {
+      if (s.pending <= limit || s.sink === null || s.sink === publisher || s.sink.stalled()) continue
+      if (now - s.lastAckAt > this.holdMaxMs) continue // not acking: stuck or slow to start, holds no one back
+      return s
+    }
+    return null
+  }
+}

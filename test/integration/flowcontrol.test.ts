@@ -1,0 +1,74 @@
+import t from 'tap'
+import { startTestBroker } from '../helpers/broker'
+import type { Connection } from '../../src/server/connection'
+
+t.test('flow control: a publisher waits while an active subscriber lags, and resumes as it catches up', async t => {
+  const tb = await startTestBroker(t, { publishHoldPending: 5, publishHoldMaxMs: 60000 })
+  const p = await tb.client()
+  const s = await tb.client()
+  await p.request('pub q {"msg":"create"}')
+  await s.request('sub q 1')
+  await p.request('pub q {"id":"a0","msg":0}')
+  t.match((await s.event()).event, { id: 'a0' })
+  await s.request('ack q a0') // an acking subscriber counts as active
+  const lines: string[] = []
+  for (let i = 1; i <= 20; i++) lines.push(`pub q {"id":"a${i}","msg":${i}}`)
+  p.send(...lines)
+  // a1 goes in flight, a2..a6 wait (5 = the limit), a7 makes 6 waiting: its pub is applied and answered, then the publisher is held.
+  for (let i = 1; i <= 7; i++) t.equal(await p.next(), `OK a${i} published to q (1 subscriber)`)
+  t.ok(await p.quiet(200), 'held: the rest of its lines wait')
+  const conn = [...tb.broker.server.connections].find(c => c.throttled) as Connection | undefined
+  t.ok(conn !== undefined && conn.queuedLines === 13, 'its 13 remaining lines are queued, not applied')
+  t.equal(tb.broker.store.topic('q')!.subscriptions.values().next().value!.pending, 6)
+  // The subscriber catches up: one ack brings it back to the limit and releases the publisher for one more pub.
+  t.match((await s.event()).event, { id: 'a1' })
+  await s.request('ack q a1')
+  t.equal(await p.next(), 'OK a8 published to q (1 subscriber)')
+  t.ok(await p.quiet(200), 'held again: still at the limit')
+  // Drain everything: every pub is eventually applied, in order.
+  let acked = 1
+  let replies = 8
+  while (acked < 20 || replies < 20) {
+    const line = await Promise.race([s.next(), p.next()])
+    if (line.startsWith('EVENT ')) {
+      const id = JSON.parse(line.slice(8)).id as string
+      s.send(`ack q ${id}`)
+    } else if (line.startsWith('OK acked')) {
+      acked++
+    } else {
+      replies++
+      t.equal(line, `OK a${replies} published to q (1 subscriber)`)
+    }
+  }
+  t.equal(replies, 20)
+})
+
+t.test('flow control: a subscriber that stopped acking holds no one back for long', async t => {
+  const tb = await startTestBroker(t, { publishHoldPending: 3, publishHoldMaxMs: 150 })
+  const p = await tb.client()
+  const s = await tb.client()
+  await p.request('pub q {"msg":"create"}')
+  await s.request('sub q 1')
+  await p.request('pub q {"id":"x","msg":0}')
+  await s.event()
+  await s.request('ack q x')
+  const lines: string[] = []
+  for (let i = 0; i < 30; i++) lines.push(`pub q {"id":${i},"msg":${i}}`)
+  p.send(...lines)
+  // The subscriber never acks again: after publishHoldMaxMs it no longer counts, and every pub goes through.
+  for (let i = 0; i < 30; i++) t.equal(await p.next(3000), `OK ${i} published to q (1 subscriber)`)
+  t.equal(tb.broker.store.topic('q')!.subscriptions.values().next().value!.pending, 29)
+})
+
+t.test('flow control ignores subscribers that are gone or not reading', async t => {
+  const tb = await startTestBroker(t, { publishHoldPending: 2 })
+  const p = await tb.client()
+  const named = await tb.client()
+  await p.request('pub q {"msg":"create"}')
+  await named.request('name offline')
+  await named.request('sub q 1')
+  named.destroy()
+  await new Promise(resolve => setTimeout(resolve, 50))
+  for (let i = 0; i < 20; i++) t.equal(await p.request(`pub q {"id":${i},"msg":${i}}`), `OK ${i} published to q (1 subscriber)`)
+  t.equal(tb.broker.store.topic('q')!.subscriptions.get('offline')!.pending, 20, 'an offline named subscriber queues without holding publishers')
+})

@@ -44,19 +44,23 @@ export class Redelivery {
     }
   }
 
-  /** A delivery comes back unacked (timeout or nack): requeue it, or dead-letter it past maxDeliveries. */
-  giveBack (sub: Subscription, d: Delivery, reason: 'ack timeout' | 'nack', delayMs = 0): void {
+  /**
+   * A delivery comes back unacked (timeout or nack): requeue it, or
+   * dead-letter it past maxDeliveries. Returns true when it was dead-lettered.
+   */
+  giveBack (sub: Subscription, d: Delivery, reason: 'ack timeout' | 'nack', delayMs = 0): boolean {
     const ctx = this.ctx
-    if (d.deliveries >= ctx.config.maxDeliveries && !sub.topic.name.endsWith(DLQ_SUFFIX)) {
-      this.deadLetter(sub, d, reason)
-      return
+    if (d.deliveries >= ctx.config.maxDeliveries && !sub.topic.name.endsWith(DLQ_SUFFIX) && this.deadLetter(sub, d, reason)) {
+      return true
     }
     ctx.store.counters.redelivered++
     if (delayMs > 0) sub.delay(d, Date.now() + delayMs)
     else sub.requeue(d)
+    return false
   }
 
-  private deadLetter (sub: Subscription, d: Delivery, reason: string): void {
+  /** Moves an event to the dead-letter topic; false (nothing changed) when that topic refuses it. */
+  private deadLetter (sub: Subscription, d: Delivery, reason: string): boolean {
     const ctx = this.ctx
     const source = sub.topic
     const dlqName = source.name + DLQ_SUFFIX
@@ -74,14 +78,14 @@ export class Redelivery {
       // Publish first: if the dead-letter topic refuses it, nothing has changed and the event stays queued.
       publishEvent(ctx, dlq, { body, id: undefined, priority: d.ev.priority })
     } catch (err) {
-      sub.requeue(d)
       ctx.store.counters.deadLetterBlocked++
       ctx.log.error({ err, topic: source.name, id: d.ev.id }, 'could not dead-letter an event; it stays in its queue')
-      return
+      return false
     }
     source.release(d.ev)
     ctx.durability.acked(sub, d.ev.key)
     ctx.store.counters.deadLettered++
     ctx.log.warn({ topic: source.name, subscriber: sub.key, id: d.ev.id, reason, deliveries: d.deliveries }, 'event moved to dead-letter topic')
+    return true
   }
 }

@@ -179,3 +179,18 @@ t.test('drop-oldest never drops when another full queue refuses the pub', async 
   await a.request('ack m e1')
   t.match((await a.event()).event, { id: 'e2' }, 'nothing was dropped by the refused pub')
 })
+
+t.test('nack reports the dead-letter move even while another subscriber still holds the event', async t => {
+  const tb = await startTestBroker(t, { maxDeliveries: 1 })
+  const p = await tb.client()
+  const a = await tb.client()
+  const b = await tb.client()
+  await p.request('pub shared {"msg":"create"}')
+  await a.request('sub shared')
+  await b.request('sub shared')
+  await p.request('pub shared {"id":"s1","msg":1}')
+  await a.event()
+  await b.event()
+  t.equal(await a.request('nack shared s1'), 'OK nacked s1 on shared: moved to shared.dlq after 1 deliveries')
+  t.equal(await b.request('ack shared s1'), 'OK acked s1 on shared', 'the other subscriber still holds its copy')
+})

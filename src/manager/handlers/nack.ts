@@ -29,8 +29,7 @@ export const nack: Handler = (ctx, session, args) => {
   const subscription = session.subscriptions.get(name) ?? notSubscribed(ctx, name)
   const d = subscription.takeBack(id)
   if (d === undefined) fail('NOT_IN_FLIGHT', `event ${quote(id)} is not in flight for you on ${name}`)
-  ctx.redelivery.giveBack(subscription, d, 'nack', delay)
-  const dead = !subscription.topic.live.has(d.ev.key) || d.ev.refs === 0
+  const dead = ctx.redelivery.giveBack(subscription, d, 'nack', delay)
   session.reply(dead
     ? `OK nacked ${id} on ${name}: moved to ${name}.dlq after ${d.deliveries} deliveries`
     : `OK nacked ${id} on ${name}${delay > 0 ? ` (again in ${delay} ms)` : ''}`)

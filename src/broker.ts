@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net'
+import { systemClock, type Clock } from './clock'
 import type { BrokerConfig } from './config/defaults'
 import { resolveConfig, type ConfigOverrides } from './config/loadConfig'
 import { silentLogger, type Logger } from './log'
@@ -11,7 +12,7 @@ import { Store } from './store/store'
 /** The whole broker: store, durability (journal, batcher, logs), manager with its worker pool, TCP (and TLS) listeners. */
 export class Broker {
   readonly config: BrokerConfig
-  readonly store = new Store()
+  readonly store: Store
   readonly log: Logger
   durability!: Durability
   manager!: Manager
@@ -22,9 +23,11 @@ export class Broker {
   tlsAddress: AddressInfo | null = null
   private stopping: Promise<void> | null = null
 
-  constructor (config: BrokerConfig, log: Logger = silentLogger) {
+  /** clock: the broker's only source of time and timers (tests pass a manual one). */
+  constructor (config: BrokerConfig, log: Logger = silentLogger, clock: Clock = systemClock) {
     this.config = config
     this.log = log
+    this.store = new Store(clock)
   }
 
   /** Locks and recovers the log dir, then listens. Throws ConfigError for an unusable log dir. */
@@ -66,8 +69,8 @@ export class Broker {
 }
 
 /** Resolves config (defaults, config/default.json, optional file, overrides) and starts a broker. */
-export async function startBroker (opts: { file?: string, overrides?: ConfigOverrides, log?: Logger } = {}): Promise<Broker> {
-  const broker = new Broker(resolveConfig(opts), opts.log)
+export async function startBroker (opts: { file?: string, overrides?: ConfigOverrides, log?: Logger, clock?: Clock } = {}): Promise<Broker> {
+  const broker = new Broker(resolveConfig(opts), opts.log, opts.clock)
   await broker.start()
   return broker
 }

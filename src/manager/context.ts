@@ -1,4 +1,5 @@
 import type { AuthService } from '../auth/auth'
+import type { Clock } from '../clock'
 import type { BrokerConfig } from '../config/defaults'
 import type { Logger } from '../log'
 import type { BrokerStats } from '../stats/stats'
@@ -27,8 +28,8 @@ export interface HandlerContext {
   readonly flow: FlowControl
   /** Users, sessions' identities, grants, failed-auth limiter. */
   readonly auth: AuthService
-  /** Clock, injectable for tests. */
-  now: () => number
+  /** The broker's clock (the store's), injectable for tests. */
+  readonly clock: Clock
 }
 
 /** A command handler: applies one command and sends exactly one reply through the session. */

@@ -1,3 +1,4 @@
+import type { Clock, Timer } from '../clock'
 import type { Subscription } from '../store/subscription'
 import type { Topic } from '../store/topic'
 import type { Session } from './session'
@@ -13,21 +14,21 @@ import type { Session } from './session'
  * no one back, so one dead consumer can never stall the publishers.
  */
 export class FlowControl {
-  private readonly held = new Map<Session, { topic: Topic, timer: NodeJS.Timeout }>()
+  private readonly held = new Map<Session, { topic: Topic, timer: Timer }>()
   private readonly byTopic = new Map<Topic, Set<Session>>()
 
   constructor (
     private readonly holdPending: number,
     private readonly holdMaxMs: number,
     private readonly resume: (session: Session) => void,
+    private readonly clock: Clock,
   ) {}
 
   /** After a pub: hold the publisher if the topic has an active subscriber too far behind. */
   afterPublish (session: Session, topic: Topic): void {
     if (this.laggard(topic, this.holdPending, session) === null || this.held.has(session)) return
     session.throttled = true
-    const timer = setTimeout(() => this.release(session), this.holdMaxMs)
-    timer.unref()
+    const timer = this.clock.after(this.holdMaxMs, () => this.release(session))
     this.held.set(session, { topic, timer })
     let set = this.byTopic.get(topic)
     if (set === undefined) this.byTopic.set(topic, (set = new Set()))
@@ -46,7 +47,7 @@ export class FlowControl {
   forget (session: Session): void {
     const h = this.held.get(session)
     if (h === undefined) return
-    clearTimeout(h.timer)
+    h.timer.cancel()
     this.held.delete(session)
     this.byTopic.get(h.topic)?.delete(session)
   }
@@ -60,7 +61,7 @@ export class FlowControl {
   }
 
   private laggard (topic: Topic, limit: number, publisher: Session | null): Subscription | null {
-    const now = Date.now()
+    const now = this.clock.now()
     for (const s of topic.subscriptions.values()) {
       if (s.pending <= limit || s.sink === null || s.sink === publisher || s.sink.stalled()) continue
       if (now - s.lastAckAt > this.holdMaxMs) continue // not acking: stuck or slow to start, holds no one back

@@ -46,11 +46,11 @@ export class Manager {
       durability,
       table: new CommandTable(config.commands),
       names: new Map(),
-      stats: new BrokerStats(),
-      now: Date.now,
+      stats: new BrokerStats(store.clock),
+      clock: store.clock,
       auth: new AuthService(config, log),
       redelivery: undefined as unknown as Redelivery,
-      flow: new FlowControl(config.publishHoldPending, config.publishHoldMaxMs, (s) => { if (s.hasLines()) this.schedule(s) }),
+      flow: new FlowControl(config.publishHoldPending, config.publishHoldMaxMs, (s) => { if (s.hasLines()) this.schedule(s) }, store.clock),
     }
     this.ctx.redelivery = new Redelivery(this.ctx)
     this.batchLines = config.workerBatchLines

@@ -75,7 +75,7 @@ export function publishEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedE
       ctx.log.warn({ topic: topic.name, subscriber: s.key, id: gone.id, priority: gone.priority }, 'queue full: dropped lowest-priority oldest event')
     }
   }
-  const ev = sealEvent(parsed, id, ++topic.seq, ctx.now(), key)
+  const ev = sealEvent(parsed, id, ++topic.seq, ctx.clock.now(), key)
   const result: Published = { ev, subscribers: topic.subscriptions.size, ticket: ctx.durability.published(topic, ev), dropped }
   if (beforeFanOut !== undefined) beforeFanOut(result)
   topic.publish(ev)

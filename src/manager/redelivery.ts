@@ -1,3 +1,4 @@
+import type { Timer } from '../clock'
 import { DLQ_SUFFIX } from '../store/names'
 import { Subscription, type Delivery } from '../store/subscription'
 import type { HandlerContext } from './context'
@@ -14,19 +15,19 @@ export const DEAD_LETTER_READER = 'dead-letters'
  */
 export class Redelivery {
   private readonly ctx: HandlerContext
-  private timer: NodeJS.Timeout | null = null
+  private timer: Timer | null = null
 
   constructor (ctx: HandlerContext) {
     this.ctx = ctx
   }
 
   start (): void {
-    this.timer = setInterval(() => this.sweep(Date.now()), this.ctx.config.redeliveryCheckMs)
-    this.timer.unref()
+    const clock = this.ctx.clock
+    this.timer = clock.every(this.ctx.config.redeliveryCheckMs, () => this.sweep(clock.now()))
   }
 
   stop (): void {
-    if (this.timer !== null) clearInterval(this.timer)
+    this.timer?.cancel()
     this.timer = null
   }
 
@@ -54,7 +55,7 @@ export class Redelivery {
       return true
     }
     ctx.store.counters.redelivered++
-    if (delayMs > 0) sub.delay(d, Date.now() + delayMs)
+    if (delayMs > 0) sub.delay(d, ctx.clock.now() + delayMs)
     else sub.requeue(d)
     return false
   }
@@ -73,7 +74,7 @@ export class Redelivery {
     }
     const body = JSON.parse(d.ev.json) as Record<string, unknown>
     delete body.id
-    body.deadLetter = { topic: source.name, subscriber: sub.named ? sub.key : null, id: d.ev.id, reason, deliveries: d.deliveries, at: Date.now() }
+    body.deadLetter = { topic: source.name, subscriber: sub.named ? sub.key : null, id: d.ev.id, reason, deliveries: d.deliveries, at: ctx.clock.now() }
     try {
       // Publish first: if the dead-letter topic refuses it, nothing has changed and the event stays queued.
       publishEvent(ctx, dlq, { body, id: undefined, priority: d.ev.priority })

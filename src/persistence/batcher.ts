@@ -1,3 +1,4 @@
+import type { Clock, Timer } from '../clock'
 import { unlinkSync } from 'node:fs'
 import type { Logger } from '../log'
 import type { Topic } from '../store/topic'
@@ -29,7 +30,7 @@ export class EventsBatcher {
   private readonly journal: Journal | null
   private readonly sync: boolean
   private readonly log: Logger
-  private timer: NodeJS.Timeout | null = null
+  private timer: Timer | null = null
   private running: Promise<void> | null = null
   /** Journal files from before a restart may still need deleting. */
   private cleanupPending: boolean
@@ -42,9 +43,8 @@ export class EventsBatcher {
     this.cleanupPending = journal !== null
   }
 
-  start (intervalMs: number): void {
-    this.timer = setInterval(() => { void this.run() }, intervalMs)
-    this.timer.unref()
+  start (intervalMs: number, clock: Clock): void {
+    this.timer = clock.every(intervalMs, () => { void this.run() })
   }
 
   /** Runs one batch (or joins the one running). Never rejects: failures are logged and retried next time. */
@@ -57,7 +57,7 @@ export class EventsBatcher {
 
   /** Stops the timer and writes everything still pending. */
   async stop (): Promise<void> {
-    if (this.timer !== null) clearInterval(this.timer)
+    this.timer?.cancel()
     this.timer = null
     await this.run()
     if (this.dirty.size > 0) await this.run()

@@ -65,7 +65,7 @@ export class Durability implements StoreObserver {
         const t = store.topic(name)
         if (t !== undefined) this.batcher.dirty.add(t)
       }
-      this.batcher.start(config.batchIntervalMs)
+      this.batcher.start(config.batchIntervalMs, store.clock)
     } catch (err) {
       this.releaseLock()
       throw err

@@ -31,7 +31,7 @@ export async function fsyncDir (dir: string): Promise<void> {
 }
 
 /** Keeps a damaged file for a person to inspect: renamed, never deleted. Returns the new name. */
-export function moveAside (file: string, now = Date.now()): string {
+export function moveAside (file: string, now: number): string {
   const aside = `${file}.damaged-${now}`
   renameSync(file, aside)
   return aside

@@ -87,7 +87,7 @@ export function recover (dir: string, store: Store, log: Logger, defaultAckTimeo
       }
       topics.set(name, rt)
     } catch (err) {
-      const aside = moveAside(file)
+      const aside = moveAside(file, store.clock.now())
       dirty.add(name)
       problem('damaged topic log moved aside; recovering that topic from the journal only', { file, movedTo: aside, error: (err as Error).message })
     }
@@ -115,7 +115,7 @@ export function recover (dir: string, store: Store, log: Logger, defaultAckTimeo
       }
     })
     if (damaged > 0) {
-      const copy = `${file}.damaged-${Date.now()}`
+      const copy = `${file}.damaged-${store.clock.now()}`
       try {
         copyFileSync(file, copy)
         log.warn({ file, copy, damaged }, 'journal had damaged records; a copy was kept')

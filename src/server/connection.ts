@@ -1,3 +1,4 @@
+import type { Timer } from '../clock'
 import type { Socket } from 'node:net'
 import type { BrokerConfig } from '../config/defaults'
 import { BrokerError, errLine } from '../errors'
@@ -38,7 +39,7 @@ export class Connection implements Session {
   /** write() returned false: waiting for `drain`. */
   private blocked = false
   private readingPaused = false
-  private drainTimer: NodeJS.Timeout | null = null
+  private drainTimer: Timer | null = null
   /** The client half-closed: finish what it sent, then close. */
   private inputEnded = false
   private ending = false
@@ -193,7 +194,7 @@ export class Connection implements Session {
     if (!this.blocked) return
     this.blocked = false
     if (this.drainTimer !== null) {
-      clearTimeout(this.drainTimer)
+      this.drainTimer.cancel()
       this.drainTimer = null
     }
     this.manager.resumeDeliveries(this)
@@ -203,7 +204,7 @@ export class Connection implements Session {
   private onClose (): void {
     if (this.closed) return
     this.closed = true
-    if (this.drainTimer !== null) clearTimeout(this.drainTimer)
+    this.drainTimer?.cancel()
     this.inbox = []
     this.inboxHead = 0
     this.out = ''
@@ -247,8 +248,7 @@ export class Connection implements Session {
     if (!ok && !this.blocked) {
       this.blocked = true
       this.updateReading()
-      this.drainTimer = setTimeout(() => this.socket.destroy(), this.config.drainTimeoutMs)
-      this.drainTimer.unref()
+      this.drainTimer = this.manager.ctx.clock.after(this.config.drainTimeoutMs, () => this.socket.destroy())
     }
   }
 }

@@ -1,3 +1,4 @@
+import { systemClock, type Clock, type Timer } from '../clock'
 import type { Socket } from 'node:net'
 import type { BrokerConfig } from '../config/defaults'
 import { BrokerError, errLine } from '../errors'
@@ -27,14 +28,18 @@ interface Tracked {
 export class ConnectionLimits {
   private readonly perIp = new Map<string, number>()
   private readonly tracked = new Map<Connection, Tracked>()
-  private timer: NodeJS.Timeout | null = null
+  private timer: Timer | null = null
 
   constructor (
     private readonly config: BrokerConfig,
     private readonly stats: BrokerStats,
     private readonly log: Logger,
-    private readonly now: () => number = Date.now,
+    private readonly clock: Clock = systemClock,
   ) {}
+
+  private now (): number {
+    return this.clock.now()
+  }
 
   /** The ERR line refusing a new socket, or null when it may connect. Counts and logs refusals. */
   refusal (socket: Socket, open: number): string | null {
@@ -67,8 +72,7 @@ export class ConnectionLimits {
     this.log.debug({ session: conn.id, ip, connections: this.stats.connections }, 'connection opened')
     if (this.timer === null) {
       const every = Math.min(Math.max(Math.floor(this.config.idleTimeoutMs / 4), 10), 5000)
-      this.timer = setInterval(() => this.sweep(), every)
-      this.timer.unref()
+      this.timer = this.clock.every(every, () => this.sweep())
     }
   }
 
@@ -112,7 +116,7 @@ export class ConnectionLimits {
   }
 
   stop (): void {
-    if (this.timer !== null) clearInterval(this.timer)
+    this.timer?.cancel()
     this.timer = null
   }
 }

@@ -26,7 +26,7 @@ export class BrokerServer {
         this.accept(socket)
       }
     })
-    this.limits = new ConnectionLimits(config, manager.ctx.stats, manager.ctx.log)
+    this.limits = new ConnectionLimits(config, manager.ctx.stats, manager.ctx.log, manager.ctx.clock)
     this.server.on('error', (err) => manager.ctx.log.error({ err }, 'listener error'))
   }
 

@@ -1,3 +1,4 @@
+import { systemClock, type Clock, type Timer } from '../clock'
 import type { Store } from '../store/store'
 import type { Topic } from '../store/topic'
 
@@ -40,25 +41,26 @@ export class BrokerStats {
   }
 
   readonly startedAt: number
+  private readonly clock: Clock
   private readonly now: () => number
   private samples: Sample[] = []
-  private timer: NodeJS.Timeout | null = null
+  private timer: Timer | null = null
 
-  constructor (now: () => number = Date.now) {
-    this.now = now
-    this.startedAt = now()
+  constructor (clock: Clock = systemClock) {
+    this.clock = clock
+    this.now = clock.now
+    this.startedAt = clock.now()
     this.samples.push(this.sample(this.startedAt))
   }
 
   /** Starts sampling for rates. */
   start (): void {
     if (this.timer !== null) return
-    this.timer = setInterval(() => this.tick(), SAMPLE_EVERY_MS)
-    this.timer.unref()
+    this.timer = this.clock.every(SAMPLE_EVERY_MS, () => this.tick())
   }
 
   stop (): void {
-    if (this.timer !== null) clearInterval(this.timer)
+    this.timer?.cancel()
     this.timer = null
   }
 

@@ -1,8 +1,11 @@
+import { systemClock, type Clock } from '../clock'
 import type { Subscription } from './subscription'
 import { Topic, type StoreObserver } from './topic'
 
 /** The shared store: every topic, its subscriptions and their queues. Knows nothing of sockets or files. */
 export class Store {
+  /** The broker's clock: delivery deadlines and ack times come from it. */
+  readonly clock: Clock
   readonly topics = new Map<string, Topic>()
   /** Set by the durability layer; null when nothing is persisted. */
   observer: StoreObserver | null = null
@@ -13,6 +16,10 @@ export class Store {
   /** Running totals for `stats`. */
   /** deadLetterBlocked: dead letters refused by a full dead-letter topic, left in their queue. */
   readonly counters = { redelivered: 0, deadLettered: 0, deadLetterBlocked: 0, dropped: 0 }
+
+  constructor (clock: Clock = systemClock) {
+    this.clock = clock
+  }
 
   topic (name: string): Topic | undefined {
     return this.topics.get(name)

@@ -75,7 +75,7 @@ export class Subscription {
     const sink = this.sink
     if (sink !== null && this.inFlight.size < this.maxInFlight && this.waiting.length === 0 &&
         this.redeliver.length === 0 && sink.canDeliver()) {
-      const d = { ev, deliveries: 1, deadline: Date.now() + this.ackTimeoutMs }
+      const d = { ev, deliveries: 1, deadline: this.topic.clock.now() + this.ackTimeoutMs }
       this.inFlight.set(ev.key, d)
       this.topic.timed?.add(this)
       if (this.named) this.topic.observer?.delivered(this, d)
@@ -106,7 +106,7 @@ export class Subscription {
     const sink = this.sink
     if (sink === null) return
     const name = this.topic.name
-    const now = Date.now()
+    const now = this.topic.clock.now()
     let sent = 0
     while (this.inFlight.size < this.maxInFlight && sink.canDeliver()) {
       let d: Delivery
@@ -202,7 +202,7 @@ export class Subscription {
     if (d === undefined) return false
     this.inFlight.delete(key)
     this.topic.release(d.ev)
-    this.lastAckAt = Date.now()
+    this.lastAckAt = this.topic.clock.now()
     return true
   }
 

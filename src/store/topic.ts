@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../clock'
 import type { StoredEvent } from './event'
 import type { Delivery, Subscription } from './subscription'
 
@@ -19,16 +20,19 @@ export class Topic {
   /** Next id the broker assigns to an event published without one. */
   nextAutoId = 1
   observer: StoreObserver | null
+  /** The store's clock (the system clock for a topic outside a store, as in unit tests). */
+  readonly clock: Clock
   /** The store's set of subscriptions with deadlines to watch (ack timeouts, nack delays). */
   readonly timed: Set<Subscription> | null
   /** The store's memory account: bytes of events some subscription holds. */
   private readonly account: { pendingBytes: number } | null
 
-  constructor (name: string, store: { observer: StoreObserver | null, timed: Set<Subscription>, pendingBytes: number } | null = null) {
+  constructor (name: string, store: { observer: StoreObserver | null, timed: Set<Subscription>, pendingBytes: number, clock: Clock } | null = null) {
     this.name = name
     this.observer = store?.observer ?? null
     this.timed = store?.timed ?? null
     this.account = store
+    this.clock = store?.clock ?? systemClock
   }
 
   /** String form of the id assignId() returned last (saves converting it again). */

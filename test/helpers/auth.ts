@@ -1,3 +1,4 @@
+import type { Clock } from '../../src/clock'
 /**
  * Helpers for the security tests: a broker whose pino log is captured,
  * cheap scrypt hashes, a self-signed certificate made with the real
@@ -31,7 +32,7 @@ export interface LoggedBroker {
 }
 
 /** Like startTestBroker, with the structured log captured for assertions. */
-export async function startLoggedBroker (t: { teardown: (fn: () => unknown) => void }, overrides: ConfigOverrides): Promise<LoggedBroker> {
+export async function startLoggedBroker (t: { teardown: (fn: () => unknown) => void }, overrides: ConfigOverrides, clock?: Clock): Promise<LoggedBroker> {
   const logs: Array<Record<string, unknown>> = []
   const sink = new Writable({
     write (chunk: Buffer, _enc, cb) {
@@ -40,7 +41,7 @@ export async function startLoggedBroker (t: { teardown: (fn: () => unknown) => v
     },
   })
   const logDir = mkdtempSync(join(tmpdir(), 'ackline-auth-'))
-  const broker = new Broker(resolveConfig({ overrides: { port: 0, host: '127.0.0.1', logDir, ...overrides } }), pino({ level: 'info' }, sink))
+  const broker = new Broker(resolveConfig({ overrides: { port: 0, host: '127.0.0.1', logDir, ...overrides } }), pino({ level: 'info' }, sink), clock)
   await broker.start()
   const clients: LineClient[] = []
   t.teardown(async () => {

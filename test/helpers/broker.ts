@@ -7,6 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Broker, startBroker } from '../../src/broker'
+import type { Clock } from '../../src/clock'
 import type { ConfigOverrides } from '../../src/config/loadConfig'
 
 export interface TestBroker {
@@ -25,9 +26,10 @@ export function tempDir (files: Record<string, string> = {}): string {
 }
 
 /** A broker on 127.0.0.1 with an ephemeral port and a fresh log dir; stopped by t.teardown. */
-export async function startTestBroker (t: { teardown: (fn: () => unknown) => void }, overrides: ConfigOverrides = {}): Promise<TestBroker> {
+/** clock: a ManualClock (test/helpers/clock.ts) makes timeouts and delays happen when the test advances it. */
+export async function startTestBroker (t: { teardown: (fn: () => unknown) => void }, overrides: ConfigOverrides = {}, clock?: Clock): Promise<TestBroker> {
   const logDir = overrides.logDir ?? mkdtempSync(join(tmpdir(), 'ackline-test-'))
-  const broker = await startBroker({ overrides: { port: 0, host: '127.0.0.1', ...overrides, logDir } })
+  const broker = await startBroker({ overrides: { port: 0, host: '127.0.0.1', ...overrides, logDir }, clock })
   const port = broker.address!.port
   const clients: LineClient[] = []
   const tb: TestBroker = {

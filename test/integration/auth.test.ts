@@ -1,4 +1,5 @@
 import t from 'tap'
+import { ManualClock } from '../helpers/clock'
 import { startLoggedBroker, testHash } from '../helpers/auth'
 
 const users = {
@@ -171,14 +172,12 @@ t.test('a named subscription to a private topic is ended by revoke too', async t
 })
 
 t.test('the failed-auth rate limit, at its edge', async t => {
-  const tb = await startLoggedBroker(t, { auth: { required: true, users }, authFailuresPerMinutePerIp: 3 })
-  const ctx = tb.broker.manager.ctx
-  let clock = 1_000_000
-  ctx.now = () => clock
+  const clock = new ManualClock()
+  const tb = await startLoggedBroker(t, { auth: { required: true, users }, authFailuresPerMinutePerIp: 3 }, clock)
   const a = await tb.client()
   for (let i = 1; i <= 3; i++) {
     t.equal(await a.request(`auth alice wrong-${i}`), 'ERR AUTH_FAILED wrong user or password', `failure ${i} of 3 is allowed`)
-    clock += 1000
+    clock.advance(1000)
   }
   const limited = 'ERR RATE_LIMITED too many failed auth attempts from your address; try again later'
   t.equal(await a.request('auth alice alice-pw'), limited, 'attempt 4 is limited, even with the right password')
@@ -188,11 +187,11 @@ t.test('the failed-auth rate limit, at its edge', async t => {
   t.equal(await b.request('ping'), 'OK PONG')
   t.match(tb.logs.find(l => l.msg === 'auth refused: rate limited'), { ip: /127\.0\.0\.1$/ })
 
-  clock = 1_000_000 + 60_000 // the first failure leaves the one-minute window
+  clock.advance(57_000) // 60 s after the first failure: it leaves the one-minute window
   t.equal(await b.request('auth alice alice-pw'), 'OK authenticated as alice', 'one failure left the window: attempts resume')
   t.equal(await a.request('auth alice wrong-again'), 'ERR AUTH_FAILED wrong user or password', 'back at 3 failures in the window')
   t.equal(await a.request('auth alice alice-pw'), limited, 'limited again')
-  clock += 60_000
+  clock.advance(60_000)
   t.equal(await a.request('auth alice alice-pw'), 'OK authenticated as alice')
 })
 

@@ -1,10 +1,11 @@
 import t from 'tap'
 import { startTestBroker } from '../helpers/broker'
+import { ManualClock } from '../helpers/clock'
 
-const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
 
 t.test('ack timeout: an unacked event is delivered again with its count; touch extends the deadline', async t => {
-  const tb = await startTestBroker(t, { redeliveryCheckMs: 10 })
+  const clock = new ManualClock()
+  const tb = await startTestBroker(t, { redeliveryCheckMs: 10 }, clock)
   const p = await tb.client()
   const s = await tb.client()
   await p.request('pub jobs {"msg":"create"}')
@@ -14,21 +15,28 @@ t.test('ack timeout: an unacked event is delivered again with its count; touch e
   t.match((await s.event()).event, { id: 'slow' })
   t.match((await s.event()).event, { id: 'long' })
   t.equal(await s.request('touch jobs long 5000'), 'OK touched long on jobs (ack due in 5000 ms)')
-  const again = (await s.event(3000)).event
-  t.match(again, { id: 'slow', deliveries: 2 }, 'redelivered after the ack timeout, marked')
-  t.match((await s.event(3000)).event, { id: 'slow', deliveries: 3 })
+  clock.advance(199)
+  t.ok(await s.quiet(50), 'nothing comes back before the 200 ms ack timeout')
+  clock.advance(1)
+  t.match((await s.event()).event, { id: 'slow', deliveries: 2 }, 'redelivered at the ack timeout, marked')
+  clock.advance(200)
+  t.match((await s.event()).event, { id: 'slow', deliveries: 3 })
   t.equal(await s.request('ack jobs slow'), 'OK acked slow on jobs')
-  t.ok(await s.quiet(400), 'the touched event is not redelivered before its new deadline')
+  clock.advance(4500)
+  t.ok(await s.quiet(50), 'the touched event is not redelivered before its new deadline')
+  clock.advance(100)
+  t.match((await s.event()).event, { id: 'long', deliveries: 2 }, 'redelivered once the extended deadline passed')
   t.equal(await s.request('ack jobs long'), 'OK acked long on jobs')
   t.equal(await s.request('touch jobs long'), 'ERR NOT_IN_FLIGHT event "long" is not in flight for you on jobs')
   t.equal(await s.request('touch jobs x 0'), 'ERR BAD_DELAY extension must be an integer from 1 to 86400000 ms, got "0"')
   t.equal(await s.request('sub other 1 5'), 'ERR UNKNOWN_TOPIC topic other does not exist; publish to it first')
   t.equal(await s.request('touch jobs'), 'ERR BAD_ARGS usage: touch <topic> <event-id> [extend-ms]')
-  t.match(JSON.parse((await s.request('stats')).slice(3)), { redelivered: 2 })
+  t.match(JSON.parse((await s.request('stats')).slice(3)), { redelivered: 3 })
 })
 
 t.test('nack: back at once, or after a delay; errors', async t => {
-  const tb = await startTestBroker(t, { redeliveryCheckMs: 10 })
+  const clock = new ManualClock()
+  const tb = await startTestBroker(t, { redeliveryCheckMs: 10 }, clock)
   const p = await tb.client()
   const s = await tb.client()
   await p.request('pub work {"msg":"create"}')
@@ -41,8 +49,10 @@ t.test('nack: back at once, or after a delay; errors', async t => {
   t.equal(await s.request('nack work a 300'), 'OK nacked a on work (again in 300 ms)')
   t.match((await s.event()).event, { id: 'b' }, 'while a waits out its delay, b goes')
   t.equal(await s.request('ack work b'), 'OK acked b on work')
-  t.ok(await s.quiet(150), 'a is not back before its delay')
-  t.match((await s.event(3000)).event, { id: 'a', deliveries: 3 })
+  clock.advance(290)
+  t.ok(await s.quiet(50), 'a is not back before its delay')
+  clock.advance(10)
+  t.match((await s.event()).event, { id: 'a', deliveries: 3 })
   t.equal(await s.request('nack work zzz'), 'ERR NOT_IN_FLIGHT event "zzz" is not in flight for you on work')
   t.equal(await s.request('nack work a -5'), 'ERR BAD_DELAY delay must be an integer from 0 to 86400000 ms, got "-5"')
   t.equal(await s.request('nack work a 86400001'), 'ERR BAD_DELAY delay must be an integer from 0 to 86400000 ms, got "86400001"')
@@ -51,7 +61,8 @@ t.test('nack: back at once, or after a delay; errors', async t => {
 })
 
 t.test('poison message: after maxDeliveries it moves to <topic>.dlq with reason and count', async t => {
-  const tb = await startTestBroker(t, { maxDeliveries: 3, redeliveryCheckMs: 10 })
+  const clock = new ManualClock()
+  const tb = await startTestBroker(t, { maxDeliveries: 3, redeliveryCheckMs: 10 }, clock)
   const p = await tb.client()
   const s = await tb.client()
   await p.request('pub orders {"msg":"create"}')
@@ -68,7 +79,7 @@ t.test('poison message: after maxDeliveries it moves to <topic>.dlq with reason 
   t.equal(await d.request('name dead-letters'), 'OK named dead-letters')
   t.equal(await d.request('sub orders.dlq'), 'OK subscribed to orders.dlq (max in flight 10, resumed with 1 pending)')
   const dead = (await d.event()).event
-  t.match(dead, { priority: 7, msg: { bad: true }, trace: 'x', deadLetter: { topic: 'orders', subscriber: null, id: 'poison', reason: 'nack', deliveries: 3, at: Number } })
+  t.match(dead, { priority: 7, msg: { bad: true }, trace: 'x', deadLetter: { topic: 'orders', subscriber: null, id: 'poison', reason: 'nack', deliveries: 3, at: clock.now() } })
   t.equal(await d.request(`ack orders.dlq ${String(dead.id)}`), `OK acked ${String(dead.id)} on orders.dlq`)
   t.match(JSON.parse((await d.request('stats')).slice(3)), { deadLettered: 1 })
 
@@ -77,8 +88,11 @@ t.test('poison message: after maxDeliveries it moves to <topic>.dlq with reason 
   await w.request('name worker')
   await w.request('sub orders 1 50')
   await p.request('pub orders {"id":"stuck","msg":0}')
-  for (let n = 1; n <= 3; n++) t.match((await w.event(3000)).event, { id: 'stuck' })
-  t.match((await d.event(3000)).event, { deadLetter: { id: 'stuck', subscriber: 'worker', reason: 'ack timeout', deliveries: 3 } })
+  for (let n = 1; n <= 3; n++) {
+    t.match((await w.event()).event, { id: 'stuck', ...(n > 1 ? { deliveries: n } : {}) })
+    clock.advance(50)
+  }
+  t.match((await d.event()).event, { deadLetter: { id: 'stuck', subscriber: 'worker', reason: 'ack timeout', deliveries: 3 } })
 })
 
 t.test('dead-letter topic of a 200-character topic name', async t => {

@@ -10,7 +10,7 @@ import type { Session } from '../session'
 export const auth: Handler = (ctx, session, args) => {
   const [user, password] = splitToken(args)
   if (user === '' || password === '') fail('BAD_ARGS', `usage: ${ctx.table.usage('auth')}`)
-  const who = ctx.auth.login(session, user, password, ctx.now())
+  const who = ctx.auth.login(session, user, password, ctx.clock.now())
   session.reply(`OK authenticated as ${who}`)
 }
 

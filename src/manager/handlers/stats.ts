@@ -9,7 +9,7 @@ export const stats: Handler = (ctx, session, args) => {
   const [name, extra] = splitToken(args)
   if (extra !== '') fail('BAD_ARGS', `unexpected ${quote(extra, 20)}; usage: ${ctx.table.usage('stats')}`)
   if (name === '') {
-    session.reply('OK ' + JSON.stringify(ctx.stats.snapshot(ctx.store, ctx.now())))
+    session.reply('OK ' + JSON.stringify(ctx.stats.snapshot(ctx.store, ctx.clock.now())))
     return
   }
   checkTopicName(name)

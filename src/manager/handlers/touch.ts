@@ -14,6 +14,6 @@ export const touch: Handler = (ctx, session, args) => {
   if (id === '' || extra !== '') fail('BAD_ARGS', `usage: ${ctx.table.usage('touch')}`)
   const subscription = session.subscriptions.get(name) ?? notSubscribed(ctx, name)
   const ms = parseMs(ctx, msText, 'extension', 1) ?? subscription.ackTimeoutMs
-  if (!subscription.touch(id, ms, Date.now())) fail('NOT_IN_FLIGHT', `event ${quote(id)} is not in flight for you on ${name}`)
+  if (!subscription.touch(id, ms, ctx.clock.now())) fail('NOT_IN_FLIGHT', `event ${quote(id)} is not in flight for you on ${name}`)
   session.reply(`OK touched ${id} on ${name} (ack due in ${ms} ms)`)
 }

@@ -1,43 +1,76 @@
 /**
- * One catalogue of coded errors. Every protocol `ERR` line is produced from a
- * BrokerError by `errLine`, so codes and wording live in one place.
+ * One catalogue of coded errors, in the manner of fastify's `lib/errors.js`:
+ * each entry maps a key to its message template, and call sites pass only
+ * parameters (`fail('NOT_IN_FLIGHT', { id, topic })`). A key is a protocol
+ * code (`NOT_IN_FLIGHT`), or a code and a variant (`BAD_ARGS.unexpected`) when
+ * one code has several wordings. Placeholders: `{name}` inserts a parameter as
+ * is; `{name:q}` quotes untrusted input (JSON string, control bytes escaped,
+ * cut at 60 characters), `{name:q20}` cuts at 20. The parameters a template
+ * needs are checked by the compiler.
+ * Every code is documented in docs/protocol.md (a test checks both ways).
  */
-export const ErrorCodes = {
-  UNKNOWN_COMMAND: 'unknown command',
-  BAD_ARGS: 'wrong arguments',
-  BAD_TOPIC: 'invalid topic name',
-  BAD_JSON: 'invalid JSON',
-  BAD_EVENT: 'invalid event',
-  UNKNOWN_TOPIC: 'unknown topic',
-  NOT_SUBSCRIBED: 'not subscribed',
-  ALREADY_SUBSCRIBED: 'already subscribed',
-  NOT_IN_FLIGHT: 'event not in flight',
-  DUPLICATE_ID: 'duplicate event id',
-  LINE_TOO_LONG: 'line too long',
-  BAD_NAME: 'invalid client name',
-  NAME_IN_USE: 'name in use',
-  ALREADY_NAMED: 'connection already named',
-  NAME_AFTER_SUB: 'name must come before sub',
-  BAD_IN_FLIGHT: 'invalid in-flight cap',
-  TOO_MANY_CONNECTIONS: 'too many connections',
-  TOO_MANY_CONNECTIONS_PER_IP: 'too many connections from one address',
-  TOO_MANY_SUBSCRIPTIONS: 'too many subscriptions on one connection',
-  TOO_MANY_TOPICS: 'too many topics',
-  IDLE_TIMEOUT: 'connection idle for too long',
-  STORAGE_FAILED: 'storage failed',
-  BAD_DELAY: 'invalid delay',
-  QUEUE_FULL: 'subscriber queue full',
-  OVERLOADED: 'broker over its memory limit',
-  AUTH_REQUIRED: 'authentication required',
-  AUTH_FAILED: 'authentication failed',
-  ALREADY_AUTHENTICATED: 'already authenticated',
-  RATE_LIMITED: 'too many failed attempts',
-  FORBIDDEN: 'permission denied',
-  TLS_REQUIRED: 'TLS required',
+export const Errors = {
+  UNKNOWN_COMMAND: 'unknown command {word:q}; type help for the list',
+  BAD_ARGS: 'usage: {usage}',
+  'BAD_ARGS.unexpected': 'unexpected {extra:q20}; usage: {usage}',
+  'BAD_ARGS.missingEvent': 'missing event JSON; usage: {usage}',
+  'BAD_ARGS.missingTopic': 'missing topic name',
+  'BAD_ARGS.missingClientId': 'missing client id; usage: name <client-id>',
+  'BAD_ARGS.badUserName': 'invalid user name {user:q}: use 1-64 characters of A-Z a-z 0-9 _ -',
+  'BAD_ARGS.ownTopic': 'you own {topic} already',
+  BAD_TOPIC: 'invalid topic name {name:q}: use 1-200 characters of A-Z a-z 0-9 . _ - (not "." or "..")',
+  BAD_JSON: 'event is not valid JSON{where}',
+  BAD_EVENT: '{where} {detail}',
+  'BAD_EVENT.reserved': 'field "{field}" is reserved for the broker',
+  UNKNOWN_TOPIC: 'topic {topic} does not exist',
+  'UNKNOWN_TOPIC.sub': 'topic {topic} does not exist; publish to it first',
+  NOT_SUBSCRIBED: 'not subscribed to {topic}',
+  ALREADY_SUBSCRIBED: 'already subscribed to {topic}',
+  NOT_IN_FLIGHT: 'event {id:q} is not in flight for you on {topic}',
+  DUPLICATE_ID: 'event id {id} is still pending on {topic}; ids must be unique among a topic\'s unacked events',
+  LINE_TOO_LONG: 'line exceeds maxLineBytes ({max} bytes); discarded up to the next newline',
+  BAD_NAME: 'invalid client id {name:q}: use 1-200 characters of A-Z a-z 0-9 . _ -',
+  NAME_IN_USE: 'name {name} is held by another live connection',
+  ALREADY_NAMED: 'this connection is already named {name}',
+  NAME_AFTER_SUB: 'set the name before subscribing: anonymous subscriptions are already open',
+  BAD_IN_FLIGHT: 'max in flight must be an integer from 1 to {max}, got {got:q20}',
+  BAD_DELAY: '{what} must be an integer from {min} to {max} ms, got {got:q20}',
+  QUEUE_FULL: 'subscriber {subscriber} on {topic} holds {max} events (maxPendingPerSubscriber); publish refused',
+  'QUEUE_FULL.allDelivered': 'subscriber {subscriber} on {topic} holds {max} events, all delivered before; publish refused',
+  OVERLOADED: 'the broker holds {held} bytes of undelivered events (maxPendingBytes {max}); publish refused, retry when subscribers catch up',
+  TOO_MANY_CONNECTIONS: 'the broker is at its limit of {max} connections (maxConnections); try again later',
+  TOO_MANY_CONNECTIONS_PER_IP: 'your address {ip} is at its limit of {max} connections (maxConnectionsPerIp); close one first',
+  TOO_MANY_SUBSCRIPTIONS: 'this connection is at its limit of {max} subscriptions (maxSubscriptionsPerConnection); unsub from one first',
+  TOO_MANY_TOPICS: 'the broker is at its limit of {max} topics (maxTopics); topic {topic} was not created',
+  IDLE_TIMEOUT: 'no input for {ms} ms (idleTimeoutMs) and no subscriptions; closing the connection',
+  STORAGE_FAILED: 'journal write failed ({cause}); commands since your last OK may not be stored',
+  AUTH_REQUIRED: 'authenticate first: {usage}',
+  AUTH_FAILED: 'wrong user or password',
+  ALREADY_AUTHENTICATED: 'this connection is already authenticated as {user}',
+  RATE_LIMITED: 'too many failed auth attempts from your address; try again later',
+  FORBIDDEN: 'user {user} may not {right} {topic}',
+  'FORBIDDEN.notOwner': 'you can grant and revoke only on your own private topics (~{user}.<name>)',
+  TLS_REQUIRED: 'this broker accepts only TLS connections, on port {port}',
   INTERNAL: 'internal error',
 } as const
 
-export type ErrorCode = keyof typeof ErrorCodes
+/** A catalogue key: a code, or `CODE.variant`. */
+export type ErrorKey = keyof typeof Errors
+
+/** The codes clients see after `ERR`. */
+export type ErrorCode = ErrorKey extends infer K ? K extends `${infer C}.${string}` ? C : K : never
+
+type Placeholders<S extends string> = S extends `${string}{${infer P}}${infer Rest}`
+  ? (P extends `${infer N}:${string}` ? N : P) | Placeholders<Rest>
+  : never
+
+/** The parameters a key's template needs. */
+export type ErrorParams<K extends ErrorKey> = { [P in Placeholders<typeof Errors[K]>]: string | number }
+
+type ParamArgs<K extends ErrorKey> = [Placeholders<typeof Errors[K]>] extends [never] ? [] : [ErrorParams<K>]
+
+/** Every code, in catalogue order (for docs checks and HTTP status tables). */
+export const ERROR_CODES: readonly ErrorCode[] = [...new Set(Object.keys(Errors).map(k => k.split('.')[0]))] as ErrorCode[]
 
 export class BrokerError extends Error {
   readonly code: ErrorCode
@@ -48,15 +81,31 @@ export class BrokerError extends Error {
   }
 }
 
+/** Builds the coded error for a catalogue key with its parameters. */
+export function brokerError<K extends ErrorKey> (key: K, ...params: ParamArgs<K>): BrokerError {
+  const template: string = Errors[key]
+  const values = (params[0] ?? {}) as Record<string, string | number>
+  const message = template.replace(/\{(\w+)(?::q(\d*))?\}/g, (_m, name: string, q: string | undefined) => {
+    const v = String(values[name])
+    return q === undefined ? v : quote(v, q === '' ? 60 : Number(q))
+  })
+  return new BrokerError(key.split('.')[0] as ErrorCode, message)
+}
+
 /** Throws a coded error; used by handlers so the happy path stays branch-light. */
-export function fail (code: ErrorCode, message: string): never {
-  throw new BrokerError(code, message)
+export function fail<K extends ErrorKey> (key: K, ...params: ParamArgs<K>): never {
+  throw brokerError(key, ...params)
+}
+
+/** The `ERR <CODE> <message>` line for a catalogue key. */
+export function errorLine<K extends ErrorKey> (key: K, ...params: ParamArgs<K>): string {
+  return errLine(brokerError(key, ...params))
 }
 
 /** The single place protocol ERR lines are formatted. Messages never contain newlines. */
 export function errLine (err: unknown): string {
   if (err instanceof BrokerError) return `ERR ${err.code} ${oneLine(err.message)}`
-  return `ERR INTERNAL ${ErrorCodes.INTERNAL}`
+  return `ERR INTERNAL ${Errors.INTERNAL}`
 }
 
 function oneLine (s: string): string {

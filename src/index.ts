@@ -1,4 +1,4 @@
 export { Broker, startBroker } from './broker'
 export { DEFAULTS, type BrokerConfig, type Action } from './config/defaults'
 export { resolveConfig, readConfigFile } from './config/loadConfig'
-export { BrokerError, ErrorCodes, type ErrorCode } from './errors'
+export { BrokerError, Errors, ERROR_CODES, type ErrorCode } from './errors'

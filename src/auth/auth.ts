@@ -78,7 +78,7 @@ export class AuthService {
     if (OPEN_ACTIONS.has(action)) return
     const user = this.userOf(session)
     if (user === null && (this.required || SECURITY_ACTIONS.has(action))) {
-      fail('AUTH_REQUIRED', `authenticate first: ${usage}`)
+      fail('AUTH_REQUIRED', { usage })
     }
     if (!TOPIC_ACTIONS.has(action)) return
     if (user === null && args.charCodeAt(0) !== 0x7e) return // fast path of the open-mode check below (args start with the topic)
@@ -90,20 +90,20 @@ export class AuthService {
     if (!r.visible) {
       // Exactly what a missing topic gets: a private topic must not be discoverable.
       this.deny(session, user, action, topic, 'hidden private topic')
-      fail('UNKNOWN_TOPIC', action === 'sub' ? `topic ${topic} does not exist; publish to it first` : `topic ${topic} does not exist`)
+      fail(action === 'sub' ? 'UNKNOWN_TOPIC.sub' : 'UNKNOWN_TOPIC', { topic })
     }
     if (action === 'stats' && user !== null && !r.pub && !r.sub) {
       this.deny(session, user, action, topic, 'no permission on topic')
-      fail('FORBIDDEN', `user ${user} may neither publish to nor subscribe to ${topic}`)
+      fail('FORBIDDEN', { user, right: 'publish to or subscribe to', topic })
     }
     if (action === 'pub' && !r.pub) {
       this.deny(session, user, action, topic, 'no publish permission')
-      fail('FORBIDDEN', `user ${String(user)} may not publish to ${topic}`)
+      fail('FORBIDDEN', { user: String(user), right: 'publish to', topic })
     }
     if (action === 'sub') {
       if (!r.sub) {
         this.deny(session, user, action, topic, 'no subscribe permission')
-        fail('FORBIDDEN', `user ${String(user)} may not subscribe to ${topic}`)
+        fail('FORBIDDEN', { user: String(user), right: 'subscribe to', topic })
       }
       if (user !== null && topic.charCodeAt(0) === 0x7e) this.notePrivateSub(topic, session.name ?? `#${session.id}`, user)
     }
@@ -113,10 +113,10 @@ export class AuthService {
   login (session: Session, user: string, password: string, now: number): string {
     const ip = session.remoteAddress ?? 'unknown'
     const current = this.userOf(session)
-    if (current !== null) fail('ALREADY_AUTHENTICATED', `this connection is already authenticated as ${current}`)
+    if (current !== null) fail('ALREADY_AUTHENTICATED', { user: current })
     if (this.limiter.isLimited(ip, now)) {
       this.log.warn({ ip, session: session.id, user }, 'auth refused: rate limited')
-      fail('RATE_LIMITED', 'too many failed auth attempts from your address; try again later')
+      fail('RATE_LIMITED')
     }
     const u = this.users.get(user)
     // An unknown user costs the same scrypt work as a wrong password: no user enumeration by timing.
@@ -124,7 +124,7 @@ export class AuthService {
     if (!ok) {
       this.limiter.recordFailure(ip, now)
       this.log.warn({ ip, session: session.id, user }, 'auth failed')
-      fail('AUTH_FAILED', 'wrong user or password')
+      fail('AUTH_FAILED')
     }
     this.sessions.set(session, user)
     this.log.info({ ip, session: session.id, user }, 'authenticated')
@@ -135,7 +135,7 @@ export class AuthService {
   checkOwner (session: Session, user: string, topic: string, action: Action): void {
     if (privateOwner(topic) !== user) {
       this.deny(session, user, action, topic, 'not the owner')
-      fail('FORBIDDEN', `you can grant and revoke only on your own private topics (~${user}.<name>)`)
+      fail('FORBIDDEN.notOwner', { user })
     }
   }
 

@@ -11,7 +11,7 @@ export function checkTopicLimit (ctx: HandlerContext, session: Session, name: st
   if (ctx.store.topics.size < max || ctx.store.topics.has(name)) return
   ctx.stats.limitHits.maxTopics++
   ctx.log.warn({ limit: 'maxTopics', max, session: session.id, topic: name }, 'limit hit: topic not created')
-  fail('TOO_MANY_TOPICS', `the broker is at its limit of ${max} topics (maxTopics); topic ${name} was not created`)
+  fail('TOO_MANY_TOPICS', { max, topic: name })
 }
 
 export function checkSubscriptionLimit (ctx: HandlerContext, session: Session): void {
@@ -19,5 +19,5 @@ export function checkSubscriptionLimit (ctx: HandlerContext, session: Session): 
   if (session.subscriptions.size < max) return
   ctx.stats.limitHits.maxSubscriptionsPerConnection++
   ctx.log.warn({ limit: 'maxSubscriptionsPerConnection', max, session: session.id }, 'limit hit: subscription refused')
-  fail('TOO_MANY_SUBSCRIPTIONS', `this connection is at its limit of ${max} subscriptions (maxSubscriptionsPerConnection); unsub from one first`)
+  fail('TOO_MANY_SUBSCRIPTIONS', { max })
 }

@@ -41,7 +41,7 @@ export function publishEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedE
     id = topic.assignId()
     key = topic.assignedKey
   } else if (topic.live.has(key = String(id))) {
-    fail('DUPLICATE_ID', `event id ${key} is still pending on ${topic.name}; ids must be unique among a topic's unacked events`)
+    fail('DUPLICATE_ID', { id: key, topic: topic.name })
   } else {
     topic.noteId(key)
   }
@@ -50,12 +50,12 @@ export function publishEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedE
   let dropping = false
   if (topic.subscriptions.size > 0) {
     if (store.pendingBytes >= ctx.config.maxPendingBytes) {
-      fail('OVERLOADED', `the broker holds ${store.pendingBytes} bytes of undelivered events (maxPendingBytes ${ctx.config.maxPendingBytes}); publish refused, retry when subscribers catch up`)
+      fail('OVERLOADED', { held: store.pendingBytes, max: ctx.config.maxPendingBytes })
     }
     for (const s of topic.subscriptions.values()) {
       if (s.pending + s.inFlight.size < max) continue
       if (dropsOldest(ctx, topic.name)) { dropping = true; break }
-      fail('QUEUE_FULL', `subscriber ${s.named ? s.key : 'anonymous'} on ${topic.name} holds ${max} events (maxPendingPerSubscriber); publish refused`)
+      fail('QUEUE_FULL', { subscriber: s.named ? s.key : 'anonymous', topic: topic.name, max })
     }
   }
   let dropped = 0
@@ -63,7 +63,7 @@ export function publishEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedE
     // Every full queue must be able to drop before any does: a refused pub changes nothing.
     for (const s of topic.subscriptions.values()) {
       if (s.pending + s.inFlight.size >= max && !s.canDropLowest()) {
-        fail('QUEUE_FULL', `subscriber ${s.named ? s.key : 'anonymous'} on ${topic.name} holds ${max} events, all delivered before; publish refused`)
+        fail('QUEUE_FULL.allDelivered', { subscriber: s.named ? s.key : 'anonymous', topic: topic.name, max })
       }
     }
     for (const s of topic.subscriptions.values()) {

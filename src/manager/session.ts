@@ -32,5 +32,5 @@ export interface Session extends DeliverySink {
   /** Sends held lines whose tickets are now durable; true when nothing is held any more. */
   releaseHeld: (durableTicket: number) => boolean
   /** Storage failed: drops held lines, sends one ERR line and closes. */
-  failHeld: (message: string) => void
+  failHeld: (cause: string) => void
 }

@@ -138,7 +138,7 @@ export class Durability implements StoreObserver {
 
   private failed (ticket: number, err: Error): void {
     this.log.error({ err, ticket }, 'journal write failed: held confirmations are withdrawn and their clients disconnected')
-    for (const s of this.waiting) s.failHeld(`journal write failed (${(err as NodeJS.ErrnoException).code ?? err.message}); commands since your last OK may not be stored`)
+    for (const s of this.waiting) s.failHeld((err as NodeJS.ErrnoException).code ?? err.message)
     this.waiting.clear()
   }
 }

@@ -1,5 +1,5 @@
 import type { Action } from '../config/defaults'
-import { fail, quote } from '../errors'
+import { fail } from '../errors'
 import type { CommandTable } from './commandTable'
 
 export interface ParsedCommand {
@@ -29,7 +29,7 @@ export function parseCommand (line: string, table: CommandTable): ParsedCommand 
   while (end < len && !isBlank(line.charCodeAt(end))) end++
   const word = line.slice(start, end)
   const action = table.lookup(word)
-  if (action === undefined) fail('UNKNOWN_COMMAND', `unknown command ${quote(word)}; type help for the list`)
+  if (action === undefined) fail('UNKNOWN_COMMAND', { word })
   let argStart = end
   while (argStart < len && isBlank(line.charCodeAt(argStart))) argStart++
   let argEnd = len

@@ -1,7 +1,7 @@
 import type { Timer } from '../clock'
 import type { Socket } from 'node:net'
 import type { BrokerConfig } from '../config/defaults'
-import { BrokerError, errLine } from '../errors'
+import { errorLine } from '../errors'
 import type { Manager } from '../manager/manager'
 import type { Session } from '../manager/session'
 import { LineFramer } from '../protocol/frameLines'
@@ -108,10 +108,10 @@ export class Connection implements Session {
     return true
   }
 
-  failHeld (message: string): void {
+  failHeld (cause: string): void {
     this.held = []
     this.heldHead = 0
-    this.write(errLine(new BrokerError('STORAGE_FAILED', message)))
+    this.write(errorLine('STORAGE_FAILED', { cause }))
     if (this.ending) this.closeOutput()
     else this.end()
   }
@@ -138,8 +138,7 @@ export class Connection implements Session {
         this.inboxChars -= item.length
         return item
       }
-      this.reply(errLine(new BrokerError('LINE_TOO_LONG',
-        `line exceeds maxLineBytes (${this.config.maxLineBytes} bytes); discarded up to the next newline`)))
+      this.reply(errorLine('LINE_TOO_LONG', { max: this.config.maxLineBytes }))
     }
     return undefined
   }

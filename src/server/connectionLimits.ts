@@ -1,7 +1,7 @@
 import { systemClock, type Clock, type Timer } from '../clock'
 import type { Socket } from 'node:net'
 import type { BrokerConfig } from '../config/defaults'
-import { BrokerError, errLine } from '../errors'
+import { errorLine } from '../errors'
 import type { Logger } from '../log'
 import type { BrokerStats } from '../stats/stats'
 import type { Connection } from './connection'
@@ -47,15 +47,13 @@ export class ConnectionLimits {
     if (open >= this.config.maxConnections) {
       this.stats.limitHits.maxConnections++
       this.log.warn({ limit: 'maxConnections', max: this.config.maxConnections, ip }, 'limit hit: connection refused')
-      return errLine(new BrokerError('TOO_MANY_CONNECTIONS',
-        `the broker is at its limit of ${this.config.maxConnections} connections (maxConnections); try again later`))
+      return errorLine('TOO_MANY_CONNECTIONS', { max: this.config.maxConnections })
     }
     const fromIp = this.perIp.get(ip) ?? 0
     if (fromIp >= this.config.maxConnectionsPerIp) {
       this.stats.limitHits.maxConnectionsPerIp++
       this.log.warn({ limit: 'maxConnectionsPerIp', max: this.config.maxConnectionsPerIp, ip }, 'limit hit: connection refused')
-      return errLine(new BrokerError('TOO_MANY_CONNECTIONS_PER_IP',
-        `your address ${ip} is at its limit of ${this.config.maxConnectionsPerIp} connections (maxConnectionsPerIp); close one first`))
+      return errorLine('TOO_MANY_CONNECTIONS_PER_IP', { ip, max: this.config.maxConnectionsPerIp })
     }
     return null
   }
@@ -108,8 +106,7 @@ export class ConnectionLimits {
       n++
       this.stats.limitHits.idleTimeoutMs++
       this.log.warn({ limit: 'idleTimeoutMs', max: limit, session: conn.id, ip: t.ip }, 'limit hit: idle connection closed')
-      conn.reply(errLine(new BrokerError('IDLE_TIMEOUT',
-        `no input for ${limit} ms (idleTimeoutMs) and no subscriptions; closing the connection`)))
+      conn.reply(errorLine('IDLE_TIMEOUT', { ms: limit }))
       conn.end()
     }
     return n

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import type { AddressInfo, Socket } from 'node:net'
 import { createServer, type Server, type TLSSocket } from 'node:tls'
 import type { TlsConfig } from '../auth/config'
-import { BrokerError, ConfigError, errLine } from '../errors'
+import { ConfigError, errorLine } from '../errors'
 import type { Logger } from '../log'
 
 /** What the TLS listener hands decrypted connections to (BrokerServer.accept). */
@@ -76,7 +76,7 @@ export class TlsListener {
 
 /** The plain port when `tls.required`: one ERR line naming the TLS port, then close. */
 export function refusePlain (socket: Socket, tlsPort: number): void {
-  refuseSocket(socket, errLine(new BrokerError('TLS_REQUIRED', `this broker accepts only TLS connections, on port ${tlsPort}`)))
+  refuseSocket(socket, errorLine('TLS_REQUIRED', { port: tlsPort }))
 }
 
 /** Sends one ERR line and closes, reading (and discarding) input so the client's FIN is seen; a client that never closes is cut off. */

@@ -43,23 +43,36 @@ export interface ParsedEvent {
   priority: number
 }
 
+/**
+ * Where JSON.parse stopped, in our own words (the engine's message, which may
+ * quote the input and changes between Node versions, never reaches clients).
+ */
+function jsonErrorWhere (err: Error): string {
+  const at = /at position (\d+)/.exec(err.message)
+  if (at !== null) return ` (error at character ${Number(at[1]) + 1})`
+  if (/end of (JSON|data)/i.test(err.message)) return ' (it ends too early)'
+  const token = /Unexpected token '(.)'/.exec(err.message)
+  if (token !== null) return ` (unexpected ${JSON.stringify(token[1])})`
+  return ''
+}
+
 /** Parses and validates the JSON of a `pub` line. Errors say where and which field. */
 export function parseEvent (text: string): ParsedEvent {
   let body: unknown
   try {
     body = JSON.parse(text)
   } catch (err) {
-    fail('BAD_JSON', `event is not valid JSON: ${(err as Error).message}`)
+    fail('BAD_JSON', { where: jsonErrorWhere(err as Error) })
   }
   if (!validateEvent(body)) {
     const e = validateEvent.errors![0]
     const where = e.instancePath === '' ? 'event' : `field "${e.instancePath.slice(1)}"`
     let detail = e.message ?? 'is invalid'
     if (e.instancePath === '/id') detail = 'must be a string of 1-200 non-space characters or a safe integer'
-    fail('BAD_EVENT', `${where} ${detail}`)
+    fail('BAD_EVENT', { where, detail })
   }
   const obj = body as unknown as Record<string, unknown>
-  if (RESERVED in obj) fail('BAD_EVENT', `field "${RESERVED}" is reserved for the broker`)
+  if (RESERVED in obj) fail('BAD_EVENT.reserved', { field: RESERVED })
   const priority = obj.priority === undefined ? 0 : obj.priority as number
   return { body: obj, id: obj.id as string | number | undefined, priority }
 }

@@ -1,4 +1,4 @@
-import { fail, quote } from '../errors'
+import { fail } from '../errors'
 
 /**
  * A topic name becomes a file name (`<logDir>/<topic>.json`), so the allowed
@@ -27,18 +27,18 @@ let lastValidTopic = ''
 
 export function checkTopicName (name: string): string {
   if (name === lastValidTopic && name !== '') return name
-  if (name === '') fail('BAD_ARGS', 'missing topic name')
+  if (name === '') fail('BAD_ARGS.missingTopic')
   if (!isValidTopicName(name)) {
-    fail('BAD_TOPIC', `invalid topic name ${quote(name)}: use 1-200 characters of A-Z a-z 0-9 . _ - (not "." or "..")`)
+    fail('BAD_TOPIC', { name })
   }
   lastValidTopic = name
   return name
 }
 
 export function checkClientName (name: string): string {
-  if (name === '') fail('BAD_ARGS', 'missing client id; usage: name <client-id>')
+  if (name === '') fail('BAD_ARGS.missingClientId')
   if (!CLIENT_NAME.test(name)) {
-    fail('BAD_NAME', `invalid client id ${quote(name)}: use 1-200 characters of A-Z a-z 0-9 . _ -`)
+    fail('BAD_NAME', { name })
   }
   return name
 }

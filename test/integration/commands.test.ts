@@ -10,7 +10,7 @@ t.test('every command answers OK, and each error names the problem', async t => 
   t.equal(await a.request('sub nosuch'), 'ERR UNKNOWN_TOPIC topic nosuch does not exist; publish to it first')
   t.equal(await a.request('pub'), 'ERR BAD_ARGS missing topic name')
   t.equal(await a.request('pub t'), 'ERR BAD_ARGS missing event JSON; usage: pub <topic> <event-json>')
-  t.match(await a.request('pub t {"msg":'), /^ERR BAD_JSON event is not valid JSON: /)
+  t.equal(await a.request('pub t {"msg":'), 'ERR BAD_JSON event is not valid JSON (it ends too early)')
   t.equal(await a.request('pub t {"priority":1}'), 'ERR BAD_EVENT event must have required property \'msg\'')
   t.equal(await a.request('pub t {"msg":1,"priority":10}'), 'ERR BAD_EVENT field "priority" must be <= 9')
   t.equal(await a.request('pub ../../etc/passwd {"msg":1}'), 'ERR BAD_TOPIC invalid topic name "../../etc/passwd": use 1-200 characters of A-Z a-z 0-9 . _ - (not "." or "..")')

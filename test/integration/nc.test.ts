@@ -37,7 +37,7 @@ t.test('a session driven by the real nc binary piping a command script', async t
     'OK 1 published to tweets (0 subscribers)',
     'OK PONG',
     'OK 2 published to tweets (0 subscribers)',
-    'ERR BAD_JSON event is not valid JSON: Unexpected token \'o\', "not-json" is not valid JSON',
+    'ERR BAD_JSON event is not valid JSON (unexpected "o")',
     'ERR UNKNOWN_COMMAND unknown command "bogus"; type help for the list',
     out.split('\n')[5],
     '',

@@ -15,9 +15,11 @@ t.test('valid events', async t => {
 })
 
 t.test('invalid events name the problem', async t => {
-  t.match(code(() => parseEvent('')), /^BAD_JSON: event is not valid JSON: Unexpected end of JSON input/)
-  t.match(code(() => parseEvent('{"msg":1,}')), /^BAD_JSON: event is not valid JSON: .*position 9/)
-  t.match(code(() => parseEvent('{"msg":')), /^BAD_JSON: event is not valid JSON: Unexpected end of JSON input/)
+  t.equal(code(() => parseEvent('')), 'BAD_JSON: event is not valid JSON (it ends too early)')
+  t.equal(code(() => parseEvent('{"msg":1,}')), 'BAD_JSON: event is not valid JSON (error at character 10)')
+  t.equal(code(() => parseEvent('{"msg":')), 'BAD_JSON: event is not valid JSON (it ends too early)')
+  t.equal(code(() => parseEvent('nope')), 'BAD_JSON: event is not valid JSON (unexpected "o")')
+  t.equal(code(() => parseEvent('{"msg":1} x')), 'BAD_JSON: event is not valid JSON (error at character 11)')
   t.match(code(() => parseEvent('[1,2]')), /^BAD_EVENT: event must be object/)
   t.match(code(() => parseEvent('{"id":"1"}')), /^BAD_EVENT: event must have required property 'msg'/)
   t.match(code(() => parseEvent('{"msg":1,"priority":10}')), /^BAD_EVENT: field "priority" must be <= 9/)

@@ -1,4 +1,4 @@
-import { fail, quote } from '../../errors'
+import { fail } from '../../errors'
 import { checkTopicName } from '../../store/names'
 import { skipBlanks, tokenEnd } from '../../protocol/parseCommand'
 import type { Handler } from '../context'
@@ -13,9 +13,9 @@ export const ack: Handler = (ctx, session, args) => {
   const idStart = skipBlanks(args, nameEnd)
   const idEnd = tokenEnd(args, idStart)
   const id = args.slice(idStart, idEnd)
-  if (id === '' || skipBlanks(args, idEnd) !== args.length) fail('BAD_ARGS', `usage: ${ctx.table.usage('ack')}`)
+  if (id === '' || skipBlanks(args, idEnd) !== args.length) fail('BAD_ARGS', { usage: ctx.table.usage('ack') })
   const subscription = session.subscriptions.get(name) ?? notSubscribed(ctx, name)
-  if (!subscription.ack(id)) fail('NOT_IN_FLIGHT', `event ${quote(id)} is not in flight for you on ${name}`)
+  if (!subscription.ack(id)) fail('NOT_IN_FLIGHT', { id, topic: name })
   ctx.durability.reply(session, `OK acked ${id} on ${name}`, ctx.durability.acked(subscription, id))
   subscription.pump()
   ctx.flow.progressed(subscription.topic)

@@ -1,6 +1,6 @@
 import { parseGrantKind } from '../../auth/auth'
 import { USER_NAME } from '../../auth/config'
-import { fail, quote } from '../../errors'
+import { fail } from '../../errors'
 import { splitToken } from '../../protocol/parseCommand'
 import { checkTopicName } from '../../store/names'
 import type { Handler, HandlerContext } from '../context'
@@ -9,7 +9,7 @@ import type { Session } from '../session'
 /** `auth <user> <password>`: the password is the rest of the line (inner spaces kept). */
 export const auth: Handler = (ctx, session, args) => {
   const [user, password] = splitToken(args)
-  if (user === '' || password === '') fail('BAD_ARGS', `usage: ${ctx.table.usage('auth')}`)
+  if (user === '' || password === '') fail('BAD_ARGS', { usage: ctx.table.usage('auth') })
   const who = ctx.auth.login(session, user, password, ctx.clock.now())
   session.reply(`OK authenticated as ${who}`)
 }
@@ -20,11 +20,11 @@ function parseGrantArgs (ctx: HandlerContext, session: Session, args: string, ac
   const [user, rest2] = splitToken(rest)
   const [kindText, extra] = splitToken(rest2)
   const kind = parseGrantKind(kindText)
-  if (user === '' || kind === null || extra !== '') fail('BAD_ARGS', `usage: ${ctx.table.usage(action)}`)
-  if (!USER_NAME.test(user)) fail('BAD_ARGS', `invalid user name ${quote(user)}: use 1-64 characters of A-Z a-z 0-9 _ -`)
+  if (user === '' || kind === null || extra !== '') fail('BAD_ARGS', { usage: ctx.table.usage(action) })
+  if (!USER_NAME.test(user)) fail('BAD_ARGS.badUserName', { user })
   const owner = ctx.auth.userOf(session)!
   ctx.auth.checkOwner(session, owner, topic, action)
-  if (user === owner) fail('BAD_ARGS', `you own ${topic} already`)
+  if (user === owner) fail('BAD_ARGS.ownTopic', { topic })
   return { topic, user, owner, kind }
 }
 

@@ -1,4 +1,4 @@
-import { fail, quote } from '../../errors'
+import { fail } from '../../errors'
 import { checkTopicName } from '../../store/names'
 import { splitToken } from '../../protocol/parseCommand'
 import type { Handler, HandlerContext } from '../context'
@@ -9,7 +9,7 @@ export function parseMs (ctx: HandlerContext, text: string, what: string, min: n
   if (text === '') return undefined
   const n = /^\d{1,12}$/.test(text) ? Number(text) : NaN
   if (!(n >= min && n <= ctx.config.maxAckTimeoutMs)) {
-    fail('BAD_DELAY', `${what} must be an integer from ${min} to ${ctx.config.maxAckTimeoutMs} ms, got ${quote(text, 20)}`)
+    fail('BAD_DELAY', { what, min, max: ctx.config.maxAckTimeoutMs, got: text })
   }
   return n
 }
@@ -24,11 +24,11 @@ export const nack: Handler = (ctx, session, args) => {
   checkTopicName(name)
   const [id, rest2] = splitToken(rest)
   const [delayText, extra] = splitToken(rest2)
-  if (id === '' || extra !== '') fail('BAD_ARGS', `usage: ${ctx.table.usage('nack')}`)
+  if (id === '' || extra !== '') fail('BAD_ARGS', { usage: ctx.table.usage('nack') })
   const delay = parseMs(ctx, delayText, 'delay', 0) ?? 0
   const subscription = session.subscriptions.get(name) ?? notSubscribed(ctx, name)
   const d = subscription.takeBack(id)
-  if (d === undefined) fail('NOT_IN_FLIGHT', `event ${quote(id)} is not in flight for you on ${name}`)
+  if (d === undefined) fail('NOT_IN_FLIGHT', { id, topic: name })
   const dead = ctx.redelivery.giveBack(subscription, d, 'nack', delay)
   session.reply(dead
     ? `OK nacked ${id} on ${name}: moved to ${name}.dlq after ${d.deliveries} deliveries`

@@ -12,7 +12,7 @@ export const pub: Handler = (ctx, session, args) => {
   const name = args.slice(0, nameEnd)
   const json = args.slice(skipBlanks(args, nameEnd))
   checkTopicName(name)
-  if (json === '') fail('BAD_ARGS', `missing event JSON; usage: ${ctx.table.usage('pub')}`)
+  if (json === '') fail('BAD_ARGS.missingEvent', { usage: ctx.table.usage('pub') })
   const parsed = parseEvent(json)
   checkTopicLimit(ctx, session, name)
   const topic = ctx.store.ensureTopic(name)

@@ -10,7 +10,7 @@ function parseInFlight (ctx: HandlerContext, text: string): number | undefined {
   if (text === '') return undefined
   const n = /^\d{1,9}$/.test(text) ? Number(text) : NaN
   if (!(n >= 1 && n <= ctx.config.maxInFlightLimit)) {
-    fail('BAD_IN_FLIGHT', `max in flight must be an integer from 1 to ${ctx.config.maxInFlightLimit}, got ${JSON.stringify(text.slice(0, 20))}`)
+    fail('BAD_IN_FLIGHT', { max: ctx.config.maxInFlightLimit, got: text })
   }
   return n
 }
@@ -23,13 +23,13 @@ export const sub: Handler = (ctx, session, args) => {
   const [name, rest] = splitToken(args)
   checkTopicName(name)
   const topic = ctx.store.topic(name)
-  if (topic === undefined) fail('UNKNOWN_TOPIC', `topic ${name} does not exist; publish to it first`)
+  if (topic === undefined) fail('UNKNOWN_TOPIC.sub', { topic: name })
   const [n, rest2] = splitToken(rest)
   const [timeoutText, extra] = splitToken(rest2)
-  if (extra !== '') fail('BAD_ARGS', `unexpected ${JSON.stringify(extra.slice(0, 20))}; usage: ${ctx.table.usage('sub')}`)
+  if (extra !== '') fail('BAD_ARGS.unexpected', { extra, usage: ctx.table.usage('sub') })
   const asked = parseInFlight(ctx, n)
   const askedTimeout = parseMs(ctx, timeoutText, 'ack timeout', 10)
-  if (session.subscriptions.has(name)) fail('ALREADY_SUBSCRIBED', `already subscribed to ${name}`)
+  if (session.subscriptions.has(name)) fail('ALREADY_SUBSCRIBED', { topic: name })
   checkSubscriptionLimit(ctx, session)
 
   const key = session.name ?? `#${session.id}`

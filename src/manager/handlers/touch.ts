@@ -1,4 +1,4 @@
-import { fail, quote } from '../../errors'
+import { fail } from '../../errors'
 import { checkTopicName } from '../../store/names'
 import { splitToken } from '../../protocol/parseCommand'
 import type { Handler } from '../context'
@@ -11,9 +11,9 @@ export const touch: Handler = (ctx, session, args) => {
   checkTopicName(name)
   const [id, rest2] = splitToken(rest)
   const [msText, extra] = splitToken(rest2)
-  if (id === '' || extra !== '') fail('BAD_ARGS', `usage: ${ctx.table.usage('touch')}`)
+  if (id === '' || extra !== '') fail('BAD_ARGS', { usage: ctx.table.usage('touch') })
   const subscription = session.subscriptions.get(name) ?? notSubscribed(ctx, name)
   const ms = parseMs(ctx, msText, 'extension', 1) ?? subscription.ackTimeoutMs
-  if (!subscription.touch(id, ms, ctx.clock.now())) fail('NOT_IN_FLIGHT', `event ${quote(id)} is not in flight for you on ${name}`)
+  if (!subscription.touch(id, ms, ctx.clock.now())) fail('NOT_IN_FLIGHT', { id, topic: name })
   session.reply(`OK touched ${id} on ${name} (ack due in ${ms} ms)`)
 }

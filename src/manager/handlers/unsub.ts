@@ -1,4 +1,4 @@
-import { fail, quote } from '../../errors'
+import { fail } from '../../errors'
 import { checkTopicName } from '../../store/names'
 import { splitToken } from '../../protocol/parseCommand'
 import type { Handler, HandlerContext } from '../context'
@@ -6,8 +6,8 @@ import type { Subscription } from '../../store/subscription'
 
 /** The error for a command that needs a subscription this session does not have. */
 export function notSubscribed (ctx: HandlerContext, name: string): never {
-  if (ctx.store.topic(name) === undefined) fail('UNKNOWN_TOPIC', `topic ${name} does not exist`)
-  fail('NOT_SUBSCRIBED', `not subscribed to ${name}`)
+  if (ctx.store.topic(name) === undefined) fail('UNKNOWN_TOPIC', { topic: name })
+  fail('NOT_SUBSCRIBED', { topic: name })
 }
 
 
@@ -15,7 +15,7 @@ export function notSubscribed (ctx: HandlerContext, name: string): never {
 export const unsub: Handler = (ctx, session, args) => {
   const [name, extra] = splitToken(args)
   checkTopicName(name)
-  if (extra !== '') fail('BAD_ARGS', `unexpected ${quote(extra, 20)}; usage: ${ctx.table.usage('unsub')}`)
+  if (extra !== '') fail('BAD_ARGS.unexpected', { extra, usage: ctx.table.usage('unsub') })
   const subscription = session.subscriptions.get(name) ?? notSubscribed(ctx, name)
   session.subscriptions.delete(name)
   subscription.topic.subscriptions.delete(subscription.key)

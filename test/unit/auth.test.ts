@@ -1,5 +1,6 @@
 import t from 'tap'
-import { Grants, PatternSet, privateOwner } from '../../src/auth/acl'
+import { addGrant, grantFromWord, grantWord, PatternSet, privateOwner, removeGrant } from '../../src/auth/acl'
+import type { GrantRights } from '../../src/store/topic'
 import { hashPassword, parseScryptHash, verifyPassword, type ScryptHash } from '../../src/auth/password'
 import { FailureLimiter } from '../../src/auth/rateLimit'
 import { isValidTopicName } from '../../src/store/names'
@@ -31,15 +32,25 @@ t.test('private topic names', async t => {
 })
 
 t.test('grants add and remove rights', async t => {
-  const g = new Grants()
-  g.grant('~a.t', 'bob', 'sub')
-  t.same(g.get('~a.t', 'bob'), { pub: false, sub: true })
-  g.grant('~a.t', 'bob', 'pub')
-  t.same(g.get('~a.t', 'bob'), { pub: true, sub: true })
-  t.same(g.revoke('~a.t', 'bob', 'sub'), { pub: true, sub: false })
-  t.equal(g.revoke('~a.t', 'bob', 'both'), undefined)
-  t.equal(g.get('~a.t', 'bob'), undefined)
-  t.equal(g.revoke('~a.t', 'bob', 'both'), undefined, 'revoking nothing is fine')
+  const g = new Map<string, GrantRights>()
+  t.same(addGrant(g, 'bob', 'sub'), { pub: false, sub: true })
+  t.same(g.get('bob'), { pub: false, sub: true })
+  addGrant(g, 'bob', 'pub')
+  t.same(g.get('bob'), { pub: true, sub: true })
+  t.same(removeGrant(g, 'bob', 'sub'), { pub: true, sub: false })
+  t.equal(removeGrant(g, 'bob', 'both'), undefined)
+  t.equal(g.get('bob'), undefined)
+  t.equal(g.size, 0, 'a user with nothing left is removed')
+  t.equal(removeGrant(g, 'bob', 'both'), undefined, 'revoking nothing is fine')
+})
+
+t.test('grant words round-trip; anything else is refused', async t => {
+  for (const w of ['pub', 'sub', 'both'] as const) t.equal(grantWord(grantFromWord(w)), w)
+  t.equal(grantFromWord('none'), undefined)
+  t.equal(grantWord(undefined), 'none')
+  t.equal(grantWord({ pub: false, sub: false }), 'none')
+  t.throws(() => grantFromWord('all'), /invalid grant "all": expected pub, sub, both or none/)
+  t.throws(() => grantFromWord(1), /invalid grant 1/)
 })
 
 t.test('failure limiter: N failures allowed, then limited until the oldest leaves the window', async t => {

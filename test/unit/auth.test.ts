@@ -1,7 +1,7 @@
 import t from 'tap'
 import { addGrant, grantFromWord, grantWord, PatternSet, privateOwner, removeGrant } from '../../src/auth/acl'
 import type { GrantRights } from '../../src/store/topic'
-import { hashPassword, parseScryptHash, verifyPassword, type ScryptHash } from '../../src/auth/password'
+import { hashPassword, parseScryptHash, passwordProblem, verifyPassword, type ScryptHash } from '../../src/auth/password'
 import { FailureLimiter } from '../../src/auth/rateLimit'
 import { isValidTopicName } from '../../src/store/names'
 
@@ -85,4 +85,13 @@ t.test('scrypt hashes: format, verification, parameter bounds', async t => {
   t.match(parseScryptHash(`scrypt$1048576$8$1$${salt}$${hash}`), /128 MiB/)
   t.match(parseScryptHash(`scrypt$1024$8$1$c2FsdA==$${hash}`), /salt/)
   t.match(parseScryptHash(`scrypt$1024$8$1$${salt}$aGFzaA==`), /hash must be/)
+})
+
+t.test('passwordProblem: what auth <user> <password> could never send', async t => {
+  for (const ok of ['pw', 'correct horse', 'a  b', 'caf\u00e9', '\u00a0nbsp\u00a0', '"quoted"']) t.equal(passwordProblem(ok), null, JSON.stringify(ok))
+  t.equal(passwordProblem(''), 'empty password')
+  for (const bad of [' pw', 'pw ', '\tpw', 'pw\t', ' ']) t.match(passwordProblem(bad), /^the password starts or ends with a space or tab/, JSON.stringify(bad))
+  for (const [bad, code] of [['p\u0000w', '00'], ['p\tw', '09'], ['\u001b[A', '1b'], ['x\u001f', '1f'], ['x\u007fy', '7f']]) {
+    t.match(passwordProblem(bad), `the password contains the control character 0x${code},`, JSON.stringify(bad))
+  }
 })

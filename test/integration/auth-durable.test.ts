@@ -14,6 +14,7 @@ import type { ConfigOverrides } from '../../src/config/loadConfig'
 const users = {
   alice: { passwordHash: testHash('alice-pw'), publish: ['orders.*'], subscribe: ['orders.*'] },
   bob: { passwordHash: testHash('bob-pw'), publish: ['*'], subscribe: ['*'] },
+  carol: { passwordHash: testHash('carol-pw'), subscribe: ['*'] },
 }
 const required = { auth: { required: true, users } }
 
@@ -21,7 +22,7 @@ async function start (t: { teardown: (fn: () => unknown) => void }, dir: string,
   return startLoggedBroker(t, { ...required, logDir: dir, ...extra })
 }
 
-async function login (tb: LoggedBroker, user: 'alice' | 'bob', name?: string): Promise<LineClient> {
+async function login (tb: LoggedBroker, user: 'alice' | 'bob' | 'carol', name?: string): Promise<LineClient> {
   const c = await tb.client()
   if ((await c.request(`auth ${user} ${user}-pw`)) !== `OK authenticated as ${user}`) throw new Error(`auth ${user} failed`)
   if (name !== undefined && (await c.request(`name ${name}`)) !== `OK named ${name}`) throw new Error(`name ${name} failed`)
@@ -169,4 +170,38 @@ t.test('a grant that would create a topic counts against maxTopics, at its edge'
   t.equal(await alice.request('grant ~alice.three bob'), 'ERR TOO_MANY_TOPICS the broker is at its limit of 2 topics (maxTopics); topic ~alice.three was not created')
   t.equal(await alice.request('grant ~alice.two bob pub'), 'OK bob may now pub,sub on ~alice.two', 'existing topics take more grants')
   t.equal(tb.broker.store.topics.size, 2)
+})
+
+t.test('a named subscription resumed by another user becomes that user\'s, across a restart too', async t => {
+  const dir = tempDir()
+  let tb = await start(t, dir)
+  let alice = await login(tb, 'alice')
+  t.equal(await alice.request('grant ~alice.feed bob sub'), 'OK bob may now sub on ~alice.feed')
+  t.equal(await alice.request('grant ~alice.feed carol sub'), 'OK carol may now sub on ~alice.feed')
+  const bob = await login(tb, 'bob', 'shared-worker')
+  t.equal(await bob.request('sub ~alice.feed'), 'OK subscribed to ~alice.feed (max in flight 10)')
+  bob.destroy()
+  await bob.closedByPeer().catch(() => {})
+  // Durable names are not bound to users: carol resumes the same subscription, which is now hers.
+  let carol = await login(tb, 'carol', 'shared-worker')
+  t.equal(await carol.request('sub ~alice.feed'), 'OK subscribed to ~alice.feed (max in flight 10, resumed with 0 pending)')
+  const anon = await login(tb, 'carol')
+  t.equal(await anon.request('sub ~alice.feed'), 'OK subscribed to ~alice.feed (max in flight 10)')
+  carol.destroy()
+  anon.destroy()
+  alice.destroy()
+  await tb.broker.stop()
+
+  tb = await start(t, dir)
+  alice = await login(tb, 'alice')
+  t.equal(await alice.request('revoke ~alice.feed bob'), 'OK bob may now none on ~alice.feed', 'no longer bob\'s to lose')
+  t.equal(await alice.request('revoke ~alice.feed carol'), 'OK carol may now none on ~alice.feed (1 subscription ended)')
+  t.equal(tb.broker.store.topic('~alice.feed')?.subscriptions.size, 0)
+  t.equal(await alice.request('grant ~alice.feed carol'), 'OK carol may now pub,sub on ~alice.feed')
+  carol = await login(tb, 'carol', 'shared-worker')
+  t.equal(await carol.request('sub ~alice.feed'), 'OK subscribed to ~alice.feed (max in flight 10)')
+  const carol2 = await login(tb, 'carol')
+  t.equal(await carol2.request('sub ~alice.feed'), 'OK subscribed to ~alice.feed (max in flight 10)')
+  t.equal(await alice.request('revoke ~alice.feed carol sub'), 'OK carol may now pub on ~alice.feed (2 subscriptions ended)', 'every subscription of the user ends')
+  t.equal(await carol.request('sub ~alice.feed'), 'ERR FORBIDDEN user carol may not subscribe to ~alice.feed')
 })

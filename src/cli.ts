@@ -5,7 +5,7 @@ import { registerBenchCommand } from './bench'
 import { resolveConfig, type ConfigOverrides } from './config/loadConfig'
 import { createLogger, LOG_LEVELS, type LogLevel } from './log'
 import { ConfigError } from './errors'
-import { hashPassword } from './auth/password'
+import { hashPassword, passwordProblem } from './auth/password'
 import { readPassword } from './auth/readPassword'
 
 function portNumber (value: string): number {
@@ -63,8 +63,9 @@ export function buildProgram (): Command {
     .description('read a password (stdin, or a prompt on a terminal) and print its scrypt hash for auth.users.<name>.passwordHash')
     .action(async () => {
       const password = await readPassword()
-      if (password === '') {
-        process.stderr.write('ackline: empty password\n')
+      const problem = passwordProblem(password)
+      if (problem !== null) {
+        process.stderr.write(`ackline: ${problem}\n`)
         process.exit(2)
       }
       process.stdout.write(hashPassword(password) + '\n')

@@ -9,7 +9,11 @@
  *
  * Private topics are named `~<owner>.<rest>`: the owner may publish and
  * subscribe; other users only through a grant (`grant <topic> <user> ...`).
+ * A topic's grants live on the topic (`Topic.grants`), so they are stored
+ * with it.
  */
+
+import type { GrantRights } from '../store/topic'
 
 export interface Rights {
   /** The topic may be shown to this user at all (false: it behaves as if it did not exist). */
@@ -60,36 +64,40 @@ export class PatternSet {
 
 export type GrantKind = 'pub' | 'sub' | 'both'
 
-/** Grants on private topics, in memory: topic -> grantee -> rights. */
-export class Grants {
-  private readonly byTopic = new Map<string, Map<string, { pub: boolean, sub: boolean }>>()
+/** Adds `kind` to what `user` holds in one topic's grants; returns what it holds now. */
+export function addGrant (grants: Map<string, GrantRights>, user: string, kind: GrantKind): GrantRights {
+  const cur = grants.get(user)
+  const next = { pub: (cur?.pub ?? false) || kind !== 'sub', sub: (cur?.sub ?? false) || kind !== 'pub' }
+  grants.set(user, next)
+  return next
+}
 
-  get (topic: string, user: string): { pub: boolean, sub: boolean } | undefined {
-    return this.byTopic.get(topic)?.get(user)
+/** Takes `kind` back from `user` in one topic's grants; returns what it still holds (undefined: nothing). */
+export function removeGrant (grants: Map<string, GrantRights>, user: string, kind: GrantKind): GrantRights | undefined {
+  const cur = grants.get(user)
+  if (cur === undefined) return undefined
+  const next = { pub: cur.pub && kind === 'sub', sub: cur.sub && kind === 'pub' }
+  if (!next.pub && !next.sub) {
+    grants.delete(user)
+    return undefined
   }
+  grants.set(user, next)
+  return next
+}
 
-  grant (topic: string, user: string, kind: GrantKind): void {
-    let users = this.byTopic.get(topic)
-    if (users === undefined) {
-      users = new Map()
-      this.byTopic.set(topic, users)
-    }
-    const cur = users.get(user) ?? { pub: false, sub: false }
-    users.set(user, { pub: cur.pub || kind !== 'sub', sub: cur.sub || kind !== 'pub' })
-  }
+/** The word for a set of rights, as replies, the journal and topic logs write it: `pub`, `sub`, `both` or `none`. */
+export function grantWord (r: GrantRights | undefined): 'pub' | 'sub' | 'both' | 'none' {
+  if (r === undefined || (!r.pub && !r.sub)) return 'none'
+  return r.pub && r.sub ? 'both' : r.pub ? 'pub' : 'sub'
+}
 
-  /** Removes rights; returns what the user still holds (undefined when nothing). */
-  revoke (topic: string, user: string, kind: GrantKind): { pub: boolean, sub: boolean } | undefined {
-    const users = this.byTopic.get(topic)
-    const cur = users?.get(user)
-    if (users === undefined || cur === undefined) return undefined
-    const next = { pub: cur.pub && kind === 'sub', sub: cur.sub && kind === 'pub' }
-    if (!next.pub && !next.sub) {
-      users.delete(user)
-      if (users.size === 0) this.byTopic.delete(topic)
-      return undefined
-    }
-    users.set(user, next)
-    return next
+/** The rights a word from the journal or a topic log stands for (undefined: `none`); throws on anything else. */
+export function grantFromWord (word: unknown): GrantRights | undefined {
+  switch (word) {
+    case 'pub': return { pub: true, sub: false }
+    case 'sub': return { pub: false, sub: true }
+    case 'both': return { pub: true, sub: true }
+    case 'none': return undefined
+    default: throw new Error(`invalid grant ${JSON.stringify(word)}: expected pub, sub, both or none`)
   }
 }

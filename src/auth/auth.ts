@@ -6,7 +6,8 @@ import { splitToken } from '../protocol/parseCommand'
 import { isValidTopicName } from '../store/names'
 import type { Subscription } from '../store/subscription'
 import type { Store } from '../store/store'
-import { ALL, Grants, NONE, PatternSet, privateOwner, type GrantKind, type Rights } from './acl'
+import type { Topic } from '../store/topic'
+import { ALL, NONE, PatternSet, privateOwner, type GrantKind, type Rights } from './acl'
 import { hashPassword, parseScryptHash, verifyPassword, type ScryptHash } from './password'
 import { FailureLimiter } from './rateLimit'
 
@@ -23,27 +24,26 @@ interface User {
   subscribe: PatternSet
 }
 
-/**
- * Authentication and authorization state of one broker: configured users,
- * which session is which user, grants on private topics, the failed-auth
- * limiter. The manager calls `gate` before every command.
- */
 /** Commands that name a topic: a private topic must look missing to everyone it is not shared with. */
 const TOPIC_ACTIONS: ReadonlySet<Action> = new Set<Action>(['pub', 'sub', 'ack', 'nack', 'touch', 'unsub', 'stats'])
 
+/**
+ * Authentication and authorization state of one broker: configured users,
+ * which session is which user, the failed-auth limiter. Grants on private
+ * topics, and who made each subscription to one, are state of the topics
+ * (`Topic.grants`, `Subscription.user`), so they are as durable as the rest
+ * of the store. The manager calls `gate` before every command.
+ */
 export class AuthService {
   readonly required: boolean
   /** Auth is in use: users are configured or auth is required. */
   readonly enabled: boolean
-  readonly grants = new Grants()
   private readonly users = new Map<string, User>()
   private readonly sessions = new WeakMap<Session, string>()
   private readonly limiter: FailureLimiter
-  /** Who made a subscription to a private topic: topic -> subscription key -> user (so revoke can end it). */
-  private readonly privateSubs = new Map<string, Map<string, string>>()
   private dummy: ScryptHash | null = null
 
-  constructor (config: BrokerConfig, private readonly log: Logger) {
+  constructor (config: BrokerConfig, private readonly store: Store, private readonly log: Logger) {
     this.required = config.auth.required
     for (const [name, u] of Object.entries(config.auth.users)) {
       const hash = parseScryptHash(u.passwordHash)
@@ -64,7 +64,7 @@ export class AuthService {
     if (topic.charCodeAt(0) === 0x7e) { // private
       if (user === null || owner === null) return NONE
       if (user === owner) return ALL
-      const g = this.grants.get(topic, user)
+      const g = this.store.topic(topic)?.grants.get(user)
       return g === undefined ? NONE : { visible: true, pub: g.pub, sub: g.sub }
     }
     if (user === null) return ALL // only reachable when auth is not required
@@ -100,12 +100,9 @@ export class AuthService {
       this.deny(session, user, action, topic, 'no publish permission')
       fail('FORBIDDEN', { user: String(user), right: 'publish to', topic })
     }
-    if (action === 'sub') {
-      if (!r.sub) {
-        this.deny(session, user, action, topic, 'no subscribe permission')
-        fail('FORBIDDEN', { user: String(user), right: 'subscribe to', topic })
-      }
-      if (user !== null && topic.charCodeAt(0) === 0x7e) this.notePrivateSub(topic, session.name ?? `#${session.id}`, user)
+    if (action === 'sub' && !r.sub) {
+      this.deny(session, user, action, topic, 'no subscribe permission')
+      fail('FORBIDDEN', { user: String(user), right: 'subscribe to', topic })
     }
   }
 
@@ -141,40 +138,25 @@ export class AuthService {
 
   /**
    * After a revoke: ends `user`'s subscriptions to `topic` when it may no
-   * longer subscribe (attached or waiting for a named client). Returns how many.
+   * longer subscribe (attached, or named and waiting for their client, also
+   * ones restored after a restart). Returns how many.
    */
-  dropSubscriptions (store: Store, topic: string, user: string, ended: (s: Subscription) => void): number {
-    const keys = this.privateSubs.get(topic)
-    const t = store.topic(topic)
-    if (keys === undefined) return 0
+  dropSubscriptions (topic: Topic, user: string, ended: (s: Subscription) => void): number {
     let n = 0
-    for (const [key, who] of keys) {
-      if (who !== user) continue
-      keys.delete(key)
-      const s = t?.subscriptions.get(key)
-      if (s === undefined) continue
+    for (const s of topic.subscriptions.values()) {
+      if (s.user !== user) continue
       const sink = s.sink as Partial<Session> | null
-      if (sink?.subscriptions?.get(topic) === s) sink.subscriptions.delete(topic)
-      t!.subscriptions.delete(key)
+      if (sink?.subscriptions?.get(topic.name) === s) sink.subscriptions.delete(topic.name)
+      topic.subscriptions.delete(s.key) // deleting the current entry keeps the iteration valid
       s.destroy()
       ended(s)
       n++
     }
-    if (keys.size === 0) this.privateSubs.delete(topic)
     return n
   }
 
   deny (session: Session, user: string | null, action: Action, topic: string, reason: string): void {
     this.log.warn({ ip: session.remoteAddress, session: session.id, user, action, topic, reason }, 'access denied')
-  }
-
-  private notePrivateSub (topic: string, key: string, user: string): void {
-    let keys = this.privateSubs.get(topic)
-    if (keys === undefined) {
-      keys = new Map()
-      this.privateSubs.set(topic, keys)
-    }
-    keys.set(key, user)
   }
 
   private dummyHash (): ScryptHash {

@@ -35,6 +35,29 @@ export function parseScryptHash (text: string): ScryptHash | string {
   return { N, r, p, salt, hash }
 }
 
+/**
+ * Why `auth <user> <password>` could never send this password, or null when
+ * it can. The password is the rest of the command line, so blanks (space,
+ * tab) before and after it are separators and are dropped, while spaces
+ * inside it are kept as typed; a control character (tab included) cannot be
+ * typed on a telnet line reliably. `ackline hash-password` refuses what this
+ * names, so no user gets a hash nobody can log in with.
+ */
+export function passwordProblem (password: string): string | null {
+  if (password === '') return 'empty password'
+  const first = password.charCodeAt(0)
+  const last = password.charCodeAt(password.length - 1)
+  if (first === 32 || first === 9 || last === 32 || last === 9) {
+    return 'the password starts or ends with a space or tab, which `auth <user> <password>` cannot send (blanks around the password are separators); choose a password without them'
+  }
+  const control = /[\u0000-\u001f\u007f]/.exec(password)
+  if (control !== null) {
+    const code = control[0].charCodeAt(0).toString(16).padStart(2, '0')
+    return `the password contains the control character 0x${code}, which a command line cannot carry; choose a password of printable characters`
+  }
+  return null
+}
+
 function derive (password: string, h: Pick<ScryptHash, 'N' | 'r' | 'p' | 'salt'>, keyBytes: number): Buffer {
   return scryptSync(password, h.salt, keyBytes, { N: h.N, r: h.r, p: h.p, maxmem: 128 * h.N * h.r + 1024 * 1024 })
 }

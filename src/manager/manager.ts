@@ -48,7 +48,7 @@ export class Manager {
       names: new Map(),
       stats: new BrokerStats(store.clock),
       clock: store.clock,
-      auth: new AuthService(config, log),
+      auth: new AuthService(config, store, log),
       redelivery: undefined as unknown as Redelivery,
       flow: new FlowControl(config.publishHoldPending, config.publishHoldMaxMs, (s) => { if (s.hasLines()) this.schedule(s) }, store.clock),
     }

@@ -1,6 +1,7 @@
 import { accessSync, constants, mkdirSync } from 'node:fs'
 import type { BrokerConfig } from '../config/defaults'
 import { ConfigError } from '../errors'
+import { grantWord } from '../auth/acl'
 import type { Logger } from '../log'
 import type { Session } from '../manager/session'
 import type { StoredEvent } from '../store/event'
@@ -19,14 +20,16 @@ import { recover, type RecoveryResult } from './recovery'
  *
  * Journal records, one JSON array per line:
  *   ["T", topic]                         topic created
- *   ["S", topic, sub, maxInFlight, ackTimeoutMs]  named subscription created or its settings changed
+ *   ["S", topic, sub, maxInFlight, ackTimeoutMs, user?]  named subscription created or its settings
+ *                                        (or, on a private topic, its user) changed
  *   ["U", topic, sub]                    named subscription ended
  *   ["P", topic, seq, event, [subs]]     event published to these named subscriptions
  *   ["A", topic, sub, id]                acked
  *   ["D", topic, sub, id, n]             delivered for the n-th time
+ *   ["G", topic, user, rights]           what a user may now do on a private topic: pub, sub, both or none
  *
- * A reply that confirms a change (`OK` to pub, ack, sub, unsub) is held
- * until the journal group holding its record is stored.
+ * A reply that confirms a change (`OK` to pub, ack, sub, unsub, grant,
+ * revoke) is held until the journal group holding its record is stored.
  */
 export class Durability implements StoreObserver {
   readonly batcher: EventsBatcher
@@ -99,7 +102,14 @@ export class Durability implements StoreObserver {
   subscribed (sub: Subscription): number {
     if (!sub.named) return 0
     this.batcher.dirty.add(sub.topic)
-    return this.journal?.append(`["S",${JSON.stringify(sub.topic.name)},${JSON.stringify(sub.key)},${sub.maxInFlight},${sub.ackTimeoutMs}]`) ?? 0
+    const user = sub.user === null ? '' : ',' + JSON.stringify(sub.user)
+    return this.journal?.append(`["S",${JSON.stringify(sub.topic.name)},${JSON.stringify(sub.key)},${sub.maxInFlight},${sub.ackTimeoutMs}${user}]`) ?? 0
+  }
+
+  /** `user`'s grant on `topic` changed (grant or revoke): records what it holds now. */
+  granted (topic: Topic, user: string): number {
+    this.batcher.dirty.add(topic)
+    return this.journal?.append(`["G",${JSON.stringify(topic.name)},${JSON.stringify(user)},"${grantWord(topic.grants.get(user))}"]`) ?? 0
   }
 
   unsubscribed (sub: Subscription): number {

@@ -1,4 +1,5 @@
 import { copyFileSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { grantFromWord } from '../auth/acl'
 import { ConfigError } from '../errors'
 import { join } from 'node:path'
 import type { Logger } from '../log'
@@ -6,6 +7,7 @@ import type { StoredEvent } from '../store/event'
 import { isValidTopicName } from '../store/names'
 import type { Store } from '../store/store'
 import { Subscription } from '../store/subscription'
+import type { GrantRights } from '../store/topic'
 import { JOURNAL_PREFIX, JOURNAL_SUFFIX } from './journal'
 import { moveAside } from './files'
 import { LOG_SUFFIX, parseTopicLog } from './topicLog'
@@ -20,7 +22,17 @@ interface RecoveringTopic {
   /** Journal generations up to this one are already reflected. */
   journalGen: number
   events: Map<string, StoredEvent>
-  subs: Map<string, { maxInFlight: number, ackTimeoutMs: number, held: Map<string, Held> }>
+  subs: Map<string, RecoveringSub>
+  /** Private topics: grants by user. */
+  grants: Map<string, GrantRights>
+}
+
+interface RecoveringSub {
+  maxInFlight: number
+  ackTimeoutMs: number
+  /** On a private topic, the user that made the subscription (revoke ends it). */
+  user: string | null
+  held: Map<string, Held>
 }
 
 export interface RecoveryResult {
@@ -77,13 +89,13 @@ export function recover (dir: string, store: Store, log: Logger, defaultAckTimeo
     }
     try {
       const loaded = parseTopicLog(text, name)
-      const rt: RecoveringTopic = { name, seq: loaded.meta.seq, nextAutoId: loaded.meta.nextAutoId, journalGen: loaded.meta.journalGen, events: new Map(), subs: new Map() }
+      const rt: RecoveringTopic = { name, seq: loaded.meta.seq, nextAutoId: loaded.meta.nextAutoId, journalGen: loaded.meta.journalGen, events: new Map(), subs: new Map(), grants: loaded.grants }
       maxGen = Math.max(maxGen, rt.journalGen)
       for (const [sub, entries] of loaded.subscribers) {
         const held = new Map<string, Held>()
         for (const e of entries) held.set(String(e.event.id), { ev: eventFrom(rt, e.event, e.seq), deliveries: e.deliveries })
         const settings = loaded.meta.subscribers[sub]
-        rt.subs.set(sub, { maxInFlight: settings?.maxInFlight ?? 0, ackTimeoutMs: settings?.ackTimeoutMs ?? 0, held })
+        rt.subs.set(sub, { maxInFlight: settings?.maxInFlight ?? 0, ackTimeoutMs: settings?.ackTimeoutMs ?? 0, user: userOf(settings?.user), held })
       }
       topics.set(name, rt)
     } catch (err) {
@@ -131,6 +143,11 @@ export function recover (dir: string, store: Store, log: Logger, defaultAckTimeo
   return { maxGen, dirty, topics: topics.size, events, problems }
 }
 
+/** A stored subscription's user: a string, or null when absent (public topics, files from before users were stored). */
+function userOf (value: unknown): string | null {
+  return typeof value === 'string' ? value : null
+}
+
 function eventFrom (rt: RecoveringTopic, body: Record<string, unknown>, seq: number): StoredEvent {
   const key = String(body.id)
   const known = rt.events.get(key)
@@ -144,7 +161,7 @@ function topicFor (topics: Map<string, RecoveringTopic>, name: string): Recoveri
   if (!isValidTopicName(name)) throw new Error(`invalid topic name ${JSON.stringify(name)}`)
   let rt = topics.get(name)
   if (rt === undefined) {
-    rt = { name, seq: 0, nextAutoId: 1, journalGen: -1, events: new Map(), subs: new Map() }
+    rt = { name, seq: 0, nextAutoId: 1, journalGen: -1, events: new Map(), subs: new Map(), grants: new Map() }
     topics.set(name, rt)
   }
   return rt
@@ -161,8 +178,9 @@ function replay (topics: Map<string, RecoveringTopic>, rec: unknown[], gen: numb
     case 'S': {
       const sub = rt.subs.get(rec[2] as string)
       const ackTimeoutMs = typeof rec[4] === 'number' ? rec[4] : 0
-      if (sub === undefined) rt.subs.set(rec[2] as string, { maxInFlight: rec[3] as number, ackTimeoutMs, held: new Map() })
-      else { sub.maxInFlight = rec[3] as number; sub.ackTimeoutMs = ackTimeoutMs }
+      const user = userOf(rec[5])
+      if (sub === undefined) rt.subs.set(rec[2] as string, { maxInFlight: rec[3] as number, ackTimeoutMs, user, held: new Map() })
+      else { sub.maxInFlight = rec[3] as number; sub.ackTimeoutMs = ackTimeoutMs; sub.user = user }
       return
     }
     case 'U':
@@ -184,6 +202,13 @@ function replay (topics: Map<string, RecoveringTopic>, rec: unknown[], gen: numb
       if (h !== undefined) h.deliveries = Math.max(h.deliveries, rec[4] as number)
       return
     }
+    case 'G': {
+      if (typeof rec[2] !== 'string') throw new Error('grant record without a user')
+      const rights = grantFromWord(rec[3])
+      if (rights === undefined) rt.grants.delete(rec[2])
+      else rt.grants.set(rec[2], rights)
+      return
+    }
     default:
       throw new Error(`unknown record kind ${JSON.stringify(rec[0])}`)
   }
@@ -194,8 +219,10 @@ function materialize (rt: RecoveringTopic, store: Store, defaultAckTimeoutMs: nu
   const topic = store.ensureTopic(rt.name, false)
   topic.seq = rt.seq
   topic.nextAutoId = rt.nextAutoId
+  for (const [user, rights] of rt.grants) topic.grants.set(user, rights)
   for (const [name, s] of rt.subs) {
     const sub = new Subscription(topic, name, true, s.maxInFlight > 0 ? s.maxInFlight : 1, s.ackTimeoutMs > 0 ? s.ackTimeoutMs : defaultAckTimeoutMs)
+    sub.user = s.user
     topic.subscriptions.set(name, sub)
     for (const h of s.held.values()) {
       h.ev.refs++

@@ -1,6 +1,7 @@
 import { join } from 'node:path'
+import { grantFromWord, grantWord } from '../auth/acl'
 import type { StoredEvent } from '../store/event'
-import type { Topic } from '../store/topic'
+import type { GrantRights, Topic } from '../store/topic'
 
 /**
  * The per-topic JSON log, `<logDir>/<topic>.json`, in the shape of the
@@ -23,7 +24,10 @@ export interface TopicMeta {
   nextAutoId: number
   /** This file reflects every journal record up to and including this generation. */
   journalGen: number
-  subscribers: Record<string, { maxInFlight: number, ackTimeoutMs?: number }>
+  /** Settings by named subscriber; `user`: on a private topic, the user that made the subscription. */
+  subscribers: Record<string, { maxInFlight: number, ackTimeoutMs?: number, user?: string }>
+  /** Private topics with grants: what each user may do (`pub`, `sub` or `both`). Absent when there is none. */
+  grants?: Record<string, 'pub' | 'sub' | 'both'>
 }
 
 /** Renders a topic's named subscriptions, one event per line so `cat` and `jq` stay pleasant. */
@@ -32,10 +36,18 @@ export function renderTopicLog (topic: Topic, journalGen: number): string {
   const named = []
   for (const s of topic.subscriptions.values()) {
     if (!s.named) continue
-    subscribers[s.key] = { maxInFlight: s.maxInFlight, ackTimeoutMs: s.ackTimeoutMs }
+    subscribers[s.key] = s.user === null
+      ? { maxInFlight: s.maxInFlight, ackTimeoutMs: s.ackTimeoutMs }
+      : { maxInFlight: s.maxInFlight, ackTimeoutMs: s.ackTimeoutMs, user: s.user }
     named.push(s)
   }
   const meta: TopicMeta = { topic: topic.name, seq: topic.seq, nextAutoId: topic.nextAutoId, journalGen, subscribers }
+  if (topic.grants.size > 0) {
+    // Prototype-free: a user may be called `__proto__`.
+    const grants: NonNullable<TopicMeta['grants']> = Object.create(null)
+    for (const [user, rights] of topic.grants) grants[user] = grantWord(rights) as 'pub' | 'sub' | 'both'
+    meta.grants = grants
+  }
   const parts: string[] = [`{\n  ${JSON.stringify(META_KEY)}: ${JSON.stringify(meta)}`]
   for (const s of named) {
     const entries = s.snapshot()
@@ -59,6 +71,8 @@ function logEntry (ev: StoredEvent, deliveries: number): string {
 export interface LoadedTopicLog {
   meta: TopicMeta
   subscribers: Map<string, Array<{ event: Record<string, unknown>, seq: number, deliveries: number }>>
+  /** `"#meta".grants`, checked. */
+  grants: Map<string, GrantRights>
 }
 
 /** Parses and checks a topic log; throws an Error saying what is wrong. */
@@ -73,6 +87,7 @@ export function parseTopicLog (text: string, expectedTopic: string): LoadedTopic
     if (!Number.isSafeInteger(meta[k])) throw new Error(`"${META_KEY}.${k}" is not an integer`)
   }
   if (typeof meta.subscribers !== 'object' || meta.subscribers === null) throw new Error(`"${META_KEY}.subscribers" is not an object`)
+  const grants = parseGrants(meta.grants)
   const subscribers: LoadedTopicLog['subscribers'] = new Map()
   for (const [name, events] of Object.entries(obj)) {
     if (name === META_KEY) continue
@@ -90,5 +105,22 @@ export function parseTopicLog (text: string, expectedTopic: string): LoadedTopic
     })
     subscribers.set(name, list)
   }
-  return { meta, subscribers }
+  return { meta, subscribers, grants }
+}
+
+/** `"#meta".grants` (optional): user -> `pub`/`sub`/`both`. JSON.parse makes every key, `__proto__` too, an own property. */
+function parseGrants (value: unknown): Map<string, GrantRights> {
+  const grants = new Map<string, GrantRights>()
+  if (value === undefined) return grants
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`"${META_KEY}.grants" is not an object`)
+  for (const [user, word] of Object.entries(value)) {
+    let rights: GrantRights | undefined
+    try {
+      rights = grantFromWord(word)
+    } catch (err) {
+      throw new Error(`"${META_KEY}.grants" of ${JSON.stringify(user)}: ${(err as Error).message}`)
+    }
+    if (rights !== undefined) grants.set(user, rights)
+  }
+  return grants
 }

@@ -43,6 +43,12 @@ export class Subscription {
   /** How long a delivery may stay unacked before it is delivered again. */
   ackTimeoutMs: number
   sink: DeliverySink | null = null
+  /**
+   * On a private topic, the user that made (or last resumed) this
+   * subscription: `revoke` ends the subscriptions of the user it takes `sub`
+   * from. Null on public topics. Durable for named subscriptions.
+   */
+  user: string | null = null
   /** When the subscriber last acked (flow control tells active subscribers from stuck ones). */
   lastAckAt = 0
   readonly inFlight = new Map<string, Delivery>()

@@ -9,10 +9,18 @@ export interface StoreObserver {
   delivered: (sub: Subscription, d: Delivery) => void
 }
 
-/** A topic: its subscriptions and the events some subscription still holds. */
+/** What a grant on a private topic allows its user (`grant`/`revoke`). */
+export interface GrantRights {
+  pub: boolean
+  sub: boolean
+}
+
+/** A topic: its subscriptions, the events some subscription still holds, and (private topics) its grants. */
 export class Topic {
   readonly name: string
   readonly subscriptions = new Map<string, Subscription>()
+  /** Private topics: the rights the owner granted, by user. Durable like the subscriptions (journal and topic log). */
+  readonly grants = new Map<string, GrantRights>()
   /** Events held by at least one subscription, by id key: ids are unique among these. */
   readonly live = new Map<string, StoredEvent>()
   /** Publish counter; orders equal priorities. */

@@ -60,3 +60,38 @@ t.test('a config with a bad password hash stops start-up with exit code 2', asyn
   t.equal(await cli.exited, 2)
   t.match(cli.stderr(), /field "\/auth\/users\/x\/passwordHash" N must be a power of two/)
 })
+
+t.test('hash-password refuses a password auth could never send: blanks at either end, control characters', async t => {
+  const atEnds = 'ackline: the password starts or ends with a space or tab, which `auth <user> <password>` cannot send (blanks around the password are separators); choose a password without them\n'
+  for (const input of [' pw \n', 'pw \n', '\tpw\n']) {
+    const out = await hashPasswordCli(input)
+    t.equal(out.code, 2, JSON.stringify(input))
+    t.equal(out.stderr, atEnds, JSON.stringify(input))
+    t.equal(out.stdout, '', 'no hash is printed')
+  }
+  for (const [input, code] of [['p\u0001w\n', '0x01'], ['p\tw\n', '0x09'], ['pw\u007f\n', '0x7f']]) {
+    const out = await hashPasswordCli(input)
+    t.equal(out.code, 2, JSON.stringify(input))
+    t.equal(out.stderr, `ackline: the password contains the control character ${code}, which a command line cannot carry; choose a password of printable characters\n`, JSON.stringify(input))
+    t.equal(out.stdout, '', 'no hash is printed')
+  }
+  const crlf = await hashPasswordCli('pw\r\n')
+  t.equal(crlf.code, 0, 'a CRLF line ending is not part of the password')
+})
+
+t.test('a password with inner spaces works with auth as typed; blanks around it are separators', async t => {
+  const out = await hashPasswordCli('correct  horse battery\n')
+  t.equal(out.code, 0, out.stderr)
+  const dir = t.testdir({})
+  const file = join(dir, 'users.json')
+  writeFileSync(file, JSON.stringify({ auth: { required: true, users: { bob: { passwordHash: out.stdout.trim(), publish: ['*'], subscribe: ['*'] } } } }))
+  const cli = runCli(['start', '--config', file, '--port', '0', '--log-dir', join(dir, 'logs'), '--log-level', 'silent'])
+  const port = await cli.listening
+  const c = await LineClient.connect(port)
+  t.equal(await c.request('auth bob correct horse battery'), 'ERR AUTH_FAILED wrong user or password', 'inner spaces are not collapsed')
+  t.equal(await c.request('auth bob correct\thorse battery'), 'ERR AUTH_FAILED wrong user or password', 'a tab is not a space')
+  t.equal(await c.request('auth bob \t correct  horse battery \t '), 'OK authenticated as bob', 'blanks before and after the password are separators')
+  c.destroy()
+  cli.child.kill('SIGTERM')
+  t.equal(await cli.exited, 0)
+})

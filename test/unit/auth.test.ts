@@ -1,6 +1,7 @@
 import t from 'tap'
-import { Grants, PatternSet, privateOwner } from '../../src/auth/acl'
-import { hashPassword, parseScryptHash, verifyPassword, type ScryptHash } from '../../src/auth/password'
+import { addGrant, grantFromWord, grantWord, PatternSet, privateOwner, removeGrant } from '../../src/auth/acl'
+import type { GrantRights } from '../../src/store/topic'
+import { hashPassword, parseScryptHash, passwordProblem, verifyPassword, type ScryptHash } from '../../src/auth/password'
 import { FailureLimiter } from '../../src/auth/rateLimit'
 import { isValidTopicName } from '../../src/store/names'
 
@@ -31,15 +32,25 @@ t.test('private topic names', async t => {
 })
 
 t.test('grants add and remove rights', async t => {
-  const g = new Grants()
-  g.grant('~a.t', 'bob', 'sub')
-  t.same(g.get('~a.t', 'bob'), { pub: false, sub: true })
-  g.grant('~a.t', 'bob', 'pub')
-  t.same(g.get('~a.t', 'bob'), { pub: true, sub: true })
-  t.same(g.revoke('~a.t', 'bob', 'sub'), { pub: true, sub: false })
-  t.equal(g.revoke('~a.t', 'bob', 'both'), undefined)
-  t.equal(g.get('~a.t', 'bob'), undefined)
-  t.equal(g.revoke('~a.t', 'bob', 'both'), undefined, 'revoking nothing is fine')
+  const g = new Map<string, GrantRights>()
+  t.same(addGrant(g, 'bob', 'sub'), { pub: false, sub: true })
+  t.same(g.get('bob'), { pub: false, sub: true })
+  addGrant(g, 'bob', 'pub')
+  t.same(g.get('bob'), { pub: true, sub: true })
+  t.same(removeGrant(g, 'bob', 'sub'), { pub: true, sub: false })
+  t.equal(removeGrant(g, 'bob', 'both'), undefined)
+  t.equal(g.get('bob'), undefined)
+  t.equal(g.size, 0, 'a user with nothing left is removed')
+  t.equal(removeGrant(g, 'bob', 'both'), undefined, 'revoking nothing is fine')
+})
+
+t.test('grant words round-trip; anything else is refused', async t => {
+  for (const w of ['pub', 'sub', 'both'] as const) t.equal(grantWord(grantFromWord(w)), w)
+  t.equal(grantFromWord('none'), undefined)
+  t.equal(grantWord(undefined), 'none')
+  t.equal(grantWord({ pub: false, sub: false }), 'none')
+  t.throws(() => grantFromWord('all'), /invalid grant "all": expected pub, sub, both or none/)
+  t.throws(() => grantFromWord(1), /invalid grant 1/)
 })
 
 t.test('failure limiter: N failures allowed, then limited until the oldest leaves the window', async t => {
@@ -74,4 +85,13 @@ t.test('scrypt hashes: format, verification, parameter bounds', async t => {
   t.match(parseScryptHash(`scrypt$1048576$8$1$${salt}$${hash}`), /128 MiB/)
   t.match(parseScryptHash(`scrypt$1024$8$1$c2FsdA==$${hash}`), /salt/)
   t.match(parseScryptHash(`scrypt$1024$8$1$${salt}$aGFzaA==`), /hash must be/)
+})
+
+t.test('passwordProblem: what auth <user> <password> could never send', async t => {
+  for (const ok of ['pw', 'correct horse', 'a  b', 'caf\u00e9', '\u00a0nbsp\u00a0', '"quoted"']) t.equal(passwordProblem(ok), null, JSON.stringify(ok))
+  t.equal(passwordProblem(''), 'empty password')
+  for (const bad of [' pw', 'pw ', '\tpw', 'pw\t', ' ']) t.match(passwordProblem(bad), /^the password starts or ends with a space or tab/, JSON.stringify(bad))
+  for (const [bad, code] of [['p\u0000w', '00'], ['p\tw', '09'], ['\u001b[A', '1b'], ['x\u001f', '1f'], ['x\u007fy', '7f']]) {
+    t.match(passwordProblem(bad), `the password contains the control character 0x${code},`, JSON.stringify(bad))
+  }
 })

@@ -1,9 +1,11 @@
+import { addGrant, grantWord, removeGrant } from '../../auth/acl'
 import { parseGrantKind } from '../../auth/auth'
 import { USER_NAME } from '../../auth/config'
 import { fail } from '../../errors'
 import { splitToken } from '../../protocol/parseCommand'
 import { checkTopicName } from '../../store/names'
 import type { Handler, HandlerContext } from '../context'
+import { checkTopicLimit } from '../limits'
 import type { Session } from '../session'
 
 /** `auth <user> <password>`: the password is the rest of the line (inner spaces kept). */
@@ -29,26 +31,43 @@ function parseGrantArgs (ctx: HandlerContext, session: Session, args: string, ac
 }
 
 function rightsText (r: { pub: boolean, sub: boolean } | undefined): string {
-  if (r === undefined || (!r.pub && !r.sub)) return 'none'
-  return r.pub && r.sub ? 'pub,sub' : r.pub ? 'pub' : 'sub'
+  const word = grantWord(r)
+  return word === 'both' ? 'pub,sub' : word
 }
 
-/** `grant <topic> <user> [pub|sub|both]`: the owner of a private topic shares it. */
+/**
+ * `grant <topic> <user> [pub|sub|both]`: the owner of a private topic shares
+ * it. A grant on a topic that does not exist yet creates it (the grant is
+ * stored with the topic), within `maxTopics`. Confirmed once journaled.
+ */
 export const grant: Handler = (ctx, session, args) => {
-  const { topic, user, owner, kind } = parseGrantArgs(ctx, session, args, 'grant')
-  ctx.auth.grants.grant(topic, user, kind)
-  ctx.log.info({ ip: session.remoteAddress, session: session.id, user: owner, grantee: user, topic, kind }, 'granted')
-  session.reply(`OK ${user} may now ${rightsText(ctx.auth.grants.get(topic, user))} on ${topic}`)
+  const { topic: name, user, owner, kind } = parseGrantArgs(ctx, session, args, 'grant')
+  checkTopicLimit(ctx, session, name)
+  const topic = ctx.store.ensureTopic(name)
+  const now = addGrant(topic.grants, user, kind)
+  const ticket = ctx.durability.granted(topic, user)
+  ctx.log.info({ ip: session.remoteAddress, session: session.id, user: owner, grantee: user, topic: name, kind }, 'granted')
+  ctx.durability.reply(session, `OK ${user} may now ${rightsText(now)} on ${name}`, ticket)
 }
 
-/** `revoke <topic> <user> [pub|sub|both]`: takes rights back; a lost sub right ends the user's subscriptions. */
+/**
+ * `revoke <topic> <user> [pub|sub|both]`: takes rights back; a lost sub right
+ * ends the user's subscriptions. Confirmed once the changed grant and the
+ * ended named subscriptions are journaled.
+ */
 export const revoke: Handler = (ctx, session, args) => {
-  const { topic, user, owner, kind } = parseGrantArgs(ctx, session, args, 'revoke')
-  const left = ctx.auth.grants.revoke(topic, user, kind)
+  const { topic: name, user, owner, kind } = parseGrantArgs(ctx, session, args, 'revoke')
+  const topic = ctx.store.topic(name) // a revoke creates nothing
   let ticket = 0
-  const dropped = left?.sub === true ? 0 : ctx.auth.dropSubscriptions(ctx.store, topic, user, s => { ticket = Math.max(ticket, ctx.durability.unsubscribed(s)) })
-  ctx.log.info({ ip: session.remoteAddress, session: session.id, user: owner, grantee: user, topic, kind, dropped }, 'revoked')
+  let left
+  let dropped = 0
+  if (topic !== undefined) {
+    const before = topic.grants.get(user)
+    left = removeGrant(topic.grants, user, kind)
+    if (before !== undefined) ticket = ctx.durability.granted(topic, user)
+    if (left?.sub !== true) dropped = ctx.auth.dropSubscriptions(topic, user, s => { ticket = Math.max(ticket, ctx.durability.unsubscribed(s)) })
+  }
+  ctx.log.info({ ip: session.remoteAddress, session: session.id, user: owner, grantee: user, topic: name, kind, dropped }, 'revoked')
   const ended = dropped > 0 ? ` (${dropped} subscription${dropped === 1 ? '' : 's'} ended)` : ''
-  // Confirmed only once ended named subscriptions are stored as ended.
-  ctx.durability.reply(session, `OK ${user} may now ${rightsText(left)} on ${topic}${ended}`, ticket)
+  ctx.durability.reply(session, `OK ${user} may now ${rightsText(left)} on ${name}${ended}`, ticket)
 }

@@ -33,16 +33,21 @@ export const sub: Handler = (ctx, session, args) => {
   checkSubscriptionLimit(ctx, session)
 
   const key = session.name ?? `#${session.id}`
+  // On a private topic, remember (durably) whose subscription this is: revoke ends it by user.
+  const user = name.charCodeAt(0) === 0x7e ? ctx.auth.userOf(session) : null
   let subscription = topic.subscriptions.get(key)
   const resumed = subscription !== undefined
   let ticket = 0
   if (subscription === undefined) {
     subscription = new Subscription(topic, key, session.name !== null, asked ?? ctx.config.maxInFlight, askedTimeout ?? ctx.config.ackTimeoutMs)
+    subscription.user = user
     topic.subscriptions.set(key, subscription)
     ticket = ctx.durability.subscribed(subscription)
-  } else if ((asked !== undefined && asked !== subscription.maxInFlight) || (askedTimeout !== undefined && askedTimeout !== subscription.ackTimeoutMs)) {
+  } else if ((asked !== undefined && asked !== subscription.maxInFlight) || (askedTimeout !== undefined && askedTimeout !== subscription.ackTimeoutMs) ||
+      user !== subscription.user) {
     subscription.maxInFlight = asked ?? subscription.maxInFlight
     subscription.ackTimeoutMs = askedTimeout ?? subscription.ackTimeoutMs
+    subscription.user = user
     ticket = ctx.durability.subscribed(subscription)
   }
   session.subscriptions.set(name, subscription)

@@ -14,6 +14,7 @@ export const ErrorCodes = {
   NOT_IN_FLIGHT: 'event not in flight',
   DUPLICATE_ID: 'duplicate event id',
   LINE_TOO_LONG: 'line too long',
+  CONTROL_CHAR: 'control character in command',
   BAD_NAME: 'invalid client name',
   NAME_IN_USE: 'name in use',
   ALREADY_NAMED: 'connection already named',

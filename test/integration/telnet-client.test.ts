@@ -1,0 +1,28 @@
+import t from 'tap'
+import { startTestBroker } from '../helpers/broker'
+import { requireProgram, TmuxTerminal } from '../helpers/tmux'
+
+// The real Linux telnet client (inetutils-telnet) in a real terminal (tmux), typed into as a person would.
+
+t.before(async () => {
+  await requireProgram('tmux', ['-V'])
+  await requireProgram('telnet', ['--version'])
+})
+
+t.test('Ctrl-C in telnet: the session keeps showing replies', async t => {
+  const tb = await startTestBroker(t)
+  const term = await TmuxTerminal.start(t, ['telnet', '127.0.0.1', String(tb.port)], { width: 100, height: 30 })
+  await term.waitForScreen(rows => rows.some(r => r.startsWith('Escape character is')), 'the telnet banner')
+
+  await term.sendKeys('ping', 'Enter')
+  await term.waitForRows('OK PONG', 1)
+
+  // telnet sends IAC IP IAC DO TIMING-MARK and hides all output until the broker answers the timing mark.
+  await term.sendKeys('C-c')
+  await term.sendKeys('ping', 'Enter')
+  await term.waitForRows('OK PONG', 2)
+
+  await term.sendKeys('pub news {"msg":"after ctrl-c"}', 'Enter')
+  await term.waitForRows('OK 1 published to news (0 subscribers)', 1)
+  t.pass('replies are shown after Ctrl-C')
+})

@@ -265,16 +265,14 @@ export class LineFramer {
     return o - fromOut
   }
 
-  /** Byte `j` counted back from the end of the line being received (0 is the last). */
+  /** Byte `j` counted back from the end of the line being received (0 is the last; j < the line's length). */
   private lineByteFromEnd (out: Buffer, o: number, inOut: number, j: number): number {
     if (j < inOut) return out[o - 1 - j]
     j -= inOut
-    for (let i = this.parts.length - 1; i >= 0; i--) {
-      const p = this.parts[i]
-      if (j < p.length) return p[p.length - 1 - j]
-      j -= p.length
-    }
-    return -1
+    let i = this.parts.length - 1 // callers keep j below the line's length
+    while (j >= this.parts[i].length) j -= this.parts[i--].length
+    const p = this.parts[i]
+    return p[p.length - 1 - j]
   }
 
   /** Removes the last n bytes of `parts`. */

@@ -70,7 +70,9 @@ t.test('telnet negotiation bytes are stripped from the data', async t => {
   // IAC DO ECHO, IAC WILL SGA, IAC SB NAWS 0 80 0 24 IAC SE, then data, IAC NOP
   f.push(Buffer.from([255, 253, 1, 255, 251, 3, 255, 250, 31, 0, 80, 0, 24, 255, 240]))
   f.push(Buffer.concat([Buffer.from('pi'), Buffer.from([255, 241]), Buffer.from('ng\r\n')]))
-  t.same(out, [[IAC, WONT, ECHO, IAC, DONT, SGA], 'ping'], 'the subnegotiation and the NOP get no answer')
+  // IAC SB TERMINAL-TYPE IS "x" IAC IAC "y" IAC SE: the doubled IAC inside does not end the subnegotiation.
+  f.push(bytes([IAC, 250, 24, 0], 'x', [IAC, IAC], 'y', [IAC, 240], 'help\n'))
+  t.same(out, [[IAC, WONT, ECHO, IAC, DONT, SGA], 'ping', 'help'], 'the subnegotiations and the NOP get no answer')
 })
 
 t.test('telnet sequence split across reads, IAC IAC is a literal 255', async t => {
@@ -165,11 +167,14 @@ t.test('IAC EC erases a character, IAC EL the whole line', async t => {
   t.equal(f.bufferedBytes, 0)
 })
 
-t.test('IAC EL ends the discarding of an over-long line: what follows is a new line', async t => {
+t.test('IAC EL ends the discarding of an over-long line: what follows is a new line; erasing does not', async t => {
   const { f, out } = framer(10)
   f.push(Buffer.from('0123456789ABC'))
   f.push(bytes('more', [IAC, EL], 'ping\n'))
-  t.same(out, [13, 'ping'])
+  f.push(Buffer.from('0123456789ABC'))
+  f.push(Buffer.from('\b\b\b\b\x7f\x7f\n'))
+  f.push(Buffer.from('ping\n'))
+  t.same(out, [13, 'ping', 13, 'ping'])
 })
 
 t.test('edits apply before the length limit: an edited line within maxLineBytes passes', async t => {

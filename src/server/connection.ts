@@ -60,7 +60,10 @@ export class Connection implements Session {
         this.inboxChars += text.length
       },
       tooLong: (bytes) => { this.inbox.push(bytes) },
-      telnetReply: (bytes) => { this.inbox.push(bytes) },
+      telnetReply: (bytes) => {
+        this.inbox.push(bytes)
+        this.inboxChars += bytes.length // a flood of option requests is bounded like a flood of lines
+      },
     })
     socket.setNoDelay(true)
     socket.on('data', (chunk: Buffer) => this.onData(chunk))
@@ -147,6 +150,7 @@ export class Connection implements Session {
         this.reply(errLine(new BrokerError('LINE_TOO_LONG',
           `line exceeds maxLineBytes (${this.config.maxLineBytes} bytes); discarded up to the next newline`)))
       } else {
+        this.inboxChars -= item.length
         this.replyBytes(item)
       }
     }

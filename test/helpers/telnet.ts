@@ -74,6 +74,17 @@ export class RawClient {
     }, `${count} x ${JSON.stringify(text)}`, waitMs)
   }
 
+  /** Waits until at least `n` bytes have arrived (without gathering them on every read); returns them all. */
+  async waitForBytes (n: number, waitMs = DEFAULT_WAIT_MS): Promise<Buffer> {
+    const deadline = Date.now() + waitMs
+    while (this.length < n) {
+      const left = deadline - Date.now()
+      if (left <= 0 || this.closed) throw new Error(`only ${this.length} of ${n} bytes within ${waitMs} ms`)
+      await this.wait(left)
+    }
+    return this.received
+  }
+
   /** Waits until `check` accepts the bytes received so far; returns them. */
   async waitUntil (check: (all: Buffer) => boolean, what: string, waitMs = DEFAULT_WAIT_MS): Promise<Buffer> {
     const deadline = Date.now() + waitMs

@@ -118,3 +118,59 @@ t.test('half-close: an unfinished last line is run and answered, then the connec
   d.socket.end('quit')
   t.equal((await d.untilClosed()).toString('utf8'), 'OK bye\n')
 })
+
+t.test('a client that floods option requests and never reads does not grow the broker\'s buffers', async t => {
+  const tb = await startTestBroker(t, { maxQueuedLines: 1000, flushBytes: 16384 })
+  const a = await RawClient.connect(tb.port)
+  t.teardown(() => a.destroy())
+  a.write('ping\r\n')
+  await a.waitFor('OK PONG\n')
+  const conn = [...tb.broker.server.connections][0]
+  a.socket.pause()
+  const chunk = bytes(Array.from({ length: 20000 }, () => [IAC, DO, ECHO]).flat())
+  let requests = 0
+  let maxOutbound = 0
+  // Answers are as long as requests, so kernel buffers (autotuned up to tens of MiB) absorb a lot first.
+  for (let i = 0; i < 1500 && a.socket.writableLength < 4 * 1024 * 1024; i++) {
+    a.socket.write(chunk)
+    requests += 20000
+    await new Promise(resolve => setImmediate(resolve))
+    maxOutbound = Math.max(maxOutbound, conn.outboundBytes)
+  }
+  await new Promise(resolve => setTimeout(resolve, 200))
+  maxOutbound = Math.max(maxOutbound, conn.outboundBytes)
+  t.ok(a.socket.writableLength >= 4 * 1024 * 1024, 'the broker stopped reading from a client that does not read')
+  t.ok(maxOutbound < 2 * 1024 * 1024, `broker-side outbound buffer stays bounded (max ${maxOutbound} bytes)`)
+  a.socket.resume()
+  const want = 'OK PONG\n'.length + 3 * requests
+  const got = await a.waitForBytes(want, 30000)
+  t.equal(got.length, want, `every one of the ${requests} requests answered once the client reads`)
+  t.same([...got.subarray(got.length - 3)], [IAC, WONT, ECHO])
+})
+
+t.test('a publisher held by flow control that floods option requests: its queued answers are bounded', async t => {
+  const tb = await startTestBroker(t, { publishHoldPending: 1, publishHoldMaxMs: 60000, maxLineBytes: 65536, flushBytes: 16384 })
+  const s = await tb.client()
+  const p = await RawClient.connect(tb.port)
+  t.teardown(() => p.destroy())
+  p.write('pub q {"msg":"create"}\r\n')
+  await p.waitFor('OK 1 published to q (0 subscribers)\n')
+  await s.request('sub q 1')
+  p.write('pub q {"id":"a0","msg":0}\r\n')
+  t.match((await s.event()).event, { id: 'a0' })
+  await s.request('ack q a0') // an acking subscriber counts as active
+  // a1 goes in flight, a2 waits (the limit), a3 makes two waiting: the publisher is held after its reply.
+  p.write('pub q {"id":"a1","msg":1}\r\npub q {"id":"a2","msg":2}\r\npub q {"id":"a3","msg":3}\r\n')
+  await p.waitFor('OK a3 published to q (1 subscriber)\n')
+  const conn = [...tb.broker.server.connections].find(c => c.throttled)
+  t.ok(conn !== undefined, 'the publisher is held')
+  // Its option requests queue behind its held lines, so their answers wait too: reading must stop at a bound.
+  const chunk = bytes(Array.from({ length: 20000 }, () => [IAC, DO, ECHO]).flat())
+  for (let i = 0; i < 1500 && p.socket.writableLength < 4 * 1024 * 1024; i++) {
+    p.socket.write(chunk)
+    await new Promise(resolve => setImmediate(resolve))
+  }
+  await new Promise(resolve => setTimeout(resolve, 200))
+  t.ok(p.socket.writableLength >= 4 * 1024 * 1024, 'the broker stopped reading from the held client')
+  t.ok(conn!.queuedLines < 100, `queued input stays bounded (${conn!.queuedLines} items)`)
+})

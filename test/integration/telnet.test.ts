@@ -137,9 +137,10 @@ t.test('a client that floods option requests and never reads does not grow the b
     await new Promise(resolve => setImmediate(resolve))
     maxOutbound = Math.max(maxOutbound, conn.outboundBytes)
   }
+  // Checked now: as the client's kernel buffer grows (autotuning), the broker may drain a little and read again.
+  t.ok(a.socket.writableLength >= 4 * 1024 * 1024, 'the broker stopped reading from a client that does not read')
   await new Promise(resolve => setTimeout(resolve, 200))
   maxOutbound = Math.max(maxOutbound, conn.outboundBytes)
-  t.ok(a.socket.writableLength >= 4 * 1024 * 1024, 'the broker stopped reading from a client that does not read')
   t.ok(maxOutbound < 2 * 1024 * 1024, `broker-side outbound buffer stays bounded (max ${maxOutbound} bytes)`)
   a.socket.resume()
   const want = 'OK PONG\n'.length + 3 * requests

@@ -29,6 +29,7 @@ export const Errors = {
   NOT_IN_FLIGHT: 'event {id:q} is not in flight for you on {topic}',
   DUPLICATE_ID: 'event id {id} is still pending on {topic}; ids must be unique among a topic\'s unacked events',
   LINE_TOO_LONG: 'line exceeds maxLineBytes ({max} bytes); discarded up to the next newline',
+  CONTROL_CHAR: 'control character {hex} in command',
   BAD_NAME: 'invalid client id {name:q}: use 1-200 characters of A-Z a-z 0-9 . _ -',
   NAME_IN_USE: 'name {name} is held by another live connection',
   ALREADY_NAMED: 'this connection is already named {name}',

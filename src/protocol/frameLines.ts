@@ -1,26 +1,54 @@
 /**
  * Splits a connection's byte stream into lines. I/O-free: feed it chunks,
- * it calls back with complete lines. Accepts LF and CRLF, tolerates telnet
- * (IAC negotiation is stripped, CR NUL ends a line, stray NULs are dropped),
- * and enforces maxLineBytes: an over-long line is reported once and the rest
- * of it is discarded up to the next newline.
+ * it calls back with complete lines. Accepts LF and CRLF, and speaks enough
+ * telnet (RFC 854) for a person at a telnet client:
+ *
+ * - negotiation is answered like an NVT server that supports no option but
+ *   TIMING-MARK (RFC 860): `DO TM` gets `WILL TM`, any other `DO x` gets
+ *   `WONT x`, `WILL x` gets `DONT x`, and refusals (`DONT`, `WONT`) get nothing,
+ *   so no negotiation can loop (RFC 1143: every option stays off). Answers are
+ *   reported to the sink in their place among the lines, never written here;
+ * - line editing as a terminal's line discipline does: BS, DEL and `IAC EC`
+ *   erase the previous character (a UTF-8 sequence, not a byte), `IAC EL`
+ *   erases the line, and `IAC IP` (telnet's Ctrl-C) drops it too;
+ * - CR NUL ends a line, stray NULs are dropped, other two-byte commands and
+ *   subnegotiation are ignored, `IAC IAC` is a literal 0xFF byte.
+ *
+ * Other control characters stay in the line for the parser to refuse.
+ * maxLineBytes is enforced without buffering an over-long line: it is
+ * reported once and the rest of it is discarded up to the next newline.
+ * `end()` turns an unfinished last line into a line when input ends.
  */
 export interface LineSink {
   line: (text: string) => void
   /** Called once per over-long line, as soon as it is known to be too long. */
   tooLong: (bytes: number) => void
+  /** Telnet negotiation to send back, in order with the lines around it (only ever for a client that negotiated). */
+  telnetReply: (bytes: Buffer) => void
 }
 
 const LF = 0x0a
 const CR = 0x0d
 const NUL = 0x00
+const BS = 0x08
+const DEL = 0x7f
 const IAC = 0xff
-const SB = 250
-const SE = 240
-const WILL = 251
+// Telnet commands (RFC 854).
 const DONT = 254
+const DO = 253
+const WONT = 252
+const WILL = 251
+const SB = 250
+const EL = 248
+const EC = 247
+const IP = 244
+const SE = 240
+/** TIMING-MARK (RFC 860): the one option we agree to, and only as a one-off mark. */
+const TM = 6
 
 const enum Telnet { Data, Iac, Option, Sub, SubIac }
+
+const EMPTY = Buffer.alloc(0)
 
 export class LineFramer {
   private readonly max: number
@@ -31,7 +59,11 @@ export class LineFramer {
   /** True while skipping the remainder of an over-long line. */
   private discarding = false
   private telnet = Telnet.Data
+  /** The WILL/WONT/DO/DONT whose option byte comes next. */
+  private verb = 0
   private lastCR = false
+  /** Negotiation answers not yet reported (coalesced until a line or the end of the read). */
+  private replies: number[] = []
 
   constructor (maxLineBytes: number, sink: LineSink) {
     this.max = maxLineBytes
@@ -39,27 +71,44 @@ export class LineFramer {
   }
 
   push (chunk: Buffer): void {
-    if (this.telnet !== Telnet.Data || this.lastCR || chunk.indexOf(IAC) !== -1 || chunk.indexOf(NUL) !== -1) {
-      chunk = this.cleanTelnet(chunk)
-    } else {
-      this.lastCR = chunk.length > 0 && chunk[chunk.length - 1] === CR // a NUL may follow in the next read
+    // Fast path: no telnet command, NUL or erase byte in the chunk (memchr each; most chunks have none).
+    if (this.telnet !== Telnet.Data || this.lastCR || chunk.indexOf(IAC) !== -1 || chunk.indexOf(NUL) !== -1 ||
+        chunk.indexOf(DEL) !== -1 || chunk.indexOf(BS) !== -1) {
+      this.pushSlow(chunk)
+      return
     }
-    let start = 0
-    const len = chunk.length
-    while (start < len) {
-      const nl = chunk.indexOf(LF, start)
-      if (nl === -1) {
-        this.keepPartial(chunk, start, len)
-        return
-      }
-      this.finishLine(chunk, start, nl)
-      start = nl + 1
+    this.lastCR = chunk.length > 0 && chunk[chunk.length - 1] === CR // a NUL may follow in the next read
+    this.split(chunk, 0, chunk.length)
+  }
+
+  /** Input ended: an unfinished last line is a line (a script without a final newline loses nothing). */
+  end (): void {
+    this.telnet = Telnet.Data // a half-sent telnet command is dropped
+    this.lastCR = false
+    this.flushReplies()
+    if (this.discarding) {
+      this.discarding = false // its ERR was already reported
+      return
     }
+    if (this.partBytes > 0) this.finishLine(EMPTY, 0, 0)
   }
 
   /** Bytes buffered for the current unfinished line (for memory accounting). */
   get bufferedBytes (): number {
     return this.partBytes
+  }
+
+  /** Reports every line ending in chunk[start, end), and keeps the unfinished rest. */
+  private split (chunk: Buffer, start: number, end: number): void {
+    while (start < end) {
+      const nl = chunk.indexOf(LF, start)
+      if (nl === -1 || nl >= end) {
+        this.keepPartial(chunk, start, end)
+        return
+      }
+      this.finishLine(chunk, start, nl)
+      start = nl + 1
+    }
   }
 
   private keepPartial (chunk: Buffer, start: number, end: number): void {
@@ -110,29 +159,58 @@ export class LineFramer {
     this.sink.line(text)
   }
 
-  /** Slow path, only for chunks holding IAC or NUL bytes: strips telnet negotiation, maps CR NUL to LF. */
-  private cleanTelnet (chunk: Buffer): Buffer {
+  /**
+   * Slow path, for chunks holding telnet commands, NULs or erase bytes. The
+   * data bytes are copied to `out`, where out[seg, o) continues the unfinished
+   * line in `parts`; each line is reported as soon as its LF is seen, so that
+   * negotiation answers stay in order with the lines.
+   */
+  private pushSlow (chunk: Buffer): void {
     const out = Buffer.allocUnsafe(chunk.length)
     let o = 0
+    let seg = 0
     for (let i = 0; i < chunk.length; i++) {
       const b = chunk[i]
       switch (this.telnet) {
         case Telnet.Data:
           if (b === IAC) { this.telnet = Telnet.Iac; continue }
-          if (b === NUL) {
-            if (this.lastCR) { out[o++] = LF; this.lastCR = false } // CR NUL: telnet's bare carriage return
+          if (b === LF || (b === NUL && this.lastCR)) { // CR NUL: telnet's bare carriage return ends a line too
+            this.lastCR = false
+            this.flushReplies()
+            this.finishLine(out, seg, o)
+            seg = o
             continue
           }
+          if (b === NUL) continue
+          if (b === BS || b === DEL) { this.lastCR = false; o = this.eraseChar(out, seg, o); continue }
           this.lastCR = b === CR
           out[o++] = b
           continue
         case Telnet.Iac:
-          if (b === IAC) { out[o++] = IAC; this.telnet = Telnet.Data } else if (b >= WILL && b <= DONT) this.telnet = Telnet.Option
-          else if (b === SB) this.telnet = Telnet.Sub
-          else this.telnet = Telnet.Data // two-byte command (NOP, AYT, IP, ...): ignored
-          continue
+          this.telnet = Telnet.Data
+          if (b === IAC) {
+            out[o++] = IAC
+            this.lastCR = false
+          } else if (b >= WILL && b <= DONT) {
+            this.verb = b
+            this.telnet = Telnet.Option
+          } else if (b === SB) {
+            this.telnet = Telnet.Sub
+          } else if (b === EC) {
+            this.lastCR = false
+            o = this.eraseChar(out, seg, o)
+          } else if (b === EL || b === IP) {
+            // Erase line; an interrupt drops the line being typed, as a terminal does.
+            this.lastCR = false
+            this.parts = []
+            this.partBytes = 0
+            this.discarding = false
+            o = seg
+          }
+          continue // other two-byte commands (NOP, AYT, AO, BRK, DM, GA): ignored
         case Telnet.Option:
           this.telnet = Telnet.Data
+          this.answer(this.verb, b)
           continue
         case Telnet.Sub:
           if (b === IAC) this.telnet = Telnet.SubIac
@@ -142,6 +220,82 @@ export class LineFramer {
           continue
       }
     }
-    return out.subarray(0, o)
+    this.flushReplies()
+    if (o > seg) this.keepPartial(out, seg, o)
   }
+
+  /** Queues the answer to one option request (RFC 854/1143, every option off; TIMING-MARK agreed as a mark). */
+  private answer (verb: number, option: number): void {
+    let reply: number
+    if (verb === DO) reply = option === TM ? WILL : WONT
+    else if (verb === WILL) reply = DONT
+    else return // DONT and WONT confirm what is already so: answering them could loop
+    this.replies.push(IAC, reply, option)
+  }
+
+  private flushReplies (): void {
+    if (this.replies.length === 0) return
+    const bytes = Buffer.from(this.replies)
+    this.replies.length = 0
+    this.sink.telnetReply(bytes)
+  }
+
+  /**
+   * Erases the last character of the line being received (`parts` followed
+   * by out[seg, o)) and returns the new `o`. A character is a whole UTF-8
+   * sequence, even one still unfinished; a stray byte of malformed UTF-8
+   * (which decodes as one U+FFFD) is erased alone.
+   */
+  private eraseChar (out: Buffer, seg: number, o: number): number {
+    if (this.discarding) return o // this line is already answered and being dropped
+    const inOut = o - seg
+    const total = inOut + this.partBytes
+    if (total === 0) return o
+    let n = 1
+    if (isContinuation(this.lineByteFromEnd(out, o, inOut, 0))) {
+      let k = 1 // continuation bytes seen at the end
+      while (k < 3 && k < total && isContinuation(this.lineByteFromEnd(out, o, inOut, k))) k++
+      if (k < total) {
+        const lead = this.lineByteFromEnd(out, o, inOut, k)
+        if (lead >= 0xc0 && k <= continuationsOf(lead)) n = k + 1
+      }
+    }
+    const fromOut = n < inOut ? n : inOut
+    this.dropPartBytes(n - fromOut)
+    return o - fromOut
+  }
+
+  /** Byte `j` counted back from the end of the line being received (0 is the last; j < the line's length). */
+  private lineByteFromEnd (out: Buffer, o: number, inOut: number, j: number): number {
+    if (j < inOut) return out[o - 1 - j]
+    j -= inOut
+    let i = this.parts.length - 1 // callers keep j below the line's length
+    while (j >= this.parts[i].length) j -= this.parts[i--].length
+    const p = this.parts[i]
+    return p[p.length - 1 - j]
+  }
+
+  /** Removes the last n bytes of `parts`. */
+  private dropPartBytes (n: number): void {
+    this.partBytes -= n
+    while (n > 0) {
+      const last = this.parts[this.parts.length - 1]
+      if (last.length <= n) {
+        this.parts.pop()
+        n -= last.length
+      } else {
+        this.parts[this.parts.length - 1] = last.subarray(0, last.length - n)
+        n = 0
+      }
+    }
+  }
+}
+
+function isContinuation (b: number): boolean {
+  return (b & 0xc0) === 0x80
+}
+
+/** How many continuation bytes a UTF-8 lead byte announces. */
+function continuationsOf (lead: number): number {
+  return lead >= 0xf0 ? 3 : lead >= 0xe0 ? 2 : 1
 }

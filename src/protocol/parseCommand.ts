@@ -15,10 +15,27 @@ function isBlank (c: number): boolean {
   return c === 32 || c === 9
 }
 
+/** Index of the first control character (C0, except TAB, which is a blank) in s[from, to), or -1. */
+export function controlCharAt (s: string, from = 0, to = s.length): number {
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 32 && c !== 9) return i
+  }
+  return -1
+}
+
+/** Throws CONTROL_CHAR naming the first control character in s[from, to), if there is one. */
+export function rejectControlChars (s: string, from = 0, to = s.length): void {
+  const i = controlCharAt(s, from, to)
+  if (i !== -1) fail('CONTROL_CHAR', { hex: '0x' + s.charCodeAt(i).toString(16).padStart(2, '0') })
+}
+
 /**
  * Parses one line into a command. I/O-free and store-agnostic. Returns null
  * for a blank line (ignored, so a person pressing Enter in telnet gets no
- * noise); throws UNKNOWN_COMMAND for a word the table does not know.
+ * noise); throws CONTROL_CHAR for a line holding a control character (a
+ * stray Ctrl-D or arrow key from a telnet in character mode), then
+ * UNKNOWN_COMMAND for a word the table does not know.
  */
 export function parseCommand (line: string, table: CommandTable): ParsedCommand | null {
   let start = 0
@@ -29,9 +46,14 @@ export function parseCommand (line: string, table: CommandTable): ParsedCommand 
   while (end < len && !isBlank(line.charCodeAt(end))) end++
   const word = line.slice(start, end)
   const action = table.lookup(word)
-  if (action === undefined) fail('UNKNOWN_COMMAND', { word })
   let argStart = end
   while (argStart < len && isBlank(line.charCodeAt(argStart))) argStart++
+  // The event JSON of a pub is not scanned here, to keep the hot path short: JSON.parse refuses every raw control
+  // character but a CR between tokens (and pub names the character when it fails), so only a CR is looked for.
+  const scanEnd = action === 'pub' ? tokenEnd(line, argStart) : len
+  rejectControlChars(line, start, scanEnd)
+  if (scanEnd < len && line.indexOf('\r', scanEnd) !== -1) rejectControlChars(line, scanEnd, len)
+  if (action === undefined) fail('UNKNOWN_COMMAND', { word })
   let argEnd = len
   while (argEnd > argStart && isBlank(line.charCodeAt(argEnd - 1))) argEnd--
   return { action, word, args: line.slice(argStart, argEnd) }

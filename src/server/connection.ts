@@ -8,8 +8,11 @@ import { LineFramer } from '../protocol/frameLines'
 import { deliveryJson, type StoredEvent } from '../store/event'
 import type { Subscription } from '../store/subscription'
 
-/** Queued input: a command line, or the byte count of an over-long line to answer with ERR in its place. */
-type InboxItem = string | number
+/**
+ * Queued input, answered in order: a command line, the byte count of an
+ * over-long line (answered with ERR), or telnet negotiation bytes to send back.
+ */
+type InboxItem = string | number | Buffer
 
 /**
  * One client connection: frames input into lines for the manager, and
@@ -32,8 +35,8 @@ export class Connection implements Session {
   private inboxHead = 0
   private inboxChars = 0
   private out = ''
-  /** Lines held for durability, as [ticket, line] pairs in send order. */
-  private held: Array<[number, string]> = []
+  /** Replies held for durability, as [ticket, line or telnet bytes] pairs in send order. */
+  private held: Array<[number, string | Buffer]> = []
   private heldHead = 0
   private flushQueued = false
   /** write() returned false: waiting for `drain`. */
@@ -58,6 +61,10 @@ export class Connection implements Session {
         this.inboxChars += text.length
       },
       tooLong: (bytes) => { this.inbox.push(bytes) },
+      telnetReply: (bytes) => {
+        this.inbox.push(bytes)
+        this.inboxChars += bytes.length // a flood of option requests is bounded like a flood of lines
+      },
     })
     socket.setNoDelay(true)
     socket.on('data', (chunk: Buffer) => this.onData(chunk))
@@ -98,7 +105,9 @@ export class Connection implements Session {
   releaseHeld (durableTicket: number): boolean {
     const held = this.held
     while (this.heldHead < held.length && held[this.heldHead][0] <= durableTicket) {
-      this.write(held[this.heldHead++][1])
+      const item = held[this.heldHead++][1]
+      if (typeof item === 'string') this.write(item)
+      else this.writeBytes(item)
     }
     if (this.heldHead < held.length) return false
     this.held = []
@@ -138,7 +147,12 @@ export class Connection implements Session {
         this.inboxChars -= item.length
         return item
       }
-      this.reply(errorLine('LINE_TOO_LONG', { max: this.config.maxLineBytes }))
+      if (typeof item === 'number') {
+        this.reply(errorLine('LINE_TOO_LONG', { max: this.config.maxLineBytes }))
+      } else {
+        this.inboxChars -= item.length
+        this.replyBytes(item)
+      }
     }
     return undefined
   }
@@ -186,7 +200,10 @@ export class Connection implements Session {
 
   private onEnd (): void {
     this.inputEnded = true
-    if (!this.hasLines() && !this.scheduled) this.end()
+    if (this.ending) return
+    this.framer.end() // an unfinished last line is run like any other
+    if (this.hasLines()) this.manager.schedule(this)
+    else if (!this.scheduled) this.end()
   }
 
   private onDrain (): void {
@@ -239,11 +256,29 @@ export class Connection implements Session {
     }
   }
 
+  /** Telnet negotiation bytes, in their place among the replies (behind a held reply, like a line). */
+  private replyBytes (bytes: Buffer): void {
+    if (this.heldHead < this.held.length) this.held.push([0, bytes])
+    else this.writeBytes(bytes)
+  }
+
+  /** Writes raw bytes after what is buffered (the buffer is text, encoded as UTF-8, so they cannot join it). */
+  private writeBytes (bytes: Buffer): void {
+    if (this.closed) return
+    this.flush()
+    this.wrote(this.socket.write(bytes))
+  }
+
   flush (): void {
     this.flushQueued = false
     if (this.out.length === 0 || this.closed) return
     const ok = this.socket.write(this.out)
     this.out = ''
+    this.wrote(ok)
+  }
+
+  /** After a socket write: a full buffer blocks deliveries and reading until `drain`. */
+  private wrote (ok: boolean): void {
     if (!ok && !this.blocked) {
       this.blocked = true
       this.updateReading()

@@ -22,7 +22,8 @@ export const eventSchema = {
   properties: {
     id: {
       anyOf: [
-        { type: 'string', pattern: '^\\S{1,200}$' },
+        // No spaces (an id is one word of `ack`) and no control characters (refused in any command line).
+        { type: 'string', pattern: '^[^\\s\\x00-\\x1f\\x7f]{1,200}$' },
         { type: 'integer', minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER },
       ],
     },
@@ -68,7 +69,7 @@ export function parseEvent (text: string): ParsedEvent {
     const e = validateEvent.errors![0]
     const where = e.instancePath === '' ? 'event' : `field "${e.instancePath.slice(1)}"`
     let detail = e.message ?? 'is invalid'
-    if (e.instancePath === '/id') detail = 'must be a string of 1-200 non-space characters or a safe integer'
+    if (e.instancePath === '/id') detail = 'must be a string of 1-200 non-space, non-control characters or a safe integer'
     fail('BAD_EVENT', { where, detail })
   }
   const obj = body as unknown as Record<string, unknown>

@@ -3,12 +3,14 @@
  * command lines, invalid UTF-8, NUL bytes and telnet sequences, over-long
  * lines, truncated JSON, all split into random chunks. Checks that the broker
  * keeps running, that every complete non-blank line gets exactly one reply
- * (counted against an independent model of the framing rules in
- * docs/protocol.md), and that a well-behaved client is served throughout.
+ * and every telnet option request its answer (counted against an independent
+ * model of the framing rules in docs/protocol.md), and that a well-behaved
+ * client is served throughout.
  */
 import t from 'tap'
-import { connect } from 'node:net'
+import { connect, type Socket } from 'node:net'
 import { startTestBroker, type LineClient, type TestBroker } from '../helpers/broker'
+import { RawClient, T } from '../helpers/telnet'
 import { CommandTable } from '../../src/protocol/commandTable'
 import { DEFAULTS } from '../../src/config/defaults'
 
@@ -46,6 +48,18 @@ interface Line {
   wire: number[]
   /** Bytes the broker's framer should see as the line (telnet decoded, no terminator). */
   content: number[]
+  /** The telnet answers the option requests laced into this line call for, in order. */
+  answers: number[][]
+}
+
+/** Two-byte telnet commands that do not edit the line (IP, EC and EL do; the unit tests model those exactly). */
+const PLAIN_COMMANDS = [241, 242, 243, 245, 246, 249] // NOP, DM, BRK, AO, AYT, GA
+
+/** What the broker answers to IAC <verb> <option>: it agrees to TIMING-MARK only, and never answers a refusal. */
+function answerTo (verb: number, option: number): number[] | null {
+  if (verb === T.DO) return [T.IAC, option === T.TM ? T.WILL : T.WONT, option]
+  if (verb === T.WILL) return [T.IAC, T.DONT, option]
+  return null
 }
 
 class Gen {
@@ -54,11 +68,15 @@ class Gen {
   pick<T> (xs: readonly T[]): T { return xs[this.int(xs.length)] }
   chance (p: number): boolean { return this.rnd() < p }
 
-  /** A content byte: anything but LF, CR (CR only appears in terminators, so NUL handling is exact) and NUL. */
+  /**
+   * A content byte: anything but LF, CR (CR only appears in terminators, so NUL handling is exact), NUL, and
+   * the erase bytes BS and DEL (an erase can bring an over-long line back under the limit depending on how the
+   * line was split into reads; the unit tests model line editing exactly).
+   */
   byte (): number {
     for (;;) {
       const b = 1 + this.int(255)
-      if (b !== 0x0A && b !== 0x0D) return b
+      if (b !== 0x0A && b !== 0x0D && b !== 0x08 && b !== 0x7F) return b
     }
   }
 
@@ -109,13 +127,20 @@ class Gen {
   }
 
   /** Encodes content for the wire: 0xFF doubled, plus telnet commands and stray NULs the framer must drop. */
-  wire (content: number[], laced: boolean): number[] {
+  wire (content: number[], laced: boolean, answers: number[][]): number[] {
     const out: number[] = []
     const extra = (): void => {
       switch (this.int(4)) {
         case 0: out.push(0x00); break // stray NUL (never after a CR: content has none)
-        case 1: out.push(IAC, 241 + this.int(9)); break // two-byte command (NOP .. GA)
-        case 2: out.push(IAC, 251 + this.int(4), this.int(256)); break // WILL/WONT/DO/DONT <option>
+        case 1: out.push(IAC, this.pick(PLAIN_COMMANDS)); break // two-byte command
+        case 2: { // WILL/WONT/DO/DONT <option>
+          const verb = 251 + this.int(4)
+          const option = this.chance(0.2) ? T.TM : this.int(256)
+          out.push(IAC, verb, option)
+          const answer = answerTo(verb, option)
+          if (answer !== null) answers.push(answer)
+          break
+        }
         case 3: out.push(IAC, 250, ...Array.from({ length: this.int(5) }, () => this.int(255)), IAC, 240); break // SB ... SE
       }
     }
@@ -137,7 +162,8 @@ class Gen {
       const content = this.content()
       if (isQuit(content)) continue // quit would end the session; everything else must be answered
       // Content bytes 0xFF come only from invalid-UTF-8 mutations: encode them as IAC IAC.
-      return { content, wire: this.wire(content, this.chance(0.25)) }
+      const answers: number[][] = []
+      return { content, wire: this.wire(content, this.chance(0.25), answers), answers }
     }
   }
 }
@@ -155,7 +181,29 @@ function expectedReplies (l: Line): number {
   return 1
 }
 
-async function sendInChunks (c: LineClient, data: Buffer, g: Gen): Promise<void> {
+/**
+ * Splits what the broker sent into lines and telnet answers (IAC <verb> <option>). Broker text is UTF-8 and
+ * never holds a 0xFF byte, so an IAC always starts an answer. The last line may be unfinished: left out.
+ */
+function parseStream (all: Buffer): { lines: string[], answers: number[][] } {
+  const lines: string[] = []
+  const answers: number[][] = []
+  let text: number[] = []
+  for (let i = 0; i < all.length; i++) {
+    if (all[i] === T.IAC) {
+      answers.push([...all.subarray(i, i + 3)])
+      i += 2
+    } else if (all[i] === 0x0A) {
+      lines.push(Buffer.from(text).toString('utf8'))
+      text = []
+    } else {
+      text.push(all[i])
+    }
+  }
+  return { lines, answers }
+}
+
+async function sendInChunks (c: { socket: Socket }, data: Buffer, g: Gen): Promise<void> {
   let i = 0
   while (i < data.length) {
     const size = g.chance(0.3) ? 1 + g.int(8) : 1 + g.int(3000)
@@ -197,25 +245,25 @@ t.test('every complete line of hostile input gets exactly one reply; a good clie
     const g = new Gen(prng(seed))
     const lines = Array.from({ length: LINES_PER_ROUND }, () => g.line())
     const expected = lines.reduce((n, l) => n + expectedReplies(l), 0)
+    const expectedAnswers = lines.flatMap(l => l.answers)
     const sentinel = `ack fuzz-sentinel-${seed} 1`
     const data = Buffer.concat([Buffer.from(lines.flatMap(l => l.wire)), Buffer.from(sentinel + '\n')])
-    const fz = await tb.client()
+    const fz = await RawClient.connect(tb.port)
     await sendInChunks(fz, data, g)
-    const replies: string[] = []
-    for (;;) {
-      const line = await fz.next(10000)
-      if (line.startsWith('EVENT ')) continue
-      replies.push(line)
-      if (line.includes(`fuzz-sentinel-${seed} `)) break
-    }
+    const sentinelReply = (all: Buffer): boolean => parseStream(all).lines.some(l => l.includes(`fuzz-sentinel-${seed} `))
+    const stream = parseStream(await fz.waitUntil(sentinelReply, `the reply to ${sentinel}`, 10000))
+    const replies = stream.lines.filter(l => !l.startsWith('EVENT '))
     t.equal(replies.length - 1, expected, `seed ${seed}: ${LINES_PER_ROUND} lines, ${expected} non-blank, as many replies`)
+    t.same(stream.answers, expectedAnswers, `seed ${seed}: ${expectedAnswers.length} option requests answered, in order`)
     const malformed = replies.filter(r => !/^(OK|ERR [A-Z_]+) /.test(r))
     t.same(malformed, [], `seed ${seed}: every reply is OK or ERR <CODE>`)
     t.same(replies.filter(r => r.startsWith('ERR INTERNAL')), [], `seed ${seed}: no internal errors`)
     t.ok(replies.some(r => r.startsWith('ERR LINE_TOO_LONG')), `seed ${seed}: over-long lines were exercised`)
     // Deliveries (EVENT lines) may still trickle in; replies must not.
     await new Promise(resolve => setTimeout(resolve, 50))
-    t.equal(fz.lines.filter(l => !l.startsWith('EVENT ')).length, replies.length, `seed ${seed}: no reply after the sentinel's`)
+    const after = parseStream(fz.received)
+    t.equal(after.lines.filter(l => !l.startsWith('EVENT ')).length, replies.length, `seed ${seed}: no reply after the sentinel's`)
+    t.equal(after.answers.length, expectedAnswers.length, `seed ${seed}: no telnet answer after the sentinel's reply`)
     fz.destroy()
   }
   const pongs = await pinger.stop()

@@ -55,3 +55,10 @@ t.test('a session driven by the real nc binary piping a command script', async t
   t.equal(replies[100], 'OK bye')
   t.match((await sub.event()).event, { id: 'n0' })
 })
+
+t.test('a script without a final newline: nc -N runs and answers its last line too', async t => {
+  const tb = await startTestBroker(t)
+  // printf 'ping\npub t {"msg":1}' | nc -N 127.0.0.1 PORT
+  t.equal(await nc(tb.port, 'ping\npub t {"msg":1}'), 'OK PONG\nOK 1 published to t (0 subscribers)\n')
+  t.equal(await nc(tb.port, 'ping\r\nsub t 1'), 'OK PONG\nOK subscribed to t (max in flight 1)\n', 'CRLF script, last line a sub')
+})

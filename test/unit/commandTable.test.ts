@@ -29,6 +29,22 @@ t.test('parseCommand splits the word from the arguments', async t => {
   t.same(splitToken('a'), ['a', ''])
 })
 
+t.test('parseCommand refuses a control character anywhere in the line, naming it; TAB is a blank', async t => {
+  const control = (hex: string): BrokerError => new BrokerError('CONTROL_CHAR', `control character 0x${hex} in command`)
+  t.throws(() => parseCommand('ping\x04', table), control('04'), 'glued to the command word')
+  t.throws(() => parseCommand('\x1b[Aping', table), control('1b'))
+  t.throws(() => parseCommand('frob\x00nicate', table), control('00'), 'before the word is looked up')
+  t.throws(() => parseCommand('sub t\x01 5', table), control('01'))
+  t.throws(() => parseCommand('ack t 1\x1f', table), control('1f'))
+  t.throws(() => parseCommand('ping are you there\x0c', table), control('0c'), 'even in arguments the command ignores')
+  t.throws(() => parseCommand('pub t\x02 {"msg":1}', table), control('02'), 'the topic of a pub')
+  t.throws(() => parseCommand('pub t {"msg":\r1}', table), control('0d'), 'a bare CR in the JSON of a pub')
+  t.throws(() => parseCommand('pub t {"msg":"\x05",\r"id":1}', table), control('05'), 'the first control character is named')
+  t.same(parseCommand('pub t {"msg":"\x07"}', table), { action: 'pub', word: 'pub', args: 't {"msg":"\x07"}' },
+    'the rest of the event JSON is left to the JSON parser, which refuses raw control characters')
+  t.same(parseCommand('\tsub\tt\t5\t', table), { action: 'sub', word: 'sub', args: 't\t5' })
+})
+
 t.test('renames and aliases come from config, no code change', async t => {
   const cfg = mergeConfig([{ commands: { pub: ['send', 'produce'], ack: ['ok', 'ack'] } }])
   const renamed = new CommandTable(cfg.commands)

@@ -28,6 +28,10 @@ t.test('invalid events name the problem', async t => {
   t.match(code(() => parseEvent('{"msg":1,"priority":"3"}')), /^BAD_EVENT: field "priority" must be integer/)
   t.match(code(() => parseEvent('{"msg":1,"id":"a b"}')), /^BAD_EVENT: field "id" must be a string of 1-200 non-space/)
   t.match(code(() => parseEvent('{"msg":1,"id":""}')), /^BAD_EVENT: field "id"/)
+  // A control character could never be typed back in `ack` (refused, or erased for DEL), so an id may not hold one.
+  t.match(code(() => parseEvent('{"msg":1,"id":"a\\u0004"}')), /^BAD_EVENT: field "id" must be a string of 1-200 non-space, non-control characters/)
+  t.match(code(() => parseEvent('{"msg":1,"id":"a\\u007f"}')), /^BAD_EVENT: field "id"/)
+  t.equal(parseEvent('{"msg":1,"id":"caf\\u00e9-\\u0080"}').id, 'café-\u0080', 'other characters are fine')
   t.match(code(() => parseEvent('{"msg":1,"id":1.5}')), /^BAD_EVENT: field "id"/)
   t.match(code(() => parseEvent('{"msg":1,"id":true}')), /^BAD_EVENT: field "id"/)
   t.match(code(() => parseEvent(`{"msg":1,"id":${2 ** 60}}`)), /^BAD_EVENT: field "id"/)

@@ -1,7 +1,7 @@
 import { fail } from '../../errors'
-import { parseEvent } from '../../store/event'
+import { parseEvent, type ParsedEvent } from '../../store/event'
 import { checkTopicName } from '../../store/names'
-import { skipBlanks, tokenEnd } from '../../protocol/parseCommand'
+import { rejectControlChars, skipBlanks, tokenEnd } from '../../protocol/parseCommand'
 import type { Handler } from '../context'
 import { publishEvent } from '../publish'
 import { checkTopicLimit } from '../limits'
@@ -13,7 +13,13 @@ export const pub: Handler = (ctx, session, args) => {
   const json = args.slice(skipBlanks(args, nameEnd))
   checkTopicName(name)
   if (json === '') fail('BAD_ARGS.missingEvent', { usage: ctx.table.usage('pub') })
-  const parsed = parseEvent(json)
+  let parsed: ParsedEvent
+  try {
+    parsed = parseEvent(json)
+  } catch (err) {
+    rejectControlChars(json) // JSON.parse refused a raw control character: say so (parseCommand skipped the JSON)
+    throw err
+  }
   checkTopicLimit(ctx, session, name)
   const topic = ctx.store.ensureTopic(name)
   // Reply before fan-out so a publisher subscribed to its own topic sees OK before the EVENT.

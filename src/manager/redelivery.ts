@@ -72,8 +72,8 @@ export class Redelivery {
       dlq.subscriptions.set(DEAD_LETTER_READER, reader)
       ctx.durability.subscribed(reader)
     }
-    const dead = deadLetterEvent(d.ev, { topic: source.name, subscriber: sub.named ? sub.key : null, id: d.ev.id, reason, deliveries: d.deliveries, at: Date.now() })
     try {
+      const dead = deadLetterEvent(d.ev, { topic: source.name, subscriber: sub.named ? sub.key : null, id: d.ev.id, reason, deliveries: d.deliveries, at: Date.now() })
       // Publish first: if the dead-letter topic refuses it, nothing has changed and the event stays queued.
       publishEvent(ctx, dlq, dead)
     } catch (err) {

@@ -191,9 +191,9 @@ function parseFormat2 (text: string, expectedTopic: string): LoadedTopicLog {
         more = line === '  ],'
         break
       }
+      if (!line.startsWith(ENTRY_INDENT)) throw new Error(`${at()}: expected an entry of ${JSON.stringify(name)}`)
       if (entries.length > 0 && !lines[n - 1].endsWith(',')) throw new Error(`${at()}: missing "," after the previous entry`)
       const last = line.endsWith(',') ? line.length - 1 : line.length
-      if (!line.startsWith(ENTRY_INDENT)) throw new Error(`${at()}: expected an entry of ${JSON.stringify(name)}`)
       try {
         entries.push(decodeLogEntry(line, ENTRY_INDENT.length, last))
       } catch (err) {

@@ -1,4 +1,5 @@
 import type { Timer } from '../clock'
+import { deadLetterEvent } from '../store/event'
 import { DLQ_SUFFIX } from '../store/names'
 import { Subscription, type Delivery } from '../store/subscription'
 import type { HandlerContext } from './context'
@@ -72,12 +73,10 @@ export class Redelivery {
       dlq.subscriptions.set(DEAD_LETTER_READER, reader)
       ctx.durability.subscribed(reader)
     }
-    const body = JSON.parse(d.ev.json) as Record<string, unknown>
-    delete body.id
-    body.deadLetter = { topic: source.name, subscriber: sub.named ? sub.key : null, id: d.ev.id, reason, deliveries: d.deliveries, at: ctx.clock.now() }
     try {
+      const dead = deadLetterEvent(d.ev, { topic: source.name, subscriber: sub.named ? sub.key : null, id: d.ev.id, reason, deliveries: d.deliveries, at: ctx.clock.now() })
       // Publish first: if the dead-letter topic refuses it, nothing has changed and the event stays queued.
-      publishEvent(ctx, dlq, { body, id: undefined, priority: d.ev.priority })
+      publishEvent(ctx, dlq, dead)
     } catch (err) {
       ctx.store.counters.deadLetterBlocked++
       ctx.log.error({ err, topic: source.name, id: d.ev.id }, 'could not dead-letter an event; it stays in its queue')

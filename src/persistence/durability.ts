@@ -11,6 +11,7 @@ import type { StoreObserver, Topic } from '../store/topic'
 import { EventsBatcher } from './batcher'
 import { acquireLock } from './files'
 import { Journal } from './journal'
+import { encodePublishRecord } from './publishRecord'
 import { recover, type RecoveryResult } from './recovery'
 
 /**
@@ -23,7 +24,7 @@ import { recover, type RecoveryResult } from './recovery'
  *   ["S", topic, sub, maxInFlight, ackTimeoutMs, user?]  named subscription created or its settings
  *                                        (or, on a private topic, its user) changed
  *   ["U", topic, sub]                    named subscription ended
- *   ["P", topic, seq, event, [subs]]     event published to these named subscriptions
+ *   ["P", topic, seq, event, [subs]]     event published to these named subscriptions (event text verbatim: publishRecord.ts)
  *   ["A", topic, sub, id]                acked
  *   ["D", topic, sub, id, n]             delivered for the n-th time
  *   ["G", topic, user, rights]           what a user may now do on a private topic: pub, sub, both or none
@@ -90,7 +91,7 @@ export class Durability implements StoreObserver {
       if (s.named) named += named === '' ? JSON.stringify(s.key) : ',' + JSON.stringify(s.key)
     }
     if (named === '') return 0 // only anonymous subscribers: nothing outlives their connections
-    return this.journal.append(`["P",${JSON.stringify(topic.name)},${ev.seq},${ev.json},[${named}]]`)
+    return this.journal.append(encodePublishRecord(topic.name, ev.seq, ev.json, named))
   }
 
   acked (sub: Subscription, key: string): number {

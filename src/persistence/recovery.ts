@@ -10,6 +10,7 @@ import { Subscription } from '../store/subscription'
 import type { GrantRights } from '../store/topic'
 import { JOURNAL_PREFIX, JOURNAL_SUFFIX } from './journal'
 import { moveAside } from './files'
+import { decodePublishRecord } from './publishRecord'
 import { LOG_SUFFIX, parseTopicLog } from './topicLog'
 
 interface Held { ev: StoredEvent, deliveries: number }
@@ -21,7 +22,8 @@ interface RecoveringTopic {
   nextAutoId: number
   /** Journal generations up to this one are already reflected. */
   journalGen: number
-  events: Map<string, StoredEvent>
+  /** Events by publish order (unique within a topic): one object per event, however many subscribers hold it. */
+  events: Map<number, StoredEvent>
   subs: Map<string, RecoveringSub>
   /** Private topics: grants by user. */
   grants: Map<string, GrantRights>
@@ -93,8 +95,11 @@ export function recover (dir: string, store: Store, log: Logger, defaultAckTimeo
       maxGen = Math.max(maxGen, rt.journalGen)
       for (const [sub, entries] of loaded.subscribers) {
         const held = new Map<string, Held>()
-        for (const e of entries) held.set(String(e.event.id), { ev: eventFrom(rt, e.event, e.seq), deliveries: e.deliveries })
-        const settings = loaded.meta.subscribers[sub]
+        for (const e of entries) {
+          const ev = eventFrom(rt, e)
+          held.set(ev.key, { ev, deliveries: e.deliveries })
+        }
+        const settings = loaded.settings.get(sub)
         rt.subs.set(sub, { maxInFlight: settings?.maxInFlight ?? 0, ackTimeoutMs: settings?.ackTimeoutMs ?? 0, user: userOf(settings?.user), held })
       }
       topics.set(name, rt)
@@ -120,7 +125,7 @@ export function recover (dir: string, store: Store, log: Logger, defaultAckTimeo
       try {
         const rec = JSON.parse(line) as unknown[]
         if (!Array.isArray(rec)) throw new Error('not a record')
-        replay(topics, rec, gen, dirty)
+        replay(topics, line, rec, gen, dirty)
       } catch (err) {
         damaged++
         problem('damaged journal record skipped', { file, line: i + 1, error: (err as Error).message })
@@ -148,12 +153,12 @@ function userOf (value: unknown): string | null {
   return typeof value === 'string' ? value : null
 }
 
-function eventFrom (rt: RecoveringTopic, body: Record<string, unknown>, seq: number): StoredEvent {
-  const key = String(body.id)
-  const known = rt.events.get(key)
-  if (known !== undefined && known.seq === seq) return known
-  const ev: StoredEvent = { id: body.id as string | number, key, priority: body.priority as number, seq, json: JSON.stringify(body), refs: 0 }
-  rt.events.set(key, ev)
+/** The one event object for a read-back event (from a topic log or the journal), kept with its exact text. */
+function eventFrom (rt: RecoveringTopic, e: { seq: number, json: string, id: string | number, priority: number }): StoredEvent {
+  const known = rt.events.get(e.seq)
+  if (known !== undefined) return known
+  const ev: StoredEvent = { id: e.id, key: String(e.id), priority: e.priority, seq: e.seq, json: e.json, refs: 0 }
+  rt.events.set(e.seq, ev)
   return ev
 }
 
@@ -168,7 +173,7 @@ function topicFor (topics: Map<string, RecoveringTopic>, name: string): Recoveri
 }
 
 /** Applies one journal record (see Durability for the record kinds). */
-function replay (topics: Map<string, RecoveringTopic>, rec: unknown[], gen: number, dirty: Set<string>): void {
+function replay (topics: Map<string, RecoveringTopic>, line: string, rec: unknown[], gen: number, dirty: Set<string>): void {
   const rt = topicFor(topics, rec[1] as string)
   if (gen <= rt.journalGen) return // the topic log already reflects this record
   dirty.add(rt.name)
@@ -187,11 +192,11 @@ function replay (topics: Map<string, RecoveringTopic>, rec: unknown[], gen: numb
       rt.subs.delete(rec[2] as string)
       return
     case 'P': {
-      const seq = rec[2] as number
-      const ev = eventFrom(rt, rec[3] as Record<string, unknown>, seq)
-      rt.seq = Math.max(rt.seq, seq)
+      const p = decodePublishRecord(line, rec)
+      const ev = eventFrom(rt, p)
+      rt.seq = Math.max(rt.seq, p.seq)
       if (/^\d{1,15}$/.test(ev.key)) rt.nextAutoId = Math.max(rt.nextAutoId, Number(ev.key) + 1)
-      for (const name of rec[4] as string[]) rt.subs.get(name)?.held.set(ev.key, { ev, deliveries: 0 })
+      for (const name of p.subs) rt.subs.get(name)?.held.set(ev.key, { ev, deliveries: 0 })
       return
     }
     case 'A':

@@ -1,5 +1,6 @@
 import Ajv from 'ajv'
 import { fail } from '../errors'
+import { objectMembers } from './jsonText'
 
 /** An event as stored: shared by every subscription that holds it (fan-out does not copy). */
 export interface StoredEvent {
@@ -9,7 +10,11 @@ export interface StoredEvent {
   priority: number
   /** Publish order within the topic; breaks priority ties. */
   seq: number
-  /** The event serialized once, as delivered: id, priority, msg, timestamp and any extra fields. */
+  /**
+   * The event text as delivered: the broker's `id`/`priority` when the
+   * publisher gave none, the publisher's members exactly as sent, then the
+   * broker's `timestamp`. One flat exact-size string (see `flat`).
+   */
   json: string
   /** Subscriptions still holding this event; at 0 it is forgotten. */
   refs: number
@@ -35,13 +40,22 @@ export const eventSchema = {
 const ajv = new Ajv({ allErrors: false })
 const validateEvent = ajv.compile(eventSchema)
 
-/** Fields the broker writes; a publisher may not set `deliveries`, and `timestamp` is overwritten. */
-const RESERVED = 'deliveries'
+/**
+ * Field names only the broker writes, so a publisher may not send them: the
+ * broker adds `timestamp` to every event, `deliveries` to redeliveries and
+ * `deadLetter` to dead letters. A name added here is refused by `pub` at once.
+ */
+export const RESERVED_FIELDS: readonly string[] = ['timestamp', 'deliveries', 'deadLetter']
 
+/** A validated `pub` event: its text as sent, plus what the broker needs of its content. */
 export interface ParsedEvent {
-  body: Record<string, unknown>
+  /** The publisher's JSON text, unchanged: its members are delivered byte for byte. */
+  text: string
+  /** The publisher's id; undefined when the broker must assign one. */
   id: string | number | undefined
   priority: number
+  /** The publisher sent a `priority` member (else the broker adds `"priority":0`). */
+  hasPriority: boolean
 }
 
 /**
@@ -57,7 +71,7 @@ function jsonErrorWhere (err: Error): string {
   return ''
 }
 
-/** Parses and validates the JSON of a `pub` line. Errors say where and which field. */
+/** Parses and validates the JSON of a `pub` line, once. Errors say where and which field. */
 export function parseEvent (text: string): ParsedEvent {
   let body: unknown
   try {
@@ -73,36 +87,43 @@ export function parseEvent (text: string): ParsedEvent {
     fail('BAD_EVENT', { where, detail })
   }
   const obj = body as unknown as Record<string, unknown>
-  if (RESERVED in obj) fail('BAD_EVENT.reserved', { field: RESERVED })
-  const priority = obj.priority === undefined ? 0 : obj.priority as number
-  return { body: obj, id: obj.id as string | number | undefined, priority }
+  for (let i = 0; i < RESERVED_FIELDS.length; i++) {
+    const name = RESERVED_FIELDS[i]
+    if (Object.hasOwn(obj, name)) fail('BAD_EVENT.reserved', { field: name })
+  }
+  const priority = obj.priority
+  return { text, id: obj.id as string | number | undefined, priority: priority === undefined ? 0 : priority as number, hasPriority: priority !== undefined }
 }
 
-/** Completes a parsed event (id, priority, timestamp) and serializes it once. */
+/**
+ * Builds the stored event from the publisher's text, without re-serializing
+ * it: `{`, the broker's `"id":<id>,` when the publisher gave none and
+ * `"priority":0,` when it gave none, the publisher's members verbatim (bytes
+ * and order as sent, whitespace inside the braces included), then
+ * `,"timestamp":<now>}`. `parsed.text` must be a validated JSON object.
+ */
 export function sealEvent (parsed: ParsedEvent, id: string | number, seq: number, now: number, knownKey?: string): StoredEvent {
-  // id and priority lead so a person reading a delivery sees them first; a publisher's own fields keep their order
-  // (a publisher's "timestamp" keeps its place, with the broker's value). The JSON is built field by field: the same
-  // text JSON.stringify gives for `{ id, priority, ...body }` (checked by test/unit/sealEvent.test.ts), without
-  // copying the body into a new object first.
-  const src = parsed.body
+  const text = parsed.text
   const key = knownKey ?? (typeof id === 'string' ? id : String(id))
-  let json = '{"id":' + (typeof id === 'string' ? JSON.stringify(id) : key) + ',"priority":' + String(parsed.priority)
-  let stamped = false
-  for (const k in src) {
-    const c = k.charCodeAt(0)
-    // Integer-like keys sort first in a JS object, and "__proto__" is special: leave those to the general path.
-    if ((c >= 48 && c <= 57) || k === '__proto__') return sealEventSlow(parsed, id, seq, now)
-    if (k === 'id' || k === 'priority') continue
-    if (k === 'timestamp') {
-      json += ',"timestamp":' + String(now)
-      stamped = true
-      continue
-    }
-    json += ',' + JSON.stringify(k) + ':' + JSON.stringify(src[k])
-  }
-  if (!stamped) json += ',"timestamp":' + String(now)
-  json += '}'
+  // A valid object's text is `{` ... `}` with only whitespace outside: the first `{` and the last `}` are its braces.
+  const open = text.indexOf('{')
+  const close = text.lastIndexOf('}')
+  let json = '{'
+  if (parsed.id === undefined) json += '"id":' + (typeof id === 'string' ? JSON.stringify(id) : key) + ','
+  if (!parsed.hasPriority) json += '"priority":' + String(parsed.priority) + ','
+  json += hasMembers(text, open + 1, close)
+    ? text.slice(open + 1, close) + ',"timestamp":' + String(now) + '}'
+    : '"timestamp":' + String(now) + '}'
   return { id, key, priority: parsed.priority, seq, json: flat(json), refs: 0 }
+}
+
+/** Whether text[from, to) holds anything but JSON whitespace (an object with members). */
+function hasMembers (text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i)
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return true
+  }
+  return false
 }
 
 /**
@@ -118,12 +139,51 @@ function flat (s: string): string {
   return s
 }
 
-function sealEventSlow (parsed: ParsedEvent, id: string | number, seq: number, now: number): StoredEvent {
-  const body: Record<string, unknown> = { id, priority: parsed.priority, ...parsed.body }
-  body.id = id
-  body.priority = parsed.priority
-  body.timestamp = now
-  return { id, key: String(id), priority: parsed.priority, seq, json: JSON.stringify(body), refs: 0 }
+/**
+ * `text.slice(start, end)` as a string of its own. A plain slice of a long
+ * string points into it and keeps all of it alive (recovery slices events
+ * out of whole files); built from two pieces and flattened, it is a copy.
+ */
+export function detachedSlice (text: string, start: number, end: number): string {
+  if (end - start < 2) return text.slice(start, end)
+  return flat(text.slice(start, start + 1) + text.slice(start + 1, end))
+}
+
+/**
+ * A stored event re-published as a dead letter: its members byte for byte,
+ * except its id (the dead-letter topic assigns a new one) and the broker's
+ * own fields, plus `"deadLetter":<info>`. The priority stays the event's.
+ */
+export function deadLetterEvent (ev: StoredEvent, info: Record<string, unknown>): ParsedEvent {
+  const json = ev.json
+  let text = '{'
+  let hasPriority = false
+  for (const m of objectMembers(json)) {
+    if (m.name === 'id' || RESERVED_FIELDS.includes(m.name)) continue
+    if (m.name === 'priority') hasPriority = true
+    text += json.slice(m.start, m.end) + ','
+  }
+  if (!hasPriority) text += `"priority":${ev.priority},`
+  text += `"deadLetter":${JSON.stringify(info)}}`
+  return { text, id: undefined, priority: ev.priority, hasPriority: true }
+}
+
+/**
+ * Checks a stored event's text read back from disk with JSON.parse: an object from its first
+ * to its last character (deliveries append to it), with an id and a priority.
+ */
+export function checkStoredEvent (json: string): { id: string | number, priority: number } {
+  if (json.charCodeAt(0) !== 0x7b || json.charCodeAt(json.length - 1) !== 0x7d) throw new Error('event is not an object text from { to }')
+  let event: unknown
+  try {
+    event = JSON.parse(json)
+  } catch (err) {
+    throw new Error(`event is not valid JSON: ${(err as Error).message}`)
+  }
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) throw new Error('event is not an object')
+  const ev = event as Record<string, unknown>
+  if ((typeof ev.id !== 'string' && typeof ev.id !== 'number') || !Number.isInteger(ev.priority)) throw new Error('event has no id or priority')
+  return { id: ev.id, priority: ev.priority as number }
 }
 
 /** The event JSON for a delivery: the stored JSON, plus the delivery count on redelivery. */

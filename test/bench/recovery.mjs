@@ -3,10 +3,12 @@
 // N pending events for one named subscriber on one topic.
 //
 //   npm run build
-//   node test/bench/recovery.mjs [--events 1000000] [--runs 3] [--cli dist/cli.js] [--dir DIR] [--keep]
+//   node test/bench/recovery.mjs [--events 1000000] [--runs 3] [--cli dist/cli.js] [--dir DIR] [--keep] [--format 2]
 //
 // It writes DIR/bench.json directly in the topic-log format of docs/storage.md
-// (one "#meta" line, then one ~100-byte event per line), then, for each run,
+// (one "#meta" line, then one ~100-byte event per line; `--format 1` writes
+// the layout of brokers before format 2, with "#seq" inside each event, which
+// is still read), then, for each run,
 // spawns `node <cli> start --port 0 --log-dir DIR`, measures the wall time from
 // spawn to the "ackline listening" line on stdout, reads VmRSS and VmHWM from
 // /proc/<pid>/status right after, checks the broker's "recovered from log dir"
@@ -30,26 +32,28 @@ const N = Number(option('events', '1000000'))
 const RUNS = Number(option('runs', '3'))
 const CLI = resolve(option('cli', join(root, 'dist', 'cli.js')))
 const KEEP = process.argv.includes('--keep')
+const FORMAT = Number(option('format', '2'))
 const DIR = option('dir', null) ?? mkdtempSync(join(tmpdir(), 'ackline-recovery-'))
 const TOPIC = 'bench'
 const SUBSCRIBER = 'bench-sub'
-if (!Number.isSafeInteger(N) || N < 1 || !Number.isSafeInteger(RUNS) || RUNS < 1) {
-  console.error('usage: node test/bench/recovery.mjs [--events N] [--runs R] [--cli dist/cli.js] [--dir DIR] [--keep]')
+if (!Number.isSafeInteger(N) || N < 1 || !Number.isSafeInteger(RUNS) || RUNS < 1 || (FORMAT !== 1 && FORMAT !== 2)) {
+  console.error('usage: node test/bench/recovery.mjs [--events N] [--runs R] [--cli dist/cli.js] [--dir DIR] [--keep] [--format 1|2]')
   process.exit(2)
 }
 
-/** Writes <DIR>/bench.json: N never-delivered events, ~100 bytes each, in delivery order (priority, then #seq). */
+/** Writes <DIR>/bench.json: N never-delivered events, ~100 bytes each, in delivery order (priority, then publish order). */
 function writeLog () {
   const file = join(DIR, `${TOPIC}.json`)
   const fd = openSync(file, 'w')
-  const meta = { topic: TOPIC, seq: N, nextAutoId: 1, journalGen: 0, subscribers: { [SUBSCRIBER]: { maxInFlight: 10 } } }
+  const meta = { ...(FORMAT === 2 ? { format: 2 } : {}), topic: TOPIC, seq: N, nextAutoId: 1, journalGen: 0, subscribers: { [SUBSCRIBER]: { maxInFlight: 10 } } }
   writeSync(fd, `{\n  "#meta": ${JSON.stringify(meta)},\n  ${JSON.stringify(SUBSCRIBER)}: [\n`)
   const ts = 1767225600000
   const pad = 'x'.repeat(8)
   let chunk = []
   for (let i = 0; i < N; i++) {
     // One priority for all: delivery order is then publish order, as the file must list it.
-    const line = `    {"id":"ev-${String(i).padStart(8, '0')}","priority":0,"msg":{"n":${i},"pad":"${pad}"},"timestamp":${ts + i},"#seq":${i + 1}}`
+    const event = `{"id":"ev-${String(i).padStart(8, '0')}","priority":0,"msg":{"n":${i},"pad":"${pad}"},"timestamp":${ts + i}`
+    const line = FORMAT === 2 ? `    {"seq":${i + 1},"deliveries":0,"event":${event}}}` : `    ${event},"#seq":${i + 1}}`
     chunk.push(line)
     if (chunk.length === 10000 || i === N - 1) {
       writeSync(fd, chunk.join(',\n') + (i === N - 1 ? '\n' : ',\n'))

@@ -60,7 +60,7 @@ t.test('a publisher subscribed to its own topic gets OK before the EVENT', async
   await a.request('sub self')
   a.send('pub self {"id":"s","msg":1}')
   t.equal(await a.next(), 'OK s published to self (1 subscriber)')
-  t.match(await a.next(), /^EVENT self \{"id":"s"/)
+  t.match(await a.next(), /^EVENT self \{"priority":0,"id":"s"/)
 })
 
 t.test('fan-out: every subscriber gets every event published after it subscribed', async t => {

@@ -29,10 +29,12 @@ t.test('graceful restart: topics, named subscriptions and pending events come ba
   // The log file is plain JSON in the documented shape.
   const logFile = JSON.parse(readFileSync(join(dir, 'orders.json'), 'utf8'))
   t.same(Object.keys(logFile), ['#meta', 'alice'])
-  t.match(logFile['#meta'], { topic: 'orders', seq: 6, subscribers: { alice: { maxInFlight: 2 } } })
-  t.same(logFile.alice.map((e: { id: string }) => e.id), ['c', 'b', 'e', 'd'], 'in delivery order: delivered ones first, then by priority')
-  t.match(logFile.alice[0], { id: 'c', priority: 9, msg: { n: 'c' }, extra: true, deliveries: 1, timestamp: Number })
-  t.notOk('deliveries' in logFile.alice[2], 'never-delivered events carry no delivery count')
+  t.match(logFile['#meta'], { format: 2, topic: 'orders', seq: 6, subscribers: { alice: { maxInFlight: 2 } } })
+  t.same(logFile.alice.map((e: { event: { id: string } }) => e.event.id), ['c', 'b', 'e', 'd'], 'in delivery order: delivered ones first, then by priority')
+  t.match(logFile.alice[0], { seq: 4, deliveries: 1, event: { id: 'c', priority: 9, msg: { n: 'c' }, extra: true, timestamp: Number } })
+  t.same(Object.keys(logFile.alice[0]), ['seq', 'deliveries', 'event'], 'the broker\'s bookkeeping sits beside the event')
+  t.equal(logFile.alice[2].deliveries, 0, 'never-delivered events have a delivery count of 0')
+  t.notOk('deliveries' in logFile.alice[2].event)
   t.same(readdirSync(dir).filter(f => f.startsWith('journal-')), [], 'a clean shutdown leaves no journal behind')
   t.notOk(existsSync(join(dir, 'ackline.lock')), 'the lock is released')
 

@@ -8,7 +8,8 @@ function code (fn: () => unknown): string {
 }
 
 t.test('valid events', async t => {
-  t.same(parseEvent('{"msg":"hi"}'), { body: { msg: 'hi' }, id: undefined, priority: 0 })
+  t.same(parseEvent('{"msg":"hi"}'), { text: '{"msg":"hi"}', id: undefined, priority: 0, hasPriority: false })
+  t.same(parseEvent(' {"priority":0,"msg":"hi"} '), { text: ' {"priority":0,"msg":"hi"} ', id: undefined, priority: 0, hasPriority: true })
   t.same(parseEvent('{"id":"a-1","priority":9,"msg":{"x":[1,2]},"extra":true}').priority, 9)
   t.equal(parseEvent('{"id":42,"msg":null}').id, 42)
   t.equal(parseEvent('{"id":-7,"msg":0}').id, -7)
@@ -36,10 +37,14 @@ t.test('invalid events name the problem', async t => {
   t.match(code(() => parseEvent('{"msg":1,"id":true}')), /^BAD_EVENT: field "id"/)
   t.match(code(() => parseEvent(`{"msg":1,"id":${2 ** 60}}`)), /^BAD_EVENT: field "id"/)
   t.match(code(() => parseEvent('{"msg":1,"deliveries":3}')), /^BAD_EVENT: field "deliveries" is reserved/)
+  t.equal(code(() => parseEvent('{"msg":1,"timestamp":5}')), 'BAD_EVENT: field "timestamp" is reserved for the broker')
+  t.equal(code(() => parseEvent('{"msg":1,"\\u0074imestamp":null}')), 'BAD_EVENT: field "timestamp" is reserved for the broker', 'however the name is spelt')
+  t.equal(code(() => parseEvent('{"msg":1,"deadLetter":{}}')), 'BAD_EVENT: field "deadLetter" is reserved for the broker')
+  t.equal(code(() => parseEvent('{"__proto__":{"timestamp":1},"msg":1}')), 'no error', 'a nested name is the publisher\'s own')
 })
 
-t.test('sealed event: id and priority first, broker timestamp, extra fields kept', async t => {
-  const ev = sealEvent(parseEvent('{"msg":"m","extra":1,"timestamp":5}'), 7, 3, 1700000000000)
+t.test('sealed event: broker id and priority first, fields as sent, broker timestamp last', async t => {
+  const ev = sealEvent(parseEvent('{"msg":"m","extra":1}'), 7, 3, 1700000000000)
   t.equal(ev.json, '{"id":7,"priority":0,"msg":"m","extra":1,"timestamp":1700000000000}')
   t.equal(ev.key, '7')
   t.equal(ev.seq, 3)

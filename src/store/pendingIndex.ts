@@ -21,14 +21,14 @@ export class PendingIndex {
   private mask = 0
 
   add (offset: number, priority: number): boolean {
-    const added = this.level(priority).add(offset)
+    const added = this.levelFor(priority).add(offset)
     if (added) { this.size++; this.mask |= 1 << priority }
     return added
   }
 
   /** Adds every offset of [first, last] at one priority (a replay range, a snapshot run); returns how many were new. */
   addRange (first: number, last: number, priority: number): number {
-    const added = this.level(priority).addRange(first, last)
+    const added = this.levelFor(priority).addRange(first, last)
     if (added > 0) { this.size += added; this.mask |= 1 << priority }
     return added
   }
@@ -102,6 +102,11 @@ export class PendingIndex {
     return n
   }
 
+  /** The runs of one priority (undefined when none was ever added): for walks that yield between slices. */
+  level (priority: number): RunSet | undefined {
+    return this.levels[priority]
+  }
+
   /** Every run, highest priority first, offsets ascending within a priority. */
   forEachRun (fn: (priority: number, start: number, end: number) => void): void {
     for (let p = PRIORITIES - 1; p >= 0; p--) {
@@ -131,7 +136,7 @@ export class PendingIndex {
     return x
   }
 
-  private level (p: number): RunSet {
+  private levelFor (p: number): RunSet {
     if (!(p >= 0 && p < PRIORITIES && Number.isInteger(p))) throw new RangeError(`priority ${p} is not an integer from 0 to ${PRIORITIES - 1}`)
     let l = this.levels[p]
     if (l === undefined) this.levels[p] = l = new RunSet()

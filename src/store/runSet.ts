@@ -147,6 +147,15 @@ export class RunSet {
     return x
   }
 
+  /** Start of the i-th run (0-based, in order): with endAt, a walk that can stop and resume anywhere. */
+  startAt (i: number): number {
+    return this.starts[this.head + i]
+  }
+
+  endAt (i: number): number {
+    return this.ends[this.head + i]
+  }
+
   /** Calls fn for every run, in order. */
   forEachRun (fn: (start: number, end: number) => void): void {
     for (let i = this.head; i < this.tail; i++) fn(this.starts[i], this.ends[i])

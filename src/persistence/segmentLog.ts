@@ -428,7 +428,7 @@ export class SegmentLog {
     let pos = s.index.floorPosition(from)
     const want = budget.left <= 0 ? this.interval * 2 : Math.min(RANGE_CHUNK, budget.left + this.interval)
     while (pos < s.index.bytes) {
-      const r = await this.readLines(s, pos, want, from)
+      const r = await this.readLines(s, pos, want, from, to)
       if (r.lines === null) return Read.Damaged
       budget.left -= r.end - pos
       pos = r.end
@@ -436,6 +436,7 @@ export class SegmentLog {
         if (l.offset > to) return Read.Done
         if (l.offset >= from) out.push(l)
       }
+      if (r.past === true) return Read.Done
       if (out.length > 0 && budget.left <= 0) return Read.Budget
     }
     return Read.SegmentEnd
@@ -444,10 +445,11 @@ export class SegmentLog {
   /**
    * Reads whole lines of a segment starting at `pos` (a line start), about
    * `want` bytes (more when a line is longer). Lines below `skipBelow` are
-   * skipped by their offset alone, without decoding. lines is null when a
-   * line was damaged: the segment has been moved aside.
+   * skipped by their offset alone, without decoding, and reading stops at the
+   * first line above `stopAbove`. lines is null when a line was damaged: the
+   * segment has been moved aside.
    */
-  private async readLines (s: Segment, pos: number, want: number, skipBelow = -1): Promise<{ lines: SegmentLine[] | null, end: number }> {
+  private async readLines (s: Segment, pos: number, want: number, skipBelow = -1, stopAbove = Infinity): Promise<{ lines: SegmentLine[] | null, end: number, past?: boolean }> {
     const limit = s.index.bytes
     let size = Math.min(want, limit - pos)
     for (;;) {
@@ -457,6 +459,7 @@ export class SegmentLog {
       let nl = buf.indexOf(0x0a, 0)
       while (nl !== -1) {
         const quick = skipBelow < 0 ? -1 : tailOffset(buf, start, nl)
+        if (quick > stopAbove) return { lines, end: pos + start, past: true } // past the range: no need to decode the rest
         if (quick < 0 || quick >= skipBelow) {
           const text = buf.toString('utf8', start, nl)
           const line = decodeLine(text)

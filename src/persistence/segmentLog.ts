@@ -190,7 +190,7 @@ export class SegmentLog {
       for (const s of this.segs.splice(0, n)) {
         freed += s.index.bytes
         this.files.forget(s.file)
-        unlinkSync(s.file)
+        removeQuietly(s.file)
         removeQuietly(this.indexPath(s))
       }
       if (this.policy !== 'off') await fsyncDir(this.dir)

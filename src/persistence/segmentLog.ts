@@ -1,0 +1,669 @@
+import { closeSync, fdatasync, fstatSync, ftruncateSync, mkdirSync, openSync, read, readdirSync, readFileSync, readSync, renameSync, unlinkSync, write, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Logger } from '../log'
+import { fsyncDir, moveAside } from './files'
+import type { FsyncPolicy } from './journal'
+import { FileCache, sharedFileCache } from './fileCache'
+import { decodeLine, lineProblem, type SegmentLine } from './segmentCodec'
+import { SegmentIndex, indexFileName, parseSegmentFileName, segmentFileName } from './segmentIndex'
+
+/** What the log needs of an event to append it: its stored line (the codec's format, no newline), offset and timestamp. */
+export interface LogEntry {
+  readonly offset: number
+  readonly timestamp: number
+  readonly json: string
+}
+
+export interface SegmentLogOptions {
+  fsync: FsyncPolicy
+  log: Logger
+  /** Roll to a new segment before one would grow past this (a single bigger line gets a segment of its own). */
+  segmentBytes?: number
+  /** One sparse index entry per this many bytes of lines. */
+  indexIntervalBytes?: number
+  /** Offset of the first event when the log is empty. */
+  firstOffset?: number
+  /** Clock for the names of damaged files. */
+  now?: () => number
+  files?: FileCache
+}
+
+/** A segment as the log tracks it. */
+export interface SegmentInfo {
+  firstOffset: number
+  lastOffset: number
+  count: number
+  bytes: number
+  minTimestamp: number
+  maxTimestamp: number
+  file: string
+}
+
+interface Segment {
+  file: string
+  index: SegmentIndex
+}
+
+/** Lines of one append that go to one segment. */
+interface Chunk {
+  seg: Segment
+  created: boolean
+  startPos: number
+  buf: Buffer
+  /** offset, position, timestamp, bytes of each line: noted in the index once the write succeeded, so reads never see it early. */
+  notes: number[]
+}
+
+/** How a read of one segment ended. */
+const Read = { Done: 0, Budget: 1, SegmentEnd: 2, Damaged: 3 } as const
+type Read = typeof Read[keyof typeof Read]
+
+const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024
+const DEFAULT_INTERVAL = 4096
+const SCAN_CHUNK = 1 << 20
+const RANGE_CHUNK = 256 * 1024
+
+/**
+ * One topic's events in storage v2: append-only JSON Lines segments
+ * `<dir>/<first-offset>.jsonl`, one event per line exactly as delivered.
+ *
+ * Appends are batched (one write per segment touched, then one fdatasync
+ * each unless fsync is off) and roll to a new segment at `segmentBytes`.
+ * Reads are positional: a sparse in-memory index per segment finds the
+ * nearest line, one small read fetches the event. Reads only ever see whole,
+ * written (and, by policy, synced) lines. Retention deletes whole segments.
+ *
+ * Opening a log recovers it: a torn last line (a crash during a write) is cut
+ * off, a segment with a damaged line in the middle is moved aside as
+ * `<name>.damaged-<ms>` with a warning, and the rest is served.
+ */
+export class SegmentLog {
+  readonly dir: string
+  /** Damaged segments moved aside and torn tails cut since the log was opened. */
+  problems = 0
+  private readonly segs: Segment[] = []
+  private next: number
+  private readonly policy: FsyncPolicy
+  private readonly log: Logger
+  private readonly segmentBytes: number
+  private readonly interval: number
+  private readonly now: () => number
+  private readonly files: FileCache
+  private chain: Promise<void> = Promise.resolve()
+
+  private constructor (dir: string, o: SegmentLogOptions) {
+    this.dir = dir
+    this.policy = o.fsync
+    this.log = o.log
+    this.segmentBytes = o.segmentBytes ?? DEFAULT_SEGMENT_BYTES
+    this.interval = o.indexIntervalBytes ?? DEFAULT_INTERVAL
+    this.now = o.now ?? Date.now
+    this.files = o.files ?? sharedFileCache
+    this.next = o.firstOffset ?? 1
+  }
+
+  /** Opens (creating the directory if needed) and recovers a log. Synchronous: meant for start-up. */
+  static open (dir: string, options: SegmentLogOptions): SegmentLog {
+    const sl = new SegmentLog(dir, options)
+    sl.recover()
+    return sl
+  }
+
+  /** The offset the next appended event should have (at least). */
+  get nextOffset (): number {
+    return this.next
+  }
+
+  /** The first retained offset; nextOffset when nothing is retained. */
+  get firstOffset (): number {
+    for (const s of this.segs) if (s.index.count > 0) return s.index.firstOffset
+    return this.next
+  }
+
+  /** The last stored offset; firstOffset - 1 when empty. */
+  get lastOffset (): number {
+    for (let i = this.segs.length - 1; i >= 0; i--) if (this.segs[i].index.count > 0) return this.segs[i].index.lastOffset
+    return this.firstOffset - 1
+  }
+
+  get bytes (): number {
+    let n = 0
+    for (const s of this.segs) n += s.index.bytes
+    return n
+  }
+
+  /** Events retained (gaps left by damaged segments excluded). */
+  get count (): number {
+    let n = 0
+    for (const s of this.segs) n += s.index.count
+    return n
+  }
+
+  /** RAM held by the sparse indexes. */
+  get indexBytes (): number {
+    let n = 0
+    for (const s of this.segs) n += s.index.byteSize
+    return n
+  }
+
+  /** Every segment, oldest first; the last one is the active segment. */
+  segments (): SegmentInfo[] {
+    return this.segs.map(s => ({
+      firstOffset: s.index.firstOffset,
+      lastOffset: s.index.lastOffset,
+      count: s.index.count,
+      bytes: s.index.bytes,
+      minTimestamp: s.index.minTimestamp,
+      maxTimestamp: s.index.maxTimestamp,
+      file: s.file,
+    }))
+  }
+
+  // --- writing ---
+
+  /**
+   * Appends events (offsets increasing, each above the last stored one) in
+   * one write per segment touched, then syncs by policy. On failure nothing
+   * is appended: partial writes are cut back and the promise rejects.
+   */
+  append (entries: readonly LogEntry[]): Promise<void> {
+    return this.enqueue(() => this.appendNow(entries))
+  }
+
+  /** Seals the active segment and starts an empty one (retention can then delete the old one). */
+  roll (): Promise<void> {
+    return this.enqueue(async () => {
+      const active = this.segs[this.segs.length - 1]
+      if (active === undefined || active.index.count === 0) return
+      this.createSegment(this.next)
+      this.writeIndex(active)
+      if (this.policy !== 'off') await fsyncDir(this.dir)
+    })
+  }
+
+  /** Deletes the `count` oldest segments (never the active one); resolves to the bytes freed. */
+  deleteOldest (count: number): Promise<number> {
+    return this.enqueue(async () => {
+      const n = Math.min(count, this.segs.length - 1)
+      if (n <= 0) return 0
+      let freed = 0
+      for (const s of this.segs.splice(0, n)) {
+        freed += s.index.bytes
+        this.files.forget(s.file)
+        removeQuietly(s.file)
+        removeQuietly(this.indexPath(s))
+      }
+      if (this.policy !== 'off') await fsyncDir(this.dir)
+      return freed
+    })
+  }
+
+  /** Waits for pending writes and saves the active segment's index, so the next open need not scan it. */
+  close (): Promise<void> {
+    return this.enqueue(async () => {
+      const active = this.segs[this.segs.length - 1]
+      if (active !== undefined && active.index.count > 0) this.writeIndex(active)
+      for (const s of this.segs) this.files.forget(s.file)
+    })
+  }
+
+  private enqueue<T> (op: () => Promise<T>): Promise<T> {
+    const p = this.chain.then(op)
+    this.chain = p.then(() => undefined, () => undefined)
+    return p
+  }
+
+  private async appendNow (entries: readonly LogEntry[]): Promise<void> {
+    if (entries.length === 0) return
+    let prev = this.next - 1
+    for (const e of entries) {
+      if (!(e.offset > prev)) throw new Error(`append: offset ${e.offset} is not above ${prev}`)
+      prev = e.offset
+    }
+    const chunks = this.plan(entries)
+    const touched: Chunk[] = []
+    try {
+      for (let k = 0; k < chunks.length; k++) {
+        const c = chunks[k]
+        if (c.created) {
+          // Under a syncing policy a sealed segment is on disk before the next one exists, so only the last segment can ever have a torn tail.
+          if (k > 0 && chunks[k - 1].buf.length > 0 && this.policy !== 'off') await this.datasync(chunks[k - 1].seg.file)
+          this.createFile(c.seg.file)
+        }
+        touched.push(c)
+        if (c.buf.length > 0) await this.writeAt(c.seg.file, c.buf, c.startPos)
+      }
+      if (this.policy !== 'off') {
+        const last = chunks[chunks.length - 1]
+        await this.datasync(last.seg.file)
+        if (chunks.some(c => c.created)) await fsyncDir(this.dir)
+      }
+    } catch (err) {
+      this.undo(touched)
+      throw err
+    }
+    for (const c of chunks) {
+      const n = c.notes
+      for (let k = 0; k < n.length; k += 4) c.seg.index.note(n[k], n[k + 1], n[k + 2], n[k + 3], this.interval)
+      if (c.created) this.segs.push(c.seg)
+    }
+    this.next = entries[entries.length - 1].offset + 1
+    for (let k = 0; k < chunks.length - 1; k++) this.writeIndex(chunks[k].seg) // sealed by this append
+  }
+
+  /** Splits an append into per-segment buffers. */
+  private plan (entries: readonly LogEntry[]): Chunk[] {
+    const chunks: Chunk[] = []
+    let seg: Segment | undefined = this.segs[this.segs.length - 1]
+    let created = false
+    if (seg !== undefined && seg.index.count === 0 && seg.index.firstOffset !== entries[0].offset) {
+      // An empty active segment is named for the offset its first line will have; a gap needs a new name.
+      this.dropEmptyActive()
+      seg = undefined
+    }
+    if (seg === undefined) { seg = this.newSegment(entries[0].offset); created = true }
+    let lines: string[] = []
+    let notes: number[] = []
+    let startPos = seg.index.bytes
+    let size = 0
+    const flush = (): void => {
+      const buf = Buffer.allocUnsafe(size)
+      let at = 0
+      for (const l of lines) { at += buf.write(l, at, 'utf8'); buf[at++] = 0x0a }
+      chunks.push({ seg: seg!, created, startPos, buf, notes })
+    }
+    for (const e of entries) {
+      const len = Buffer.byteLength(e.json, 'utf8') + 1
+      let pos = startPos + size
+      if (pos > 0 && pos + len > this.segmentBytes) {
+        flush()
+        seg = this.newSegment(e.offset)
+        created = true
+        lines = []
+        notes = []
+        startPos = 0
+        size = 0
+        pos = 0
+      }
+      notes.push(e.offset, pos, e.timestamp, len)
+      lines.push(e.json)
+      size += len
+    }
+    flush()
+    return chunks
+  }
+
+  /** A failed append leaves nothing behind: new files go, grown ones are cut back. */
+  private undo (touched: Chunk[]): void {
+    for (const c of touched) {
+      if (c.created) {
+        this.files.forget(c.seg.file)
+        removeQuietly(c.seg.file)
+      } else {
+        try {
+          const fd = this.files.acquire(c.seg.file)
+          try { ftruncateSync(fd, c.startPos) } finally { this.files.release(c.seg.file) }
+        } catch (err) {
+          this.log.error({ err, file: c.seg.file }, 'could not cut a failed append back; the next open will')
+        }
+      }
+    }
+  }
+
+  private newSegment (firstOffset: number): Segment {
+    return { file: join(this.dir, segmentFileName(firstOffset)), index: new SegmentIndex(firstOffset) }
+  }
+
+  /** Creates an empty segment file and makes it the active one. */
+  private createSegment (firstOffset: number): void {
+    const seg = this.newSegment(firstOffset)
+    this.createFile(seg.file)
+    this.segs.push(seg)
+  }
+
+  private createFile (file: string): void {
+    closeSync(openSync(file, 'wx'))
+  }
+
+  private dropEmptyActive (): void {
+    const s = this.segs.pop()!
+    this.files.forget(s.file)
+    removeQuietly(s.file)
+    removeQuietly(this.indexPath(s))
+  }
+
+  private writeAt (file: string, buf: Buffer, position: number): Promise<void> {
+    const fd = this.files.acquire(file)
+    return new Promise<void>((resolve, reject) => {
+      const step = (off: number): void => {
+        write(fd, buf, off, buf.length - off, position + off, (err, n) => {
+          if (err !== null) { this.files.release(file); reject(err); return }
+          if (off + n < buf.length) { step(off + n); return }
+          this.files.release(file)
+          resolve()
+        })
+      }
+      step(0)
+    })
+  }
+
+  private datasync (file: string): Promise<void> {
+    const fd = this.files.acquire(file)
+    return new Promise<void>((resolve, reject) => {
+      fdatasync(fd, (err) => {
+        this.files.release(file)
+        if (err !== null) reject(err)
+        else resolve()
+      })
+    })
+  }
+
+  private indexPath (s: Segment): string {
+    return join(this.dir, indexFileName(s.index.firstOffset))
+  }
+
+  /** Saves a segment's index (a cache: not synced; a torn or stale one is detected and rebuilt). */
+  private writeIndex (s: Segment): void {
+    const path = this.indexPath(s)
+    try {
+      writeFileSync(path + '.tmp', s.index.render(this.interval))
+      renameSync(path + '.tmp', path)
+    } catch (err) {
+      this.log.warn({ err, file: path }, 'could not save a segment index; it will be rebuilt at the next start')
+    }
+  }
+
+  // --- reading ---
+
+  /** The event at `offset`, or undefined when it is not retained. */
+  async read (offset: number): Promise<SegmentLine | undefined> {
+    const lines = await this.readRange(offset, offset, 0)
+    return lines.length > 0 && lines[0].offset === offset ? lines[0] : undefined
+  }
+
+  /**
+   * Events with offsets in [from, to], in order, from as many segments as
+   * needed, stopping once about `maxBytes` have been read (at least one event
+   * is returned when there is one). Offsets not retained are skipped.
+   */
+  async readRange (from: number, to: number, maxBytes: number): Promise<SegmentLine[]> {
+    const out: SegmentLine[] = []
+    const budget = { left: maxBytes }
+    let i = this.segmentFor(from)
+    while (i < this.segs.length) {
+      const s = this.segs[i]
+      if (s.index.count > 0 && s.index.lastOffset >= from) {
+        const r = await this.readFrom(s, from, to, budget, out)
+        if (r === Read.Damaged) {
+          // Moved aside: carry on with the segments after it.
+          if (out.length > 0) from = out[out.length - 1].offset + 1
+          i = this.segmentFor(from)
+          while (i < this.segs.length && this.segs[i].index.firstOffset <= s.index.firstOffset) i++
+          continue
+        }
+        if (r !== Read.SegmentEnd) break
+      }
+      i++
+    }
+    return out
+  }
+
+  /** The first offset whose event was stamped at or after `ms`; nextOffset when there is none. */
+  async offsetAtTime (ms: number): Promise<number> {
+    for (const s of [...this.segs]) {
+      if (s.index.count === 0 || s.index.maxTimestamp < ms) continue
+      let pos = s.index.floorPositionByTime(ms)
+      while (pos < s.index.bytes) {
+        const { lines, end } = await this.readLines(s, pos, RANGE_CHUNK)
+        if (lines === null) break
+        for (const l of lines) if (l.timestamp >= ms) return l.offset
+        pos = end
+      }
+    }
+    return this.next
+  }
+
+  /** Reads the lines of `s` in [from, to] into out, from the index position for `from`. */
+  private async readFrom (s: Segment, from: number, to: number, budget: { left: number }, out: SegmentLine[]): Promise<Read> {
+    let pos = s.index.floorPosition(from)
+    const want = budget.left <= 0 ? this.interval * 2 : Math.min(RANGE_CHUNK, budget.left + this.interval)
+    while (pos < s.index.bytes) {
+      const r = await this.readLines(s, pos, want, from, to)
+      if (r.lines === null) return Read.Damaged
+      budget.left -= r.end - pos
+      pos = r.end
+      for (const l of r.lines) {
+        if (l.offset > to) return Read.Done
+        if (l.offset >= from) out.push(l)
+      }
+      if (r.past === true) return Read.Done
+      if (out.length > 0 && budget.left <= 0) return Read.Budget
+    }
+    return Read.SegmentEnd
+  }
+
+  /**
+   * Reads whole lines of a segment starting at `pos` (a line start), about
+   * `want` bytes (more when a line is longer). Lines below `skipBelow` are
+   * skipped by their offset alone, without decoding, and reading stops at the
+   * first line above `stopAbove`. lines is null when a line was damaged: the
+   * segment has been moved aside.
+   */
+  private async readLines (s: Segment, pos: number, want: number, skipBelow = -1, stopAbove = Infinity): Promise<{ lines: SegmentLine[] | null, end: number, past?: boolean }> {
+    const limit = s.index.bytes
+    let size = Math.min(want, limit - pos)
+    for (;;) {
+      const buf = await this.readAt(s.file, pos, size)
+      const lines: SegmentLine[] = []
+      let start = 0
+      let nl = buf.indexOf(0x0a, 0)
+      while (nl !== -1) {
+        const quick = skipBelow < 0 ? -1 : tailOffset(buf, start, nl)
+        if (quick > stopAbove) return { lines, end: pos + start, past: true } // past the range: no need to decode the rest
+        if (quick < 0 || quick >= skipBelow) {
+          const text = buf.toString('utf8', start, nl)
+          const line = decodeLine(text)
+          if (line === null) {
+            this.quarantine(s, `line at byte ${pos + start}: ${lineProblem(text) ?? 'unreadable'}`)
+            return { lines: null, end: pos }
+          }
+          lines.push(line)
+        }
+        start = nl + 1
+        nl = buf.indexOf(0x0a, start)
+      }
+      if (start > 0 || pos + size >= limit) {
+        if (start === 0) {
+          this.quarantine(s, `no line end before byte ${limit}`)
+          return { lines: null, end: pos }
+        }
+        return { lines, end: pos + start }
+      }
+      size = Math.min(size * 2, limit - pos) // one line longer than the read: read more
+    }
+  }
+
+  private readAt (file: string, position: number, size: number): Promise<Buffer> {
+    const fd = this.files.acquire(file)
+    const buf = Buffer.allocUnsafe(size)
+    return new Promise<Buffer>((resolve, reject) => {
+      const step = (off: number): void => {
+        read(fd, buf, off, size - off, position + off, (err, n) => {
+          if (err !== null) { this.files.release(file); reject(err); return }
+          if (n > 0 && off + n < size) { step(off + n); return }
+          this.files.release(file)
+          resolve(off + n < size ? buf.subarray(0, off + n) : buf)
+        })
+      }
+      step(0)
+    })
+  }
+
+  /** Index of the segment that holds (or would hold) `offset`: the last one starting at or before it. */
+  private segmentFor (offset: number): number {
+    let lo = 0
+    let hi = this.segs.length - 1
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1
+      if (this.segs[mid].index.firstOffset <= offset) lo = mid + 1
+      else hi = mid - 1
+    }
+    return Math.max(0, hi)
+  }
+
+  /** A damaged segment found while serving: moved aside, the rest is served. */
+  private quarantine (s: Segment, problem: string): void {
+    const i = this.segs.indexOf(s)
+    if (i < 0) return
+    this.segs.splice(i, 1)
+    this.files.forget(s.file)
+    removeQuietly(this.indexPath(s))
+    let movedTo: string | null = null
+    try { movedTo = moveAside(s.file, this.now()) } catch { /* keep going: the file stays, out of the log */ }
+    this.problems++
+    this.log.warn({ file: s.file, movedTo, problem, firstOffset: s.index.firstOffset, lastOffset: s.index.lastOffset }, 'damaged segment moved aside; its events are no longer served, the rest of the topic is')
+  }
+
+  // --- recovery ---
+
+  private recover (): void {
+    mkdirSync(this.dir, { recursive: true })
+    const found: Array<{ first: number, file: string, size: number }> = []
+    for (const name of readdirSync(this.dir)) {
+      const first = parseSegmentFileName(name)
+      if (first !== null) found.push({ first, file: join(this.dir, name), size: sizeOf(join(this.dir, name)) })
+      else if (name.endsWith('.tmp')) removeQuietly(join(this.dir, name))
+    }
+    found.sort((a, b) => a.first - b.first)
+    const laterHaveData: boolean[] = []
+    for (let k = found.length - 1, any = false; k >= 0; k--) {
+      laterHaveData[k] = any
+      any ||= found[k].size > 0
+    }
+    for (let k = 0; k < found.length; k++) {
+      const seg: Segment = { file: found[k].file, index: new SegmentIndex(found[k].first) }
+      const prevLast = this.segs.length > 0 ? this.segs[this.segs.length - 1].index.lastOffset : -1
+      if (seg.index.firstOffset <= prevLast) {
+        this.moveAsideAtOpen(seg, `starts at offset ${seg.index.firstOffset}, inside the previous segment (which ends at ${prevLast})`)
+        continue
+      }
+      const problem = this.load(seg, found[k].size, laterHaveData[k])
+      if (problem !== null) { this.moveAsideAtOpen(seg, problem); continue }
+      if (seg.index.count === 0 && k < found.length - 1) {
+        // An empty segment left by a roll that was followed by another: nothing in it.
+        removeQuietly(seg.file)
+        removeQuietly(this.indexPath(seg))
+        continue
+      }
+      this.segs.push(seg)
+    }
+    const last = this.segs[this.segs.length - 1]
+    if (last !== undefined) this.next = Math.max(this.next, last.index.count > 0 ? last.index.lastOffset + 1 : last.index.firstOffset)
+  }
+
+  /** Loads a segment's index (from its sidecar if it matches, scanning what it does not cover); returns a problem or null. */
+  private load (seg: Segment, size: number, laterHaveData: boolean): string | null {
+    let from = 0
+    try {
+      const ix = SegmentIndex.parse(readFileSync(this.indexPath(seg), 'utf8'), seg.index.firstOffset)
+      if (ix.bytes <= size) { seg.index = ix; from = ix.bytes }
+    } catch { /* none, stale or torn: scan */ }
+    if (from < size) {
+      const problem = this.scan(seg, from, size, laterHaveData)
+      if (problem !== null) return problem
+      if (laterHaveData && seg.index.count > 0) this.writeIndex(seg) // sealed: the next start needs no scan
+    }
+    return null
+  }
+
+  /**
+   * Scans [from, size) of a segment, noting its lines. A bad stretch at the
+   * end with no good line after it is a torn tail: cut off, unless a later
+   * segment has data. A bad line followed by good ones is damage.
+   */
+  private scan (seg: Segment, from: number, size: number, laterHaveData: boolean): string | null {
+    const fd = openSync(seg.file, 'r')
+    let cutAt = -1
+    let why = ''
+    try {
+      let buf = Buffer.allocUnsafe(Math.min(SCAN_CHUNK, size - from))
+      let pos = from
+      while (pos < size) {
+        const n = readSync(fd, buf, 0, Math.min(buf.length, size - pos), pos)
+        const view = buf.subarray(0, n)
+        let start = 0
+        let nl = view.indexOf(0x0a, 0)
+        if (nl === -1) {
+          if (pos + n >= size) { if (cutAt < 0) { cutAt = pos; why = `${size - pos} bytes without a line end` } break }
+          buf = Buffer.allocUnsafe(buf.length * 2) // a line longer than the buffer
+          continue
+        }
+        while (nl !== -1) {
+          const text = view.toString('utf8', start, nl)
+          const line = decodeLine(text)
+          let problem: string | null = null
+          if (line === null) problem = lineProblem(text) ?? 'unreadable'
+          else if (seg.index.count === 0 && cutAt < 0 && line.offset !== seg.index.firstOffset) {
+            return `first line has offset ${line.offset}, the file name says ${seg.index.firstOffset}` // not a torn write: a wrong file
+          } else if (seg.index.count > 0 && line.offset <= seg.index.lastOffset) problem = `offset ${line.offset} after ${seg.index.lastOffset}`
+          if (problem !== null) {
+            if (cutAt < 0) { cutAt = pos + start; why = problem }
+          } else if (cutAt >= 0) {
+            return `line at byte ${cutAt}: ${why}; good lines follow it`
+          } else {
+            seg.index.note(line!.offset, pos + start, line!.timestamp, nl - start + 1, this.interval)
+          }
+          start = nl + 1
+          nl = view.indexOf(0x0a, start)
+        }
+        pos += start
+      }
+    } finally {
+      closeSync(fd)
+    }
+    if (cutAt < 0) return null
+    if (laterHaveData) return `line at byte ${cutAt}: ${why}; later segments have data`
+    // A torn tail: a write cut short by a crash, never confirmed. Cut it off.
+    const fdw = openSync(seg.file, 'r+')
+    try { ftruncateSync(fdw, cutAt) } finally { closeSync(fdw) }
+    this.problems++
+    this.log.warn({ file: seg.file, at: cutAt, cut: size - cutAt, problem: why }, 'torn tail of a segment cut off (a write interrupted by a crash, never confirmed)')
+    return null
+  }
+
+  private moveAsideAtOpen (seg: Segment, problem: string): void {
+    const movedTo = moveAside(seg.file, this.now())
+    removeQuietly(this.indexPath(seg))
+    this.problems++
+    this.log.warn({ file: seg.file, movedTo, problem }, 'damaged segment moved aside; the rest of the topic is served')
+  }
+}
+
+/**
+ * The offset at the end of a broker-written line (`…"offset":123}`) read
+ * from its bytes, or -1 when the line does not end that way (then it is
+ * decoded in full, which says what is wrong with it).
+ */
+function tailOffset (buf: Buffer, start: number, end: number): number {
+  let i = end - 1
+  if (i <= start || buf[i] !== 0x7d) return -1
+  let v = 0
+  let mul = 1
+  let digits = 0
+  for (i--; i > start && buf[i] >= 0x30 && buf[i] <= 0x39; i--) {
+    v += (buf[i] - 0x30) * mul
+    mul *= 10
+    if (++digits > 16) return -1
+  }
+  return digits > 0 && buf[i] === 0x3a ? v : -1
+}
+
+function sizeOf (file: string): number {
+  const fd = openSync(file, 'r')
+  try { return fstatSync(fd).size } finally { closeSync(fd) }
+}
+
+function removeQuietly (file: string): void {
+  try { unlinkSync(file) } catch { /* already gone */ }
+}
+

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { execFile, spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { LineClient } from '../helpers/broker'
@@ -63,6 +63,9 @@ t.test('npm start -- --port <n> starts the broker on that port', async t => {
 })
 
 t.test('npx ackline --help works in the repository (the README command)', async t => {
+  // npx links the bin to dist/cli.js and makes it executable only the first time it sees this directory:
+  // a rebuilt dist/ (a fresh clone at the same path) must be executable by itself.
+  t.ok(statSync(CLI).mode & 0o100, 'the build leaves dist/cli.js executable')
   const help = await shell('npx', ['--no-install', 'ackline', '--help'])
   t.equal(help.code, 0, 'npx ackline --help exits 0')
   t.match(help.stdout, /^Usage: ackline /)

@@ -49,7 +49,8 @@ t.test('the benchmark-only peer clients are not needed to run the broker', async
 })
 
 t.test('what prepare needs to build dist/ is installed without dev dependencies', async t => {
-  t.match(pkg.scripts.prepare, /^tsc\b/, 'prepare compiles with tsc')
+  t.equal(pkg.scripts.prepare, 'npm run build', 'installing builds dist/')
+  t.match(pkg.scripts.build, /^tsc\b/, 'the build compiles with tsc')
   t.ok('typescript' in pkg.dependencies, 'typescript (tsc) is a dependency')
   for (const types of tsconfig.compilerOptions.types ?? []) {
     t.ok(`@types/${types}` in pkg.dependencies, `@types/${types} (tsconfig types) is a dependency`)

@@ -13,15 +13,23 @@ const run = promisify(execFile)
 
 interface Finished { code: number | null, stdout: string, stderr: string }
 
-/** Runs a command in the repository root, as typed in a shell there. */
+/**
+ * Runs a command in the repository root, as typed in a shell there. One that
+ * has not ended after 20 s (a broker that started when it should not have) is
+ * stopped, with its children, and reported with code null.
+ */
 function shell (cmd: string, args: string[]): Promise<Finished> {
   return new Promise(resolve => {
-    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(cmd, args, { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s })
     child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s })
-    child.on('exit', code => resolve({ code, stdout, stderr }))
+    const timer = setTimeout(() => { try { process.kill(-child.pid!, 'SIGKILL') } catch {} }, 20000)
+    child.on('exit', code => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
   })
 }
 

@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net'
+import { resolve } from 'node:path'
 import { systemClock, type Clock } from './clock'
 import type { BrokerConfig } from './config/defaults'
 import { resolveConfig, type ConfigOverrides } from './config/loadConfig'
@@ -39,11 +40,12 @@ export class Broker {
     this.tls = this.config.tls === null ? null : new TlsListener(this.config.tls, this.config.host, this.server, this.log)
     try {
       this.address = await this.server.listen(this.config.port, this.config.host)
-      this.log.info({ host: this.address.address, port: this.address.port, logDir: this.config.logDir }, 'listening')
+      // debug, not info: the CLI prints the same as its one human line on stdout, so a terminal shows it once.
+      this.log.debug({ host: this.address.address, port: this.address.port, logDir: resolve(this.config.logDir) }, 'listening')
       if (this.tls !== null) {
         this.tlsAddress = await this.tls.listen()
         this.server.tlsPort = this.tlsAddress.port
-        this.log.info({ host: this.tlsAddress.address, port: this.tlsAddress.port }, 'listening for TLS')
+        this.log.debug({ host: this.tlsAddress.address, port: this.tlsAddress.port }, 'listening for TLS')
       }
       this.manager.ctx.stats.start()
     } catch (err) {

@@ -13,7 +13,7 @@ import { FailureLimiter } from './rateLimit'
 
 /** Commands that work before `auth`, whatever the config. */
 const OPEN_ACTIONS: ReadonlySet<Action> = new Set<Action>(['auth', 'help', 'ping', 'quit'])
-/** Commands `help` lists only when auth is in use (users configured or auth required). */
+/** Commands that exist only when auth is in use (users configured or auth required), and need an authenticated connection (but `auth`). */
 export const SECURITY_ACTIONS: ReadonlySet<Action> = new Set<Action>(['auth', 'grant', 'revoke'])
 
 const WINDOW_MS = 60_000
@@ -77,7 +77,7 @@ export class AuthService {
   gate (action: Action, args: string, session: Session, usage: string): void {
     if (OPEN_ACTIONS.has(action)) return
     const user = this.userOf(session)
-    if (user === null && (this.required || SECURITY_ACTIONS.has(action))) {
+    if (user === null && this.needsUser(action)) {
       fail('AUTH_REQUIRED', { usage })
     }
     if (!TOPIC_ACTIONS.has(action)) return
@@ -104,6 +104,23 @@ export class AuthService {
       this.deny(session, user, action, topic, 'no subscribe permission')
       fail('FORBIDDEN', { user: String(user), right: 'subscribe to', topic })
     }
+  }
+
+  /**
+   * Whether `session` can use `action` now, topic permissions aside: what
+   * `help` lists. `auth`, `grant` and `revoke` only when auth is in use; `auth`
+   * only until it succeeds; with `auth.required`, only the open commands before it.
+   */
+  available (action: Action, session: Session): boolean {
+    if (!this.enabled && SECURITY_ACTIONS.has(action)) return false
+    const user = this.userOf(session)
+    if (action === 'auth') return user === null
+    return OPEN_ACTIONS.has(action) || user !== null || !this.needsUser(action)
+  }
+
+  /** An anonymous connection gets AUTH_REQUIRED for `action` (`gate` and `available` agree through this). */
+  private needsUser (action: Action): boolean {
+    return this.required || SECURITY_ACTIONS.has(action)
   }
 
   /** `auth <user> <password>`: throws RATE_LIMITED / AUTH_FAILED; returns the user on success. */

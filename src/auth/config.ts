@@ -43,7 +43,7 @@ export const USER_NAME_PATTERN = '^[A-Za-z0-9_-]{1,64}$'
 /** A topic pattern: `*` (every public topic), `<prefix>.*` (topics under a prefix) or an exact topic name. */
 export const TOPIC_PATTERN = '^(\\*|[A-Za-z0-9._-]{1,200}|[A-Za-z0-9._-]{1,198}\\.\\*)$'
 
-const patterns = { type: 'array', uniqueItems: true, items: { type: 'string', pattern: TOPIC_PATTERN } }
+const patterns = { type: 'array', uniqueItems: true, items: { type: 'string', pattern: TOPIC_PATTERN, description: '*, <prefix>.* or a topic name' } }
 
 export const authSchema = {
   type: 'object',
@@ -53,13 +53,18 @@ export const authSchema = {
     required: { type: 'boolean' },
     users: {
       type: 'object',
-      propertyNames: { pattern: USER_NAME_PATTERN },
+      propertyNames: { pattern: USER_NAME_PATTERN, description: '1 to 64 letters, digits, _ or -' },
       additionalProperties: {
         type: 'object',
         additionalProperties: false,
         required: ['passwordHash'],
         properties: {
-          passwordHash: { type: 'string', pattern: '^scrypt\\$\\d{1,8}\\$\\d{1,3}\\$\\d{1,3}\\$[A-Za-z0-9+/]+={0,2}\\$[A-Za-z0-9+/]+={0,2}$' },
+          passwordHash: {
+            type: 'string',
+            pattern: '^scrypt\\$\\d{1,8}\\$\\d{1,3}\\$\\d{1,3}\\$[A-Za-z0-9+/]+={0,2}\\$[A-Za-z0-9+/]+={0,2}$',
+            // Shown when the pattern fails: a person pasted a password, not its hash.
+            description: 'a hash printed by npx ackline hash-password (scrypt$<N>$<r>$<p>$<salt>$<hash>), not the password itself',
+          },
           publish: patterns,
           subscribe: patterns,
         },

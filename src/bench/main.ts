@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * Standalone entry for the load generator until `ackline bench` is wired into
- * the main CLI: `node dist/bench/main.js bench --port 8000 ...`.
+ * Standalone entry for the load generator, without the broker's CLI:
+ * `npx tsx src/bench/main.ts bench --port 8000 ...` (the same as `npx ackline bench ...`).
  */
 import { Command } from 'commander'
 import { registerBenchCommand } from './command'

@@ -1,14 +1,17 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import Ajv, { type ErrorObject } from 'ajv'
+import Ajv from 'ajv'
+import { parseScryptHash } from '../auth/password'
 import { ConfigError } from '../errors'
+import { describeConfigErrors, fieldPath } from './configErrors'
 import { ACTIONS, DEFAULTS, type Action, type BrokerConfig } from './defaults'
 import { configFileSchema } from './schema'
 
 /** The config file shipped with the package (command table and defaults). */
 export const DEFAULT_CONFIG_FILE = join(__dirname, '..', '..', 'config', 'default.json')
 
-const ajv = new Ajv({ allErrors: true })
+// verbose: errors carry their schema, for descriptions and the known names of an object.
+const ajv = new Ajv({ allErrors: true, verbose: true })
 const validateFile = ajv.compile(configFileSchema)
 
 /** A config layer: any subset of fields; `commands` may name only the actions it changes. */
@@ -34,20 +37,18 @@ export function readConfigFile (file: string): ConfigOverrides {
 /** Validates an overrides object (from a file or from code). */
 export function checkConfig (data: unknown, source: string): ConfigOverrides {
   if (!validateFile(data)) {
-    throw new ConfigError(`invalid config in ${source}: ${describeErrors(validateFile.errors ?? [])}`)
+    throw new ConfigError(`invalid config in ${source}: ${describeConfigErrors(validateFile.errors ?? [], data)}`)
   }
-  return data as ConfigOverrides
-}
-
-function describeErrors (errors: ErrorObject[]): string {
-  return errors.map(e => {
-    const field = e.instancePath === '' ? '(top level)' : e.instancePath
-    if (e.keyword === 'additionalProperties') {
-      const extra = (e.params as { additionalProperty: string }).additionalProperty
-      return `unknown field "${e.instancePath}/${extra}"`
+  const overrides = data as ConfigOverrides
+  // The schema checks a hash's shape; its parameters (N, r, p, sizes) are checked here, before start-up.
+  for (const [name, user] of Object.entries(overrides.auth?.users ?? {})) {
+    const hash = parseScryptHash(user.passwordHash)
+    if (typeof hash === 'string') {
+      const field = fieldPath(`/auth/users/${name}/passwordHash`, data)
+      throw new ConfigError(`invalid config in ${source}: ${field} is not usable (${hash}); make one with npx ackline hash-password`)
     }
-    return `field "${field}" ${e.message ?? 'is invalid'}`
-  }).join('; ')
+  }
+  return overrides
 }
 
 /**
@@ -80,15 +81,15 @@ function checkCrossFields (cfg: BrokerConfig): void {
       const key = word.toLowerCase()
       const prev = owner.get(key)
       if (prev !== undefined && prev !== action) {
-        throw new ConfigError(`invalid config: field "/commands/${action}" reuses the word "${word}" already used by "/commands/${prev}"`)
+        throw new ConfigError(`invalid config: commands.${action} reuses the word "${word}" already used by commands.${prev}`)
       }
       owner.set(key, action)
     }
   }
   if (cfg.ackTimeoutMs > cfg.maxAckTimeoutMs) {
-    throw new ConfigError(`invalid config: field "/ackTimeoutMs" (${cfg.ackTimeoutMs}) must not exceed "/maxAckTimeoutMs" (${cfg.maxAckTimeoutMs})`)
+    throw new ConfigError(`invalid config: ackTimeoutMs (${cfg.ackTimeoutMs}) must not exceed maxAckTimeoutMs (${cfg.maxAckTimeoutMs})`)
   }
   if (cfg.maxInFlight > cfg.maxInFlightLimit) {
-    throw new ConfigError(`invalid config: field "/maxInFlight" (${cfg.maxInFlight}) must not exceed "/maxInFlightLimit" (${cfg.maxInFlightLimit})`)
+    throw new ConfigError(`invalid config: maxInFlight (${cfg.maxInFlight}) must not exceed maxInFlightLimit (${cfg.maxInFlightLimit})`)
   }
 }

@@ -7,7 +7,7 @@ const commandWords = {
   type: 'array',
   minItems: 1,
   uniqueItems: true,
-  items: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_-]{0,31}$' },
+  items: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_-]{0,31}$', description: 'a word: a letter, then up to 31 letters, digits, _ or -' },
 }
 
 /** JSON schema of a config file: every field optional, no unknown fields (typos fail loudly). */
@@ -42,7 +42,7 @@ export const configFileSchema = {
     maxAckTimeoutMs: { type: 'integer', minimum: 10 },
     maxDeliveries: positiveInt,
     maxPendingPerSubscriber: positiveInt,
-    overflowDropOldest: { type: 'array', items: { type: 'string', pattern: '^(\\*|[A-Za-z0-9._-]{1,200}(\\.\\*)?)$' } },
+    overflowDropOldest: { type: 'array', items: { type: 'string', pattern: '^(\\*|[A-Za-z0-9._-]{1,200}(\\.\\*)?)$', description: 'a topic name, <prefix>.* or *' } },
     maxPendingBytes: { type: 'integer', minimum: 1024 },
     publishHoldPending: positiveInt,
     publishHoldMaxMs: { type: 'integer', minimum: 1, maximum: 60000 },

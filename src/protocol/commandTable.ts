@@ -54,9 +54,9 @@ export class CommandTable {
     return u === '' ? this.primary(action) : `${this.primary(action)} ${u}`
   }
 
-  /** One line listing every command as configured, e.g. `pub|PUBLISH <topic> <event-json>`. */
-  helpText (hide?: ReadonlySet<Action>): string {
-    return ACTIONS.filter(a => hide === undefined || !hide.has(a)).map(a => {
+  /** One line listing the commands as configured, e.g. `pub|PUBLISH <topic> <event-json>`; only those `show` accepts. */
+  helpText (show: (action: Action) => boolean = () => true): string {
+    return ACTIONS.filter(show).map(a => {
       const u = USAGE[a]
       const w = this.words[a].join('|')
       return u === '' ? w : `${w} ${u}`

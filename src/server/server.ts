@@ -27,7 +27,6 @@ export class BrokerServer {
       }
     })
     this.limits = new ConnectionLimits(config, manager.ctx.stats, manager.ctx.log, manager.ctx.clock)
-    this.server.on('error', (err) => manager.ctx.log.error({ err }, 'listener error'))
   }
 
   listen (port: number, host: string): Promise<AddressInfo> {
@@ -36,6 +35,8 @@ export class BrokerServer {
       this.server.once('error', onError)
       this.server.listen(port, host, () => {
         this.server.off('error', onError)
+        // Only now: an error from listen() itself is the caller's to report (the CLI says it in one line).
+        this.server.on('error', (err) => this.manager.ctx.log.error({ err }, 'listener error'))
         resolve(this.server.address() as AddressInfo)
       })
     })

@@ -14,7 +14,7 @@ function readPem (file: string, field: string): Buffer {
   try {
     return readFileSync(file)
   } catch (err) {
-    throw new ConfigError(`invalid config: field "/tls/${field}": cannot read ${file}: ${(err as Error).message}`)
+    throw new ConfigError(`invalid config: tls.${field}: cannot read ${file}: ${(err as Error).message}`)
   }
 }
 

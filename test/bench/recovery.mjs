@@ -85,7 +85,7 @@ async function run () {
     let out = ''
     child.stdout.on('data', d => {
       out += d
-      const m = /ackline listening on .*:(\d+) /.exec(out)
+      const m = /ackline listening on \S*:(\d+)[, ]/.exec(out)
       if (m !== null) resolve(Number(m[1]))
     })
     exited.then(code => reject(new Error(`broker exited (${code}) before listening:\n${stderr}`)))

@@ -1,7 +1,9 @@
-import { SECURITY_ACTIONS } from '../../auth/auth'
 import type { Handler } from '../context'
 
-/** `help`: the commands as configured, on one line (auth, grant and revoke only when auth is in use). */
+/**
+ * `help`: the commands this connection can use now, as configured, on one
+ * line (before `auth` when it is required: only what works unauthenticated).
+ */
 export const help: Handler = (ctx, session) => {
-  session.reply(`OK commands: ${ctx.table.helpText(ctx.auth.enabled ? undefined : SECURITY_ACTIONS)}`)
+  session.reply(`OK commands: ${ctx.table.helpText(action => ctx.auth.available(action, session))}`)
 }

@@ -64,7 +64,7 @@ export class FlowControl {
     const now = this.clock.now()
     for (const s of topic.subscriptions.values()) {
       if (s.pending <= limit || s.sink === null || s.sink === publisher || s.sink.stalled()) continue
-      if (now - s.lastAckAt > this.holdMaxMs) continue // not acking: stuck or slow to start, holds no one back
+      if (now - s.lastAckAt >= this.holdMaxMs) continue // not acking: stuck or slow to start, holds no one back
       return s
     }
     return null

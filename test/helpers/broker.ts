@@ -51,6 +51,15 @@ export async function startTestBroker (t: { teardown: (fn: () => unknown) => voi
 
 const DEFAULT_WAIT_MS = 5000
 
+/** Polls until `cond()` holds; fails after `waitMs`. For state the broker changes without telling a client. */
+export async function waitFor (cond: () => boolean, what: string, waitMs = DEFAULT_WAIT_MS): Promise<void> {
+  const deadline = Date.now() + waitMs
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise(resolve => setTimeout(resolve, 5))
+  }
+}
+
 /** A line-oriented TCP client, the way telnet or a script talks to the broker. */
 export class LineClient {
   readonly socket: Socket

@@ -1,5 +1,6 @@
 import t from 'tap'
-import { startTestBroker } from '../helpers/broker'
+import { startTestBroker, waitFor } from '../helpers/broker'
+import { ManualClock } from '../helpers/clock'
 import type { Connection } from '../../src/server/connection'
 
 function brokerSide (tb: Awaited<ReturnType<typeof startTestBroker>>, excludeIds: Set<number>): Connection {
@@ -71,7 +72,8 @@ t.test('a subscriber that never reads gets at most its in-flight cap; others are
 })
 
 t.test('a client that never drains is disconnected after drainTimeoutMs', async t => {
-  const tb = await startTestBroker(t, { drainTimeoutMs: 300, flushBytes: 1024 })
+  const clock = new ManualClock()
+  const tb = await startTestBroker(t, { drainTimeoutMs: 300, flushBytes: 1024 }, clock)
   const p = await tb.client()
   await p.request('pub big {"msg":"create"}')
   const stuck = await tb.client()
@@ -80,7 +82,10 @@ t.test('a client that never drains is disconnected after drainTimeoutMs', async 
   const payload = 'y'.repeat(60000)
   for (let i = 0; i < 200; i++) p.send(`pub big {"msg":"${payload}"}`)
   for (let i = 0; i < 200; i++) await p.reply()
-  await new Promise(resolve => setTimeout(resolve, 800))
-  t.equal(tb.broker.server.connections.size, 1, 'the stuck client was dropped')
+  clock.advance(299)
+  t.equal(tb.broker.server.connections.size, 2, 'not dropped before drainTimeoutMs')
+  clock.advance(1)
+  await waitFor(() => tb.broker.server.connections.size === 1, 'the stuck client to be dropped')
+  t.pass('the stuck client was dropped at drainTimeoutMs')
   t.equal(await p.request('ping'), 'OK PONG', 'the publisher was served throughout')
 })

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { ManualClock } from '../helpers/clock'
 import { connect } from 'node:net'
 import { startTestBroker, type TestBroker } from '../helpers/broker'
 import type { Connection } from '../../src/server/connection'
@@ -98,8 +99,9 @@ t.test('maxTopics: N topics allowed, a pub creating topic N+1 is refused, existi
 })
 
 t.test('idleTimeoutMs at its edge: idle connections close, subscribers and pinging clients stay', async t => {
-  // A long timeout so the real timer never fires here: the sweep is driven with explicit times.
-  const tb = await startTestBroker(t, { idleTimeoutMs: 60000 })
+  // A manual clock: the sweep is driven with explicit times.
+  const clock = new ManualClock()
+  const tb = await startTestBroker(t, { idleTimeoutMs: 60000 }, clock)
   const limits = tb.broker.server.limits
   const p = await tb.client()
   await p.request('pub news {"msg":"create"}')
@@ -110,13 +112,13 @@ t.test('idleTimeoutMs at its edge: idle connections close, subscribers and pingi
   const idleConn = newest(tb)
   const last = limits.lastInput(idleConn)!
   // The publisher's later ping keeps it alive: only `idle` is due at last + 60000.
-  await new Promise(resolve => setTimeout(resolve, 5))
+  clock.advance(5)
   t.equal(await p.request('ping'), 'OK PONG')
   t.ok(limits.lastInput(idleConn)! === last && limits.sweep(last + 59999) === 0, 'one millisecond before the timeout nothing closes')
   t.equal(limits.sweep(last + 60000), 1, 'at the timeout the idle connection closes')
   t.equal(await idle.next(), 'ERR IDLE_TIMEOUT no input for 60000 ms (idleTimeoutMs) and no subscriptions; closing the connection')
   await idle.closedByPeer()
-  t.equal(limits.sweep(Date.now() + 10 * 60000), 1, 'much later the publisher (no subscriptions) is idle too')
+  t.equal(limits.sweep(clock.now() + 10 * 60000), 1, 'much later the publisher (no subscriptions) is idle too')
   await p.closedByPeer()
   t.equal(await subscriber.request('ping'), 'OK PONG', 'a subscribed connection is never idle-closed')
   t.equal(tb.broker.manager.ctx.stats.limitHits.idleTimeoutMs, 2)

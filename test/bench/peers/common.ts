@@ -1,8 +1,8 @@
-/** Shared measurement rules for every peer driver (and the Ackline one). */
+/** Settings, result shape and small helpers shared by the peer runner and its drivers. */
 import * as net from 'node:net'
 import * as fs from 'node:fs'
-import { LatencyRecorder, nowMs, paceAllowance, rate } from '../../../src/bench/stats'
-import { paddingFor, pickPriority, PriorityRange } from '../../../src/bench/args'
+import { rate } from '../../../src/bench/stats'
+import type { Meter } from './wire'
 
 export type Workload = 'W1' | 'W2' | 'W3' | 'M1'
 export const WORKLOADS: readonly Workload[] = ['W1', 'W2', 'W3', 'M1']
@@ -12,7 +12,10 @@ export interface Settings {
   w2Messages: number
   m1Count: number
   size: number
+  /** Max publishes sent and not yet confirmed, for every broker. */
   window: number
+  /** For NATS core and MQTT QoS 0 (no reply per publish): a PING after every this many publishes. */
+  syncEvery: number
   /** open-loop publish rate, events/s (0 = as fast as the window allows) */
   rate: number
   inFlight: number
@@ -37,6 +40,8 @@ export interface RunResult {
   p50: number
   p99: number
   max: number
+  /** Latency samples taken (one delivery in SAMPLE_EVERY). */
+  samples?: number
   /** Publish-to-confirmation latency (broker's per-publish reply), where the protocol has one. */
   confirmP50?: number
   confirmP99?: number
@@ -47,154 +52,37 @@ export interface RunResult {
   bytesPerEvent?: number
 }
 
-/** Same ~size-byte event body for every broker: what `ackline bench` publishes. */
-export class Body {
-  private readonly pad: string
-  constructor(size: number, private readonly prio: PriorityRange | null) {
-    this.pad = paddingFor(size)
+/** The RunResult of a finished (or failed) run from what its Meter counted. */
+export function resultOf(m: Meter, peer: string, workload: Workload, variant: string, messages: number, note: string): RunResult {
+  const l = m.lat.summary()
+  const c = m.confirmLat.summary()
+  const problems: string[] = []
+  if (m.failure !== null) problems.push(`FAILED: ${m.failure}`)
+  if (m.refused > 0) problems.push(`${m.refused} publishes refused`)
+  if (m.delivered > m.expected) problems.push(`OVERCOUNT: ${m.delivered} deliveries counted, ${m.expected} expected`)
+  const errs = Object.entries(m.errors)
+  if (errs.length) problems.push(`errors ${errs.map(([k, v]) => `${k}=${v}`).join(' ')}`)
+  const end = Math.max(m.lastPub, m.lastDel)
+  return {
+    peer,
+    workload,
+    variant,
+    messages,
+    published: m.published,
+    expected: m.expected,
+    delivered: m.delivered,
+    acked: m.acked,
+    complete: m.failure === null && m.refused === 0 && m.delivered === m.expected && m.published === messages,
+    elapsedMs: end > 0 ? end - m.startAt : 0,
+    pubRate: rate(m.published, m.lastPub - m.startAt),
+    delRate: rate(m.delivered, m.lastDel - m.startAt),
+    p50: l.p50,
+    p99: l.p99,
+    max: l.max,
+    samples: l.count,
+    ...(c.count > 0 ? { confirmP50: c.p50, confirmP99: c.p99 } : {}),
+    note: [note, ...problems].filter(Boolean).join('; '),
   }
-  /** Returns [priority (or -1), body]. */
-  next(): [number, string] {
-    const p = this.prio === null ? -1 : pickPriority(this.prio)
-    const pr = p < 0 ? '' : `"priority":${p},`
-    return [p, `{${pr}"msg":{"t":${nowMs()},"p":"${this.pad}"}}`]
-  }
-}
-
-/**
- * Counts publishes/deliveries and end-to-end latency (publisher's send time in
- * the body, taken again on delivery, same process) exactly like runBench.
- */
-export class Meter {
-  readonly lat = new LatencyRecorder()
-  /** Publish-to-confirmation times, fed by pipelined() for brokers that confirm each publish. */
-  readonly confirmLat = new LatencyRecorder()
-  published = 0
-  delivered = 0
-  acked = 0
-  private startAt = 0
-  private lastPub = 0
-  private lastDel = 0
-  private lastProgress = 0
-  private waiter: (() => void) | null = null
-  expected = 0
-
-  start(expected: number): void {
-    this.expected = expected
-    this.startAt = nowMs()
-    this.lastProgress = this.startAt
-  }
-  pub(confirmMs?: number): void {
-    this.published++
-    this.lastPub = nowMs()
-    if (confirmMs !== undefined) this.confirmLat.record(confirmMs)
-  }
-  deliver(body: string | Uint8Array): void {
-    const now = nowMs()
-    this.delivered++
-    this.lastDel = now
-    this.lastProgress = now
-    const s = typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString()
-    try {
-      const t = (JSON.parse(s) as { msg?: { t?: number } }).msg?.t
-      if (typeof t === 'number') this.lat.record(now - t)
-    } catch {
-      /* not a bench body */
-    }
-    if (this.waiter && this.delivered >= this.expected) this.waiter()
-  }
-  /** Resolves when everything expected was delivered, on timeout, or after `stallMs` without deliveries. */
-  wait(s: Settings): Promise<boolean> {
-    if (this.delivered >= this.expected) return Promise.resolve(true)
-    return new Promise((resolve) => {
-      const deadline = this.startAt + s.runTimeoutMs
-      const iv = setInterval(() => {
-        const now = nowMs()
-        if (now > deadline || now - Math.max(this.lastProgress, this.lastPub) > s.stallMs) done(false)
-      }, 250)
-      const done = (ok: boolean): void => {
-        clearInterval(iv)
-        this.waiter = null
-        resolve(ok)
-      }
-      this.waiter = () => done(true)
-    })
-  }
-  /** Give outstanding ack replies a moment to arrive (acks are counted on the broker's reply). */
-  async waitAcks(ms: number): Promise<void> {
-    const end = Date.now() + ms
-    while (this.acked < this.delivered && Date.now() < end) await sleep(10)
-  }
-  result(peer: string, workload: Workload, variant: string, messages: number, note = ''): RunResult {
-    const l = this.lat.summary()
-    const c = this.confirmLat.summary()
-    return {
-      peer,
-      workload,
-      variant,
-      messages,
-      published: this.published,
-      expected: this.expected,
-      delivered: this.delivered,
-      acked: this.acked,
-      complete: this.delivered >= this.expected && this.published === messages,
-      elapsedMs: Math.max(this.lastPub, this.lastDel) - this.startAt,
-      pubRate: rate(this.published, this.lastPub - this.startAt),
-      delRate: rate(this.delivered, this.lastDel - this.startAt),
-      p50: l.p50,
-      p99: l.p99,
-      max: l.max,
-      ...(c.count > 0 ? { confirmP50: c.p50, confirmP99: c.p99 } : {}),
-      note,
-    }
-  }
-}
-
-/**
- * Keep at most `window` sends outstanding until `total` were sent and confirmed;
- * with `ratePerSec` > 0, also never send ahead of that open-loop rate.
- */
-export async function pipelined(total: number, window: number, send: () => Promise<unknown>, onDone: (confirmMs: number) => void, ratePerSec = 0): Promise<void> {
-  let sent = 0
-  let first: Error | null = null
-  const start = nowMs()
-  let timer: NodeJS.Timeout | null = null
-  await new Promise<void>((resolve, reject) => {
-    let outstanding = 0
-    const pump = (): void => {
-      const allowed = paceAllowance(nowMs() - start, ratePerSec)
-      while (sent < total && outstanding < window && first === null && sent < allowed) {
-        sent++
-        outstanding++
-        const sentAt = nowMs()
-        send().then(
-          () => {
-            outstanding--
-            onDone(nowMs() - sentAt)
-            if (sent === total && outstanding === 0) resolve()
-            else pump()
-          },
-          (e: Error) => {
-            first ??= e
-            reject(e)
-          },
-        )
-      }
-      if (sent < total && sent >= allowed && timer === null && first === null) {
-        timer = setTimeout(() => {
-          timer = null
-          pump()
-        }, 1)
-      }
-    }
-    if (total === 0) resolve()
-    else pump()
-  })
-}
-
-/** For protocols without a per-publish reply: how many to send in the next batch (0 = wait a little). */
-export function nextBatch(sent: number, total: number, window: number, start: number, ratePerSec: number): number {
-  return Math.max(0, Math.min(window, total - sent, paceAllowance(nowMs() - start, ratePerSec) - sent))
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -1,12 +1,17 @@
 /**
  * Peer-broker benchmark runner. Starts each selected broker on its own loopback
  * port (data under /tmp), runs the workloads back to back K times, stops what it
- * started (by PID), and writes results.md + results.json (medians over K).
+ * started (by PID), and writes results.md + results.json (medians over K, ratios
+ * against named peers of the same run, the exact command). Every driver speaks
+ * its broker's wire protocol over a raw socket through wire.ts; the `forwarder`
+ * pseudo-peer (a Node process that only forwards lines) shows the harness's own
+ * ceiling.
  *
- *   npx tsx test/bench/peers/run.ts --peers redis,nats,mosquitto,beanstalkd,rabbitmq --workloads W1,W2,W3,M1 --repeats 3
+ *   npx tsx test/bench/peers/run.ts --workloads W1,W2,W3,M1 --repeats 3
  *
  * See docs/benchmarks-howto.md.
  */
+import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -19,6 +24,7 @@ import { BINARIES, Peer, PEERS, Server, startServer, stopAll, which } from './se
 
 /** Which (peer, workload) pairs exist, with the subscriber counts to run. */
 const MATRIX: Record<Peer, Partial<Record<Workload, number[]>>> = {
+  forwarder: { W1: [1, 4], W2: [1], W3: [1] },
   ackline: { W1: [1, 4], W2: [1], W3: [1], M1: [1] },
   redis: { W1: [1, 4], W2: [1], M1: [1] },
   nats: { W1: [1, 4] },
@@ -31,14 +37,16 @@ type Driver = (srv: Server, w: Workload, subs: number, s: Settings) => Promise<R
 const DRIVERS: Record<Peer, Driver> = drivers
 
 const program = new Command('bench-peers')
-  .option('--peers <list>', `comma list of ${PEERS.join(',')}`, 'redis,nats,mosquitto,beanstalkd,rabbitmq')
+  .option('--peers <list>', `comma list of ${PEERS.join(',')}`, PEERS.join(','))
   .option('--workloads <list>', 'comma list of W1,W2,W3,M1', 'W1,W2,W3,M1')
   .option('--repeats <k>', 'repeats per cell; the table shows medians', '3')
-  .option('--w1-messages <n>', 'W1 events', '200000')
+  .option('--w1-messages <n>', 'W1 events', '500000')
   .option('--w2-messages <n>', 'W2/W3 events', '100000')
   .option('--m1-count <n>', 'M1 pending events', '1000000')
   .option('--size <bytes>', 'approximate event size', '100')
-  .option('--window <n>', 'max outstanding publishes (or flush interval) per publisher', '1000')
+  .option('--window <n>', 'max publishes sent and not yet confirmed, for every broker', '1000')
+  .option('--sync-every <n>', 'NATS core / MQTT QoS 0 (no reply per publish): PING after every n publishes (default window/10)')
+  .option('--ratio-to <list>', 'add a "÷ peer" column (delivered ev/s, same workload and subscriber count, same run) for each of these', 'redis,beanstalkd,rabbitmq,forwarder')
   .option('--rate <n>', 'open-loop publish rate for W1/W2/W3, events/s (0 = as fast as the window allows); use it to compare latency below saturation', '0')
   .option('--in-flight <n>', 'W2/W3 subscriber in-flight cap / prefetch', '100')
   .option('--run-timeout <dur>', 'safety limit per run', '180s')
@@ -68,6 +76,7 @@ async function main(): Promise<void> {
     m1Count: parseCount(o.m1Count!, '--m1-count'),
     size: parseCount(o.size!, '--size', 0),
     window: parseCount(o.window!, '--window'),
+    syncEvery: o.syncEvery ? parseCount(o.syncEvery, '--sync-every') : Math.max(1, Math.floor(parseCount(o.window!, '--window') / 10)),
     rate: parseCount(o.rate!, '--rate', 0),
     inFlight: parseCount(o.inFlight!, '--in-flight'),
     runTimeoutMs: parseDurationMs(o.runTimeout!),
@@ -82,7 +91,8 @@ async function main(): Promise<void> {
   fs.mkdirSync(outDir, { recursive: true })
 
   // Check binaries (this runner installs nothing).
-  const missing = peers.filter((p) => p !== 'ackline' && which(BINARIES[p]) === null)
+  const ratioTo = parseList(o.ratioTo!, PEERS, 'ratio peer')
+  const missing = peers.filter((p) => p !== 'ackline' && p !== 'forwarder' && which(BINARIES[p]) === null)
   if (missing.length) {
     throw new Error(`missing binaries for ${missing.join(', ')}: apt-get install -y ${missing.map((p) => (p === 'nats' ? 'nats-server' : p === 'rabbitmq' ? 'rabbitmq-server' : p === 'redis' ? 'redis-server' : p)).join(' ')}`)
   }
@@ -142,15 +152,18 @@ async function main(): Promise<void> {
               checks.push({ peer, confirmed: 0, recovered: 0, note: `FAILED: ${(e as Error).message}` })
               log(`${peer} W3 kill -9 check FAILED: ${(e as Error).message}`)
             }
-          } else log(`${peer} W3 kill -9 check: no check for this peer`)
+          } else if (peer !== 'forwarder') log(`${peer} W3 kill -9 check: no check for this peer`)
         }
         if (srv) await srv.stop()
       }
     }
   }
 
+  const git = spawnSync('git', ['-C', s.ackline.root, 'log', '-1', '--format=%h %s'], { encoding: 'utf8' })
   const report = {
-    machine: { nproc: os.cpus().length, node: process.version, kernel: os.release(), memGiB: Math.round(os.totalmem() / 2 ** 30) },
+    date: new Date().toISOString(),
+    commit: git.status === 0 ? git.stdout.trim() : 'unknown',
+    machine: { nproc: os.cpus().length, node: process.version, kernel: os.release(), memGiB: Math.round(os.totalmem() / 2 ** 30), loadavg: os.loadavg().map((x) => Number(x.toFixed(2))) },
     command: `npx tsx test/bench/peers/run.ts ${process.argv.slice(2).join(' ')}`,
     settings: s,
     versions,
@@ -158,7 +171,7 @@ async function main(): Promise<void> {
     durableChecks: checks,
   }
   fs.writeFileSync(path.join(outDir, 'results.json'), JSON.stringify(report, null, 2) + '\n')
-  let md = markdown(report, cells, repeats)
+  let md = markdown(report, cells, repeats, ratioTo)
   if (checks.length) {
     md += ['W3 durability check (kill -9 after confirmed publishes, restart on the same data):', '',
       '| peer | confirmed | recovered after kill -9 | how |', '|---|---:|---:|---|',
@@ -181,27 +194,43 @@ function medians(runs: RunResult[]): Record<string, number> {
 
 const n0 = (x: number): string => (Number.isNaN(x) ? '-' : Math.round(x).toLocaleString('en-US'))
 const n2 = (x: number): string => (Number.isNaN(x) ? '-' : x.toFixed(2))
+const k0 = (x: number): string => (Number.isNaN(x) ? '-' : `${Math.round(x / 1000)}k`)
 
-function markdown(report: { machine: object; command: string; versions: Record<string, string> }, cells: Cell[], k: number): string {
+const TITLES: Record<Workload, string> = {
+  W1: 'W1 fire-and-forget fan-out: 1 publisher, 1 and 4 subscribers',
+  W2: 'W2 acked with priorities 0-9: 1 publisher, 1 subscriber, in-flight/prefetch limit, ack each',
+  W3: 'W3 durable: W2 with confirmed publishes that survive kill -9',
+  M1: 'M1 memory',
+}
+
+function markdown(report: { date: string; commit: string; machine: object; command: string; versions: Record<string, string> }, cells: Cell[], k: number, ratioTo: Peer[]): string {
   const out: string[] = []
-  out.push(`Command: \`${report.command}\``, '', `Machine: \`${JSON.stringify(report.machine)}\``, '')
+  out.push(`Command: \`${report.command}\``, '', `Date: ${report.date}; Ackline commit: \`${report.commit}\``, '', `Machine: \`${JSON.stringify(report.machine)}\``, '')
   out.push('Versions:', ...Object.entries(report.versions).map(([p, v]) => `- ${p}: ${v}`), '')
-  const order = (w: Workload): number => WORKLOADS.indexOf(w)
-  const tp = cells.filter((c) => c.workload !== 'M1').sort((a, b) => order(a.workload) - order(b.workload) || a.subs - b.subs)
-  if (tp.length) {
-    out.push(`Throughput and end-to-end latency, median of ${k} runs:`, '')
-    out.push('| workload | peer | variant | published ev/s | delivered ev/s | p50 ms | p99 ms | confirm p50 ms | confirm p99 ms | delivered/expected (each run) | notes |')
-    out.push('|---|---|---|---:|---:|---:|---:|---:|---:|---|---|')
+  const delivered = (peer: Peer, w: Workload, subs: number): number => {
+    const c = cells.find((x) => x.peer === peer && x.workload === w && x.subs === subs)
+    return c ? medians(c.runs).delRate! : NaN
+  }
+  for (const w of WORKLOADS.filter((x) => x !== 'M1')) {
+    const tp = cells.filter((c) => c.workload === w).sort((a, b) => a.subs - b.subs)
+    if (!tp.length) continue
+    const ratios = ratioTo.filter((p) => tp.some((c) => c.peer === p))
+    out.push(`### ${TITLES[w]}`, '', `Median of ${k} runs; "÷ peer" = delivered ev/s ÷ that peer's (same subscriber count, same run).`, '')
+    out.push(`| peer | subs | published ev/s | delivered ev/s | ${ratios.map((p) => `÷ ${p}`).join(' | ')}${ratios.length ? ' | ' : ''}p50 ms | p99 ms | confirm p50 ms | confirm p99 ms | delivered ev/s per run | complete | notes |`)
+    out.push(`|---|---:|---:|---:|${ratios.map(() => '---:|').join('')}---:|---:|---:|---:|---|---|---|`)
     for (const c of tp) {
       const m = medians(c.runs)
-      const dl = c.runs.map((r) => (r.delivered === r.expected && r.complete ? 'all' : `${r.delivered}/${r.expected}`)).join(', ')
-      out.push(`| ${c.workload} | ${c.peer} | ${c.runs[0]?.variant ?? ''} | ${n0(m.pubRate!)} | ${n0(m.delRate!)} | ${n2(m.p50!)} | ${n2(m.p99!)} | ${n2(m.confirmP50!)} | ${n2(m.confirmP99!)} | ${dl} | ${c.runs[0]?.note ?? ''} |`)
+      const rs = ratios.map((p) => n2(m.delRate! / delivered(p, w, c.subs)))
+      const runs = c.runs.map((r) => k0(r.delRate)).join(', ')
+      const complete = c.runs.map((r) => (r.complete ? 'yes' : `${r.delivered}/${r.expected}`)).join(', ')
+      const notes = [...new Set(c.runs.map((r) => r.note))].join(' / ')
+      out.push(`| ${c.peer} | ${c.subs} | ${n0(m.pubRate!)} | ${n0(m.delRate!)} | ${rs.join(' | ')}${rs.length ? ' | ' : ''}${n2(m.p50!)} | ${n2(m.p99!)} | ${n2(m.confirmP50!)} | ${n2(m.confirmP99!)} | ${runs} | ${complete} | ${notes} |`)
     }
     out.push('')
   }
   const mem = cells.filter((c) => c.workload === 'M1')
   if (mem.length) {
-    out.push(`M1 memory: broker VmRSS growth per pending event, median of ${k} runs (fresh broker each run):`, '')
+    out.push(`### M1 memory: broker VmRSS growth per pending event, median of ${k} runs (fresh broker each run)`, '')
     out.push('| peer | pending events | baseline RSS MiB | RSS after MiB | bytes/event | setup | complete |')
     out.push('|---|---:|---:|---:|---:|---|---|')
     for (const c of mem) {

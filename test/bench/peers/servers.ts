@@ -6,10 +6,11 @@ import * as path from 'node:path'
 import * as net from 'node:net'
 import { sleep, waitPort } from './common'
 
-export type Peer = 'ackline' | 'redis' | 'nats' | 'mosquitto' | 'beanstalkd' | 'rabbitmq'
-export const PEERS: readonly Peer[] = ['ackline', 'redis', 'nats', 'mosquitto', 'beanstalkd', 'rabbitmq']
+export type Peer = 'forwarder' | 'ackline' | 'redis' | 'nats' | 'mosquitto' | 'beanstalkd' | 'rabbitmq'
+export const PEERS: readonly Peer[] = ['forwarder', 'ackline', 'redis', 'nats', 'mosquitto', 'beanstalkd', 'rabbitmq']
 
-export const BINARIES: Record<Exclude<Peer, 'ackline'>, string> = {
+/** Peers that are external programs (the forwarder and Ackline run on this Node). */
+export const BINARIES: Record<Exclude<Peer, 'ackline' | 'forwarder'>, string> = {
   redis: 'redis-server',
   nats: 'nats-server',
   mosquitto: 'mosquitto',
@@ -154,6 +155,12 @@ export async function startServer(peer: Peer, o: StartOpts = {}): Promise<Server
     }
     case 'rabbitmq':
       return startRabbit(port, dir)
+    case 'forwarder': {
+      // the harness ceiling: a Node process that forwards lines (forwarder.mjs), nothing else
+      const c = spawnLogged(process.execPath, [path.join(__dirname, 'forwarder.mjs'), String(port)], dir)
+      await waitPort(port, 15_000)
+      return track({ peer, port, dir, pid: c.pid!, version: `line forwarder (node ${process.version})` }, () => stopChild(c))
+    }
     case 'ackline': {
       const root = o.acklineRoot ?? process.cwd()
       const cli = path.join(root, 'dist', 'cli.js')

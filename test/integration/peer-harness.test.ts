@@ -1,0 +1,41 @@
+import t from 'tap'
+import { forwarder } from '../bench/peers/drivers'
+import { startServer } from '../bench/peers/servers'
+import type { Settings } from '../bench/peers/common'
+
+// The peer runner's harness end to end, on its own pseudo-peer (no broker to install):
+// the forwarder process, the shared Publisher/Scanner/Meter, counts and latency samples.
+const settings: Settings = {
+  w1Messages: 3000,
+  w2Messages: 2000,
+  m1Count: 1,
+  size: 100,
+  window: 100,
+  syncEvery: 10,
+  rate: 0,
+  inFlight: 100,
+  runTimeoutMs: 30_000,
+  stallMs: 5_000,
+  ackline: { root: process.cwd(), w1InFlight: 1000, durableArgs: [] },
+}
+
+t.test('forwarder pseudo-peer: every publish confirmed, every line delivered to each subscriber', async (t) => {
+  const srv = await startServer('forwarder')
+  t.teardown(() => srv.stop())
+  const w1 = await forwarder(srv, 'W1', 2, settings)
+  t.equal(w1.note, 'forwards each line, OK per line')
+  t.equal(w1.published, 3000)
+  t.equal(w1.delivered, 6000)
+  t.equal(w1.expected, 6000)
+  t.ok(w1.complete)
+  // one sample per 16 deliveries; a body cut by a chunk boundary passes its turn to the next delivery,
+  // so the very last one may have none to pass it to
+  t.ok(w1.samples === 375 || w1.samples === 374, `one latency sample per 16 deliveries (${w1.samples})`)
+  t.ok(w1.p50 >= 0 && w1.p99 >= w1.p50)
+  t.ok(w1.confirmP50 !== undefined && w1.confirmP50 >= 0, 'confirm latency sampled')
+
+  const w2 = await forwarder(srv, 'W2', 1, settings)
+  t.ok(w2.complete)
+  t.equal(w2.delivered, 2000)
+  t.equal(w2.acked, 2000, 'every ack line got its OK')
+})

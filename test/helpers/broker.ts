@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { Broker, startBroker } from '../../src/broker'
 import type { Clock } from '../../src/clock'
 import type { ConfigOverrides } from '../../src/config/loadConfig'
+import { Wakeup } from './wakeup'
 
 export interface TestBroker {
   broker: Broker
@@ -67,7 +68,7 @@ export class LineClient {
   readonly lines: string[] = []
   private readIndex = 0
   private buf = ''
-  private waiter: (() => void) | null = null
+  private readonly wakeup = new Wakeup()
   closed = false
 
   private constructor (socket: Socket) {
@@ -80,9 +81,9 @@ export class LineClient {
         this.lines.push(this.buf.slice(0, nl))
         this.buf = this.buf.slice(nl + 1)
       }
-      this.wake()
+      this.wakeup.wake()
     })
-    socket.on('close', () => { this.closed = true; this.wake() })
+    socket.on('close', () => { this.closed = true; this.wakeup.wake() })
     socket.on('error', () => {})
   }
 
@@ -104,7 +105,7 @@ export class LineClient {
       if (this.closed) throw new Error(`connection closed; lines so far: ${JSON.stringify(this.lines.slice(-5))}`)
       const left = deadline - Date.now()
       if (left <= 0) throw new Error(`no line within ${waitMs} ms; last lines: ${JSON.stringify(this.lines.slice(-5))}`)
-      await this.wait(left)
+      await this.wakeup.wait(left)
     }
     return this.lines[this.readIndex++]
   }
@@ -143,7 +144,7 @@ export class LineClient {
     while (!this.closed) {
       const left = deadline - Date.now()
       if (left <= 0) throw new Error('connection still open')
-      await this.wait(left)
+      await this.wakeup.wait(left)
     }
   }
 
@@ -151,14 +152,4 @@ export class LineClient {
     this.socket.destroy()
   }
 
-  private wait (ms: number): Promise<void> {
-    return new Promise(resolve => {
-      const timer = setTimeout(() => { this.waiter = null; resolve() }, ms)
-      this.waiter = () => { clearTimeout(timer); this.waiter = null; resolve() }
-    })
-  }
-
-  private wake (): void {
-    if (this.waiter !== null) this.waiter()
-  }
 }

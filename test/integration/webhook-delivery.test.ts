@@ -24,6 +24,7 @@ function setup (t: Test, spec: Partial<WebhookSpec> & { url: string }, config: P
   const clock = new ManualClock(Date.now())
   const outcomes = new RecordedOutcomes()
   const secret = spec.secret ?? generateSecret()
+  secrets.add(secret)
   const webhook = new Webhook({ topic: 'orders', name: 'billing', secret, ...spec }, {
     config: testWebhookConfig(config), clock, outcomes, random: extra.random ?? NO_JITTER, resolver: extra.resolver, ca: extra.ca,
   })
@@ -31,10 +32,32 @@ function setup (t: Test, spec: Partial<WebhookSpec> & { url: string }, config: P
   return { webhook, outcomes, clock, secret }
 }
 
-async function receiver (t: Test): Promise<Receiver> {
-  const r = await Receiver.start()
+/** Every secret a webhook of this file signs with, and the receivers of each test. */
+const secrets = new Set<string>()
+const receiversOf = new WeakMap<Test, Receiver[]>()
+
+async function receiver (t: Test, tls?: { cert: Buffer, key: Buffer }): Promise<Receiver> {
+  const r = await Receiver.start(tls)
   t.teardown(async () => await r.close())
+  receiversOf.set(t, [...(receiversOf.get(t) ?? []), r])
   return r
+}
+
+/** A test after which every request its receivers got must verify with the standardwebhooks verifier. */
+function test (name: string, fn: (t: Test) => Promise<void>): void {
+  t.test(name, async t => {
+    await fn(t)
+    for (const r of receiversOf.get(t) ?? []) {
+      for (const got of r.received) {
+        // At the receiver's time of arrival (the attempt's own timestamp), with one of the webhooks' secrets.
+        const at = Number(got.headers['webhook-timestamp']) * 1000
+        const ok = [...secrets].some(secret => { try { verifyWithStandardWebhooks(secret, got, at); return true } catch { return false } })
+        if (!ok) t.fail(`a request to ${got.url} does not verify: ${JSON.stringify(got.headers)}`)
+      }
+    }
+    const total = (receiversOf.get(t) ?? []).reduce((n, r) => n + r.received.length, 0)
+    if (total > 0) t.pass(`all ${total} received requests verify with standardwebhooks`)
+  })
 }
 
 /** A loopback port with nothing listening (bound, then closed). */
@@ -46,7 +69,7 @@ async function closedPort (): Promise<number> {
   return port
 }
 
-t.test('a 2xx is an ack: the EVENT body byte for byte, JSON content type, Standard Webhooks headers that verify', async t => {
+test('a 2xx is an ack: the EVENT body byte for byte, JSON content type, Standard Webhooks headers that verify', async t => {
   const r = await receiver(t)
   const { webhook, outcomes, clock, secret } = setup(t, { url: r.url('/in?src=ackline') })
   const ev = storedEvent('o-1', 1, { priority: 3, msg: { total: 12.5, note: 'ünïcödé ✓ "quoted"' }, lang: 'de' })
@@ -67,7 +90,7 @@ t.test('a 2xx is an ack: the EVENT body byte for byte, JSON content type, Standa
   t.match(s, { topic: 'orders', name: 'billing', url: r.url('/in?src=ackline'), inFlight: 0, consecutiveFailures: 0, attempts: 1, delivered: 1, failed: 0, lastStatus: 200, lastError: null, nextAttemptAt: null, disabled: false, disabledReason: null, lastSuccessAt: clock.now() })
 })
 
-t.test('every 2xx acks; a redelivery carries "deliveries":N as the EVENT line does', async t => {
+test('every 2xx acks; a redelivery carries "deliveries":N as the EVENT line does', async t => {
   const r = await receiver(t)
   r.plan = [{ status: 201 }, { status: 204 }, { status: 299 }]
   const { webhook, outcomes } = setup(t, { url: r.url() })
@@ -79,7 +102,7 @@ t.test('every 2xx acks; a redelivery carries "deliveries":N as the EVENT line do
   t.match(r.received[0].body.toString(), /,"deliveries":3}$/)
 })
 
-t.test('a 500 is retried on the schedule 1 s, 5 s, 30 s, 2 min, 10 min, 1 h, 1 h ...; the webhook-id stays, every signature verifies', async t => {
+test('a 500 is retried on the schedule 1 s, 5 s, 30 s, 2 min, 10 min, 1 h, 1 h ...; the webhook-id stays, every signature verifies', async t => {
   const r = await receiver(t)
   r.plan = Array.from({ length: 8 }, () => ({ status: 500 }))
   const { webhook, outcomes, clock, secret } = setup(t, { url: r.url() })
@@ -114,7 +137,7 @@ t.test('a 500 is retried on the schedule 1 s, 5 s, 30 s, 2 min, 10 min, 1 h, 1 h
   }
 })
 
-t.test('jitter: the retry delay varies around the step, within retryJitter', async t => {
+test('jitter: the retry delay varies around the step, within retryJitter', async t => {
   const r = await receiver(t)
   r.plan = [{ status: 502 }, { status: 502 }]
   const draws = [0, 0.999]
@@ -125,7 +148,7 @@ t.test('jitter: the retry delay varies around the step, within retryJitter', asy
   t.equal(webhook.state().nextAttemptAt, clock.now() + 800)
 })
 
-t.test('429 and 503 with Retry-After: the receiver says when; bounded by maxRetryAfterMs', async t => {
+test('429 and 503 with Retry-After: the receiver says when; bounded by maxRetryAfterMs', async t => {
   const r = await receiver(t)
   const date = (ms: number): string => new Date(Math.ceil(ms / 1000) * 1000).toUTCString()
   const { webhook, outcomes, clock } = setup(t, { url: r.url() }, { maxRetryAfterMs: 600000 }, { random: () => 0 })
@@ -160,7 +183,7 @@ t.test('429 and 503 with Retry-After: the receiver says when; bounded by maxRetr
   t.equal(webhook.state().nextAttemptAt, clock.now() + o.delayMs, 'the whole webhook waits as the receiver asked')
 })
 
-t.test('a receiver that never answers: the attempt fails after timeoutMs (on the clock), not before', async t => {
+test('a receiver that never answers: the attempt fails after timeoutMs (on the clock), not before', async t => {
   const r = await receiver(t)
   r.plan = ['hang']
   const { webhook, outcomes, clock } = setup(t, { url: r.url() }, { timeoutMs: 2500 })
@@ -180,7 +203,7 @@ t.test('a receiver that never answers: the attempt fails after timeoutMs (on the
   t.same(await outcomes.next(), { call: 'acked', key: 'slow' })
 })
 
-t.test('connection refused is a failure like any other; the receiver coming back is a success', async t => {
+test('connection refused is a failure like any other; the receiver coming back is a success', async t => {
   const port = await closedPort()
   const { webhook, outcomes, clock } = setup(t, { url: `http://127.0.0.1:${port}/hook` })
   webhook.deliver('orders', storedEvent('x', 1), 1)
@@ -192,7 +215,7 @@ t.test('connection refused is a failure like any other; the receiver coming back
   t.same(await outcomes.next(), { call: 'retryLater', key: 'x', delayMs: 5000 })
 })
 
-t.test('odd answers: a long reason phrase is cut, a missing one left out, a malformed response is a network failure', async t => {
+test('odd answers: a long reason phrase is cut, a missing one left out, a malformed response is a network failure', async t => {
   const r = await receiver(t)
   r.plan = [{ status: 500, message: 'x'.repeat(150) }]
   const long = setup(t, { url: r.url() })
@@ -216,7 +239,7 @@ t.test('odd answers: a long reason phrase is cut, a missing one left out, a malf
   t.match(garbage.webhook.state(), { lastStatus: null, lastError: /^HPE_/ })
 })
 
-t.test('a back-off timer that fires early does not end the back-off early', async t => {
+test('a back-off timer that fires early does not end the back-off early', async t => {
   const r = await receiver(t)
   r.plan = [{ status: 500 }]
   // A clock whose one-shot timers fire 30 % early (real timers may fire a little early).
@@ -224,7 +247,9 @@ t.test('a back-off timer that fires early does not end the back-off early', asyn
   const onTime = clock.after
   clock.after = (ms, fn) => onTime(ms - Math.floor(ms * 0.3), fn)
   const outcomes = new RecordedOutcomes()
-  const webhook = new Webhook({ topic: 'orders', name: 'early', url: r.url(), secret: generateSecret() },
+  const secret = generateSecret()
+  secrets.add(secret)
+  const webhook = new Webhook({ topic: 'orders', name: 'early', url: r.url(), secret },
     { config: testWebhookConfig(), clock, outcomes, random: NO_JITTER })
   t.teardown(() => webhook.close())
   webhook.deliver('orders', storedEvent('e', 1), 1)
@@ -239,7 +264,7 @@ t.test('a back-off timer that fires early does not end the back-off early', asyn
   t.ok(webhook.canDeliver())
 })
 
-t.test('410 Gone disables the webhook; its state shows it; enable() resumes', async t => {
+test('410 Gone disables the webhook; its state shows it; enable() resumes', async t => {
   const r = await receiver(t)
   r.plan = [{ status: 410 }]
   const { webhook, outcomes, clock } = setup(t, { url: r.url() })
@@ -260,7 +285,7 @@ t.test('410 Gone disables the webhook; its state shows it; enable() resumes', as
   t.match(webhook.state(), { disabled: false, disabledReason: null })
 })
 
-t.test('maxDeliveries: the failure of the last allowed delivery dead-letters the event', async t => {
+test('maxDeliveries: the failure of the last allowed delivery dead-letters the event', async t => {
   const r = await receiver(t)
   r.plan = [{ status: 500 }, { status: 500 }]
   const { webhook, outcomes, clock } = setup(t, { url: r.url(), maxDeliveries: 2 })
@@ -273,7 +298,7 @@ t.test('maxDeliveries: the failure of the last allowed delivery dead-letters the
   t.equal(webhook.state().maxDeliveries, 2)
 })
 
-t.test('without maxDeliveries an event is retried for ever (here: the 1000th delivery)', async t => {
+test('without maxDeliveries an event is retried for ever (here: the 1000th delivery)', async t => {
   const r = await receiver(t)
   r.plan = [{ status: 500 }]
   const { webhook, outcomes } = setup(t, { url: r.url() })
@@ -282,7 +307,7 @@ t.test('without maxDeliveries an event is retried for ever (here: the 1000th del
   t.equal(webhook.state().maxDeliveries, null)
 })
 
-t.test('the in-flight cap: maxInFlight requests at once, the next when one ends', async t => {
+test('the in-flight cap: maxInFlight requests at once, the next when one ends', async t => {
   const r = await receiver(t)
   r.plan = ['hang', 'hang', 'hang']
   const { webhook, outcomes } = setup(t, { url: r.url(), maxInFlight: 2 })
@@ -300,7 +325,7 @@ t.test('the in-flight cap: maxInFlight requests at once, the next when one ends'
   t.equal(r.connections, 2, 'two requests at once used two connections')
 })
 
-t.test('the default cap is webhooks.maxInFlight', async t => {
+test('the default cap is webhooks.maxInFlight', async t => {
   const r = await receiver(t)
   r.plan = ['hang', 'hang', 'hang']
   const { webhook } = setup(t, { url: r.url() }, { maxInFlight: 3 })
@@ -313,7 +338,7 @@ t.test('the default cap is webhooks.maxInFlight', async t => {
   r.release(200)
 })
 
-t.test('keep-alive: consecutive deliveries reuse one connection', async t => {
+test('keep-alive: consecutive deliveries reuse one connection', async t => {
   const r = await receiver(t)
   const { webhook, outcomes } = setup(t, { url: r.url() })
   for (let i = 1; i <= 5; i++) {
@@ -323,7 +348,7 @@ t.test('keep-alive: consecutive deliveries reuse one connection', async t => {
   t.equal(r.connections, 1)
 })
 
-t.test('after a failure the webhook probes with one request at a time; failures already in flight do not escalate the back-off', async t => {
+test('after a failure the webhook probes with one request at a time; failures already in flight do not escalate the back-off', async t => {
   const r = await receiver(t)
   r.plan = ['hang', 'hang', 'hang']
   const { webhook, outcomes, clock } = setup(t, { url: r.url(), maxInFlight: 3 })
@@ -347,7 +372,7 @@ t.test('after a failure the webhook probes with one request at a time; failures 
   t.equal(webhook.state().consecutiveFailures, 0)
 })
 
-t.test('a Retry-After on a request that was already in flight still holds the whole webhook', async t => {
+test('a Retry-After on a request that was already in flight still holds the whole webhook', async t => {
   const r = await receiver(t)
   r.plan = ['hang', 'hang']
   const { webhook, outcomes, clock } = setup(t, { url: r.url(), maxInFlight: 2 }, {}, { random: () => 0 })
@@ -367,7 +392,7 @@ t.test('a Retry-After on a request that was already in flight still holds the wh
   t.same(await outcomes.next(), { call: 'ready' })
 })
 
-t.test('one slow endpoint never delays another', async t => {
+test('one slow endpoint never delays another', async t => {
   const slow = await receiver(t)
   const fast = await receiver(t)
   slow.plan = Array.from({ length: 10 }, () => 'hang' as const)
@@ -388,7 +413,7 @@ t.test('one slow endpoint never delays another', async t => {
   slow.release(200)
 })
 
-t.test('close(): no outcome for requests still open, no back-off timer', async t => {
+test('close(): no outcome for requests still open, no back-off timer', async t => {
   const r = await receiver(t)
   r.plan = ['hang', { status: 500 }]
   const { webhook, outcomes, clock } = setup(t, { url: r.url() })
@@ -407,7 +432,7 @@ t.test('close(): no outcome for requests still open, no back-off timer', async t
   t.same(outcomes.calls, [])
 })
 
-t.test('restore(): a back-off and a 410 survive a restart', async t => {
+test('restore(): a back-off and a 410 survive a restart', async t => {
   const r = await receiver(t)
   const a = setup(t, { url: r.url() })
   a.webhook.restore({ consecutiveFailures: 3, nextAttemptAt: a.clock.now() + 30000, disabledReason: null })
@@ -429,7 +454,7 @@ t.test('restore(): a back-off and a 410 survive a restart', async t => {
   t.match(b.webhook.state(), { disabled: true, disabledReason: 'http://x answered 410 Gone' })
 })
 
-t.test('bad specs are refused with the reason', async t => {
+test('bad specs are refused with the reason', async t => {
   const config = testWebhookConfig()
   const deps = { config, clock: new ManualClock(), outcomes: new RecordedOutcomes() }
   const spec = { topic: 't', name: 'n', url: 'http://127.0.0.1:1/', secret: generateSecret() }
@@ -443,11 +468,10 @@ t.test('bad specs are refused with the reason', async t => {
   ok.close()
 })
 
-t.test('https receivers, verified against a CA', async t => {
+test('https receivers, verified against a CA', async t => {
   const dir = t.testdir({})
   const { cert, key } = await makeCert(dir)
-  const r = await Receiver.start({ cert: readFileSync(cert), key: readFileSync(key) })
-  t.teardown(async () => await r.close())
+  const r = await receiver(t, { cert: readFileSync(cert), key: readFileSync(key) })
   const { webhook, outcomes, secret, clock } = setup(t, { url: r.url('/tls', '127.0.0.1', 'https') }, {}, { ca: readFileSync(cert) })
   webhook.deliver('orders', storedEvent('s', 1), 1)
   t.same(await outcomes.next(), { call: 'acked', key: 's' })
@@ -470,7 +494,7 @@ function tableResolver (table: Record<string, ResolvedAddress[]>): Resolver & { 
   return Object.assign(fn, { asked })
 }
 
-t.test('SSRF guard: loopback, private, metadata and mapped addresses are refused before any connection', async t => {
+test('SSRF guard: loopback, private, metadata and mapped addresses are refused before any connection', async t => {
   const r = await receiver(t)
   const port = r.port
   const literal: Array<[string, RegExp]> = [
@@ -494,7 +518,7 @@ t.test('SSRF guard: loopback, private, metadata and mapped addresses are refused
   t.equal(r.connections, 0, 'the loopback receiver saw no connection at all')
 })
 
-t.test('SSRF guard on names: checked at every connection, so DNS rebinding is refused too', async t => {
+test('SSRF guard on names: checked at every connection, so DNS rebinding is refused too', async t => {
   const r = await receiver(t)
   const table: Record<string, ResolvedAddress[]> = {
     'hooks.example.com': [{ address: '93.184.215.14', family: 4 }],

@@ -80,6 +80,16 @@ function publish (topic: Topic, id: string): StoredEvent {
   return ev
 }
 
+/** Every request the receivers got verifies with the standardwebhooks verifier, at its own timestamp. */
+function allVerify (t: Test, secret: string, receivers: Receiver[]): void {
+  let n = 0
+  for (const r of receivers) {
+    for (const got of r.received) {
+      t.doesNotThrow(() => verifyWithStandardWebhooks(secret, got, Number(got.headers['webhook-timestamp']) * 1000), `request ${++n} verifies`)
+    }
+  }
+}
+
 /** Waits (real time, for real I/O) until cond holds. */
 async function until (cond: () => boolean, what: string): Promise<void> {
   const end = Date.now() + 10000
@@ -120,6 +130,7 @@ t.test('a receiver that fails every way and recovers: no event lost, one webhook
   t.equal(webhook.state().nextAttemptAt, clock.now() + 30000, '3rd failure: 30 s')
 
   // The receiver goes away: connection refused.
+  const first = r
   await r.close()
   await new Promise(resolve => setTimeout(resolve, 20)) // the webhook's idle keep-alive socket sees the close
   clock.advance(30000)
@@ -146,9 +157,11 @@ t.test('a receiver that fails every way and recovers: no event lost, one webhook
   t.equal(topic.live.size, 0, 'the topic forgot every event: each was acked exactly once')
   t.match(webhook.state(), { consecutiveFailures: 0, delivered: 6, disabled: false })
 
-  // What the receivers saw: the first receiver's 5 requests are gone with it; check this receiver's, and the ids.
+  // What the receivers saw: every request signed, every event there, one webhook-id per event.
+  t.equal(first.received.length, 5)
+  allVerify(t, secret, [first, r])
   const byEvent = new Map<string, Set<string>>()
-  for (const got of r.received) {
+  for (const got of [...first.received, ...r.received]) {
     const body = verifyWithStandardWebhooks(secret, got, Number(got.headers['webhook-timestamp']) * 1000) as { id: string }
     const seen = byEvent.get(body.id) ?? new Set<string>()
     seen.add(got.headers['webhook-id'] as string)
@@ -163,7 +176,7 @@ t.test('webhook state for the API: the webhook\'s fields plus the subscription\'
   const r = await Receiver.start()
   t.teardown(async () => await r.close())
   r.plan = ['hang']
-  const { topic, sub, webhook } = wire(t, r.url(), { maxInFlight: 1 })
+  const { topic, sub, webhook, secret } = wire(t, r.url(), { maxInFlight: 1 })
   publish(topic, 'a')
   publish(topic, 'b')
   await r.waitFor(1)
@@ -171,13 +184,14 @@ t.test('webhook state for the API: the webhook\'s fields plus the subscription\'
   t.match(listed, { name: 'billing', topic: 'orders', inFlight: 1, pending: 1, consecutiveFailures: 0, nextAttemptAt: null, disabled: false })
   r.release(200)
   await until(() => sub.pending === 0 && sub.inFlight.size === 0, 'both delivered')
+  allVerify(t, secret, [r])
 })
 
 t.test('maxDeliveries through the subscription: the delivery count is the store\'s, the dead letter leaves the queue', async t => {
   const r = await Receiver.start()
   t.teardown(async () => await r.close())
   r.plan = [{ status: 500 }, { status: 500 }, { status: 500 }]
-  const { topic, sub, outcomes, clock } = wire(t, r.url(), { maxInFlight: 1, maxDeliveries: 3 })
+  const { topic, sub, outcomes, clock, secret } = wire(t, r.url(), { maxInFlight: 1, maxDeliveries: 3 })
   publish(topic, 'poison')
   await until(() => r.received.length === 1 && sub.inFlight.size === 0, 'delivery 1')
   clock.advance(1000)
@@ -194,4 +208,5 @@ t.test('maxDeliveries through the subscription: the delivery count is the store\
   publish(topic, 'fine')
   clock.advance(30000)
   await until(() => outcomes.acks === 1, 'the next event')
+  allVerify(t, secret, [r])
 })

@@ -1,6 +1,7 @@
 import type { AuthConfig, TlsConfig } from '../auth/config'
 import type { LogLevel } from '../log'
 import type { FsyncPolicy } from '../persistence/journal'
+import { WEBHOOK_DEFAULTS, type WebhookConfig } from '../webhooks/config'
 
 /**
  * The one defaults object: every limit and setting the broker has, each
@@ -78,6 +79,8 @@ export interface BrokerConfig {
   authFailuresPerMinutePerIp: number
   /** Optional TLS listener on its own port; null = none. */
   tls: TlsConfig | null
+  /** Webhook delivery: address policy, timeout, retry schedule; see docs/webhooks.md. */
+  webhooks: WebhookConfig
 }
 
 export const DEFAULTS: Readonly<BrokerConfig> = Object.freeze({
@@ -128,4 +131,5 @@ export const DEFAULTS: Readonly<BrokerConfig> = Object.freeze({
   auth: { required: false, users: {} },
   authFailuresPerMinutePerIp: 10,
   tls: null,
+  webhooks: WEBHOOK_DEFAULTS,
 })

@@ -6,6 +6,7 @@ import { ConfigError } from '../errors'
 import { describeConfigErrors, fieldPath } from './configErrors'
 import { ACTIONS, DEFAULTS, type Action, type BrokerConfig } from './defaults'
 import { configFileSchema } from './schema'
+import { mergeWebhookConfig, type WebhookConfig } from '../webhooks/config'
 
 /** The config file shipped with the package (command table and defaults). */
 export const DEFAULT_CONFIG_FILE = join(__dirname, '..', '..', 'config', 'default.json')
@@ -14,8 +15,11 @@ export const DEFAULT_CONFIG_FILE = join(__dirname, '..', '..', 'config', 'defaul
 const ajv = new Ajv({ allErrors: true, verbose: true })
 const validateFile = ajv.compile(configFileSchema)
 
-/** A config layer: any subset of fields; `commands` may name only the actions it changes. */
-export type ConfigOverrides = Partial<Omit<BrokerConfig, 'commands'>> & { commands?: Partial<Record<Action, string[]>> }
+/** A config layer: any subset of fields; `commands` and `webhooks` may name only the fields they change. */
+export type ConfigOverrides = Partial<Omit<BrokerConfig, 'commands' | 'webhooks'>> & {
+  commands?: Partial<Record<Action, string[]>>
+  webhooks?: Partial<WebhookConfig>
+}
 
 /** Reads and validates one JSON config file; errors name the file and the bad field. */
 export function readConfigFile (file: string): ConfigOverrides {
@@ -64,11 +68,12 @@ export function resolveConfig (opts: { file?: string, overrides?: ConfigOverride
 }
 
 export function mergeConfig (layers: ConfigOverrides[]): BrokerConfig {
-  const cfg: BrokerConfig = { ...DEFAULTS, commands: { ...DEFAULTS.commands } }
+  const cfg: BrokerConfig = { ...DEFAULTS, commands: { ...DEFAULTS.commands }, webhooks: mergeWebhookConfig(DEFAULTS.webhooks, {}) }
   for (const layer of layers) {
-    const { commands, ...rest } = layer
+    const { commands, webhooks, ...rest } = layer
     Object.assign(cfg, rest)
     if (commands !== undefined) Object.assign(cfg.commands, commands)
+    cfg.webhooks = mergeWebhookConfig(cfg.webhooks, webhooks)
   }
   checkCrossFields(cfg)
   return cfg
@@ -91,5 +96,8 @@ function checkCrossFields (cfg: BrokerConfig): void {
   }
   if (cfg.maxInFlight > cfg.maxInFlightLimit) {
     throw new ConfigError(`invalid config: maxInFlight (${cfg.maxInFlight}) must not exceed maxInFlightLimit (${cfg.maxInFlightLimit})`)
+  }
+  if (cfg.webhooks.maxInFlight > cfg.maxInFlightLimit) {
+    throw new ConfigError(`invalid config: webhooks.maxInFlight (${cfg.webhooks.maxInFlight}) must not exceed maxInFlightLimit (${cfg.maxInFlightLimit})`)
   }
 }

@@ -1,5 +1,6 @@
 import { authSchema, tlsSchema } from '../auth/config'
 import { LOG_LEVELS } from '../log'
+import { webhooksSchema } from '../webhooks/config'
 import { ACTIONS } from './defaults'
 
 const positiveInt = { type: 'integer', minimum: 1 }
@@ -52,5 +53,6 @@ export const configFileSchema = {
     auth: authSchema,
     authFailuresPerMinutePerIp: positiveInt,
     tls: tlsSchema,
+    webhooks: webhooksSchema,
   },
 } as const

@@ -1,15 +1,10 @@
 import type { AuthConfig, TlsConfig } from '../auth/config'
+import { defaultCommandWords, type Action } from '../commands/builtin'
 import type { LogLevel } from '../log'
 import type { FsyncPolicy } from '../persistence/journal'
 import { WEBHOOK_DEFAULTS, type WebhookConfig } from '../webhooks/config'
 
-/**
- * The one defaults object: every limit and setting the broker has, each
- * non-zero and safe. config/default.json mirrors it (a test keeps them equal).
- */
-export type Action = 'pub' | 'sub' | 'unsub' | 'ack' | 'nack' | 'touch' | 'name' | 'help' | 'ping' | 'quit' | 'auth' | 'grant' | 'revoke' | 'stats'
-
-export const ACTIONS: readonly Action[] = ['pub', 'sub', 'unsub', 'ack', 'nack', 'touch', 'name', 'help', 'ping', 'quit', 'stats', 'auth', 'grant', 'revoke']
+export type { Action }
 
 export interface BrokerConfig {
   /** TCP port; 0 picks an ephemeral port. */
@@ -19,7 +14,7 @@ export interface BrokerConfig {
   logDir: string
   /** Level of the structured (pino) log on stderr. */
   logLevel: LogLevel
-  /** Command words per action; matched case-insensitively. */
+  /** Command words per command (keys from the command registry, src/commands/builtin.ts); matched case-insensitively. */
   commands: Record<Action, string[]>
   /** Longest accepted line in bytes, newline excluded. */
   maxLineBytes: number
@@ -83,27 +78,16 @@ export interface BrokerConfig {
   webhooks: WebhookConfig
 }
 
+/**
+ * The one defaults object: every limit and setting the broker has, each
+ * non-zero and safe. config/default.json mirrors it (a test keeps them equal).
+ */
 export const DEFAULTS: Readonly<BrokerConfig> = Object.freeze({
   port: 8000,
   host: '127.0.0.1',
   logDir: 'logs',
   logLevel: 'info',
-  commands: {
-    pub: ['pub', 'PUBLISH'],
-    sub: ['sub', 'SUBSCRIBE'],
-    unsub: ['unsub', 'UNSUBSCRIBE'],
-    ack: ['ack', 'ACKNOWLEDGE'],
-    nack: ['nack', 'NACK'],
-    touch: ['touch', 'TOUCH'],
-    name: ['name'],
-    help: ['help'],
-    ping: ['ping'],
-    quit: ['quit'],
-    auth: ['auth', 'AUTH'],
-    grant: ['grant'],
-    revoke: ['revoke'],
-    stats: ['stats'],
-  },
+  commands: defaultCommandWords(),
   maxLineBytes: 1024 * 1024,
   maxInFlight: 10,
   maxInFlightLimit: 1000,

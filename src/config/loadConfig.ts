@@ -4,7 +4,8 @@ import Ajv from 'ajv'
 import { parseScryptHash } from '../auth/password'
 import { ConfigError } from '../errors'
 import { describeConfigErrors, fieldPath } from './configErrors'
-import { ACTIONS, DEFAULTS, type Action, type BrokerConfig } from './defaults'
+import { COMMAND_NAMES } from '../commands/builtin'
+import { DEFAULTS, type Action, type BrokerConfig } from './defaults'
 import { configFileSchema } from './schema'
 import { mergeWebhookConfig, type WebhookConfig } from '../webhooks/config'
 
@@ -81,7 +82,7 @@ export function mergeConfig (layers: ConfigOverrides[]): BrokerConfig {
 
 function checkCrossFields (cfg: BrokerConfig): void {
   const owner = new Map<string, Action>()
-  for (const action of ACTIONS) {
+  for (const action of COMMAND_NAMES) {
     for (const word of cfg.commands[action]) {
       const key = word.toLowerCase()
       const prev = owner.get(key)

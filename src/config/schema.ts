@@ -1,7 +1,7 @@
 import { authSchema, tlsSchema } from '../auth/config'
 import { LOG_LEVELS } from '../log'
 import { webhooksSchema } from '../webhooks/config'
-import { ACTIONS } from './defaults'
+import { COMMAND_NAMES } from '../commands/builtin'
 
 const positiveInt = { type: 'integer', minimum: 1 }
 const commandWords = {
@@ -24,7 +24,7 @@ export const configFileSchema = {
     commands: {
       type: 'object',
       additionalProperties: false,
-      properties: Object.fromEntries(ACTIONS.map(a => [a, commandWords])),
+      properties: Object.fromEntries(COMMAND_NAMES.map(name => [name, commandWords])), // one key per registry entry
     },
     maxLineBytes: { type: 'integer', minimum: 64, maximum: 256 * 1024 * 1024 },
     maxInFlight: positiveInt,

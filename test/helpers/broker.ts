@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Broker, startBroker } from '../../src/broker'
 import type { Clock } from '../../src/clock'
+import type { Command } from '../../src/commands/spec'
 import type { ConfigOverrides } from '../../src/config/loadConfig'
 import { Wakeup } from './wakeup'
 
@@ -28,9 +29,11 @@ export function tempDir (files: Record<string, string> = {}): string {
 
 /** A broker on 127.0.0.1 with an ephemeral port and a fresh log dir; stopped by t.teardown. */
 /** clock: a ManualClock (test/helpers/clock.ts) makes timeouts and delays happen when the test advances it. */
-export async function startTestBroker (t: { teardown: (fn: () => unknown) => void }, overrides: ConfigOverrides = {}, clock?: Clock): Promise<TestBroker> {
+/** commands: the registry's entries, when a test adds its own to BUILTIN_COMMANDS. */
+export async function startTestBroker (t: { teardown: (fn: () => unknown) => void }, overrides: ConfigOverrides = {}, clock?: Clock,
+  commands?: readonly Command[]): Promise<TestBroker> {
   const logDir = overrides.logDir ?? mkdtempSync(join(tmpdir(), 'ackline-test-'))
-  const broker = await startBroker({ overrides: { port: 0, host: '127.0.0.1', ...overrides, logDir }, clock })
+  const broker = await startBroker({ overrides: { port: 0, host: '127.0.0.1', ...overrides, logDir }, clock, commands })
   const port = broker.address!.port
   const clients: LineClient[] = []
   const tb: TestBroker = {

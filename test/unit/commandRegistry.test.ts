@@ -75,10 +75,10 @@ t.test('a choice of one word says so', async t => {
 })
 
 t.test('limits of the arguments come from the config', async t => {
-  const small = new CommandRegistry(BUILTIN_COMMANDS, mergeConfig([{ maxInFlight: 5, maxInFlightLimit: 7, ackTimeoutMs: 100, maxAckTimeoutMs: 500 }]))
-  t.same(small.fieldsFromLine(get('sub'), 't 7 500', 0, 7), { topic: 't', maxInFlight: 7, ackTimeoutMs: 500 }, 'the edges are accepted')
-  t.throws(() => small.fieldsFromLine(get('sub'), 't 8', 0, 3), /from 1 to 7, got "8"/)
-  t.throws(() => small.fieldsFromLine(get('sub'), 't 7 501', 0, 7), /from 10 to 500 ms, got "501"/)
+  const small = new CommandRegistry(BUILTIN_COMMANDS, mergeConfig([{ maxInFlight: 5, maxInFlightLimit: 12, ackTimeoutMs: 100, maxAckTimeoutMs: 500 }]))
+  t.same(small.fieldsFromLine(get('sub'), 't 12 500', 0, 8), { topic: 't', maxInFlight: 12, ackTimeoutMs: 500 }, 'the edges are accepted')
+  t.throws(() => small.fieldsFromLine(get('sub'), 't 13', 0, 4), /from 1 to 12, got "13"/)
+  t.throws(() => small.fieldsFromLine(get('sub'), 't 12 501', 0, 8), /from 10 to 500 ms, got "501"/)
 })
 
 t.test('typed fields (a transport without lines) get the same checks and errors', async t => {

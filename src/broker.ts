@@ -27,12 +27,12 @@ export class Broker {
   constructor (config: BrokerConfig, log: Logger = silentLogger, clock: Clock = systemClock) {
     this.config = config
     this.log = log
-    this.store = new Store(clock)
+    this.store = new Store(clock, config.eventCacheBytes)
   }
 
   /** Locks and recovers the log dir, then listens. Throws ConfigError for an unusable log dir. */
   async start (): Promise<AddressInfo> {
-    this.durability = new Durability(this.config, this.store, this.log)
+    this.durability = await Durability.open(this.config, this.store, this.log)
     this.manager = new Manager(this.config, this.store, this.log, this.durability)
     this.server = new BrokerServer(this.config, this.manager)
     this.manager.ctx.redelivery.start()

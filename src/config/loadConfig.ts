@@ -12,7 +12,7 @@ const ajv = new Ajv({ allErrors: true })
 const validateFile = ajv.compile(configFileSchema)
 
 /** A config layer: any subset of fields; `commands` may name only the actions it changes. */
-export type ConfigOverrides = Partial<Omit<BrokerConfig, 'commands'>> & { commands?: Partial<Record<Action, string[]>> }
+export type ConfigOverrides = Partial<Omit<BrokerConfig, 'commands' | 'retention'>> & { commands?: Partial<Record<Action, string[]>>, retention?: Partial<BrokerConfig['retention']> }
 
 /** Reads and validates one JSON config file; errors name the file and the bad field. */
 export function readConfigFile (file: string): ConfigOverrides {
@@ -63,11 +63,13 @@ export function resolveConfig (opts: { file?: string, overrides?: ConfigOverride
 }
 
 export function mergeConfig (layers: ConfigOverrides[]): BrokerConfig {
-  const cfg: BrokerConfig = { ...DEFAULTS, commands: { ...DEFAULTS.commands } }
+  const cfg: BrokerConfig = { ...DEFAULTS, commands: { ...DEFAULTS.commands }, retention: { ...DEFAULTS.retention } }
   for (const layer of layers) {
-    const { commands, ...rest } = layer
+    const { commands, retention, ...rest } = layer
     Object.assign(cfg, rest)
     if (commands !== undefined) Object.assign(cfg.commands, commands)
+    // Retention merges field by field, like commands: a file may set only maxAgeMs.
+    if (retention !== undefined) cfg.retention = { ...cfg.retention, ...retention }
   }
   checkCrossFields(cfg)
   return cfg

@@ -132,6 +132,19 @@ export class SegmentLog {
     return n
   }
 
+  /** Bytes of the events from `offset` on (an estimate inside the segment that holds it: SegmentIndex.approxPosition). */
+  bytesFrom (offset: number): number {
+    let n = 0
+    for (let i = this.segs.length - 1; i >= 0; i--) {
+      const ix = this.segs[i].index
+      if (ix.count === 0) continue
+      if (ix.firstOffset >= offset) { n += ix.bytes; continue }
+      if (ix.lastOffset >= offset) n += ix.bytes - ix.approxPosition(offset)
+      break
+    }
+    return n
+  }
+
   /** Events retained (gaps left by damaged segments excluded). */
   get count (): number {
     let n = 0
@@ -418,6 +431,44 @@ export class SegmentLog {
         if (lines === null) break
         for (const l of lines) if (l.timestamp >= ms) return l.offset
         pos = end
+      }
+    }
+    return this.next
+  }
+
+  /**
+   * offsetAtTime, read synchronously (`sub … from=time:`, a command that
+   * cannot wait): the index narrows it to one stretch of one segment, read
+   * with small positional reads. A damaged line ends the search there.
+   */
+  offsetAtTimeSync (ms: number): number {
+    for (const s of this.segs) {
+      if (s.index.count === 0 || s.index.maxTimestamp < ms) continue
+      let pos = s.index.floorPositionByTime(ms)
+      const fd = this.files.acquire(s.file)
+      try {
+        let buf = Buffer.allocUnsafe(64 * 1024)
+        while (pos < s.index.bytes) {
+          const n = readSync(fd, buf, 0, Math.min(buf.length, s.index.bytes - pos), pos)
+          const view = buf.subarray(0, n)
+          let start = 0
+          let nl = view.indexOf(0x0a, 0)
+          if (nl === -1) {
+            if (n < buf.length) break
+            buf = Buffer.allocUnsafe(buf.length * 2)
+            continue
+          }
+          while (nl !== -1) {
+            const line = decodeLine(view.toString('utf8', start, nl))
+            if (line === null) return this.next
+            if (line.timestamp >= ms) return line.offset
+            start = nl + 1
+            nl = view.indexOf(0x0a, start)
+          }
+          pos += start
+        }
+      } finally {
+        this.files.release(s.file)
       }
     }
     return this.next

@@ -130,7 +130,7 @@ export function topicSnapshot (topic: Topic): Record<string, unknown> {
   }
   return {
     topic: topic.name,
-    published: topic.seq,
+    published: topic.nextOffset - 1,
     subscriptions: subscribers.length,
     pending,
     inFlight,

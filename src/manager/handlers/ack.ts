@@ -15,8 +15,10 @@ export const ack: Handler = (ctx, session, args) => {
   const id = args.slice(idStart, idEnd)
   if (id === '' || skipBlanks(args, idEnd) !== args.length) fail('BAD_ARGS', { usage: ctx.table.usage('ack') })
   const subscription = session.subscriptions.get(name) ?? notSubscribed(ctx, name)
-  if (!subscription.ack(id)) fail('NOT_IN_FLIGHT', { id, topic: name })
-  ctx.durability.reply(session, `OK acked ${id} on ${name}`, ctx.durability.acked(subscription, id))
+  const d = subscription.ack(id)
+  if (d === undefined) fail('NOT_IN_FLIGHT', { id, topic: name })
+  ctx.durability.reply(session, `OK acked ${id} on ${name}`, ctx.durability.acked(subscription, d.ev.offset))
   subscription.pump()
+  subscription.checkRangeDone()
   ctx.flow.progressed(subscription.topic)
 }

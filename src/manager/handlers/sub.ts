@@ -1,6 +1,5 @@
 import { fail } from '../../errors'
 import { checkTopicName } from '../../store/names'
-import { Subscription } from '../../store/subscription'
 import { splitToken } from '../../protocol/parseCommand'
 import type { Handler, HandlerContext } from '../context'
 import { parseMs } from './nack'
@@ -39,9 +38,8 @@ export const sub: Handler = (ctx, session, args) => {
   const resumed = subscription !== undefined
   let ticket = 0
   if (subscription === undefined) {
-    subscription = new Subscription(topic, key, session.name !== null, asked ?? ctx.config.maxInFlight, askedTimeout ?? ctx.config.ackTimeoutMs)
+    subscription = topic.subscribe(key, session.name !== null, asked ?? ctx.config.maxInFlight, askedTimeout ?? ctx.config.ackTimeoutMs)
     subscription.user = user
-    topic.subscriptions.set(key, subscription)
     ticket = ctx.durability.subscribed(subscription)
   } else if ((asked !== undefined && asked !== subscription.maxInFlight) || (askedTimeout !== undefined && askedTimeout !== subscription.ackTimeoutMs) ||
       user !== subscription.user) {

@@ -45,7 +45,6 @@ export function publishEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedE
     key = String(id)
     const seen = topic.ids.get(key)
     if (seen !== undefined && topic.holds(seen, key)) fail('DUPLICATE_ID', { id: key, topic: topic.name })
-    topic.noteId(key)
   }
   const store = ctx.store
   const max = ctx.config.maxPendingPerSubscriber

@@ -9,7 +9,9 @@ import { journalFile, type FsyncPolicy, type Journal } from './journal'
 import { listJournalGens } from './layout'
 import { expiredSegments, retentionFor, type RetentionConfig } from './retention'
 import { ackedRecord, batchMarker, snapshotLines, type SubImage } from './stateCodec'
-import { topicDirPath } from './topicDir'
+import { topicDirPath, TOPICS_DIR } from './topicDir'
+import { fsyncDir } from './files'
+import { join } from 'node:path'
 import { TopicFiles, trashTopicDir } from './topicFiles'
 
 export interface BatchReport {
@@ -98,7 +100,7 @@ interface Work {
 }
 
 /** Topic writes in flight at once (each is a few writes and fsyncs). */
-const WRITE_CONCURRENCY = 8
+const WRITE_CONCURRENCY = 16
 
 /**
  * Every batchIntervalMs, stores what changed (storage v2): for each topic
@@ -128,6 +130,8 @@ export class EventsBatcher {
   private cleanupPending: boolean
   private lastRetention: number
   private readonly pendingCompactions = new Set<Promise<unknown>>()
+  /** Topic directories created and not yet synced into `topics/`. */
+  private created = 0
 
   constructor (o: BatcherOptions) {
     this.o = o
@@ -228,6 +232,16 @@ export class EventsBatcher {
       }
     }
     await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, work.length) }, worker))
+    if (this.created > 0 && this.o.fsync !== 'off') {
+      // The new topic directories' entries, once for the whole batch.
+      try {
+        await fsyncDir(join(this.o.dir, TOPICS_DIR))
+        this.created = 0
+      } catch (err) {
+        failed++
+        this.o.log.error({ err }, 'could not sync the topics directory; will retry at the next batch')
+      }
+    }
     if (failed === 0) {
       if (journal !== null) {
         try {
@@ -250,6 +264,7 @@ export class EventsBatcher {
       let files = w.files
       if (files === undefined) {
         files = await TopicFiles.create(this.o.dir, topic.name, this.fileOptions())
+        this.created++
         this.files.set(topic, files)
         if (!topic.deleted) topic.log = files.segments
       }

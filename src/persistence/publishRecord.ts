@@ -37,6 +37,7 @@ export function decodePublishRecord (line: string, rec: unknown[]): PublishRecor
     throw new Error('publish record not in the layout the broker writes')
   }
   const json = detachedSlice(line, head.length, line.length - 1)
+  if (json.charCodeAt(json.length - 1) !== 0x7d) throw new Error('publish record not in the layout the broker writes')
   const decoded = decodeLine(json)
   if (decoded === null) throw new Error(`publish record's event is not an event line: ${lineProblem(json) ?? 'unreadable'}`)
   return { topic, event: decoded }

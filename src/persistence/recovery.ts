@@ -111,6 +111,8 @@ export async function recover (dir: string, store: Store, log: Logger, o: Recove
     }
     const { files, state } = TopicFiles.open(path, topic, o)
     problems += files.problems
+    // The new journal must start above every generation a topic's files claim to reflect.
+    maxGen = Math.max(maxGen, state.gen)
     loading.set(topic, { name: topic, files, state, unflushed: [], changes: [] })
   }
 

@@ -38,16 +38,19 @@ export class TopicFiles {
     this.state = state
   }
 
-  /** Creates a new topic's directory (or reopens what a failed batch left) and its `topic.json`. */
+  /**
+   * Creates a new topic's directory (or reopens what a failed batch left)
+   * and its `topic.json`. The caller syncs `topics/` once for all the
+   * directories a batch creates; the first appends sync this one. Only a
+   * shortened directory name needs `topic.json` to say which topic it is:
+   * then it is synced before anything else goes in.
+   */
   static async create (logDir: string, topic: string, o: TopicFilesOptions): Promise<TopicFiles> {
     const dir = topicDirPath(logDir, topic)
-    const parent = join(logDir, 'topics')
     await mkdir(dir, { recursive: true })
-    await writeFileAtomic(join(dir, TOPIC_META_FILE), JSON.stringify({ topic, created: o.now() }) + '\n', o.fsync !== 'off')
-    if (o.fsync !== 'off') {
-      await fsyncDir(dir)
-      await fsyncDir(parent)
-    }
+    const needed = topicOfDirName(basename(dir)) === null
+    await writeFileAtomic(join(dir, TOPIC_META_FILE), JSON.stringify({ topic, created: o.now() }) + '\n', needed && o.fsync !== 'off')
+    if (needed && o.fsync !== 'off') await fsyncDir(dir)
     return TopicFiles.open(dir, topic, o).files
   }
 

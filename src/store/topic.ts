@@ -137,7 +137,10 @@ export class Topic {
   publish (ev: StoredEvent, publisherId: boolean): number {
     this.nextOffset = ev.offset + 1
     this.unflushed.push(ev)
-    if (publisherId) this.ids.note(ev.key, ev.offset, ev.timestamp)
+    if (publisherId) {
+      this.ids.note(ev.key, ev.offset, ev.timestamp)
+      this.noteId(ev.key)
+    }
     const n = this.subscriptions.size
     if (n === 0) return 0
     this.setOwed(this.owedBytes + ev.json.length)

@@ -188,6 +188,16 @@ export class Durability implements StoreObserver {
     return this.journal.append(record.slice(0, 5) + JSON.stringify(topic.name) + ',' + record.slice(5))
   }
 
+  /**
+   * The ticket of the journal group being filled now: a reply that must not
+   * overtake the records appended so far (by this command or earlier ones,
+   * e.g. a topic created or deleted through the store) waits for it. 0 with
+   * no journal.
+   */
+  pendingTicket (): number {
+    return this.journal?.openTicketNow() ?? 0
+  }
+
   /** Sends a confirming reply once its ticket is stored; later lines to that session queue behind it. */
   reply (session: Session, line: string, ticket: number): void {
     if (ticket === 0 || (this.journal !== null && ticket <= this.journal.durableTicket && !session.holding)) {

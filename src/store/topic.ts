@@ -189,6 +189,21 @@ export class Topic {
     return n
   }
 
+  /** What `topics` lists of this topic. */
+  info (): { topic: string, firstOffset: number, lastOffset: number, retainedEvents: number, retainedBytes: number, subscribers: number, pending: number } {
+    let pending = 0
+    for (const s of this.subscriptions.values()) pending += s.pending + s.inFlight.size
+    return {
+      topic: this.name,
+      firstOffset: this.firstOffset,
+      lastOffset: this.nextOffset - 1,
+      retainedEvents: this.retainedEvents,
+      retainedBytes: this.retainedBytes,
+      subscribers: this.subscriptions.size,
+      pending,
+    }
+  }
+
   /**
    * Resolves where a new subscription starts: `next` (new events only),
    * `beginning` (every retained event), `latest` (the newest retained event,

@@ -97,6 +97,13 @@ export async function migrateV1 (dir: string, log: Logger, now: () => number, de
   renameSync(staging, join(dir, TOPICS_DIR))
   fsyncPath(dir)
   const backup = `v1-backup-${now()}`
+  if (existsSync(join(dir, FORMAT_FILE)) && isV1TopicLog(dir, FORMAT_FILE)) {
+    // The v1 log of a topic called `format`: copied aside before the v2 marker takes its name
+    // (a copy: a crash before the marker is written finds it in place and migrates again).
+    mkdirSync(join(dir, backup), { recursive: true })
+    copyFileSync(join(dir, FORMAT_FILE), join(dir, backup, FORMAT_FILE))
+    fsyncPath(join(dir, backup))
+  }
   writeFormat(dir, { format: 2, v1Backup: backup, v1MaxGen: maxGen })
   finishV1Backup(dir, backup, maxGen, log)
   log.warn({ dir, topics: topics.size, events, problems, backup, ms: Math.round(performance.now() - t0) }, 'migrated a storage v1 log dir to v2; the v1 files were moved to the backup directory')

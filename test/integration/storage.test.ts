@@ -55,7 +55,7 @@ async function settle (t: { same: (a: unknown, b: unknown, m: string) => void, o
   t.ok(await c.quiet(), 'nothing more')
 }
 
-async function restart (t: Parameters<Parameters<typeof t.test>[1]>[0], tb: TestBroker, dir: string, extra: ConfigOverrides): Promise<TestBroker> {
+async function restart (t: { teardown: (fn: () => unknown) => void }, tb: TestBroker, dir: string, extra: ConfigOverrides): Promise<TestBroker> {
   await tb.stop()
   return startTestBroker(t, { logDir: dir, ...extra })
 }
@@ -147,9 +147,9 @@ t.test('eventCacheBytes at its edge: exactly the events that fit stay cached, th
     session.subscriptions.set('c', sub)
     sub.attach(session)
     sub.pump()
-    const lines = []
+    const lines: string[] = []
     for (let i = 0; i < 8; i++) lines.push(await s.next())
-    t.same(lines.map(textOf), Array.from({ length: 8 }, (_, i) => `{"priority":0,${text(i).slice(1, -1)},"timestamp":${JSON.parse(textOf(lines[i])).timestamp as number},"offset":${i + 1}}`), 'all eight, from cache and disk alike')
+    t.same(lines.map(textOf), Array.from({ length: 8 }, (_, i) => `{"priority":0,${text(i).slice(1, -1)},"timestamp":${(JSON.parse(textOf(lines[i])) as { timestamp: number }).timestamp},"offset":${i + 1}}`), 'all eight, from cache and disk alike')
   }
 })
 

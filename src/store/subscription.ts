@@ -102,7 +102,7 @@ export class Subscription {
   /** Adds a newly published event; delivers it at once when a slot is free and nothing is ahead of it. */
   enqueue (ev: StoredEvent): void {
     if (this.listFrom >= 0) return // a replay under way lists it with the rest
-    if (this.to > 0 && ev.offset > this.to) return
+    if (ev.offset < this.start || (this.to > 0 && ev.offset > this.to)) return
     const sink = this.sink
     if (sink !== null && this.inFlight.size < this.maxInFlight && this.waiting.size === 0 &&
         this.redeliver.length === 0 && sink.canDeliver() && !this.inFlight.has(ev.key)) {
@@ -155,6 +155,7 @@ export class Subscription {
       this.send(sink, d)
     }
     if (sent > 0) this.topic.timed?.add(this)
+    if (this.to > 0) this.checkRangeDone()
   }
 
   private send (sink: DeliverySink, d: Delivery): void {

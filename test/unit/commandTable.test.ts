@@ -85,3 +85,17 @@ t.test('config/default.json mirrors the DEFAULTS object', async t => {
   delete shipped.$comment
   t.same(shipped, DEFAULTS)
 })
+
+t.test('retention config: defaults, field-by-field layering, overrides checked', async t => {
+  t.same(DEFAULTS.retention, { maxAgeMs: 86400000, maxBytes: 1073741824, overrides: [] })
+  const cfg = resolveConfig({ overrides: { retention: { maxAgeMs: 1000, overrides: [{ pattern: 'audit.*', maxAgeMs: 2592000000 }, { pattern: '~alice.logs', maxBytes: 4096 }] } } })
+  t.same(cfg.retention, { maxAgeMs: 1000, maxBytes: 1073741824, overrides: [{ pattern: 'audit.*', maxAgeMs: 2592000000 }, { pattern: '~alice.logs', maxBytes: 4096 }] }, 'a layer that sets maxAgeMs keeps the default maxBytes')
+  t.throws(() => resolveConfig({ overrides: { retention: { maxAgeMs: 0 } } }), /field "\/retention\/maxAgeMs" must be >= 1/)
+  t.throws(() => resolveConfig({ overrides: { retention: { overrides: [{ pattern: 'a/b' }] } } }), /field "\/retention\/overrides\/0\/pattern" must match pattern/)
+  t.throws(() => resolveConfig({ overrides: { retention: { overrides: [{ maxAgeMs: 5 }] } } as never }), /must have required property 'pattern'/)
+  t.throws(() => resolveConfig({ overrides: { retention: { maxAge: 5 } } as never }), /unknown field "\/retention\/maxAge"/)
+  for (const [field, min] of [['segmentBytes', 1024], ['eventCacheBytes', 1], ['dedupeWindowMs', 1], ['dedupeMaxIds', 1], ['stateCompactMinBytes', 1024], ['stateTailBytes', 1024], ['retentionCheckMs', 10]] as const) {
+    t.throws(() => resolveConfig({ overrides: { [field]: min - 1 } }), new RegExp(`field "/${field}" must be >= ${min}`), `${field} below ${min}`)
+    t.equal(resolveConfig({ overrides: { [field]: min } })[field], min, `${field} at ${min}`)
+  }
+})

@@ -329,12 +329,17 @@ export class Topic {
     return out
   }
 
-  /** The append of events up to `lastOffset` is stored: they leave memory for the hot cache. */
+  /**
+   * The append of events up to `lastOffset` is stored: they leave memory,
+   * for the hot cache when a connected subscriber is behind (it will want
+   * them soon); a backlog for subscribers that are away only passes through.
+   */
   appended (lastOffset: number): void {
     const u = this.unflushed
     let h = this.head
+    const cache = this.cache !== null && !this.deleted && this.hasReaderBehind() ? this.cache : null
     while (h < u.length && u[h].offset <= lastOffset) {
-      if (this.cache !== null && !this.deleted) this.cache.put(this.cached, u[h])
+      if (cache !== null) cache.put(this.cached, u[h])
       h++
     }
     if (h === u.length) {
@@ -347,6 +352,12 @@ export class Topic {
       h = 0
     }
     this.head = h
+  }
+
+  /** Whether a connected subscription has events waiting (it reads from the topic soon). */
+  private hasReaderBehind (): boolean {
+    for (const s of this.subscriptions.values()) if (s.sink !== null && s.waiting.size > 0) return true
+    return false
   }
 
   /** The append failed: those events go again with the next batch. */

@@ -116,6 +116,21 @@ function order (a: string, b: string): number {
   return (y.priority - x.priority) || (x.offset - y.offset)
 }
 
+t.test('a backlog for subscribers that are away is not cached when stored: it only passes through', async t => {
+  const tb = await startTestBroker(t, { batchIntervalMs: 3600000 })
+  const p = await tb.client()
+  await p.request('pub away {"msg":"create"}')
+  const s = await tb.client()
+  await s.request('name gone')
+  await s.request('sub away 1')
+  s.destroy()
+  await new Promise(resolve => setTimeout(resolve, 50))
+  for (let i = 0; i < 20; i++) await p.request(`pub away {"msg":${i}}`)
+  await tb.broker.durability.batcher.run()
+  t.equal(tb.broker.store.topic('away')!.unflushedCount, 0)
+  t.equal(tb.broker.store.cache.count, 0, 'nothing cached: no connected subscriber will read it soon')
+})
+
 t.test('eventCacheBytes at its edge: exactly the events that fit stay cached, the oldest go first', async t => {
   const text = (i: number): string => `{"id":"e${String(i).padStart(3, '0')}","msg":"same size"}`
   for (const [room, expected] of [[0, 5], [-1, 4]] as const) {
@@ -128,6 +143,12 @@ t.test('eventCacheBytes at its edge: exactly the events that fit stay cached, th
     await probe.stop()
     const tb = await startTestBroker(t, { logDir: dir, eventCacheBytes: 5 * size + room, batchIntervalMs: 3600000 })
     const p = await tb.client()
+    await p.request('pub c {"msg":"create"}')
+    // A connected subscriber that is behind: the events it will want are worth caching when stored.
+    const slow = await tb.client()
+    await slow.request('sub c 1')
+    await tb.broker.durability.batcher.run()
+    tb.broker.store.cache.drop(tb.broker.store.topic('c')!.cached)
     for (let i = 0; i < 8; i++) await p.request(`pub c ${text(i)}`)
     const topic = tb.broker.store.topic('c')!
     t.equal(topic.unflushedCount, 8, 'before a batch, the new events are held until stored')
@@ -137,11 +158,11 @@ t.test('eventCacheBytes at its edge: exactly the events that fit stay cached, th
     const cache = tb.broker.store.cache
     t.equal(cache.count, expected, `eventCacheBytes ${room === 0 ? '=' : '= 1 byte less than'} 5 events: ${expected} cached`)
     t.ok(cache.bytes <= cache.maxBytes)
-    t.same([...topic.cached.keys()].sort((a, b) => a - b), Array.from({ length: expected }, (_, i) => 8 - expected + 1 + i), 'the newest ones')
+    t.same([...topic.cached.keys()].sort((a, b) => a - b), Array.from({ length: expected }, (_, i) => 9 - expected + 1 + i), 'the newest ones')
     // An event no longer cached is read back from its segment.
     const s = await tb.client()
     await s.request('name reader')
-    tb.broker.store.topic('c')!.subscribe('reader', true, 10, 30000, 1)
+    tb.broker.store.topic('c')!.subscribe('reader', true, 10, 30000, 2)
     const session = [...tb.broker.server.connections].pop()!
     const sub = topic.subscriptions.get('reader')!
     session.subscriptions.set('c', sub)
@@ -149,7 +170,7 @@ t.test('eventCacheBytes at its edge: exactly the events that fit stay cached, th
     sub.pump()
     const lines: string[] = []
     for (let i = 0; i < 8; i++) lines.push(await s.next())
-    t.same(lines.map(textOf), Array.from({ length: 8 }, (_, i) => `{"priority":0,${text(i).slice(1, -1)},"timestamp":${(JSON.parse(textOf(lines[i])) as { timestamp: number }).timestamp},"offset":${i + 1}}`), 'all eight, from cache and disk alike')
+    t.same(lines.map(textOf), Array.from({ length: 8 }, (_, i) => `{"priority":0,${text(i).slice(1, -1)},"timestamp":${(JSON.parse(textOf(lines[i])) as { timestamp: number }).timestamp},"offset":${i + 2}}`), 'all eight, from cache and disk alike')
   }
 })
 
@@ -365,4 +386,26 @@ t.test('the store\'s subscriptions: a replay from the beginning, a range that en
   t.equal(storedEvents(dir, 'r')[0].offset, 1)
   for (let i = 0; i < 100 && readdirSync(join(dir, 'trash')).length > 0; i++) await new Promise(resolve => setTimeout(resolve, 20))
   t.same(readdirSync(join(dir, 'trash')), [], 'the deleted topic\'s directory, moved to the trash, is removed')
+})
+
+t.test('after a restart, ids published in the dedupe window are known again (DUPLICATE_ID while pending); broker-assigned ones need not be', async t => {
+  const dir = tempDir()
+  let tb = await startTestBroker(t, { logDir: dir })
+  const p = await tb.client()
+  await p.request('pub w {"msg":"create"}')
+  const s = await tb.client()
+  await s.request('name away')
+  await s.request('sub w 1')
+  s.destroy()
+  await new Promise(resolve => setTimeout(resolve, 50))
+  t.equal(await p.request('pub w {"id":"k-1","msg":1}'), 'OK k-1 published to w (1 subscriber)')
+  t.equal(await p.request('pub w {"msg":2}'), 'OK 2 published to w (1 subscriber)')
+  t.equal(await p.request('pub w {"msg":3,"id":9}'), 'OK 9 published to w (1 subscriber)')
+  tb = await restart(t, tb, dir, {})
+  const topic = tb.broker.store.topic('w')!
+  t.same([...['k-1', '9', '2', '1']].map(k => topic.ids.get(k)), [2, 4, undefined, undefined], 'publisher ids are back with their offsets; the broker\'s own are not kept')
+  const p2 = await tb.client()
+  t.equal(await p2.request('pub w {"id":"k-1","msg":"again"}'), 'ERR DUPLICATE_ID event id k-1 is still pending on w; ids must be unique among a topic\'s unacked events', 'still waiting for "away"')
+  t.equal(await p2.request('pub w {"id":9,"msg":"again"}'), 'ERR DUPLICATE_ID event id 9 is still pending on w; ids must be unique among a topic\'s unacked events')
+  t.equal(await p2.request('pub w {"msg":"next"}'), 'OK 10 published to w (1 subscriber)', 'broker ids carry on above the publisher\'s 9')
 })

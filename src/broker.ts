@@ -37,12 +37,12 @@ export class Broker {
     this.config = config
     this.commands = commands
     this.log = log
-    this.store = new Store(clock)
+    this.store = new Store(clock, config.eventCacheBytes)
   }
 
   /** Locks and recovers the log dir, then listens. Throws ConfigError for an unusable log dir. */
   async start (): Promise<AddressInfo> {
-    this.durability = new Durability(this.config, this.store, this.log)
+    this.durability = await Durability.open(this.config, this.store, this.log)
     this.manager = new Manager(this.config, this.store, this.log, this.durability, this.commands)
     this.server = new BrokerServer(this.config, this.manager)
     this.manager.ctx.redelivery.start()

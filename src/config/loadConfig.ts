@@ -16,10 +16,11 @@ export const DEFAULT_CONFIG_FILE = join(__dirname, '..', '..', 'config', 'defaul
 const ajv = new Ajv({ allErrors: true, verbose: true })
 const validateFile = ajv.compile(configFileSchema)
 
-/** A config layer: any subset of fields; `commands` and `webhooks` may name only the fields they change. */
-export type ConfigOverrides = Partial<Omit<BrokerConfig, 'commands' | 'webhooks'>> & {
+/** A config layer: any subset of fields; `commands`, `webhooks` and `retention` may name only the fields they change. */
+export type ConfigOverrides = Partial<Omit<BrokerConfig, 'commands' | 'webhooks' | 'retention'>> & {
   commands?: Partial<Record<Action, string[]>>
   webhooks?: Partial<WebhookConfig>
+  retention?: Partial<BrokerConfig['retention']>
 }
 
 /** Reads and validates one JSON config file; errors name the file and the bad field. */
@@ -69,12 +70,14 @@ export function resolveConfig (opts: { file?: string, overrides?: ConfigOverride
 }
 
 export function mergeConfig (layers: ConfigOverrides[]): BrokerConfig {
-  const cfg: BrokerConfig = { ...DEFAULTS, commands: { ...DEFAULTS.commands }, webhooks: mergeWebhookConfig(DEFAULTS.webhooks, {}) }
+  const cfg: BrokerConfig = { ...DEFAULTS, commands: { ...DEFAULTS.commands }, webhooks: mergeWebhookConfig(DEFAULTS.webhooks, {}), retention: { ...DEFAULTS.retention } }
   for (const layer of layers) {
-    const { commands, webhooks, ...rest } = layer
+    const { commands, webhooks, retention, ...rest } = layer
     Object.assign(cfg, rest)
     if (commands !== undefined) Object.assign(cfg.commands, commands)
     cfg.webhooks = mergeWebhookConfig(cfg.webhooks, webhooks)
+    // Retention merges field by field, like commands: a file may set only maxAgeMs.
+    if (retention !== undefined) cfg.retention = { ...cfg.retention, ...retention }
   }
   checkCrossFields(cfg)
   return cfg

@@ -61,13 +61,13 @@ export function signatureHeaders (key: Buffer, id: string, nowMs: number, body: 
 
 /**
  * The `webhook-id` of an event: the same for every attempt and every restart
- * (topic, publish sequence and event id all persist), different for every
+ * (topic, offset and event id all persist), different for every
  * other event of the topic (a later event reusing an acked id has another
- * sequence number), and made only of header-safe characters whatever the
- * event id holds. A topic deleted and created again starts its sequence
+ * offset), and made only of header-safe characters whatever the
+ * event id holds. A topic deleted and created again starts its offsets
  * anew, so its events may repeat ids of the old topic's events.
  */
-export function messageId (topic: string, seq: number, eventKey: string): string {
-  const digest = createHash('sha256').update(`${topic}\n${seq}\n${eventKey}`).digest('base64url')
+export function messageId (topic: string, offset: number, eventKey: string): string {
+  const digest = createHash('sha256').update(`${topic}\n${offset}\n${eventKey}`).digest('base64url')
   return 'msg_' + digest.slice(0, 27)
 }

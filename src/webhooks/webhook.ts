@@ -176,7 +176,7 @@ export class Webhook implements DeliverySink {
     if (this.closed) return // the subscription was detached; its in-flight events are owed a redelivery there
     const now = this.clock.now()
     const body = Buffer.from(deliveryJson(ev, deliveries))
-    const headers = signatureHeaders(this.key, messageId(topic, ev.seq, ev.key), now, body)
+    const headers = signatureHeaders(this.key, messageId(topic, ev.offset, ev.key), now, body)
     this.inFlight++
     this.attempts++
     this.lastAttemptAt = now

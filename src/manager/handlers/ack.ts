@@ -12,9 +12,11 @@ export const ack = defineCommand({ name: 'ack', words: ['ack', 'ACKNOWLEDGE'], a
 
 function handler (ctx: HandlerContext, session: Session, { topic: name, id }: FieldsOf<typeof args>): void {
   const subscription = session.subscriptions.get(name) ?? notSubscribed(ctx, name)
-  if (!subscription.ack(id)) fail('NOT_IN_FLIGHT', { id, topic: name })
-  ctx.durability.reply(session, `OK acked ${id} on ${name}`, ctx.durability.acked(subscription, id))
+  const d = subscription.ack(id)
+  if (d === undefined) fail('NOT_IN_FLIGHT', { id, topic: name })
+  ctx.durability.reply(session, `OK acked ${id} on ${name}`, ctx.durability.acked(subscription, d.ev.offset))
   subscription.pump()
+  subscription.checkRangeDone()
   ctx.flow.progressed(subscription.topic)
   ctx.stats.acked++
 }

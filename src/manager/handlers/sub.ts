@@ -27,9 +27,8 @@ function handler (ctx: HandlerContext, session: Session, { topic: name, maxInFli
   const resumed = subscription !== undefined
   let ticket = 0
   if (subscription === undefined) {
-    subscription = new Subscription(topic, key, session.name !== null, asked ?? ctx.config.maxInFlight, askedTimeout ?? ctx.config.ackTimeoutMs)
+    subscription = topic.subscribe(key, session.name !== null, asked ?? ctx.config.maxInFlight, askedTimeout ?? ctx.config.ackTimeoutMs)
     subscription.user = user
-    topic.subscriptions.set(key, subscription)
     ticket = ctx.durability.subscribed(subscription)
   } else if ((asked !== undefined && asked !== subscription.maxInFlight) || (askedTimeout !== undefined && askedTimeout !== subscription.ackTimeoutMs) ||
       user !== subscription.user) {

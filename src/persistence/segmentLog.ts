@@ -511,7 +511,15 @@ export class SegmentLog {
     const limit = s.index.bytes
     let size = Math.min(want, limit - pos)
     for (;;) {
-      const buf = await this.readAt(s.file, pos, size)
+      let buf: Buffer
+      try {
+        buf = await this.readAt(s.file, pos, size)
+      } catch (err) {
+        // A segment file that is gone is a segment lost: served no more, like a damaged one. Other errors are the caller's to retry.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+        this.quarantine(s, 'the file is gone')
+        return { lines: null, end: pos }
+      }
       const lines: SegmentLine[] = []
       let start = 0
       let nl = buf.indexOf(0x0a, 0)
@@ -589,8 +597,16 @@ export class SegmentLog {
     const found: Array<{ first: number, file: string, size: number }> = []
     for (const name of readdirSync(this.dir)) {
       const first = parseSegmentFileName(name)
-      if (first !== null) found.push({ first, file: join(this.dir, name), size: sizeOf(join(this.dir, name)) })
-      else if (name.endsWith('.tmp')) removeQuietly(join(this.dir, name))
+      if (first !== null) {
+        const file = join(this.dir, name)
+        const size = sizeOf(file)
+        if (size < 0) {
+          this.problems++
+          this.log.warn({ file }, 'not a segment (not a regular file); ignored')
+          continue
+        }
+        found.push({ first, file, size })
+      } else if (name.endsWith('.tmp')) removeQuietly(join(this.dir, name))
     }
     found.sort((a, b) => a.first - b.first)
     const laterHaveData: boolean[] = []
@@ -716,9 +732,13 @@ function tailOffset (buf: Buffer, start: number, end: number): number {
   return digits > 0 && buf[i] === 0x3a ? v : -1
 }
 
+/** A regular file's size; -1 for anything else (a directory where a segment should be). */
 function sizeOf (file: string): number {
   const fd = openSync(file, 'r')
-  try { return fstatSync(fd).size } finally { closeSync(fd) }
+  try {
+    const st = fstatSync(fd)
+    return st.isFile() ? st.size : -1
+  } finally { closeSync(fd) }
 }
 
 function removeQuietly (file: string): void {

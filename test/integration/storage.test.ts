@@ -4,12 +4,13 @@
  * segments moved aside while the rest is served, and retention.
  */
 import t from 'tap'
-import { existsSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startLoggedBroker } from '../helpers/auth'
 import { startTestBroker, tempDir, type LineClient, type TestBroker } from '../helpers/broker'
 import { ManualClock } from '../helpers/clock'
 import { cachedSize } from '../../src/store/eventCache'
+import { sharedFileCache } from '../../src/persistence/fileCache'
 import type { ConfigOverrides } from '../../src/config/loadConfig'
 
 /** The broker's JSON text of an EVENT line. */
@@ -184,23 +185,16 @@ t.test('a damaged segment is moved aside, and the rest of the topic is served', 
   await s.request('name slow')
   await s.request('sub d 1')
   s.destroy()
-  const N = 60
+  const N = 80
   for (let i = 0; i < N; i++) await p.request(`pub d {"id":"e${i}","msg":"${'y'.repeat(40)}"}`)
-  tb = await restart(t, tb, dir, cfg)
   await tb.stop()
   const segs = segmentFiles(dir, 'd')
-  t.ok(segs.length >= 4)
-  // Damage the middle line of the second segment (same length: the saved index still matches, so only a read finds it).
-  const victim = join(dir, 'topics', 'd', segs[1])
-  const lines = readFileSync(victim, 'utf8').split('\n')
-  const mid = Math.floor((lines.length - 1) / 2)
-  const lostIds = lines.slice(0, -1).map(l => (JSON.parse(l) as { id: string }).id)
-  lines[mid] = '#'.repeat(lines[mid].length)
-  writeFileSync(victim, lines.join('\n'))
-  // And the third segment without its saved index: the damage is found when it is scanned at start-up.
+  t.ok(segs.length >= 6, `${segs.length} segments`)
+  const idsOf = (f: string): string[] => readFileSync(join(dir, 'topics', 'd', f), 'utf8').trim().split('\n').map(l => (JSON.parse(l) as { id: string }).id)
+  // The third segment, without its saved index, with a garbled line: found when it is scanned at start-up.
   const third = join(dir, 'topics', 'd', segs[2])
+  const lostAtOpen = idsOf(segs[2])
   const thirdLines = readFileSync(third, 'utf8').split('\n')
-  const lostAtOpen = thirdLines.slice(0, -1).map(l => (JSON.parse(l) as { id: string }).id)
   thirdLines[1] = '{"id":"garbled'
   writeFileSync(third, thirdLines.join('\n'))
   unlinkSync(third.replace('.jsonl', '.index.json'))
@@ -208,22 +202,52 @@ t.test('a damaged segment is moved aside, and the rest of the topic is served', 
   const lb = await startLoggedBroker(t, { logDir: dir, ...cfg })
   t.ok(readdirSync(join(dir, 'topics', 'd')).some(f => f.startsWith(segs[2] + '.damaged-')), 'damage found at start-up: moved aside')
   t.ok(lb.logs.some(l => l.msg === 'damaged segment moved aside; the rest of the topic is served'))
+  // While the broker runs: the second segment is damaged in place (same length: its index still matches, only a read finds it),
+  // the fourth one disappears, the fifth cannot be read for a while (a directory in its place).
+  const second = join(dir, 'topics', 'd', segs[1])
+  const lostByRead = idsOf(segs[1])
+  const lines = readFileSync(second, 'utf8').split('\n')
+  const mid = Math.floor((lines.length - 1) / 2)
+  lines[mid] = '#'.repeat(lines[mid].length)
+  writeFileSync(second, lines.join('\n'))
+  const lostFile = idsOf(segs[3])
+  unlinkSync(join(dir, 'topics', 'd', segs[3]))
+  const fifth = join(dir, 'topics', 'd', segs[4])
+  renameSync(fifth, fifth + '.away')
+  mkdirSync(fifth)
+  // Start-up read every segment (the ids of the dedupe window): forget those descriptors, as happens beyond 256 open files.
+  sharedFileCache.closeAll()
+
   const c = await lb.client()
   await c.request('name slow')
   t.match(await c.request('sub d 5'), /^OK subscribed to d \(max in flight 5, resumed with \d+ pending\)$/)
   const got: string[] = []
-  for (;;) {
-    let line: string
-    try { line = await c.next(1000) } catch { break }
-    if (line.startsWith('OK acked ')) continue
-    const id = String((JSON.parse(textOf(line)) as { id: string }).id)
-    got.push(id)
-    c.send(`ack d ${id}`)
+  const take = async (ms: number): Promise<void> => {
+    for (;;) {
+      let line: string
+      try { line = await c.next(ms) } catch { return }
+      if (line.startsWith('OK acked ')) continue
+      const id = String((JSON.parse(textOf(line)) as { id: string }).id)
+      got.push(id)
+      c.send(`ack d ${id}`)
+    }
   }
+  await take(300)
+  t.ok(lb.logs.some(l => l.msg === 'reading events from the segments failed; retrying in a second'), 'a failed read is logged and retried')
+  const fifthIds = idsOf(segs[4] + '.away')
+  t.notOk(got.some(id => fifthIds.includes(id)), 'nothing of the unreadable segment yet, nor after it')
+  rmdirSync(fifth)
+  renameSync(fifth + '.away', fifth)
+  await take(2500)
   t.ok(readdirSync(join(dir, 'topics', 'd')).some(f => f.startsWith(segs[1] + '.damaged-')), 'damage found by a read: moved aside')
-  t.ok(lb.logs.some(l => typeof l.msg === 'string' && l.msg.startsWith('damaged segment moved aside; its events are no longer served')))
-  const expected = Array.from({ length: N }, (_, i) => `e${i}`).filter(id => !lostIds.includes(id) && !lostAtOpen.includes(id))
-  t.same(got.filter(id => id.startsWith('e')), expected, 'every event of the healthy segments is delivered, in order')
+  t.ok(lb.logs.some(l => l.msg === 'damaged segment moved aside; its events are no longer served, the rest of the topic is' && l.problem === 'the file is gone'), 'a segment file that is gone is handled the same way')
+  t.ok(lb.logs.some(l => l.msg === 'events owed to a subscription are gone from the segments (a damaged segment was moved aside); skipped'))
+  // Of the segment damaged in place, the events read before the damage was met were delivered: a prefix, before the bad line.
+  const fromSecond = got.filter(id => lostByRead.includes(id))
+  t.same(fromSecond, lostByRead.slice(0, fromSecond.length), 'the damaged segment: a prefix was served before the damage was met')
+  t.ok(fromSecond.length < mid, 'and nothing from the bad line on')
+  const expected = Array.from({ length: N }, (_, i) => `e${i}`).filter(id => (!lostByRead.includes(id) || fromSecond.includes(id)) && !lostAtOpen.includes(id) && !lostFile.includes(id))
+  t.same(got.filter(id => id.startsWith('e')), expected, 'every event of the healthy segments is delivered, in order, once the unreadable one is back')
   t.equal(await c.request('ping'), 'OK PONG')
 })
 

@@ -299,13 +299,14 @@ export class AcklineClient extends Emitter<ClientEvents> implements Settler {
       for (const { sub } of this.subs.values()) sub.dropBuffered()
     }
     if (this.state !== 'open') return // closing: doClose finishes
+    // Not connected from here on: calls made by a disconnect listener wait for the reconnect.
+    this.state = 'reconnecting'
     this.emit('disconnect', reason)
-    if (this.state !== 'open') return // a listener closed the client
+    if (this.state !== 'reconnecting') return // a listener closed the client
     if (this.options.reconnect === null) {
       this.shutdown(reason, false)
       return
     }
-    this.state = 'reconnecting'
     this.attempts = 0
     this.scheduleReconnect(reason)
   }

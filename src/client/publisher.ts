@@ -40,11 +40,6 @@ export class Publisher {
     return this.queue.length - this.head
   }
 
-  /** Publishes sent and not yet answered. */
-  get inFlight (): number {
-    return this.sent
-  }
-
   publish (line: string): Promise<PublishResult> {
     return new Promise((resolve, reject) => {
       this.queue.push({ line, resolve, reject })

@@ -33,24 +33,26 @@ async function runPub (topic: string, event: string | undefined, flags: Connecti
   if (event !== undefined) {
     report(await outcome(c.publish(topic, event)), '')
   } else {
-    const pending: Array<{ lineNo: number, result: Promise<PublishOutcome> }> = []
     let lost = false
     c.on('disconnect', () => { lost = true })
+    // Each result is printed as soon as it and those before it are in (a slow stdin still sees its results);
+    // at most a window of them wait, so a long stdin is read no faster than the broker answers.
+    let printed: Promise<void> = Promise.resolve()
+    const waiting: Array<Promise<void>> = []
     const input = createInterface({ input: process.stdin, crlfDelay: Infinity })
     let lineNo = 0
     for await (const text of input) {
       lineNo++
       if (lost) break
       if (text.trim() === '') continue
-      pending.push({ lineNo, result: outcome(c.publish(topic, text)) })
-      // Bounded memory on a long stdin: print the oldest result once a window's worth is waiting.
-      while (pending.length >= CLIENT_DEFAULTS.publishWindow) {
-        const head = pending.shift()!
-        report(await head.result, `line ${head.lineNo}: `)
-      }
+      const result = outcome(c.publish(topic, text))
+      const where = `line ${lineNo}: `
+      printed = printed.then(async () => report(await result, where))
+      waiting.push(printed)
+      if (waiting.length >= CLIENT_DEFAULTS.publishWindow) await waiting.shift()
     }
     input.close()
-    for (const head of pending) report(await head.result, `line ${head.lineNo}: `)
+    await printed
     if (lost) {
       process.stderr.write(`ackline: connection to ${c.where} lost; stopped reading stdin after line ${lineNo}\n`)
       process.stdin.destroy()

@@ -22,9 +22,14 @@ export async function runClientCommand (action: () => Promise<number>): Promise<
   }
 }
 
+let stdoutGuarded = false
+
 /** Writes to stdout and resolves once the text is handed to the OS (false if stdout is closed, e.g. `| head -1`). */
 export function writeOut (text: string): Promise<boolean> {
-  if (process.stdout.listenerCount('error') === 0) process.stdout.on('error', () => {}) // EPIPE reaches the write callback; do not crash on the event too
+  if (!stdoutGuarded) {
+    stdoutGuarded = true
+    process.stdout.on('error', () => {}) // EPIPE reaches the write callback; the 'error' event must not crash the process too
+  }
   return new Promise(resolve => {
     if (process.stdout.destroyed || process.stdout.writableEnded) return resolve(false)
     process.stdout.write(text, (err) => resolve(err == null))

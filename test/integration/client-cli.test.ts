@@ -198,15 +198,18 @@ t.test('on a terminal: the password prompt does not echo, and stats prints the t
   await requireProgram('tmux', ['-V'])
   const users = { alice: { passwordHash: testHash('s3cret'), publish: ['*'], subscribe: ['*'] } }
   const tb = await startLoggedBroker(t, { auth: { required: true, users } })
-  const term = await TmuxTerminal.start(t, ['env', '-u', 'ACKLINE_PASSWORD', process.execPath, CLI, 'stats', '--port', String(tb.port), '--user', 'alice'])
+  // The shell keeps the terminal open after the command ends, so the screen can still be read.
+  const command = `env -u ACKLINE_PASSWORD ${process.execPath} ${CLI} stats --port ${tb.port} --user alice; echo "exit $?"; sleep 600`
+  const term = await TmuxTerminal.start(t, ['sh', '-c', command])
   await term.waitForScreen(rows => rows[0] === 'Password:', 'the prompt')
   await term.type('s3cret')
   await term.sendKeys('Enter')
-  const rows = await term.waitForScreen(rows => rows.some(r => r.startsWith('limit hits')), 'the table')
+  const rows = await term.waitForScreen(rows => rows.includes('exit 0'), 'the table and exit 0')
   t.equal(rows[0], 'Password:', 'nothing echoed')
   t.notOk(rows.join('\n').includes('s3cret'))
   t.match(rows[1], /^topics {9}0$/)
   t.ok(rows.some(r => /^connections {4}1 open, 1 accepted since start$/.test(r)))
+  t.ok(rows.some(r => r.startsWith('limit hits')), 'the whole table')
 })
 
 t.test('the client commands are listed in --help', async t => {
@@ -214,4 +217,40 @@ t.test('the client commands are listed in --help', async t => {
   for (const cmd of ['pub', 'sub', 'stats']) t.match(help.stdout, new RegExp(`\\n  ${cmd} `))
   const sub = await runCliToEnd(['sub', '--help'])
   for (const flag of ['--count', '--name', '--in-flight', '--host', '--port', '--tls', '--user']) t.match(sub.stdout, flag)
+})
+
+t.test('sub stops when its stdout is closed (| head -1): the event it could not print is not acked', async t => {
+  const tb = await startTestBroker(t)
+  const c = await client(t, tb.port)
+  await c.publish('heads', { msg: 'create' })
+  const run = spawnCli(['sub', 'heads', '--name', 'head', '--port', String(tb.port)])
+  await subscribers(c, 'heads', 1)
+  await c.publish('heads', { id: 'h1', msg: 1 })
+  await waitFor(() => run.stdout().includes('"h1"'), 'the first line')
+  await eventually(async () => (await c.stats()).acked === 1, 'h1 acked')
+  run.child.stdout!.destroy() // the reader is gone, as when head exits
+  await c.publish('heads', { id: 'h2', msg: 2 })
+  t.equal(await run.exited, 0)
+  t.equal(run.stderr(), '')
+  t.match(await c.stats('heads'), { pending: 1, subscribers: [{ name: 'head', connected: false }] }, 'h2 kept for the next run')
+})
+
+t.test('pub from a long stdin keeps a window of results, and stops reading when the connection is lost', async t => {
+  const tb = await startTestBroker(t)
+  const lines = Array.from({ length: 2500 }, (_, i) => `{"msg":${i}}`).join('\n') + '\n'
+  const long = await runCliToEnd(['pub', 'bulk', '--port', String(tb.port)], { input: lines })
+  t.equal(long.code, 0)
+  const out = long.stdout.split('\n')
+  t.equal(out.length, 2501)
+  t.same([out[0], out[999], out[1000], out[2499]], ['OK 1', 'OK 1000', 'OK 1001', 'OK 2500'], 'one result per event, in order')
+
+  const run = spawnCli(['pub', 'bulk', '--port', String(tb.port)], { keepStdinOpen: true })
+  run.child.stdin!.write('{"msg":"first"}\n')
+  await waitFor(() => run.stdout() === 'OK 2501\n', 'the first result')
+  await tb.stop()
+  await new Promise(resolve => setTimeout(resolve, 100))
+  run.child.stdin!.write('{"msg":"after the broker stopped"}\n')
+  t.equal(await run.exited, 1)
+  t.equal(run.stdout(), 'OK 2501\n', 'nothing more was published')
+  t.match(run.stderr(), /^ackline: connection to 127\.0\.0\.1:\d+ lost; stopped reading stdin after line 2\n$/)
 })

@@ -131,12 +131,12 @@ t.test('a named subscription left while reconnecting is ended on the broker once
   const proxy = await LineProxy.start(t, tb.port)
   const p = await client(t, tb.port)
   await p.publish('feed', { msg: 'create' })
-  const c = await client(t, proxy.port, { name: 'leaver', reconnect: { initialDelayMs: 200, maxDelayMs: 200, jitter: 0 } })
+  const c = await client(t, proxy.port, { name: 'leaver', reconnect: { initialDelayMs: 300, maxDelayMs: 300, jitter: 0 } })
   const sub = c.subscribe('feed')
   await sub.ready
+  const left = new Promise<void>(resolve => c.once('disconnect', () => { void sub.unsubscribe().then(resolve) }))
   proxy.cut()
-  await waitFor(() => !c.connected, 'disconnected')
-  await sub.unsubscribe()
+  await left
   t.match((await p.stats('feed')).subscribers, [{ name: 'leaver', connected: false }], 'the broker still holds it')
   await new Promise(resolve => c.once('reconnect', resolve))
   await c.ping() // sent after the sub and unsub the reconnect sends: once answered, they are done
@@ -147,13 +147,16 @@ t.test('a named subscription left while reconnecting is ended on the broker once
 t.test('a name still held by the lost connection: the reconnect tries again until it is free', async t => {
   const tb = await restartable(t)
   const proxy = await LineProxy.start(t, tb.port)
-  const c = await client(t, proxy.port, { name: 'sticky', reconnect: { initialDelayMs: 50, maxDelayMs: 50, jitter: 0 } })
+  const c = await client(t, proxy.port, { name: 'sticky', reconnect: { initialDelayMs: 300, maxDelayMs: 300, jitter: 0 } })
+  const reconnected = new Promise<{ attempts: number }>(resolve => c.once('reconnect', resolve))
   proxy.cut()
   // Someone else holds the name while the client reconnects (as the broker would until it notices a dead socket).
   const squatter = await LineClient.connect(tb.port)
-  t.equal(await squatter.request('name sticky'), 'OK named sticky')
-  const reconnected = new Promise<{ attempts: number }>(resolve => c.once('reconnect', resolve))
-  await new Promise(resolve => setTimeout(resolve, 150))
+  let named = ''
+  for (let i = 0; i < 100 && named !== 'OK named sticky'; i++) named = await squatter.request('name sticky') // once the broker saw the cut
+  t.equal(named, 'OK named sticky')
+  const nameLines = (): number => proxy.sent.filter(l => l === 'name sticky').length
+  await waitFor(() => nameLines() === 2 && proxy.connections === 0, 'the first attempt refused and dropped')
   squatter.destroy()
   const { attempts } = await reconnected
   t.ok(attempts >= 2, `NAME_IN_USE was retried (${attempts} attempts)`)
@@ -169,14 +172,18 @@ t.test('reconnecting gives up after maxAttempts: error, close, the loop throws, 
   const errors: AcklineError[] = []
   c.on('error', (err) => errors.push(err))
   const closed = new Promise(resolve => c.once('close', resolve))
+  let queued: Promise<unknown> | null = null
+  c.once('disconnect', () => {
+    t.equal(c.connected, false, 'not connected from the disconnect event on')
+    queued = c.publish('gone', { msg: 'never sent' })
+    queued.catch(() => {}) // it may fail before the test gets to it (the broker takes longer to stop than the client to give up)
+  })
   await rb.stop()
-  await waitFor(() => !c.connected, 'disconnected')
-  const queued = c.publish('gone', { msg: 'never sent' })
   await closed
   t.equal(errors.length, 1)
   t.equal(errors[0].code, 'CONNECT_FAILED')
   t.match(errors[0].message, /^gave up reconnecting to 127\.0\.0\.1:\d+ after 3 attempt\(s\): cannot connect/)
-  await t.rejects(queued, { code: 'CONNECT_FAILED' })
+  await t.rejects(queued!, { code: 'CONNECT_FAILED' }, 'a publish waiting for the reconnect')
   await t.rejects(sub.next(), { code: 'CONNECT_FAILED' })
   await t.rejects(c.ping(), { code: 'CLOSED' })
 })

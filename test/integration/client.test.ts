@@ -325,3 +325,73 @@ t.test('a line longer than maxLineBytes ends the connection', async t => {
   t.match(err.message, /a line from the broker exceeds 100 bytes/)
   t.equal((await rejection(sub.next())).code, 'DISCONNECTED', 'without reconnect the loop learns why it ended')
 })
+
+/** A loopback server that answers each line with `answer(line, connection number)`: lines to write, or 'close'. */
+async function scriptedServer (t: Teardown, answer: (line: string, conn: number) => string[] | 'close'): Promise<{ port: number, seen: string[][] }> {
+  const seen: string[][] = []
+  const port = await fakeServer(t, s => {
+    const conn = seen.length
+    seen.push([])
+    let buf = ''
+    s.setEncoding('utf8')
+    s.on('data', (d: string) => {
+      buf += d
+      let nl: number
+      while ((nl = buf.indexOf('\n')) !== -1) {
+        const line = buf.slice(0, nl)
+        buf = buf.slice(nl + 1)
+        seen[conn].push(line)
+        const out = answer(line, conn)
+        if (out === 'close') { s.destroy(); return }
+        for (const l of out) s.write(l + '\n')
+      }
+    })
+  })
+  return { port, seen }
+}
+
+t.test('an EVENT whose JSON is not an event is reported as an error and skipped', async t => {
+  const { port } = await scriptedServer(t, line => {
+    if (line === 'ping') return ['OK PONG']
+    if (line === 'sub t') return ['OK subscribed to t (max in flight 10)', 'EVENT t {"msg":', 'EVENT t [1]', 'EVENT t {"msg":1}', 'EVENT t {"id":"ok","msg":1}']
+    return ['OK']
+  })
+  const c = await client(t, port)
+  const errors: AcklineError[] = []
+  c.on('error', err => errors.push(err))
+  const sub = c.subscribe('t')
+  const ev = await nextEvent(sub)
+  t.equal(ev.id, 'ok', 'the good one after the bad ones')
+  t.match(errors, [
+    { code: 'PROTOCOL', message: 'EVENT on t is not valid JSON' },
+    { code: 'PROTOCOL', message: 'EVENT on t is not a JSON object' },
+    { code: 'PROTOCOL', message: 'EVENT on t has no id' },
+  ])
+})
+
+t.test('close() gives up waiting after closeTimeoutMs: the unanswered command rejects CLOSED', async t => {
+  const { port } = await scriptedServer(t, line => line === 'ping' ? ['OK PONG'] : [])
+  const c = await connect({ port, closeTimeoutMs: 100 })
+  const silent = c.publish('t', { msg: 'never answered' })
+  const t0 = Date.now()
+  await c.close()
+  t.ok(Date.now() - t0 >= 100, 'waited closeTimeoutMs')
+  await t.rejects(silent, { code: 'CLOSED', message: /none within 100 ms \(closeTimeoutMs\); this publish may or may not have been stored$/ })
+})
+
+t.test('an unsub lost with the connection is done again after the reconnect (named client)', async t => {
+  const { port, seen } = await scriptedServer(t, (line, conn) => {
+    if (line.startsWith('name ')) return ['OK named n']
+    if (line === 'sub t') return ['OK subscribed to t (max in flight 10)']
+    if (line === 'unsub t') return conn === 0 ? 'close' : ['OK unsubscribed from t']
+    return ['OK PONG']
+  })
+  const c = await client(t, port, { name: 'n', reconnect: { initialDelayMs: 10 } })
+  const sub = c.subscribe('t')
+  await sub.ready
+  const reconnected = new Promise(resolve => c.once('reconnect', resolve))
+  await sub.unsubscribe()
+  await reconnected
+  await c.ping()
+  t.same(seen, [['name n', 'sub t', 'unsub t'], ['name n', 'sub t', 'unsub t', 'ping']], 'the durable subscription is ended from the new connection')
+})

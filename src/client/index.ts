@@ -1,8 +1,6 @@
 /**
- * `ackline/client`: a client for Ackline brokers. See docs/client.md.
- *
- *     import { connect } from 'ackline/client'
- *     const c = await connect({ host: '127.0.0.1', port: 8000 })
+ * `ackline/client`: a client for Ackline brokers, loaded by that name from
+ * ES modules and CommonJS. `connect()` is where to start; see docs/client.md.
  */
 export { connect, AcklineClient } from './client'
 export type { ClientEvents, PublishOutcome } from './client'

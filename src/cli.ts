@@ -3,6 +3,7 @@ import { resolve } from 'node:path'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { Broker } from './broker'
 import { registerBenchCommand } from './bench'
+import { registerClientCommands } from './clientCli'
 import { DEFAULTS, type BrokerConfig } from './config/defaults'
 import { resolveConfig, type ConfigOverrides } from './config/loadConfig'
 import { createLogger, LOG_LEVELS, type LogLevel } from './log'
@@ -103,6 +104,7 @@ export function buildProgram (): Command {
       process.stdout.write(hashPassword(password) + '\n')
     })
   registerBenchCommand(program)
+  registerClientCommands(program)
   return program
 }
 

@@ -42,3 +42,32 @@ export function runCli (args: string[], opts: { cwd?: string } = {}): CliBroker 
   cli.listening.catch(() => {}) // tests that expect an early exit never await it
   return cli
 }
+
+/** A run of a client command (`ackline pub|sub|stats ...`): its output so far and its exit. */
+export interface CliRun {
+  child: ChildProcess
+  stdout: () => string
+  stderr: () => string
+  exited: Promise<number | null>
+}
+
+/** Spawns `node dist/cli.js <args>`; `input` is written to stdin and stdin is closed (none: stdin is closed at once). */
+export function spawnCli (args: string[], opts: { input?: string, env?: NodeJS.ProcessEnv, keepStdinOpen?: boolean } = {}): CliRun {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } })
+  let out = ''
+  let err = ''
+  child.stdout!.setEncoding('utf8').on('data', (s: string) => { out += s })
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => { err += s })
+  child.stdin!.on('error', () => {})
+  if (opts.input !== undefined) child.stdin!.end(opts.input)
+  else if (opts.keepStdinOpen !== true) child.stdin!.end()
+  const exited = new Promise<number | null>(resolve => child.on('exit', code => resolve(code)))
+  return { child, stdout: () => out, stderr: () => err, exited }
+}
+
+/** Runs a client command to its end. */
+export async function runCliToEnd (args: string[], opts: { input?: string, env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  const run = spawnCli(args, opts)
+  const code = await run.exited
+  return { code, stdout: run.stdout(), stderr: run.stderr() }
+}

@@ -1,0 +1,98 @@
+import { AcklineError } from './errors'
+
+/**
+ * Command lines the client sends. Each argument is checked so that it stays
+ * one word of one line: a blank would shift the arguments and a line break
+ * would start another command, so the client refuses them instead of sending
+ * something other than what was asked. Everything else (allowed characters,
+ * ranges) is the broker's to check, and its `ERR` comes back as usual.
+ */
+
+/** True when s holds a blank (space, tab) or a control character: not a protocol word. */
+function hasBlankOrControl (s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c <= 0x20 || c === 0x7f) return true
+  }
+  return false
+}
+
+function word (value: string, code: string, what: string): string {
+  if (typeof value !== 'string' || value === '' || hasBlankOrControl(value)) {
+    throw new AcklineError(code, `${what} must be a non-empty string without blanks or control characters, got ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
+export function topicWord (topic: string): string {
+  return word(topic, 'BAD_TOPIC', 'topic')
+}
+
+/** The event as one line of JSON text: an object is serialized, a string is sent as it is (byte for byte). */
+export function eventText (event: unknown): string {
+  if (typeof event === 'string') {
+    if (/[\r\n]/.test(event)) {
+      throw new AcklineError('BAD_JSON', 'event text contains a line break; the protocol carries one event per line (JSON.stringify never writes one)')
+    }
+    return event
+  }
+  let text: string | undefined
+  try {
+    text = JSON.stringify(event)
+  } catch (err) {
+    throw new AcklineError('BAD_JSON', `event cannot be serialized: ${(err as Error).message}`, { cause: err })
+  }
+  if (text === undefined) throw new AcklineError('BAD_JSON', `event cannot be serialized: ${typeof event}`)
+  return text
+}
+
+export function pubLine (topic: string, event: unknown): string {
+  return `pub ${topicWord(topic)} ${eventText(event)}`
+}
+
+function nonNegativeInt (n: number, what: string, min: number): string {
+  if (!Number.isSafeInteger(n) || n < min) throw new AcklineError('BAD_DELAY', `${what} must be an integer of at least ${min} ms, got ${String(n)}`)
+  return String(n)
+}
+
+export function subLine (topic: string, maxInFlight: number | undefined, ackTimeoutMs: number | undefined): string {
+  let line = `sub ${topicWord(topic)}`
+  if (maxInFlight !== undefined) {
+    if (!Number.isSafeInteger(maxInFlight) || maxInFlight < 1) throw new AcklineError('BAD_IN_FLIGHT', `maxInFlight must be a positive integer, got ${String(maxInFlight)}`)
+    line += ` ${maxInFlight}`
+  }
+  if (ackTimeoutMs !== undefined) {
+    if (maxInFlight === undefined) throw new AcklineError('BAD_ARGS', 'ackTimeoutMs needs maxInFlight: the protocol takes the cap before the timeout (sub <topic> <n> <ms>)')
+    line += ` ${nonNegativeInt(ackTimeoutMs, 'ackTimeoutMs', 1)}`
+  }
+  return line
+}
+
+export function ackLine (topic: string, id: string): string {
+  return `ack ${topic} ${id}`
+}
+
+export function nackLine (topic: string, id: string, delayMs: number | undefined): string {
+  return delayMs === undefined ? `nack ${topic} ${id}` : `nack ${topic} ${id} ${nonNegativeInt(delayMs, 'delay', 0)}`
+}
+
+export function touchLine (topic: string, id: string, extendMs: number | undefined): string {
+  return extendMs === undefined ? `touch ${topic} ${id}` : `touch ${topic} ${id} ${nonNegativeInt(extendMs, 'extension', 1)}`
+}
+
+export function nameLine (name: string): string {
+  return `name ${word(name, 'BAD_NAME', 'name')}`
+}
+
+export function authLine (user: string, password: string): string {
+  word(user, 'BAD_ARGS', 'user')
+  // The password is the rest of the line: inner spaces are fine, blanks at either end and control characters are not.
+  if (password === '' || /^[ \t]|[ \t]$/.test(password) || /[\x00-\x08\x0a-\x1f\x7f]/.test(password)) {
+    throw new AcklineError('BAD_ARGS', 'password must be non-empty, without blanks at either end or control characters')
+  }
+  return `auth ${user} ${password}`
+}
+
+export function statsLine (topic: string | undefined): string {
+  return topic === undefined ? 'stats' : `stats ${topicWord(topic)}`
+}

@@ -1,0 +1,125 @@
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls'
+
+/** How the client retries after losing its connection. */
+export interface ReconnectOptions {
+  /** Delay before the first attempt. */
+  initialDelayMs: number
+  /** The delay never grows past this. */
+  maxDelayMs: number
+  /** Each failed attempt multiplies the delay by this. */
+  factor: number
+  /** Fraction of each delay that is random (0: none, 1: anywhere from 0 to the delay), so clients do not come back in step. */
+  jitter: number
+  /** Attempts before giving up (`Infinity`: never). */
+  maxAttempts: number
+}
+
+/** TLS settings passed to `node:tls` (`ca` for a private CA, `servername`, client `cert`/`key`, ...). */
+export type TlsOptions = Pick<TlsConnectionOptions, 'ca' | 'cert' | 'key' | 'passphrase' | 'pfx' | 'servername' | 'rejectUnauthorized' | 'minVersion'>
+
+/** Options of `connect()`. Every field is optional; `CLIENT_DEFAULTS` has the defaults. */
+export interface ConnectOptions {
+  /** Broker host. Default: `ACKLINE_HOST` from the environment, else 127.0.0.1. */
+  host?: string
+  /** Broker port. Default: `ACKLINE_PORT` from the environment, else 8000. */
+  port?: number
+  /** Connect with TLS: `true`, or options for `node:tls`. */
+  tls?: boolean | TlsOptions
+  /** Sends `auth <user> <password>` on every (re)connect. */
+  user?: string
+  password?: string
+  /** Durable client id: sends `name <name>` on every (re)connect, so subscriptions resume. */
+  name?: string
+  /** Publishes sent and not yet answered, at most. Further publishes wait in the client, in order. */
+  publishWindow?: number
+  /** Opening a connection (TCP, TLS, auth and name) must finish within this. */
+  connectTimeoutMs?: number
+  /** `close()` waits this long for pending replies before it drops the connection. */
+  closeTimeoutMs?: number
+  /** Longest line accepted from the broker, in bytes (the broker's highest `maxLineBytes` plus room for the EVENT envelope). */
+  maxLineBytes?: number
+  /** Reconnection after a lost connection; `false` turns it off. */
+  reconnect?: false | Partial<ReconnectOptions>
+}
+
+/** The client's defaults, in one place. */
+export const CLIENT_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 8000,
+  publishWindow: 1000,
+  connectTimeoutMs: 10_000,
+  closeTimeoutMs: 10_000,
+  maxLineBytes: 257 * 1024 * 1024,
+  reconnect: {
+    initialDelayMs: 100,
+    maxDelayMs: 5000,
+    factor: 2,
+    jitter: 0.5,
+    maxAttempts: Infinity,
+  } satisfies ReconnectOptions,
+} as const
+
+/** Options with every default filled in. */
+export interface ResolvedOptions {
+  host: string
+  port: number
+  tls: false | TlsOptions
+  user: string | null
+  password: string
+  name: string | null
+  publishWindow: number
+  connectTimeoutMs: number
+  closeTimeoutMs: number
+  maxLineBytes: number
+  reconnect: ReconnectOptions | null
+}
+
+/** The environment, where there is one (not in a browser). */
+function environment (): Record<string, string | undefined> {
+  return typeof process === 'undefined' ? {} : process.env
+}
+
+function positiveInt (value: number, what: string, min = 1): number {
+  if (!Number.isInteger(value) || value < min) throw new TypeError(`${what} must be an integer of at least ${min}, got ${String(value)}`)
+  return value
+}
+
+/** Fills in defaults (environment, then CLIENT_DEFAULTS) and checks the values; throws TypeError for a bad one. */
+export function resolveOptions (opts: ConnectOptions, env: Record<string, string | undefined> = environment()): ResolvedOptions {
+  const envPort = env.ACKLINE_PORT
+  const port = opts.port ?? (envPort !== undefined && envPort !== '' ? Number(envPort) : CLIENT_DEFAULTS.port)
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new TypeError(`port must be an integer from 1 to 65535, got ${String(opts.port ?? envPort)}`)
+  const host = opts.host ?? (env.ACKLINE_HOST !== undefined && env.ACKLINE_HOST !== '' ? env.ACKLINE_HOST : CLIENT_DEFAULTS.host)
+  if ((opts.user === undefined) !== (opts.password === undefined)) throw new TypeError('user and password go together')
+  let reconnect: ReconnectOptions | null = null
+  if (opts.reconnect !== false) {
+    reconnect = { ...CLIENT_DEFAULTS.reconnect, ...opts.reconnect }
+    if (!(reconnect.initialDelayMs >= 0) || !(reconnect.maxDelayMs >= reconnect.initialDelayMs)) {
+      throw new TypeError('reconnect delays must satisfy 0 <= initialDelayMs <= maxDelayMs')
+    }
+    if (!(reconnect.factor >= 1)) throw new TypeError('reconnect.factor must be at least 1')
+    if (!(reconnect.jitter >= 0 && reconnect.jitter <= 1)) throw new TypeError('reconnect.jitter must be from 0 to 1')
+    if (!(reconnect.maxAttempts >= 1)) throw new TypeError('reconnect.maxAttempts must be at least 1')
+  }
+  return {
+    host,
+    port,
+    tls: opts.tls === undefined || opts.tls === false ? false : opts.tls === true ? {} : opts.tls,
+    user: opts.user ?? null,
+    password: opts.password ?? '',
+    name: opts.name ?? null,
+    publishWindow: positiveInt(opts.publishWindow ?? CLIENT_DEFAULTS.publishWindow, 'publishWindow'),
+    connectTimeoutMs: positiveInt(opts.connectTimeoutMs ?? CLIENT_DEFAULTS.connectTimeoutMs, 'connectTimeoutMs'),
+    closeTimeoutMs: positiveInt(opts.closeTimeoutMs ?? CLIENT_DEFAULTS.closeTimeoutMs, 'closeTimeoutMs'),
+    maxLineBytes: positiveInt(opts.maxLineBytes ?? CLIENT_DEFAULTS.maxLineBytes, 'maxLineBytes', 64),
+    reconnect,
+  }
+}
+
+/** Options of `subscribe()`. */
+export interface SubscribeOptions {
+  /** This subscription's in-flight cap (`sub <topic> <n>`); default: the broker's `maxInFlight`. */
+  maxInFlight?: number
+  /** This subscription's ack timeout in ms (`sub <topic> <n> <ms>`); needs `maxInFlight`. Default: the broker's `ackTimeoutMs`. */
+  ackTimeoutMs?: number
+}

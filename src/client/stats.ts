@@ -1,0 +1,41 @@
+/** What `stats` answers (docs/protocol.md#stats, in the broker's key order). */
+export interface BrokerStats {
+  topics: number
+  subscriptions: number
+  pending: number
+  inFlight: number
+  connections: number
+  published: number
+  delivered: number
+  acked: number
+  redelivered: number
+  deadLettered: number
+  deadLetterBlocked: number
+  dropped: number
+  pendingBytes: number
+  rates: { published: number, delivered: number, acked: number }
+  memory: { rss: number, heapUsed: number }
+  uptimeMs: number
+  accepted: number
+  limitHits: Record<string, number>
+}
+
+/** One subscription in `stats <topic>`. */
+export interface SubscriberStats {
+  /** The client id of a named subscriber, null for an anonymous one. */
+  name: string | null
+  connected: boolean
+  pending: number
+  inFlight: number
+  maxInFlight: number
+}
+
+/** What `stats <topic>` answers. */
+export interface TopicStats {
+  topic: string
+  published: number
+  subscriptions: number
+  pending: number
+  inFlight: number
+  subscribers: SubscriberStats[]
+}

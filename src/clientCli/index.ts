@@ -1,0 +1,11 @@
+import type { Command } from 'commander'
+import { registerPubCommand } from './pub'
+import { registerStatsCommand } from './stats'
+import { registerSubCommand } from './sub'
+
+/** Adds the client commands for scripts (`pub`, `sub`, `stats`) to the `ackline` program; they use `ackline/client`. */
+export function registerClientCommands (program: Command): void {
+  registerPubCommand(program)
+  registerSubCommand(program)
+  registerStatsCommand(program)
+}

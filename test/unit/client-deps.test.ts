@@ -1,0 +1,23 @@
+import t from 'tap'
+import { readdirSync, readFileSync } from 'node:fs'
+import { builtinModules } from 'node:module'
+import { join } from 'node:path'
+
+// ackline/client needs nothing but Node's built-ins, and none of the broker at run time
+// (type-only imports vanish from the compiled code).
+
+const DIR = join(__dirname, '..', '..', 'src', 'client')
+
+t.test('src/client imports only node built-ins and its own modules at run time', async t => {
+  const files = readdirSync(DIR).filter(f => f.endsWith('.ts'))
+  t.ok(files.length >= 10, `${files.length} modules`)
+  for (const file of files) {
+    const text = readFileSync(join(DIR, file), 'utf8')
+    for (const m of text.matchAll(/^(import|export)\s+(type\s+)?[^'"]*?from\s+['"]([^'"]+)['"]/gm)) {
+      const [, , typeOnly, spec] = m
+      const ok = spec.startsWith('./') || spec.startsWith('node:') || builtinModules.includes(spec) || (typeOnly !== undefined && spec.startsWith('../'))
+      t.ok(ok, `${file}: ${m[0].replace(/\s+/g, ' ')}`)
+    }
+    t.notMatch(text, /\brequire\(/, `${file} has no require()`)
+  }
+})

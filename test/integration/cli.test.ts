@@ -36,7 +36,7 @@ t.test('start prints one human listening line with the absolute log dir, serves,
     // A relative --log-dir, resolved against the working directory.
     const cli = runCli(['start', '--port', '0', '--log-dir', 'my-logs'], { cwd: dir })
     const port = await cli.listening
-    t.equal(cli.stdout(), `ackline listening on 127.0.0.1:${port}, logs in ${join(dir, 'my-logs')}\n`)
+    t.match(cli.stdout(), new RegExp(`^ackline listening on 127\\.0\\.0\\.1:${port} and http://127\\.0\\.0\\.1:\\d+, logs in ${join(dir, 'my-logs').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\n$`))
     const c = await LineClient.connect(port)
     t.equal(await c.request('ping'), 'OK PONG')
     cli.child.kill(signal)

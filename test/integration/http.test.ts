@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs'
+import { request as httpsRequest } from 'node:https'
 import t from 'tap'
 import { ERROR_CODES, HTTP_STATUS } from '../../src/errors'
 import { startTestBroker, type TestBroker } from '../helpers/broker'
-import { startLoggedBroker, testHash } from '../helpers/auth'
+import { makeCert, startLoggedBroker, testHash } from '../helpers/auth'
 
 /** The HTTP API over real HTTP (node's fetch) against a broker on ephemeral ports. */
 
@@ -44,6 +46,7 @@ t.test('POST /topics/:topic/events publishes one event; a TCP subscriber receive
 t.test('POST /topics/:topic/events with an array publishes a batch, one result per event, bytes kept', async t => {
   const tb = await startTestBroker(t)
   const sub = await tb.client()
+  await sub.request('name batcher') // a named subscriber: each OK waits for the journal, and so does the response
   await sub.request('pub jobs {"msg":"x"}')
   await sub.request('sub jobs 10')
   const res = await call(`${base(tb)}/topics/jobs/events`, 'POST', ' [ {"id":"b1","msg":1.0} ,{"id":"b2","msg":"a,]\\"}"}, {"id":"b3","msg":[]}\n] ')
@@ -161,4 +164,23 @@ t.test('http: null turns the listener off', async t => {
   const tb = await startTestBroker(t, { http: null })
   t.equal(tb.broker.http, null)
   t.equal(tb.broker.httpAddress, null)
+})
+
+t.test('with tls configured the API is HTTPS, with the same certificate', async t => {
+  const dir = t.testdir({})
+  const { cert, key } = await makeCert(dir)
+  const tb = await startTestBroker(t, { tls: { port: 0, certFile: cert, keyFile: key } })
+  t.equal(tb.broker.http!.scheme, 'https')
+  const res = await new Promise<{ status: number, body: string }>((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', port: tb.broker.httpAddress!.port, path: '/topics/tls/events', method: 'POST', ca: readFileSync(cert) }, (r) => {
+      let body = ''
+      r.setEncoding('utf8').on('data', (d: string) => { body += d }).on('end', () => resolve({ status: r.statusCode!, body }))
+    })
+    req.on('error', reject)
+    req.end('{"id":"s1","msg":"over tls"}')
+  })
+  t.equal(res.status, 200)
+  t.same(JSON.parse(res.body), { id: 's1', topic: 'tls', subscribers: 0 })
+  const plain = await fetch(`http://127.0.0.1:${tb.broker.httpAddress!.port}/topics/tls`).then(() => 'answered', () => 'refused')
+  t.equal(plain, 'refused', 'plain HTTP is not served on the HTTPS port')
 })

@@ -7,7 +7,7 @@ import type { BrokerConfig } from './config/defaults'
 import { resolveConfig, type ConfigOverrides } from './config/loadConfig'
 import { silentLogger, type Logger } from './log'
 import { Manager } from './manager/manager'
-import { HttpListener } from './http/server'
+import type { HttpListener } from './http/server'
 import { Durability } from './persistence/durability'
 import { BrokerServer } from './server/server'
 import { TlsListener } from './server/tls'
@@ -61,6 +61,8 @@ export class Broker {
         this.log.debug({ host: this.tlsAddress.address, port: this.tlsAddress.port }, 'listening for TLS')
       }
       if (this.config.http !== null) {
+        // Loaded only when used: fastify is most of the CLI's start-up time (`ackline --help`, bench).
+        const { HttpListener } = await import('./http/server')
         this.http = new HttpListener(this.config, this.config.http, this.manager, this.server)
         this.httpAddress = await this.http.listen()
         this.log.debug({ host: this.httpAddress.address, port: this.httpAddress.port }, 'listening for HTTP')

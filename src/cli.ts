@@ -61,7 +61,7 @@ async function runStart (opts: StartOptions, strayArgs: string[]): Promise<void>
     const http = broker.address !== null && !tls && config.http !== null
     const target = tls
       ? { host: config.tls!.host ?? config.host, port: config.tls!.port, tls }
-      : http ? { host: config.http!.host ?? config.host, port: config.http!.port, tls } : { host: config.host, port: config.port, tls }
+      : http ? { host: config.http!.host ?? config.host, port: config.http!.port, tls, http } : { host: config.host, port: config.port, tls }
     const listen = describeListenError(err, target)
     if (listen !== null) die(listen)
     die(`cannot start: ${(err as Error).message}`, 1)

@@ -129,7 +129,8 @@ t.test('an HTTP port in use names the HTTP port and its flag; --no-http-port sta
   t.equal(await cli.exited, 2)
   t.equal(cli.stderr(), `ackline: HTTP port ${port} is in use: stop the other process or pass --http-port <n>\n`)
   const off = runCli(['start', '--port', '0', '--no-http-port', '--log-dir', join(dir, 'logs2')])
-  t.teardown(() => { off.child.kill() })
+  // Wait for the broker to exit before t.testdir removes its log dir (it writes there while stopping).
+  t.teardown(async () => { off.child.kill(); await off.exited })
   await off.listening
   t.match(off.stdout(), /^ackline listening on 127\.0\.0\.1:\d+, logs in /, 'no HTTP address on the line')
 })

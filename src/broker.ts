@@ -1,6 +1,8 @@
 import type { AddressInfo } from 'node:net'
 import { resolve } from 'node:path'
 import { systemClock, type Clock } from './clock'
+import { BUILTIN_COMMANDS } from './commands/builtin'
+import type { Command } from './commands/spec'
 import type { BrokerConfig } from './config/defaults'
 import { resolveConfig, type ConfigOverrides } from './config/loadConfig'
 import { silentLogger, type Logger } from './log'
@@ -24,17 +26,24 @@ export class Broker {
   tlsAddress: AddressInfo | null = null
   private stopping: Promise<void> | null = null
 
-  /** clock: the broker's only source of time and timers (tests pass a manual one). */
-  constructor (config: BrokerConfig, log: Logger = silentLogger, clock: Clock = systemClock) {
+  /** The commands this broker speaks (the registry's entries). */
+  readonly commands: readonly Command[]
+
+  /**
+   * clock: the broker's only source of time and timers (tests pass a manual one).
+   * commands: the command registry's entries (tests add their own to the built-in ones).
+   */
+  constructor (config: BrokerConfig, log: Logger = silentLogger, clock: Clock = systemClock, commands: readonly Command[] = BUILTIN_COMMANDS) {
     this.config = config
+    this.commands = commands
     this.log = log
-    this.store = new Store(clock)
+    this.store = new Store(clock, config.eventCacheBytes)
   }
 
   /** Locks and recovers the log dir, then listens. Throws ConfigError for an unusable log dir. */
   async start (): Promise<AddressInfo> {
-    this.durability = new Durability(this.config, this.store, this.log)
-    this.manager = new Manager(this.config, this.store, this.log, this.durability)
+    this.durability = await Durability.open(this.config, this.store, this.log)
+    this.manager = new Manager(this.config, this.store, this.log, this.durability, this.commands)
     this.server = new BrokerServer(this.config, this.manager)
     this.manager.ctx.redelivery.start()
     this.tls = this.config.tls === null ? null : new TlsListener(this.config.tls, this.config.host, this.server, this.log)
@@ -71,8 +80,8 @@ export class Broker {
 }
 
 /** Resolves config (defaults, config/default.json, optional file, overrides) and starts a broker. */
-export async function startBroker (opts: { file?: string, overrides?: ConfigOverrides, log?: Logger, clock?: Clock } = {}): Promise<Broker> {
-  const broker = new Broker(resolveConfig(opts), opts.log, opts.clock)
+export async function startBroker (opts: { file?: string, overrides?: ConfigOverrides, log?: Logger, clock?: Clock, commands?: readonly Command[] } = {}): Promise<Broker> {
+  const broker = new Broker(resolveConfig(opts), opts.log, opts.clock, opts.commands)
   await broker.start()
   return broker
 }

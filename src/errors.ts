@@ -11,11 +11,11 @@
  */
 export const Errors = {
   UNKNOWN_COMMAND: 'unknown command {word:q}; type help for the list',
-  BAD_ARGS: 'usage: {usage}',
+  'BAD_ARGS.missing': 'missing {what}; usage: {usage}',
   'BAD_ARGS.unexpected': 'unexpected {extra:q20}; usage: {usage}',
-  'BAD_ARGS.missingEvent': 'missing event JSON; usage: {usage}',
-  'BAD_ARGS.missingTopic': 'missing topic name',
-  'BAD_ARGS.missingClientId': 'missing client id; usage: name <client-id>',
+  'BAD_ARGS.notOneOf': '{what} must be {choices}, got {got:q20}',
+  'BAD_ARGS.fieldType': 'field {field:q20} must be {type}',
+  'BAD_ARGS.unknownField': 'unknown field {field:q20}; expected {expected}',
   'BAD_ARGS.badUserName': 'invalid user name {user:q}: use 1-64 characters of A-Z a-z 0-9 _ -',
   'BAD_ARGS.ownTopic': 'you own {topic} already',
   BAD_TOPIC: 'invalid topic name {name:q}: use 1-200 characters of A-Z a-z 0-9 . _ - (not "." or "..")',

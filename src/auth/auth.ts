@@ -1,20 +1,14 @@
-import type { Action, BrokerConfig } from '../config/defaults'
+import type { Access, Command } from '../commands/spec'
+import type { BrokerConfig } from '../config/defaults'
 import { ConfigError, fail } from '../errors'
 import type { Logger } from '../log'
 import type { Session } from '../manager/session'
-import { splitToken } from '../protocol/parseCommand'
-import { isValidTopicName } from '../store/names'
 import type { Subscription } from '../store/subscription'
 import type { Store } from '../store/store'
 import type { Topic } from '../store/topic'
-import { ALL, NONE, PatternSet, privateOwner, type GrantKind, type Rights } from './acl'
+import { ALL, NONE, PatternSet, privateOwner, type Rights } from './acl'
 import { hashPassword, parseScryptHash, verifyPassword, type ScryptHash } from './password'
 import { FailureLimiter } from './rateLimit'
-
-/** Commands that work before `auth`, whatever the config. */
-const OPEN_ACTIONS: ReadonlySet<Action> = new Set<Action>(['auth', 'help', 'ping', 'quit'])
-/** Commands that exist only when auth is in use (users configured or auth required), and need an authenticated connection (but `auth`). */
-export const SECURITY_ACTIONS: ReadonlySet<Action> = new Set<Action>(['auth', 'grant', 'revoke'])
 
 const WINDOW_MS = 60_000
 
@@ -24,15 +18,14 @@ interface User {
   subscribe: PatternSet
 }
 
-/** Commands that name a topic: a private topic must look missing to everyone it is not shared with. */
-const TOPIC_ACTIONS: ReadonlySet<Action> = new Set<Action>(['pub', 'sub', 'ack', 'nack', 'touch', 'unsub', 'stats'])
-
 /**
  * Authentication and authorization state of one broker: configured users,
  * which session is which user, the failed-auth limiter. Grants on private
  * topics, and who made each subscription to one, are state of the topics
  * (`Topic.grants`, `Subscription.user`), so they are as durable as the rest
- * of the store. The manager calls `gate` before every command.
+ * of the store. The command layer calls `admit` before parsing a command's
+ * arguments and `authorize` after; both read only the command's access class
+ * (src/commands/spec.ts) and its typed `topic` field.
  */
 export class AuthService {
   readonly required: boolean
@@ -73,54 +66,62 @@ export class AuthService {
     return { visible: true, pub: u.publish.matches(topic), sub: u.subscribe.matches(topic) }
   }
 
-  /** Runs before every command: throws AUTH_REQUIRED, FORBIDDEN or (for hidden private topics) UNKNOWN_TOPIC. */
-  gate (action: Action, args: string, session: Session, usage: string): void {
-    if (OPEN_ACTIONS.has(action)) return
+  /** Runs before a command's arguments are read: AUTH_REQUIRED for an anonymous connection that needs a user for it. */
+  admit (command: Command, session: Session, authUsage: string): void {
+    const access = command.access
+    if (access === 'open' || access === 'login') return
+    if (this.needsUser(access) && this.userOf(session) === null) fail('AUTH_REQUIRED', { usage: authUsage })
+  }
+
+  /**
+   * Runs after the arguments are parsed, for the access classes that read the
+   * `topic` field (absent: `stats` alone, broker-wide numbers only). Throws
+   * FORBIDDEN, or for a private topic the user may not see exactly what a
+   * missing topic gets (UNKNOWN_TOPIC), so it cannot be discovered.
+   */
+  authorize (command: Command, topic: string | undefined, session: Session): void {
+    if (topic === undefined) return
+    const access = command.access
     const user = this.userOf(session)
-    if (user === null && this.needsUser(action)) {
-      fail('AUTH_REQUIRED', { usage })
-    }
-    if (!TOPIC_ACTIONS.has(action)) return
-    if (user === null && args.charCodeAt(0) !== 0x7e) return // fast path of the open-mode check below (args start with the topic)
-    const topic = splitToken(args)[0]
-    if (topic === '') return // `stats` alone: broker-wide numbers only
-    if (!isValidTopicName(topic)) return // the handler reports the bad name
+    if (access === 'owner') return this.checkOwner(session, user!, topic, command.name) // admitted: user is set
     if (user === null && topic.charCodeAt(0) !== 0x7e) return // open mode: anonymous clients use public topics freely
     const r = this.rights(user, topic)
     if (!r.visible) {
-      // Exactly what a missing topic gets: a private topic must not be discoverable.
-      this.deny(session, user, action, topic, 'hidden private topic')
-      fail(action === 'sub' ? 'UNKNOWN_TOPIC.sub' : 'UNKNOWN_TOPIC', { topic })
+      this.deny(session, user, command.name, topic, 'hidden private topic')
+      fail(access === 'topic-subscribe' ? 'UNKNOWN_TOPIC.sub' : 'UNKNOWN_TOPIC', { topic })
     }
-    if (action === 'stats' && user !== null && !r.pub && !r.sub) {
-      this.deny(session, user, action, topic, 'no permission on topic')
+    if (access === 'topic-read' && user !== null && !r.pub && !r.sub) {
+      this.deny(session, user, command.name, topic, 'no permission on topic')
       fail('FORBIDDEN', { user, right: 'publish to or subscribe to', topic })
     }
-    if (action === 'pub' && !r.pub) {
-      this.deny(session, user, action, topic, 'no publish permission')
+    if (access === 'topic-publish' && !r.pub) {
+      this.deny(session, user, command.name, topic, 'no publish permission')
       fail('FORBIDDEN', { user: String(user), right: 'publish to', topic })
     }
-    if (action === 'sub' && !r.sub) {
-      this.deny(session, user, action, topic, 'no subscribe permission')
+    if (access === 'topic-subscribe' && !r.sub) {
+      this.deny(session, user, command.name, topic, 'no subscribe permission')
       fail('FORBIDDEN', { user: String(user), right: 'subscribe to', topic })
     }
   }
 
   /**
-   * Whether `session` can use `action` now, topic permissions aside: what
-   * `help` lists. `auth`, `grant` and `revoke` only when auth is in use; `auth`
-   * only until it succeeds; with `auth.required`, only the open commands before it.
+   * Whether `session` can use `command` now, topic permissions aside: what
+   * `help` lists. `login` (auth) and `owner` (grant, revoke) commands only when
+   * auth is in use, `login` only until it succeeds; with `auth.required`, only
+   * the open ones before it.
    */
-  available (action: Action, session: Session): boolean {
-    if (!this.enabled && SECURITY_ACTIONS.has(action)) return false
+  available (command: Command, session: Session): boolean {
+    const access = command.access
+    if (access === 'open') return true
     const user = this.userOf(session)
-    if (action === 'auth') return user === null
-    return OPEN_ACTIONS.has(action) || user !== null || !this.needsUser(action)
+    if (access === 'login') return this.enabled && user === null
+    if (access === 'owner') return this.enabled && user !== null
+    return user !== null || !this.needsUser(access)
   }
 
-  /** An anonymous connection gets AUTH_REQUIRED for `action` (`gate` and `available` agree through this). */
-  private needsUser (action: Action): boolean {
-    return this.required || SECURITY_ACTIONS.has(action)
+  /** An anonymous connection gets AUTH_REQUIRED for this access class (`admit` and `available` agree through this). */
+  private needsUser (access: Access): boolean {
+    return this.required || access === 'owner'
   }
 
   /** `auth <user> <password>`: throws RATE_LIMITED / AUTH_FAILED; returns the user on success. */
@@ -146,9 +147,9 @@ export class AuthService {
   }
 
   /** Checks that `user` owns private `topic` (grant/revoke); the same error whether it exists or not. */
-  checkOwner (session: Session, user: string, topic: string, action: Action): void {
+  checkOwner (session: Session, user: string, topic: string, command: string): void {
     if (privateOwner(topic) !== user) {
-      this.deny(session, user, action, topic, 'not the owner')
+      this.deny(session, user, command, topic, 'not the owner')
       fail('FORBIDDEN.notOwner', { user })
     }
   }
@@ -172,8 +173,8 @@ export class AuthService {
     return n
   }
 
-  deny (session: Session, user: string | null, action: Action, topic: string, reason: string): void {
-    this.log.warn({ ip: session.remoteAddress, session: session.id, user, action, topic, reason }, 'access denied')
+  deny (session: Session, user: string | null, command: string, topic: string, reason: string): void {
+    this.log.warn({ ip: session.remoteAddress, session: session.id, user, action: command, topic, reason }, 'access denied')
   }
 
   private dummyHash (): ScryptHash {
@@ -185,10 +186,4 @@ export class AuthService {
     }
     return this.dummy
   }
-}
-
-export function parseGrantKind (text: string): GrantKind | null {
-  if (text === '' || text === 'both') return 'both'
-  if (text === 'pub' || text === 'sub') return text
-  return null
 }

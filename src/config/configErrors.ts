@@ -50,6 +50,8 @@ function describeOne (e: ErrorObject, data: unknown): string | null {
     case 'minLength':
     case 'minItems':
       return `${subject} must not be empty`
+    case 'maxItems':
+      return `${subject} must have at most ${(e.params as { limit: number }).limit} items`
     case 'uniqueItems':
       return `${subject} must not list the same value twice`
     case 'required':

@@ -1,14 +1,11 @@
 import type { AuthConfig, TlsConfig } from '../auth/config'
+import { defaultCommandWords, type Action } from '../commands/builtin'
 import type { LogLevel } from '../log'
 import type { FsyncPolicy } from '../persistence/journal'
+import { WEBHOOK_DEFAULTS, type WebhookConfig } from '../webhooks/config'
+import type { RetentionConfig } from '../persistence/retention'
 
-/**
- * The one defaults object: every limit and setting the broker has, each
- * non-zero and safe. config/default.json mirrors it (a test keeps them equal).
- */
-export type Action = 'pub' | 'sub' | 'unsub' | 'ack' | 'nack' | 'touch' | 'name' | 'help' | 'ping' | 'quit' | 'auth' | 'grant' | 'revoke' | 'stats'
-
-export const ACTIONS: readonly Action[] = ['pub', 'sub', 'unsub', 'ack', 'nack', 'touch', 'name', 'help', 'ping', 'quit', 'stats', 'auth', 'grant', 'revoke']
+export type { Action }
 
 export interface BrokerConfig {
   /** TCP port; 0 picks an ephemeral port. */
@@ -18,7 +15,7 @@ export interface BrokerConfig {
   logDir: string
   /** Level of the structured (pino) log on stderr. */
   logLevel: LogLevel
-  /** Command words per action; matched case-insensitively. */
+  /** Command words per command (keys from the command registry, src/commands/builtin.ts); matched case-insensitively. */
   commands: Record<Action, string[]>
   /** Longest accepted line in bytes, newline excluded. */
   maxLineBytes: number
@@ -64,8 +61,24 @@ export interface BrokerConfig {
   publishHoldMaxMs: number
   /** How often deadlines (ack timeouts, nack delays) are checked. */
   redeliveryCheckMs: number
-  /** How often the batcher merges changes into the per-topic JSON logs. */
+  /** How often the batcher appends new events and subscription changes to the topics' files (and truncates the journal). */
   batchIntervalMs: number
+  /** Acked events are kept for replay until older than maxAgeMs or past maxBytes per topic (overrides per topic pattern); events still owed are never dropped. */
+  retention: RetentionConfig
+  /** How often retention deletes expired segments. */
+  retentionCheckMs: number
+  /** A topic's segment files roll to a new one at this size. */
+  segmentBytes: number
+  /** Bytes of recently stored or read events kept in memory for delivery (over all topics). */
+  eventCacheBytes: number
+  /** Publisher-given ids are remembered this long (the dedupe window; also rebuilt after a restart from the stored events). */
+  dedupeWindowMs: number
+  /** Ids remembered at most per topic, and events read at start-up to rebuild them. */
+  dedupeMaxIds: number
+  /** A topic's state log is compacted into a snapshot once it passes this size (and the size of the last snapshot). */
+  stateCompactMinBytes: number
+  /** A topic whose segments grew by this much since its last snapshot gets one, which bounds what a restart lists. */
+  stateTailBytes: number
   /**
    * When a confirming reply may go out: `always` after the journal group holding
    * it is fsynced; `batch` after it is written (fsynced at the next batch);
@@ -78,29 +91,20 @@ export interface BrokerConfig {
   authFailuresPerMinutePerIp: number
   /** Optional TLS listener on its own port; null = none. */
   tls: TlsConfig | null
+  /** Webhook delivery: address policy, timeout, retry schedule; see docs/webhooks.md. */
+  webhooks: WebhookConfig
 }
 
+/**
+ * The one defaults object: every limit and setting the broker has, each
+ * non-zero and safe. config/default.json mirrors it (a test keeps them equal).
+ */
 export const DEFAULTS: Readonly<BrokerConfig> = Object.freeze({
   port: 8000,
   host: '127.0.0.1',
   logDir: 'logs',
   logLevel: 'info',
-  commands: {
-    pub: ['pub', 'PUBLISH'],
-    sub: ['sub', 'SUBSCRIBE'],
-    unsub: ['unsub', 'UNSUBSCRIBE'],
-    ack: ['ack', 'ACKNOWLEDGE'],
-    nack: ['nack', 'NACK'],
-    touch: ['touch', 'TOUCH'],
-    name: ['name'],
-    help: ['help'],
-    ping: ['ping'],
-    quit: ['quit'],
-    auth: ['auth', 'AUTH'],
-    grant: ['grant'],
-    revoke: ['revoke'],
-    stats: ['stats'],
-  },
+  commands: defaultCommandWords(),
   maxLineBytes: 1024 * 1024,
   maxInFlight: 10,
   maxInFlightLimit: 1000,
@@ -124,8 +128,17 @@ export const DEFAULTS: Readonly<BrokerConfig> = Object.freeze({
   publishHoldMaxMs: 1000,
   redeliveryCheckMs: 100,
   batchIntervalMs: 1000,
+  retention: { maxAgeMs: 24 * 3600 * 1000, maxBytes: 1024 * 1024 * 1024, overrides: [] },
+  retentionCheckMs: 60000,
+  segmentBytes: 64 * 1024 * 1024,
+  eventCacheBytes: 64 * 1024 * 1024,
+  dedupeWindowMs: 120000,
+  dedupeMaxIds: 1000000,
+  stateCompactMinBytes: 1024 * 1024,
+  stateTailBytes: 64 * 1024 * 1024,
   fsync: 'always',
   auth: { required: false, users: {} },
   authFailuresPerMinutePerIp: 10,
   tls: null,
+  webhooks: WEBHOOK_DEFAULTS,
 })

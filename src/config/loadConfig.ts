@@ -4,8 +4,10 @@ import Ajv from 'ajv'
 import { parseScryptHash } from '../auth/password'
 import { ConfigError } from '../errors'
 import { describeConfigErrors, fieldPath } from './configErrors'
-import { ACTIONS, DEFAULTS, type Action, type BrokerConfig } from './defaults'
+import { COMMAND_NAMES } from '../commands/builtin'
+import { DEFAULTS, type Action, type BrokerConfig } from './defaults'
 import { configFileSchema } from './schema'
+import { mergeWebhookConfig, type WebhookConfig } from '../webhooks/config'
 
 /** The config file shipped with the package (command table and defaults). */
 export const DEFAULT_CONFIG_FILE = join(__dirname, '..', '..', 'config', 'default.json')
@@ -14,8 +16,12 @@ export const DEFAULT_CONFIG_FILE = join(__dirname, '..', '..', 'config', 'defaul
 const ajv = new Ajv({ allErrors: true, verbose: true })
 const validateFile = ajv.compile(configFileSchema)
 
-/** A config layer: any subset of fields; `commands` may name only the actions it changes. */
-export type ConfigOverrides = Partial<Omit<BrokerConfig, 'commands'>> & { commands?: Partial<Record<Action, string[]>> }
+/** A config layer: any subset of fields; `commands`, `webhooks` and `retention` may name only the fields they change. */
+export type ConfigOverrides = Partial<Omit<BrokerConfig, 'commands' | 'webhooks' | 'retention'>> & {
+  commands?: Partial<Record<Action, string[]>>
+  webhooks?: Partial<WebhookConfig>
+  retention?: Partial<BrokerConfig['retention']>
+}
 
 /** Reads and validates one JSON config file; errors name the file and the bad field. */
 export function readConfigFile (file: string): ConfigOverrides {
@@ -64,11 +70,14 @@ export function resolveConfig (opts: { file?: string, overrides?: ConfigOverride
 }
 
 export function mergeConfig (layers: ConfigOverrides[]): BrokerConfig {
-  const cfg: BrokerConfig = { ...DEFAULTS, commands: { ...DEFAULTS.commands } }
+  const cfg: BrokerConfig = { ...DEFAULTS, commands: { ...DEFAULTS.commands }, webhooks: mergeWebhookConfig(DEFAULTS.webhooks, {}), retention: { ...DEFAULTS.retention } }
   for (const layer of layers) {
-    const { commands, ...rest } = layer
+    const { commands, webhooks, retention, ...rest } = layer
     Object.assign(cfg, rest)
     if (commands !== undefined) Object.assign(cfg.commands, commands)
+    cfg.webhooks = mergeWebhookConfig(cfg.webhooks, webhooks)
+    // Retention merges field by field, like commands: a file may set only maxAgeMs.
+    if (retention !== undefined) cfg.retention = { ...cfg.retention, ...retention }
   }
   checkCrossFields(cfg)
   return cfg
@@ -76,7 +85,7 @@ export function mergeConfig (layers: ConfigOverrides[]): BrokerConfig {
 
 function checkCrossFields (cfg: BrokerConfig): void {
   const owner = new Map<string, Action>()
-  for (const action of ACTIONS) {
+  for (const action of COMMAND_NAMES) {
     for (const word of cfg.commands[action]) {
       const key = word.toLowerCase()
       const prev = owner.get(key)
@@ -91,5 +100,8 @@ function checkCrossFields (cfg: BrokerConfig): void {
   }
   if (cfg.maxInFlight > cfg.maxInFlightLimit) {
     throw new ConfigError(`invalid config: maxInFlight (${cfg.maxInFlight}) must not exceed maxInFlightLimit (${cfg.maxInFlightLimit})`)
+  }
+  if (cfg.webhooks.maxInFlight > cfg.maxInFlightLimit) {
+    throw new ConfigError(`invalid config: webhooks.maxInFlight (${cfg.webhooks.maxInFlight}) must not exceed maxInFlightLimit (${cfg.maxInFlightLimit})`)
   }
 }

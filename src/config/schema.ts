@@ -1,8 +1,11 @@
 import { authSchema, tlsSchema } from '../auth/config'
 import { LOG_LEVELS } from '../log'
-import { ACTIONS } from './defaults'
+import { webhooksSchema } from '../webhooks/config'
+import { COMMAND_NAMES } from '../commands/builtin'
 
 const positiveInt = { type: 'integer', minimum: 1 }
+/** A topic pattern: `name`, `prefix.*` or `*` (as in overflowDropOldest), private topics (`~owner.…`) included. */
+const topicPattern = { type: 'string', pattern: '^(\\*|[A-Za-z0-9._~-]{1,200}(\\.\\*)?)$' }
 const commandWords = {
   type: 'array',
   minItems: 1,
@@ -23,7 +26,7 @@ export const configFileSchema = {
     commands: {
       type: 'object',
       additionalProperties: false,
-      properties: Object.fromEntries(ACTIONS.map(a => [a, commandWords])),
+      properties: Object.fromEntries(COMMAND_NAMES.map(name => [name, commandWords])), // one key per registry entry
     },
     maxLineBytes: { type: 'integer', minimum: 64, maximum: 256 * 1024 * 1024 },
     maxInFlight: positiveInt,
@@ -48,9 +51,38 @@ export const configFileSchema = {
     publishHoldMaxMs: { type: 'integer', minimum: 1, maximum: 60000 },
     redeliveryCheckMs: { type: 'integer', minimum: 5, maximum: 60000 },
     batchIntervalMs: { type: 'integer', minimum: 10, maximum: 3600000 },
+    retention: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        maxAgeMs: positiveInt,
+        maxBytes: positiveInt,
+        overrides: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['pattern'],
+            properties: {
+              pattern: topicPattern,
+              maxAgeMs: positiveInt,
+              maxBytes: positiveInt,
+            },
+          },
+        },
+      },
+    },
+    retentionCheckMs: { type: 'integer', minimum: 10, maximum: 3600000 },
+    segmentBytes: { type: 'integer', minimum: 1024, maximum: 1024 * 1024 * 1024 },
+    eventCacheBytes: positiveInt,
+    dedupeWindowMs: positiveInt,
+    dedupeMaxIds: positiveInt,
+    stateCompactMinBytes: { type: 'integer', minimum: 1024 },
+    stateTailBytes: { type: 'integer', minimum: 1024 },
     fsync: { enum: ['always', 'batch', 'off'] },
     auth: authSchema,
     authFailuresPerMinutePerIp: positiveInt,
     tls: tlsSchema,
+    webhooks: webhooksSchema,
   },
 } as const

@@ -6,7 +6,7 @@ import type { BrokerStats } from '../stats/stats'
 import type { Durability } from '../persistence/durability'
 import type { Redelivery } from './redelivery'
 import type { FlowControl } from './flowControl'
-import type { CommandTable } from '../protocol/commandTable'
+import type { CommandRegistry } from '../commands/registry'
 import type { Store } from '../store/store'
 import type { Session } from './session'
 
@@ -14,7 +14,8 @@ import type { Session } from './session'
 export interface HandlerContext {
   readonly config: BrokerConfig
   readonly store: Store
-  readonly table: CommandTable
+  /** The commands with their configured words: usage and `help` texts. */
+  readonly commands: CommandRegistry
   /** Live holders of durable names: one connection per name. */
   readonly names: Map<string, Session>
   readonly log: Logger
@@ -31,6 +32,3 @@ export interface HandlerContext {
   /** The broker's clock (the store's), injectable for tests. */
   readonly clock: Clock
 }
-
-/** A command handler: applies one command and sends exactly one reply through the session. */
-export type Handler = (ctx: HandlerContext, session: Session, args: string) => void

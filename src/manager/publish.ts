@@ -29,10 +29,11 @@ function dropsOldest (ctx: HandlerContext, topic: string): boolean {
 
 /**
  * The one way an event enters a topic, for `pub` and for dead letters:
- * checks id uniqueness, the broker's memory limit and every subscriber's
- * queue bound (all before anything changes, so a refused pub changes
- * nothing), then journals and fans out. `beforeFanOut` runs between the
- * journal record and the deliveries (pub sends its OK there).
+ * checks that its id is not pending, the broker's pending-bytes limit and
+ * every subscriber's queue bound (all before anything changes, so a refused
+ * pub changes nothing), then gives it the topic's next offset, journals it
+ * and fans it out. `beforeFanOut` runs between the journal record and the
+ * deliveries (pub sends its OK there).
  */
 export function publishEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedEvent, beforeFanOut?: (p: Published) => void): Published {
   let id = parsed.id
@@ -40,17 +41,18 @@ export function publishEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedE
   if (id === undefined) {
     id = topic.assignId()
     key = topic.assignedKey
-  } else if (topic.live.has(key = String(id))) {
-    fail('DUPLICATE_ID', { id: key, topic: topic.name })
   } else {
-    topic.noteId(key)
+    key = String(id)
+    const seen = topic.ids.get(key)
+    if (seen !== undefined && topic.holds(seen, key)) fail('DUPLICATE_ID', { id: key, topic: topic.name })
   }
   const store = ctx.store
   const max = ctx.config.maxPendingPerSubscriber
   let dropping = false
   if (topic.subscriptions.size > 0) {
     if (store.pendingBytes >= ctx.config.maxPendingBytes) {
-      fail('OVERLOADED', { held: store.pendingBytes, max: ctx.config.maxPendingBytes })
+      store.refreshPendingBytes() // acks since the last count may have freed some
+      if (store.pendingBytes >= ctx.config.maxPendingBytes) fail('OVERLOADED', { held: store.pendingBytes, max: ctx.config.maxPendingBytes })
     }
     for (const s of topic.subscriptions.values()) {
       if (s.pending + s.inFlight.size < max) continue
@@ -68,16 +70,16 @@ export function publishEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedE
     }
     for (const s of topic.subscriptions.values()) {
       if (s.pending + s.inFlight.size < max) continue
-      const gone = s.dropLowest()!
-      ctx.durability.acked(s, gone.key)
+      const gone = s.dropLowest()
+      ctx.durability.acked(s, gone)
       store.counters.dropped++
       dropped++
-      ctx.log.warn({ topic: topic.name, subscriber: s.key, id: gone.id, priority: gone.priority }, 'queue full: dropped lowest-priority oldest event')
+      ctx.log.warn({ topic: topic.name, subscriber: s.key, offset: gone, priority: s.waiting.lastPriority }, 'queue full: dropped lowest-priority oldest event')
     }
   }
-  const ev = sealEvent(parsed, id, ++topic.seq, ctx.clock.now(), key)
+  const ev = sealEvent(parsed, id, topic.nextOffset, ctx.clock.now(), key)
   const result: Published = { ev, subscribers: topic.subscriptions.size, ticket: ctx.durability.published(topic, ev), dropped }
   if (beforeFanOut !== undefined) beforeFanOut(result)
-  topic.publish(ev)
+  topic.publish(ev, parsed.id !== undefined)
   return result
 }

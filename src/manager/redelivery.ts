@@ -1,7 +1,7 @@
 import type { Timer } from '../clock'
 import { deadLetterEvent } from '../store/event'
 import { DLQ_SUFFIX } from '../store/names'
-import { Subscription, type Delivery } from '../store/subscription'
+import type { Delivery, Subscription } from '../store/subscription'
 import type { HandlerContext } from './context'
 import { publishEvent } from './publish'
 
@@ -69,8 +69,7 @@ export class Redelivery {
     let dlq = ctx.store.topic(dlqName)
     if (dlq === undefined) {
       dlq = ctx.store.ensureTopic(dlqName)
-      const reader = new Subscription(dlq, DEAD_LETTER_READER, true, ctx.config.maxInFlight, ctx.config.ackTimeoutMs)
-      dlq.subscriptions.set(DEAD_LETTER_READER, reader)
+      const reader = dlq.subscribe(DEAD_LETTER_READER, true, ctx.config.maxInFlight, ctx.config.ackTimeoutMs)
       ctx.durability.subscribed(reader)
     }
     try {
@@ -82,8 +81,8 @@ export class Redelivery {
       ctx.log.error({ err, topic: source.name, id: d.ev.id }, 'could not dead-letter an event; it stays in its queue')
       return false
     }
-    source.release(d.ev)
-    ctx.durability.acked(sub, d.ev.key)
+    source.owedStale = true
+    ctx.durability.acked(sub, d.ev.offset)
     ctx.store.counters.deadLettered++
     ctx.log.warn({ topic: source.name, subscriber: sub.key, id: d.ev.id, reason, deliveries: d.deliveries }, 'event moved to dead-letter topic')
     return true

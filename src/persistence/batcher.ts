@@ -1,50 +1,163 @@
 import type { Clock, Timer } from '../clock'
 import { unlinkSync } from 'node:fs'
+import { grantWord } from '../auth/acl'
 import type { Logger } from '../log'
+import type { StoredEvent } from '../store/event'
+import type { Subscription } from '../store/subscription'
 import type { Topic } from '../store/topic'
-import { fsyncDir, writeFileAtomic } from './files'
-import { journalFile, type Journal } from './journal'
-import { listJournalGens } from './recovery'
-import { renderTopicLog, topicLogFile } from './topicLog'
+import { journalFile, type FsyncPolicy, type Journal } from './journal'
+import { listJournalGens } from './layout'
+import { expiredSegments, retentionFor, type RetentionConfig } from './retention'
+import { ackedRecord, batchMarker, snapshotLines, type SubImage } from './stateCodec'
+import { topicDirPath, TOPICS_DIR } from './topicDir'
+import { fsyncDir } from './files'
+import { join } from 'node:path'
+import { TopicFiles, trashTopicDir } from './topicFiles'
 
 export interface BatchReport {
-  /** Topics whose log file this batch rewrote. */
+  /** Topics this batch wrote to (new events, state records or both). */
   topics: string[]
+  /** Events appended to segments. */
+  events: number
+  /** Bytes appended (segments and state logs). */
   bytes: number
-  /** Event-loop time spent rendering and rotating (the synchronous part). */
+  /** Event-loop time of the synchronous step (taking the changes, rotating the journal). */
   syncMs: number
 }
 
+export interface BatcherOptions {
+  dir: string
+  journal: Journal | null
+  fsync: FsyncPolicy
+  log: Logger
+  clock: Clock
+  segmentBytes: number
+  stateCompactMinBytes: number
+  /** A topic whose segments grew by this much since its last snapshot gets a compaction (bounds what recovery lists). */
+  stateTailBytes: number
+  retention: RetentionConfig
+  retentionCheckMs: number
+  dedupeWindowMs: number
+  dedupeMaxIds: number
+}
+
 /**
- * Every batchIntervalMs, merges the session's changes into the per-topic
- * JSON logs: only topics changed since the last batch are rewritten, each
- * atomically. With a journal, the snapshot and the journal rotation happen
- * in one synchronous step, so once the logs are on disk the journal
- * generations they reflect can be deleted.
+ * A topic's changes to its named subscriptions since the last batch, as
+ * state-log records in the order they happened; consecutive acks of one
+ * subscription coalesce into one range record.
+ */
+export class TopicChanges {
+  private records: string[] = []
+  private ackSub = ''
+  private ackFirst = 0
+  private ackLast = -2
+
+  push (record: string): void {
+    this.closeAck()
+    this.records.push(record)
+  }
+
+  ack (sub: string, offset: number): void {
+    if (this.ackLast >= 0 && sub === this.ackSub && offset === this.ackLast + 1) {
+      this.ackLast = offset
+      return
+    }
+    this.closeAck()
+    this.ackSub = sub
+    this.ackFirst = this.ackLast = offset
+  }
+
+  /** Takes every record so far (the batch's share). */
+  take (): string[] {
+    this.closeAck()
+    const r = this.records
+    this.records = []
+    return r
+  }
+
+  /** A failed batch: its records go first next time. */
+  putBack (records: string[]): void {
+    this.closeAck()
+    this.records = records.concat(this.records)
+  }
+
+  private closeAck (): void {
+    if (this.ackLast < 0) return
+    this.records.push(ackedRecord(this.ackSub, this.ackFirst, this.ackLast))
+    this.ackLast = -2
+  }
+}
+
+/** One topic's share of a batch. */
+interface Work {
+  topic: Topic
+  changes: TopicChanges
+  records: string[]
+  events: StoredEvent[]
+  files: TopicFiles | undefined
+  /** The snapshot lines of a compaction captured in the synchronous step, or null. */
+  snapshot: ((k: number) => Iterable<string>) | null
+}
+
+/** Topic writes in flight at once (each is a few writes and fsyncs). */
+const WRITE_CONCURRENCY = 16
+
+/**
+ * Every batchIntervalMs, stores what changed (storage v2): for each topic
+ * touched since the last batch, its new events are appended to its segments
+ * and its subscription changes to its state log, with a batch marker; the
+ * journal is rotated in the same synchronous step, and its generations are
+ * deleted once every topic is stored. A batch costs what changed since the
+ * last one, never the backlog. Afterwards, off the critical path: state log
+ * compactions (captured in the synchronous step, written in slices) and,
+ * every retentionCheckMs, retention.
  */
 export class EventsBatcher {
-  readonly dirty = new Set<Topic>()
-  lastReport: BatchReport = { topics: [], bytes: 0, syncMs: 0 }
+  /** Topics changed since the last batch, with their state records. */
+  readonly dirty = new Map<Topic, TopicChanges>()
+  /** Each topic's open directory (created at the first batch that touches it). */
+  readonly files = new Map<Topic, TopicFiles>()
+  lastReport: BatchReport = { topics: [], events: 0, bytes: 0, syncMs: 0 }
   batches = 0
-  private readonly dir: string
+  /** Compactions started (for tests). */
+  compactions = 0
+  private deletedTopics: Topic[] = []
+  private readonly o: BatcherOptions
   private readonly journal: Journal | null
-  private readonly sync: boolean
-  private readonly log: Logger
   private timer: Timer | null = null
   private running: Promise<void> | null = null
   /** Journal files from before a restart may still need deleting. */
   private cleanupPending: boolean
+  private lastRetention: number
+  private readonly pendingCompactions = new Set<Promise<unknown>>()
+  /** Topic directories created and not yet synced into `topics/`. */
+  private created = 0
 
-  constructor (dir: string, journal: Journal | null, sync: boolean, log: Logger) {
-    this.dir = dir
-    this.journal = journal
-    this.sync = sync
-    this.log = log
-    this.cleanupPending = journal !== null
+  constructor (o: BatcherOptions) {
+    this.o = o
+    this.journal = o.journal
+    this.cleanupPending = o.journal !== null
+    this.lastRetention = o.clock.now()
   }
 
-  start (intervalMs: number, clock: Clock): void {
-    this.timer = clock.every(intervalMs, () => { void this.run() })
+  start (intervalMs: number): void {
+    this.timer = this.o.clock.every(intervalMs, () => { void this.run() })
+  }
+
+  /** The topic changed: it is written at the next batch. Returns its record list. */
+  changes (topic: Topic): TopicChanges {
+    let c = this.dirty.get(topic)
+    if (c === undefined) {
+      c = new TopicChanges()
+      this.dirty.set(topic, c)
+    }
+    return c
+  }
+
+  /** The topic was deleted: its directory goes to the trash at the next batch. */
+  deleted (topic: Topic): void {
+    this.dirty.delete(topic)
+    this.deletedTopics.push(topic)
   }
 
   /** Runs one batch (or joins the one running). Never rejects: failures are logged and retried next time. */
@@ -55,41 +168,216 @@ export class EventsBatcher {
     return this.running
   }
 
-  /** Stops the timer and writes everything still pending. */
+  /** Stops the timer, writes everything still pending, waits for compactions and closes the topic files. */
   async stop (): Promise<void> {
     this.timer?.cancel()
     this.timer = null
     await this.run()
-    if (this.dirty.size > 0) await this.run()
+    if (this.dirty.size > 0 || this.deletedTopics.length > 0) await this.run()
+    await Promise.all([...this.pendingCompactions])
+    for (const files of this.files.values()) await files.close()
+  }
+
+  /** Waits for the compactions started so far (tests). */
+  async settled (): Promise<void> {
+    await Promise.all([...this.pendingCompactions])
   }
 
   private async batch (): Promise<void> {
-    if (this.dirty.size === 0 && !this.cleanupPending) return
+    const now = this.o.clock.now()
+    const retentionDue = now - this.lastRetention >= this.o.retentionCheckMs
+    if (this.dirty.size > 0 || this.deletedTopics.length > 0 || this.cleanupPending) await this.store()
+    if (retentionDue) {
+      this.lastRetention = now
+      await this.retain(now)
+    }
+  }
+
+  /** The batch proper (see the class comment). */
+  private async store (): Promise<void> {
     const journal = this.journal
     if (journal !== null) await journal.pauseForRotation()
     const t0 = performance.now()
     const gen = journal?.gen ?? 0
-    const topics = [...this.dirty]
+    const deletions = this.deletedTopics
+    this.deletedTopics = []
+    const work: Work[] = []
+    for (const [topic, changes] of this.dirty) {
+      const records = changes.take()
+      records.push(batchMarker(gen, topic.nextOffset, topic.nextAutoId))
+      const files = this.files.get(topic)
+      let snapshot: Work['snapshot'] = null
+      if (files !== undefined && (files.state.needsCompaction || files.sinceSnapshot >= this.o.stateTailBytes)) {
+        snapshot = captureSnapshot(topic, gen)
+        files.sinceSnapshot = 0
+      }
+      work.push({ topic, changes, records, events: topic.takeForAppend(), files, snapshot })
+    }
     this.dirty.clear()
-    const rendered = topics.map(t => renderTopicLog(t, gen))
     if (journal !== null) journal.rotate(gen + 1)
     const syncMs = performance.now() - t0
+
+    // Deleted topics first: one deleted and published to again in this interval gets a fresh directory.
+    for (const topic of deletions) await this.removeFiles(topic)
+    let failed = 0
     let bytes = 0
-    try {
-      for (let i = 0; i < topics.length; i++) {
-        bytes += rendered[i].length
-        await writeFileAtomic(topicLogFile(this.dir, topics[i].name), rendered[i], this.sync)
+    let events = 0
+    let next = 0
+    const worker = async (): Promise<void> => {
+      while (next < work.length) {
+        const w = work[next++]
+        const n = await this.write(w)
+        if (n < 0) failed++
+        else { bytes += n; events += w.events.length }
       }
-      if (this.sync && topics.length > 0) await fsyncDir(this.dir)
+    }
+    await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, work.length) }, worker))
+    if (this.created > 0 && this.o.fsync !== 'off') {
+      // The new topic directories' entries, once for the whole batch.
+      try {
+        await fsyncDir(join(this.o.dir, TOPICS_DIR))
+        this.created = 0
+      } catch (err) {
+        failed++
+        this.o.log.error({ err }, 'could not sync the topics directory; will retry at the next batch')
+      }
+    }
+    if (failed === 0) {
       if (journal !== null) {
-        for (const g of listJournalGens(this.dir)) if (g <= gen) unlinkSync(journalFile(this.dir, g))
-        this.cleanupPending = false
+        try {
+          for (const g of listJournalGens(this.o.dir)) if (g <= gen) unlinkSync(journalFile(this.o.dir, g))
+          this.cleanupPending = false
+        } catch (err) {
+          this.o.log.error({ err }, 'could not delete a journal generation; will retry at the next batch')
+        }
       }
       this.batches++
-      this.lastReport = { topics: topics.map(t => t.name), bytes, syncMs }
-    } catch (err) {
-      for (const t of topics) this.dirty.add(t)
-      this.log.error({ err, dir: this.dir }, 'writing topic logs failed; will retry at the next batch')
+      this.lastReport = { topics: work.map(w => w.topic.name), events, bytes, syncMs }
     }
+  }
+
+  /** Writes one topic's share; returns the bytes written, or -1 when it failed (it is retried next batch). */
+  private async write (w: Work): Promise<number> {
+    const { topic } = w
+    let appended = false
+    try {
+      let files = w.files
+      if (files === undefined) {
+        files = await TopicFiles.create(this.o.dir, topic.name, this.fileOptions())
+        this.created++
+        this.files.set(topic, files)
+        if (!topic.deleted) topic.log = files.segments
+      }
+      let bytes = 0
+      if (w.events.length > 0) {
+        const before = files.segments.bytes
+        await files.segments.append(w.events)
+        appended = true
+        topic.appended(w.events[w.events.length - 1].offset)
+        bytes = files.segments.bytes - before
+        files.sinceSnapshot += bytes
+      }
+      // State after events: a batch marker for generation g promises the segments hold every event up to it.
+      const before = files.state.logBytes
+      const stored = files.state.append(w.records)
+      if (w.snapshot !== null) this.compact(files, w.snapshot)
+      await stored
+      return bytes + files.state.logBytes - before
+    } catch (err) {
+      if (!appended) topic.appendFailed()
+      w.changes.putBack(w.records.slice(0, -1)) // the marker is written afresh
+      this.dirty.set(topic, w.changes)
+      this.o.log.error({ err, topic: topic.name }, 'storing a topic failed; will retry at the next batch')
+      return -1
+    }
+  }
+
+  /** Starts a compaction: the logs switch now (after this batch's records), the snapshot is written in the background. */
+  private compact (files: TopicFiles, render: (k: number) => Iterable<string>): void {
+    this.compactions++
+    const p = files.state.compact(render).catch((err: unknown) => {
+      this.o.log.error({ err, dir: files.dir }, 'compacting a state log failed; the logs still hold everything')
+    })
+    this.pendingCompactions.add(p)
+    void p.finally(() => this.pendingCompactions.delete(p))
+  }
+
+  private async removeFiles (topic: Topic): Promise<void> {
+    const files = this.files.get(topic)
+    this.files.delete(topic)
+    try {
+      if (files !== undefined) await files.close()
+      // Only a directory this topic object owned: a new topic of that name may have one by now.
+      if (files !== undefined) await trashTopicDir(this.o.dir, files.dir, this.o.clock.now(), this.o.log)
+      else if (!this.hasNewer(topic)) await trashTopicDir(this.o.dir, topicDirPath(this.o.dir, topic.name), this.o.clock.now(), this.o.log)
+    } catch (err) {
+      this.o.log.error({ err, topic: topic.name }, 'could not move a deleted topic\'s files to the trash')
+    }
+  }
+
+  /** Whether a newer topic of the same name already has its files open. */
+  private hasNewer (topic: Topic): boolean {
+    for (const t of this.files.keys()) if (t.name === topic.name) return true
+    return false
+  }
+
+  /**
+   * Retention: deletes each topic's leading segments that are wholly past
+   * `maxAgeMs`, or over `maxBytes`, and hold nothing a subscription is still
+   * owed; rolls an active segment that has wholly expired so the next pass can
+   * delete it. Also forgets ids past the dedupe window. A few unlinks per
+   * topic, never a scan; yields to the event loop every few topics.
+   */
+  async retain (now = this.o.clock.now()): Promise<void> {
+    let k = 0
+    for (const [topic, files] of [...this.files]) {
+      if (topic.deleted) continue
+      const owedFrom = topic.lowestOwed()
+      const v = expiredSegments(files.segments.segments(), retentionFor(topic.name, this.o.retention), owedFrom, now)
+      try {
+        if (v.deleteCount > 0) {
+          await files.segments.deleteOldest(v.deleteCount)
+          this.o.log.info({ topic: topic.name, segments: v.deleteCount, bytes: v.deleteBytes, reason: v.reason, firstOffset: files.segments.firstOffset }, 'retention: deleted old segments')
+        }
+        if (v.rollActive) await files.segments.roll()
+      } catch (err) {
+        this.o.log.error({ err, topic: topic.name }, 'retention failed for a topic; retried at the next pass')
+      }
+      topic.ids.prune(owedFrom, now - this.o.dedupeWindowMs, this.o.dedupeMaxIds)
+      if (++k % 64 === 0) await new Promise(resolve => setImmediate(resolve))
+    }
+  }
+
+  private fileOptions (): { fsync: FsyncPolicy, log: Logger, now: () => number, segmentBytes: number, compactMinBytes: number } {
+    return { fsync: this.o.fsync, log: this.o.log, now: this.o.clock.now, segmentBytes: this.o.segmentBytes, compactMinBytes: this.o.stateCompactMinBytes }
+  }
+}
+
+/**
+ * A topic's named subscriptions and grants as of now, frozen (the pending
+ * indexes cloned: two typed-array copies per priority), rendered later as
+ * snapshot k.
+ */
+function captureSnapshot (topic: Topic, gen: number): (k: number) => Iterable<string> {
+  const images: SubImage[] = []
+  for (const s of topic.subscriptions.values()) if (s.named) images.push(imageOf(s))
+  const grants: Array<[string, string]> = [...topic.grants].map(([u, r]) => [u, grantWord(r)])
+  const header = { topic: topic.name, gen, nextOffset: topic.nextOffset, nextAutoId: topic.nextAutoId }
+  return (k) => snapshotLines({ snapshot: k, ...header }, images, grants)
+}
+
+function imageOf (s: Subscription): SubImage {
+  const delivered: number[] = []
+  for (const d of s.delivered()) delivered.push(d.ev.offset, d.ev.priority, d.deliveries)
+  return {
+    name: s.key,
+    maxInFlight: s.maxInFlight,
+    ackTimeoutMs: s.ackTimeoutMs,
+    start: s.start,
+    to: s.to,
+    tailFrom: s.listFrom >= 0 ? s.listFrom : s.topic.nextOffset,
+    user: s.user,
+    waiting: s.waiting.clone(),
+    forEachDelivered: (fn) => { for (let i = 0; i < delivered.length; i += 3) fn(delivered[i], delivered[i + 1], delivered[i + 2]) },
   }
 }

@@ -13,24 +13,29 @@ import { acquireLock } from './files'
 import { Journal } from './journal'
 import { encodePublishRecord } from './publishRecord'
 import { recover, type RecoveryResult } from './recovery'
+import { committedRecord, deliveredRecord, grantRecord, subscribedRecord, unsubscribedRecord } from './stateCodec'
 
 /**
- * What makes the store outlive the process. Handlers report each change
- * here; changes to named subscriptions go to the journal (records below),
- * and every changed topic is marked for the batcher.
+ * What makes the store outlive the process (storage v2). Handlers and the
+ * store report each change here: every change to a named subscription (and
+ * every grant) becomes a record of its topic's state log at the next batch,
+ * and, until then, a journal record; events become segment lines at the
+ * next batch, and journal records when the topic has a named subscription.
  *
- * Journal records, one JSON array per line:
- *   ["T", topic]                         topic created
- *   ["S", topic, sub, maxInFlight, ackTimeoutMs, user?]  named subscription created or its settings
- *                                        (or, on a private topic, its user) changed
- *   ["U", topic, sub]                    named subscription ended
- *   ["P", topic, seq, event, [subs]]     event published to these named subscriptions (event text verbatim: publishRecord.ts)
- *   ["A", topic, sub, id]                acked
- *   ["D", topic, sub, id, n]             delivered for the n-th time
- *   ["G", topic, user, rights]           what a user may now do on a private topic: pub, sub, both or none
+ * Journal records, one JSON array per line (a state-log record with the
+ * topic after its kind, see stateCodec.ts):
+ *   ["T", topic]                                          topic created
+ *   ["X", topic]                                          topic deleted
+ *   ["P", topic, event]                                   event published (its stored text verbatim, offset included: publishRecord.ts)
+ *   ["S", topic, sub, maxInFlight, ackTimeoutMs, start, to, user?]  named subscription created, or its settings changed
+ *   ["U", topic, sub]                                     named subscription ended
+ *   ["D", topic, sub, offset, priority, n]                delivered for the n-th time
+ *   ["A", topic, sub, offset, offset]                     acked (or dropped by the drop-oldest policy)
+ *   ["C", topic, sub, offset]                             commit: every delivered offset <= offset acked
+ *   ["R", topic, user, rights]                            what a user may now do on a private topic: pub, sub, both or none
  *
  * A reply that confirms a change (`OK` to pub, ack, sub, unsub, grant,
- * revoke) is held until the journal group holding its record is stored.
+ * revoke, commit) is held until the journal group holding its record is stored.
  */
 export class Durability implements StoreObserver {
   readonly batcher: EventsBatcher
@@ -40,9 +45,16 @@ export class Durability implements StoreObserver {
   private readonly log: Logger
   private readonly releaseLock: () => void
 
-  /** Locks the log dir, recovers the store from it and starts journaling. Throws ConfigError when it cannot. */
-  constructor (config: BrokerConfig, store: Store, log: Logger) {
+  private constructor (batcher: EventsBatcher, recovery: RecoveryResult, journal: Journal | null, log: Logger, releaseLock: () => void) {
+    this.batcher = batcher
+    this.recovery = recovery
+    this.journal = journal
     this.log = log
+    this.releaseLock = releaseLock
+  }
+
+  /** Locks the log dir, recovers the store from it (migrating a v1 one) and starts journaling. Throws ConfigError when it cannot. */
+  static async open (config: BrokerConfig, store: Store, log: Logger): Promise<Durability> {
     const dir = config.logDir
     try {
       mkdirSync(dir, { recursive: true })
@@ -50,78 +62,140 @@ export class Durability implements StoreObserver {
     } catch (err) {
       throw new ConfigError(`log dir ${dir} is not usable: ${(err as Error).message}`)
     }
-    this.releaseLock = acquireLock(dir)
+    const releaseLock = acquireLock(dir)
     try {
-      store.observer = this
+      const clock = store.clock
       const t0 = performance.now()
-      this.recovery = recover(dir, store, log, config.ackTimeoutMs)
-      if (this.recovery.topics > 0 || this.recovery.problems > 0) {
-        log.info({ ...this.recovery, dirty: this.recovery.dirty.size, ms: Math.round(performance.now() - t0) }, 'recovered from log dir')
+      const fileOptions = { fsync: config.fsync, log, now: clock.now, segmentBytes: config.segmentBytes, compactMinBytes: config.stateCompactMinBytes }
+      const { result, files, changes } = await recover(dir, store, log, {
+        ...fileOptions,
+        defaultAckTimeoutMs: config.ackTimeoutMs,
+        dedupeWindowMs: config.dedupeWindowMs,
+        dedupeMaxIds: config.dedupeMaxIds,
+      })
+      if (result.topics > 0 || result.problems > 0) {
+        log.info({ ...result, ms: Math.round(performance.now() - t0) }, 'recovered from log dir')
       }
-      this.journal = config.fsync === 'off'
+      let d: Durability | null = null
+      const journal = config.fsync === 'off'
         ? null
-        : new Journal(dir, this.recovery.maxGen + 1, config.fsync, {
-          durable: (ticket) => this.released(ticket),
-          failed: (ticket, err) => this.failed(ticket, err),
+        : new Journal(dir, result.maxGen + 1, config.fsync, {
+          durable: (ticket) => d?.released(ticket),
+          failed: (ticket, err) => d?.failed(ticket, err),
         })
-      this.batcher = new EventsBatcher(dir, this.journal, config.fsync !== 'off', log)
-      for (const name of this.recovery.dirty) {
-        const t = store.topic(name)
-        if (t !== undefined) this.batcher.dirty.add(t)
+      const batcher = new EventsBatcher({
+        dir,
+        journal,
+        fsync: config.fsync,
+        log,
+        clock,
+        segmentBytes: config.segmentBytes,
+        stateCompactMinBytes: config.stateCompactMinBytes,
+        stateTailBytes: config.stateTailBytes,
+        retention: config.retention,
+        retentionCheckMs: config.retentionCheckMs,
+        dedupeWindowMs: config.dedupeWindowMs,
+        dedupeMaxIds: config.dedupeMaxIds,
+      })
+      for (const [topic, f] of files) {
+        f.sinceSnapshot = f.segments.bytesFrom(Math.min(topic.nextOffset, topic.lowestOwed()))
+        batcher.files.set(topic, f)
       }
-      this.batcher.start(config.batchIntervalMs, store.clock)
+      for (const [topic, records] of changes) {
+        const c = batcher.changes(topic)
+        for (const r of records) c.push(r)
+      }
+      d = new Durability(batcher, result, journal, log, releaseLock)
+      store.observer = d
+      for (const t of store.topics.values()) t.observer = d
+      batcher.start(config.batchIntervalMs)
+      return d
     } catch (err) {
-      this.releaseLock()
+      releaseLock()
       throw err
     }
   }
 
-  // --- changes reported by handlers; each returns the ticket a confirming reply waits for (0: none) ---
+  // --- changes reported by handlers and the store; each returns the ticket a confirming reply waits for (0: none) ---
 
   topicCreated (topic: Topic): void {
-    this.batcher.dirty.add(topic)
+    this.batcher.changes(topic)
     this.journal?.append(`["T",${JSON.stringify(topic.name)}]`)
   }
 
-  published (topic: Topic, ev: StoredEvent): number {
-    this.batcher.dirty.add(topic)
-    if (this.journal === null) return 0
-    let named = ''
-    for (const s of topic.subscriptions.values()) {
-      if (s.named) named += named === '' ? JSON.stringify(s.key) : ',' + JSON.stringify(s.key)
-    }
-    if (named === '') return 0 // only anonymous subscribers: nothing outlives their connections
-    return this.journal.append(encodePublishRecord(topic.name, ev.seq, ev.json, named))
+  topicDeleted (topic: Topic): number {
+    this.batcher.deleted(topic)
+    return this.journal?.append(`["X",${JSON.stringify(topic.name)}]`) ?? 0
   }
 
-  acked (sub: Subscription, key: string): number {
+  published (topic: Topic, ev: StoredEvent): number {
+    this.batcher.changes(topic)
+    if (this.journal === null) return 0
+    for (const s of topic.subscriptions.values()) {
+      // Journaled for named subscriptions only: nothing outlives an anonymous one's connection.
+      if (s.named) return this.journal.append(encodePublishRecord(topic.name, ev.json))
+    }
+    return 0
+  }
+
+  acked (sub: Subscription, offset: number): number {
     if (!sub.named) return 0
-    this.batcher.dirty.add(sub.topic)
-    return this.journal?.append(`["A",${JSON.stringify(sub.topic.name)},${JSON.stringify(sub.key)},${JSON.stringify(key)}]`) ?? 0
+    this.batcher.changes(sub.topic).ack(sub.key, offset)
+    return this.journal?.append(`["A",${JSON.stringify(sub.topic.name)},${JSON.stringify(sub.key)},${offset},${offset}]`) ?? 0
+  }
+
+  committed (sub: Subscription, upTo: number): number {
+    if (!sub.named) return 0
+    return this.record(sub.topic, committedRecord(sub.key, upTo))
   }
 
   subscribed (sub: Subscription): number {
     if (!sub.named) return 0
-    this.batcher.dirty.add(sub.topic)
-    const user = sub.user === null ? '' : ',' + JSON.stringify(sub.user)
-    return this.journal?.append(`["S",${JSON.stringify(sub.topic.name)},${JSON.stringify(sub.key)},${sub.maxInFlight},${sub.ackTimeoutMs}${user}]`) ?? 0
+    return this.record(sub.topic, subscribedRecord(sub.key, sub.maxInFlight, sub.ackTimeoutMs, sub.start, sub.to, sub.user))
   }
 
   /** `user`'s grant on `topic` changed (grant or revoke): records what it holds now. */
   granted (topic: Topic, user: string): number {
-    this.batcher.dirty.add(topic)
-    return this.journal?.append(`["G",${JSON.stringify(topic.name)},${JSON.stringify(user)},"${grantWord(topic.grants.get(user))}"]`) ?? 0
+    return this.record(topic, grantRecord(user, grantWord(topic.grants.get(user))))
   }
 
   unsubscribed (sub: Subscription): number {
     if (!sub.named) return 0
-    this.batcher.dirty.add(sub.topic)
-    return this.journal?.append(`["U",${JSON.stringify(sub.topic.name)},${JSON.stringify(sub.key)}]`) ?? 0
+    return this.record(sub.topic, unsubscribedRecord(sub.key))
   }
 
   delivered (sub: Subscription, d: Delivery): void {
-    this.batcher.dirty.add(sub.topic)
-    this.journal?.append(`["D",${JSON.stringify(sub.topic.name)},${JSON.stringify(sub.key)},${JSON.stringify(d.ev.key)},${d.deliveries}]`)
+    this.record(sub.topic, deliveredRecord(sub.key, d.ev.offset, d.ev.priority, d.deliveries))
+  }
+
+  /** The store ended a subscription: a range done is journaled like an unsub (a deleted topic ends everything with its X). */
+  ended (sub: Subscription, reason: string): void {
+    if (reason !== 'deleted') this.unsubscribed(sub)
+  }
+
+  eventsLost (sub: Subscription, from: number, to: number, count: number): void {
+    this.log.warn({ topic: sub.topic.name, subscriber: sub.key, from, to, count }, 'events owed to a subscription are gone from the segments (a damaged segment was moved aside); skipped')
+  }
+
+  readFailed (sub: Subscription, err: unknown): void {
+    this.log.error({ err, topic: sub.topic.name, subscriber: sub.key }, 'reading events from the segments failed; retrying in a second')
+  }
+
+  /** A state record: queued for the topic's state log at the next batch, and journaled now (the topic after the kind). */
+  private record (topic: Topic, record: string): number {
+    this.batcher.changes(topic).push(record)
+    if (this.journal === null) return 0
+    return this.journal.append(record.slice(0, 5) + JSON.stringify(topic.name) + ',' + record.slice(5))
+  }
+
+  /**
+   * The ticket of the journal group being filled now: a reply that must not
+   * overtake the records appended so far (by this command or earlier ones,
+   * e.g. a topic created or deleted through the store) waits for it. 0 with
+   * no journal.
+   */
+  pendingTicket (): number {
+    return this.journal?.openTicketNow() ?? 0
   }
 
   /** Sends a confirming reply once its ticket is stored; later lines to that session queue behind it. */
@@ -134,7 +208,7 @@ export class Durability implements StoreObserver {
     this.waiting.add(session)
   }
 
-  /** Shutdown: final batch, journal closed, lock released. */
+  /** Shutdown: final batch, topic files closed, journal closed, lock released. */
   async close (): Promise<void> {
     await this.batcher.stop()
     this.journal?.close()

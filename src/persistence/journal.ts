@@ -70,6 +70,11 @@ export class Journal {
     return this.openTicket
   }
 
+  /** The ticket records appended now would get (what `append` returns); a reply held on it follows them. */
+  openTicketNow (): number {
+    return this.buf.length > 0 ? this.openTicket : this.openTicket - 1
+  }
+
   /** Writes the queued group: synchronously under `batch`, asynchronously with fdatasync under `always`. */
   flush (): void {
     this.scheduled = false

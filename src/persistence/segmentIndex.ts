@@ -86,6 +86,29 @@ export class SegmentIndex {
   }
 
   /**
+   * Where the line of `offset` starts, estimated without reading: exact at a
+   * sparse entry, otherwise interpolated between the entries around it (exact
+   * when lines have equal sizes). 0 before the first line, `bytes` past the last.
+   */
+  approxPosition (offset: number): number {
+    if (this.count === 0 || offset <= this.firstOffset) return 0
+    if (offset > this.lastOffset) return this.bytes
+    let lo = 0
+    let hi = this.entries - 1
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1
+      if (this.offsets[mid] <= offset) lo = mid + 1
+      else hi = mid - 1
+    }
+    const o0 = this.offsets[hi]
+    const p0 = this.positions[hi]
+    if (o0 === offset) return p0
+    const o1 = hi + 1 < this.entries ? this.offsets[hi + 1] : this.lastOffset + 1
+    const p1 = hi + 1 < this.entries ? this.positions[hi + 1] : this.bytes
+    return Math.round(p0 + (offset - o0) * (p1 - p0) / (o1 - o0))
+  }
+
+  /**
    * Byte position to start scanning for the first event at or after `ms`:
    * the last entry stamped before it. Timestamps come from the wall clock
    * and can step back; the scan from there settles it.

@@ -54,6 +54,13 @@ interface Chunk {
   notes: number[]
 }
 
+/**
+ * Lines a range read need not decode nor return, judged from their bytes
+ * (`buf[start, end)`, a whole line of the broker's format). A line that is not
+ * in that format is always decoded, so damage is still found.
+ */
+export type LineFilter = (buf: Buffer, start: number, end: number) => boolean
+
 /** How a read of one segment ended. */
 const Read = { Done: 0, Budget: 1, SegmentEnd: 2, Damaged: 3 } as const
 type Read = typeof Read[keyof typeof Read]
@@ -129,6 +136,19 @@ export class SegmentLog {
   get bytes (): number {
     let n = 0
     for (const s of this.segs) n += s.index.bytes
+    return n
+  }
+
+  /** Bytes of the events from `offset` on (an estimate inside the segment that holds it: SegmentIndex.approxPosition). */
+  bytesFrom (offset: number): number {
+    let n = 0
+    for (let i = this.segs.length - 1; i >= 0; i--) {
+      const ix = this.segs[i].index
+      if (ix.count === 0) continue
+      if (ix.firstOffset >= offset) { n += ix.bytes; continue }
+      if (ix.lastOffset >= offset) n += ix.bytes - ix.approxPosition(offset)
+      break
+    }
     return n
   }
 
@@ -386,9 +406,9 @@ export class SegmentLog {
    * needed, stopping once about `maxBytes` have been read (at least one event
    * is returned when there is one). Offsets not retained are skipped.
    */
-  async readRange (from: number, to: number, maxBytes: number): Promise<SegmentLine[]> {
+  async readRange (from: number, to: number, maxBytes: number, skip?: LineFilter): Promise<SegmentLine[]> {
     const out: SegmentLine[] = []
-    const budget = { left: maxBytes }
+    const budget = { left: maxBytes, skip }
     let i = this.segmentFor(from)
     while (i < this.segs.length) {
       const s = this.segs[i]
@@ -423,12 +443,50 @@ export class SegmentLog {
     return this.next
   }
 
+  /**
+   * offsetAtTime, read synchronously (`sub … from=time:`, a command that
+   * cannot wait): the index narrows it to one stretch of one segment, read
+   * with small positional reads. A damaged line ends the search there.
+   */
+  offsetAtTimeSync (ms: number): number {
+    for (const s of this.segs) {
+      if (s.index.count === 0 || s.index.maxTimestamp < ms) continue
+      let pos = s.index.floorPositionByTime(ms)
+      const fd = this.files.acquire(s.file)
+      try {
+        let buf = Buffer.allocUnsafe(64 * 1024)
+        while (pos < s.index.bytes) {
+          const n = readSync(fd, buf, 0, Math.min(buf.length, s.index.bytes - pos), pos)
+          const view = buf.subarray(0, n)
+          let start = 0
+          let nl = view.indexOf(0x0a, 0)
+          if (nl === -1) {
+            if (n < buf.length) break
+            buf = Buffer.allocUnsafe(buf.length * 2)
+            continue
+          }
+          while (nl !== -1) {
+            const line = decodeLine(view.toString('utf8', start, nl))
+            if (line === null) return this.next
+            if (line.timestamp >= ms) return line.offset
+            start = nl + 1
+            nl = view.indexOf(0x0a, start)
+          }
+          pos += start
+        }
+      } finally {
+        this.files.release(s.file)
+      }
+    }
+    return this.next
+  }
+
   /** Reads the lines of `s` in [from, to] into out, from the index position for `from`. */
-  private async readFrom (s: Segment, from: number, to: number, budget: { left: number }, out: SegmentLine[]): Promise<Read> {
+  private async readFrom (s: Segment, from: number, to: number, budget: { left: number, skip?: LineFilter }, out: SegmentLine[]): Promise<Read> {
     let pos = s.index.floorPosition(from)
     const want = budget.left <= 0 ? this.interval * 2 : Math.min(RANGE_CHUNK, budget.left + this.interval)
     while (pos < s.index.bytes) {
-      const r = await this.readLines(s, pos, want, from, to)
+      const r = await this.readLines(s, pos, want, from, to, budget.skip)
       if (r.lines === null) return Read.Damaged
       budget.left -= r.end - pos
       pos = r.end
@@ -449,18 +507,26 @@ export class SegmentLog {
    * first line above `stopAbove`. lines is null when a line was damaged: the
    * segment has been moved aside.
    */
-  private async readLines (s: Segment, pos: number, want: number, skipBelow = -1, stopAbove = Infinity): Promise<{ lines: SegmentLine[] | null, end: number, past?: boolean }> {
+  private async readLines (s: Segment, pos: number, want: number, skipBelow = -1, stopAbove = Infinity, skip?: LineFilter): Promise<{ lines: SegmentLine[] | null, end: number, past?: boolean }> {
     const limit = s.index.bytes
     let size = Math.min(want, limit - pos)
     for (;;) {
-      const buf = await this.readAt(s.file, pos, size)
+      let buf: Buffer
+      try {
+        buf = await this.readAt(s.file, pos, size)
+      } catch (err) {
+        // A segment file that is gone is a segment lost: served no more, like a damaged one. Other errors are the caller's to retry.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+        this.quarantine(s, 'the file is gone')
+        return { lines: null, end: pos }
+      }
       const lines: SegmentLine[] = []
       let start = 0
       let nl = buf.indexOf(0x0a, 0)
       while (nl !== -1) {
         const quick = skipBelow < 0 ? -1 : tailOffset(buf, start, nl)
         if (quick > stopAbove) return { lines, end: pos + start, past: true } // past the range: no need to decode the rest
-        if (quick < 0 || quick >= skipBelow) {
+        if ((quick < 0 || quick >= skipBelow) && (skip === undefined || quick < 0 || !skip(buf, start, nl))) {
           const text = buf.toString('utf8', start, nl)
           const line = decodeLine(text)
           if (line === null) {
@@ -531,8 +597,16 @@ export class SegmentLog {
     const found: Array<{ first: number, file: string, size: number }> = []
     for (const name of readdirSync(this.dir)) {
       const first = parseSegmentFileName(name)
-      if (first !== null) found.push({ first, file: join(this.dir, name), size: sizeOf(join(this.dir, name)) })
-      else if (name.endsWith('.tmp')) removeQuietly(join(this.dir, name))
+      if (first !== null) {
+        const file = join(this.dir, name)
+        const size = sizeOf(file)
+        if (size < 0) {
+          this.problems++
+          this.log.warn({ file }, 'not a segment (not a regular file); ignored')
+          continue
+        }
+        found.push({ first, file, size })
+      } else if (name.endsWith('.tmp')) removeQuietly(join(this.dir, name))
     }
     found.sort((a, b) => a.first - b.first)
     const laterHaveData: boolean[] = []
@@ -658,9 +732,13 @@ function tailOffset (buf: Buffer, start: number, end: number): number {
   return digits > 0 && buf[i] === 0x3a ? v : -1
 }
 
+/** A regular file's size; -1 for anything else (a directory where a segment should be). */
 function sizeOf (file: string): number {
   const fd = openSync(file, 'r')
-  try { return fstatSync(fd).size } finally { closeSync(fd) }
+  try {
+    const st = fstatSync(fd)
+    return st.isFile() ? st.size : -1
+  } finally { closeSync(fd) }
 }
 
 function removeQuietly (file: string): void {

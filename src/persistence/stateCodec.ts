@@ -6,7 +6,9 @@ import { PRIORITIES, type PendingIndex } from '../store/pendingIndex'
  * `cat` and `jq -c` read them.
  *
  * State log `state-<k>.jsonl`, appended once per batch:
- *   ["S", sub, maxInFlight, ackTimeoutMs, start, to]  subscription created (owed every offset >= start, up to `to`, 0: no end), or its settings changed
+ *   ["S", sub, maxInFlight, ackTimeoutMs, start, to, user?]  subscription created (owed every offset >= start, up to `to`, 0: no end), or its settings changed;
+ *                                       `user` only on a private topic: the user that made (or last resumed) it
+ *   ["R", user, rights]                 what a user may do on a private topic now: "pub", "sub", "both" or "none" (grant/revoke)
  *   ["U", sub]                          subscription ended
  *   ["D", sub, offset, priority, n]     offset delivered for the n-th time
  *   ["A", sub, first, last]             offsets first..last acked (or dropped by an overflow policy)
@@ -15,7 +17,8 @@ import { PRIORITIES, type PendingIndex } from '../store/pendingIndex'
  *
  * Snapshot `snapshot-<k>.jsonl` (the state as of the end of log k-1):
  *   {"snapshot":k,"topic":…,"gen":…,"nextOffset":…,"nextAutoId":…}
- *   ["S", sub, maxInFlight, ackTimeoutMs, start, to, tailFrom]   tailFrom: offsets >= it are owed implicitly (not listed below)
+ *   ["R", user, rights]                                         a grant on a private topic
+ *   ["S", sub, maxInFlight, ackTimeoutMs, start, to, tailFrom, user?]   tailFrom: offsets >= it are owed implicitly (not listed below)
  *   ["W", sub, priority, [start, end, start, end, …]]            waiting (never delivered) offsets as runs
  *   ["D", sub, [offset, priority, n, …]]                          delivered, not acked
  *   ["END", lines]                                                the line count: a snapshot without it is incomplete
@@ -25,8 +28,13 @@ import { PRIORITIES, type PendingIndex } from '../store/pendingIndex'
 
 const q = JSON.stringify
 
-export function subscribedRecord (sub: string, maxInFlight: number, ackTimeoutMs: number, start: number, to: number): string {
-  return `["S",${q(sub)},${maxInFlight},${ackTimeoutMs},${start},${to}]`
+export function subscribedRecord (sub: string, maxInFlight: number, ackTimeoutMs: number, start: number, to: number, user: string | null = null): string {
+  return `["S",${q(sub)},${maxInFlight},${ackTimeoutMs},${start},${to}${user === null ? '' : ',' + q(user)}]`
+}
+
+/** A grant on a private topic: what `user` may do now (`pub`, `sub`, `both` or `none`). */
+export function grantRecord (user: string, rights: string): string {
+  return `["R",${q(user)},${q(rights)}]`
 }
 
 export function unsubscribedRecord (sub: string): string {
@@ -70,6 +78,8 @@ export interface SubImage {
   readonly start: number
   readonly to: number
   readonly tailFrom: number
+  /** On a private topic, the user that made the subscription; null otherwise. */
+  readonly user: string | null
   /** A consistent copy when the live one keeps changing while the snapshot is written (PendingIndex.clone()). */
   readonly waiting: PendingIndex
   forEachDelivered: (fn: (offset: number, priority: number, deliveries: number) => void) => void
@@ -87,13 +97,17 @@ export interface SnapshotHeader {
 const PER_LINE = 512
 
 /** The lines of a snapshot, produced lazily so a writer can yield to the event loop between slices. */
-export function * snapshotLines (header: SnapshotHeader, subs: Iterable<SubImage>): Generator<string> {
+export function * snapshotLines (header: SnapshotHeader, subs: Iterable<SubImage>, grants: Iterable<[string, string]> = []): Generator<string> {
   let lines = 1
   yield JSON.stringify({ snapshot: header.snapshot, topic: header.topic, gen: header.gen, nextOffset: header.nextOffset, nextAutoId: header.nextAutoId })
+  for (const [user, rights] of grants) {
+    lines++
+    yield grantRecord(user, rights)
+  }
   for (const s of subs) {
     const name = q(s.name)
     lines++
-    yield `["S",${name},${s.maxInFlight},${s.ackTimeoutMs},${s.start},${s.to},${s.tailFrom}]`
+    yield `["S",${name},${s.maxInFlight},${s.ackTimeoutMs},${s.start},${s.to},${s.tailFrom}${s.user === null ? '' : ',' + q(s.user)}]`
     for (let p = PRIORITIES - 1; p >= 0; p--) {
       const level = s.waiting.level(p)
       const n = level?.runCount ?? 0
@@ -133,7 +147,10 @@ const isPriority = (v: unknown): boolean => Number.isInteger(v) && (v as number)
 const allCounts = (v: unknown, groups: number): boolean => Array.isArray(v) && v.length % groups === 0 && v.every(isCount)
 
 const SHAPES: Record<string, (r: unknown[]) => boolean> = Object.assign(Object.create(null) as Record<string, (r: unknown[]) => boolean>, {
-  S: (r: unknown[]) => (r.length === 6 || r.length === 7) && isName(r[1]) && isCount(r[2]) && isCount(r[3]) && isCount(r[4]) && isCount(r[5]) && (r.length === 6 || isCount(r[6])),
+  // A log's S has an optional user at 6; a snapshot's has tailFrom at 6, then an optional user.
+  S: (r: unknown[]) => r.length >= 6 && r.length <= 8 && isName(r[1]) && isCount(r[2]) && isCount(r[3]) && isCount(r[4]) && isCount(r[5]) &&
+    (r.length === 6 || isCount(r[6]) || (r.length === 7 && isName(r[6]))) && (r.length < 8 || (isCount(r[6]) && isName(r[7]))),
+  R: (r: unknown[]) => r.length === 3 && isName(r[1]) && (r[2] === 'pub' || r[2] === 'sub' || r[2] === 'both' || r[2] === 'none'),
   U: (r: unknown[]) => r.length === 2 && isName(r[1]),
   D: (r: unknown[]) => (r.length === 5 && isName(r[1]) && isCount(r[2]) && isPriority(r[3]) && isCount(r[4])) ||
     (r.length === 3 && isName(r[1]) && allCounts(r[2], 3) && (r[2] as number[]).every((v, i) => i % 3 !== 1 || isPriority(v))),

@@ -1,10 +1,11 @@
 import { join } from 'node:path'
-import { grantFromWord, grantWord } from '../auth/acl'
-import { checkStoredEvent, detachedSlice, type StoredEvent } from '../store/event'
-import type { GrantRights, Topic } from '../store/topic'
+import { grantFromWord } from '../auth/acl'
+import { checkStoredEvent, detachedSlice } from '../store/event'
+import type { GrantRights } from '../store/topic'
 
 /**
- * The per-topic JSON log, `<logDir>/<topic>.json`: an object keyed by
+ * Storage v1's per-topic JSON log, `<logDir>/<topic>.json`, read by the
+ * migration to storage v2 only (migrateV1.ts); no longer written: an object keyed by
  * subscriber name, each value that subscriber's unacked events in delivery
  * order. Broker bookkeeping sits under "#meta" (no subscriber name can start
  * with #). Format 2 (this one) keeps each event's exact text, beside the
@@ -56,41 +57,9 @@ export interface TopicMeta {
   grants?: Record<string, 'pub' | 'sub' | 'both'>
 }
 
-/** Renders a topic's named subscriptions, one event per line so `cat` and `jq` stay pleasant. */
-export function renderTopicLog (topic: Topic, journalGen: number): string {
-  const subscribers: Record<string, SubscriberSettings> = Object.create(null)
-  const named = []
-  for (const s of topic.subscriptions.values()) {
-    if (!s.named) continue
-    subscribers[s.key] = s.user === null
-      ? { maxInFlight: s.maxInFlight, ackTimeoutMs: s.ackTimeoutMs }
-      : { maxInFlight: s.maxInFlight, ackTimeoutMs: s.ackTimeoutMs, user: s.user }
-    named.push(s)
-  }
-  const meta: TopicMeta = { format: LOG_FORMAT, topic: topic.name, seq: topic.seq, nextAutoId: topic.nextAutoId, journalGen, subscribers }
-  if (topic.grants.size > 0) {
-    // Prototype-free: a user may be called `__proto__`.
-    const grants: NonNullable<TopicMeta['grants']> = Object.create(null)
-    for (const [user, rights] of topic.grants) grants[user] = grantWord(rights) as 'pub' | 'sub' | 'both'
-    meta.grants = grants
-  }
-  const parts: string[] = [`{\n${META_LINE}${JSON.stringify(meta)}`]
-  for (const s of named) {
-    const entries = s.snapshot()
-    if (entries.length === 0) {
-      parts.push(`,\n  ${JSON.stringify(s.key)}: []`)
-      continue
-    }
-    const lines = entries.map(d => ENTRY_INDENT + encodeLogEntry(d.ev, d.deliveries))
-    parts.push(`,\n  ${JSON.stringify(s.key)}: [\n${lines.join(',\n')}\n  ]`)
-  }
-  parts.push('\n}\n')
-  return parts.join('')
-}
-
-/** One log entry: the broker's bookkeeping, then the event text verbatim. */
-export function encodeLogEntry (ev: StoredEvent, deliveries: number): string {
-  return ENTRY_SEQ + String(ev.seq) + ENTRY_DELIVERIES + String(deliveries) + ENTRY_EVENT + ev.json + '}'
+/** One log entry: the broker's bookkeeping, then the event text verbatim (what v1 brokers wrote; for tests of the migration). */
+export function encodeLogEntry (seq: number, json: string, deliveries: number): string {
+  return ENTRY_SEQ + String(seq) + ENTRY_DELIVERIES + String(deliveries) + ENTRY_EVENT + json + '}'
 }
 
 /** An event as read back from a topic log. */

@@ -13,6 +13,8 @@ export class SubState implements SubImage {
   readonly to: number
   /** Offsets >= tailFrom (up to `to`) are owed without being listed yet: the topic's events after the snapshot. */
   tailFrom: number
+  /** On a private topic, the user that made (or last resumed) the subscription. */
+  user: string | null = null
   readonly waiting = new PendingIndex()
   /** offset -> priority + 16 * deliveries, for events delivered and not acked. */
   readonly delivered = new Map<number, number>()
@@ -101,6 +103,8 @@ export class TopicState {
   nextAutoId = 1
   /** Keyed by client id in a Map: no name can collide with an object property. */
   readonly subs = new Map<string, SubState>()
+  /** Private topics: each user's grant (`pub`, `sub` or `both`). */
+  readonly grants = new Map<string, string>()
 
   constructor (topic: string) {
     this.topic = topic
@@ -116,15 +120,25 @@ export class TopicState {
       return
     }
     const name = rec[1] as string
+    if (kind === 'R') {
+      if (rec[2] === 'none') this.grants.delete(name)
+      else this.grants.set(name, rec[2] as string)
+      return
+    }
     if (kind === 'S') {
-      const sub = this.subs.get(name)
+      // A snapshot's S has tailFrom at 6 and the user after it; a log's has the user at 6.
+      const snapshotted = typeof rec[6] === 'number'
+      const user = (snapshotted ? rec[7] : rec[6]) as string | undefined ?? null
+      let sub = this.subs.get(name)
       if (sub === undefined) {
         const start = rec[4] as number
-        this.subs.set(name, new SubState(name, rec[2] as number, rec[3] as number, start, rec[5] as number, rec.length > 6 ? rec[6] as number : start))
+        sub = new SubState(name, rec[2] as number, rec[3] as number, start, rec[5] as number, snapshotted ? rec[6] as number : start)
+        this.subs.set(name, sub)
       } else {
         sub.maxInFlight = rec[2] as number
         sub.ackTimeoutMs = rec[3] as number
       }
+      sub.user = user
       return
     }
     if (kind === 'U') { this.subs.delete(name); return }
@@ -188,6 +202,7 @@ export class TopicState {
         start: s.start,
         to: s.to,
         tailFrom: s.tailFrom,
+        user: s.user,
         waiting: s.waiting.clone(),
         forEachDelivered: (fn) => { for (const [o, v] of delivered) fn(o, v % PACK, Math.floor(v / PACK)) },
       })

@@ -139,6 +139,13 @@ export class Connection implements Session {
     this.write('EVENT ' + topic + ' ' + deliveryJson(ev, deliveries))
   }
 
+  /** The store ended a subscription (range acked, topic deleted): `END <topic> <reason>`, in order with the replies. */
+  ended (sub: Subscription, reason: string): void {
+    const name = sub.topic.name
+    if (this.subscriptions.get(name) === sub) this.subscriptions.delete(name)
+    this.reply('END ' + name + ' ' + reason)
+  }
+
   nextLine (): string | undefined {
     if (this.ending) return undefined // after quit, nothing more is read or run
     while (this.inboxHead < this.inbox.length) {

@@ -84,6 +84,7 @@ export class BrokerStats {
   /** The broker-wide `stats` object. Key order is stable (documented). */
   snapshot (store: Store, at: number = this.now()): Record<string, unknown> {
     const c = store.counts()
+    store.refreshPendingBytes()
     const mem = process.memoryUsage()
     return {
       topics: c.topics,
@@ -130,7 +131,7 @@ export function topicSnapshot (topic: Topic): Record<string, unknown> {
   }
   return {
     topic: topic.name,
-    published: topic.seq,
+    published: topic.nextOffset - 1,
     subscriptions: subscribers.length,
     pending,
     inFlight,

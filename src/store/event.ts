@@ -8,16 +8,17 @@ export interface StoredEvent {
   /** String form of the id: what `ack <topic> <id>` matches against. */
   key: string
   priority: number
-  /** Publish order within the topic; breaks priority ties. */
-  seq: number
+  /** The event's place in its topic: unique, increasing, from 1; breaks priority ties. */
+  offset: number
+  /** When the broker accepted it (ms since the epoch), as in its text. */
+  timestamp: number
   /**
-   * The event text as delivered: the broker's `id`/`priority` when the
-   * publisher gave none, the publisher's members exactly as sent, then the
-   * broker's `timestamp`. One flat exact-size string (see `flat`).
+   * The event text as delivered and as stored in the topic's segments: the
+   * broker's `id`/`priority` when the publisher gave none, the publisher's
+   * members exactly as sent, then the broker's `timestamp` and `offset`. One
+   * flat exact-size string (see `flat`).
    */
   json: string
-  /** Subscriptions still holding this event; at 0 it is forgotten. */
-  refs: number
 }
 
 /** The event DTO accepted by `pub`. Unknown fields are kept as sent. */
@@ -42,10 +43,10 @@ const validateEvent = ajv.compile(eventSchema)
 
 /**
  * Field names only the broker writes, so a publisher may not send them: the
- * broker adds `timestamp` to every event, `deliveries` to redeliveries and
+ * broker adds `timestamp` and `offset` to every event, `deliveries` to redeliveries and
  * `deadLetter` to dead letters. A name added here is refused by `pub` at once.
  */
-export const RESERVED_FIELDS: readonly string[] = ['timestamp', 'deliveries', 'deadLetter']
+export const RESERVED_FIELDS: readonly string[] = ['timestamp', 'offset', 'deliveries', 'deadLetter']
 
 /** A validated `pub` event: its text as sent, plus what the broker needs of its content. */
 export interface ParsedEvent {
@@ -100,9 +101,10 @@ export function parseEvent (text: string): ParsedEvent {
  * it: `{`, the broker's `"id":<id>,` when the publisher gave none and
  * `"priority":0,` when it gave none, the publisher's members verbatim (bytes
  * and order as sent, whitespace inside the braces included), then
- * `,"timestamp":<now>}`. `parsed.text` must be a validated JSON object.
+ * `,"timestamp":<now>,"offset":<offset>}`. `parsed.text` must be a validated
+ * JSON object. The result is also the event's line in its topic's segment.
  */
-export function sealEvent (parsed: ParsedEvent, id: string | number, seq: number, now: number, knownKey?: string): StoredEvent {
+export function sealEvent (parsed: ParsedEvent, id: string | number, offset: number, now: number, knownKey?: string): StoredEvent {
   const text = parsed.text
   const key = knownKey ?? (typeof id === 'string' ? id : String(id))
   // A valid object's text is `{` ... `}` with only whitespace outside: the first `{` and the last `}` are its braces.
@@ -112,9 +114,9 @@ export function sealEvent (parsed: ParsedEvent, id: string | number, seq: number
   if (parsed.id === undefined) json += '"id":' + (typeof id === 'string' ? JSON.stringify(id) : key) + ','
   if (!parsed.hasPriority) json += '"priority":' + String(parsed.priority) + ','
   json += hasMembers(text, open + 1, close)
-    ? text.slice(open + 1, close) + ',"timestamp":' + String(now) + '}'
-    : '"timestamp":' + String(now) + '}'
-  return { id, key, priority: parsed.priority, seq, json: flat(json), refs: 0 }
+    ? text.slice(open + 1, close) + ',"timestamp":' + String(now) + ',"offset":' + String(offset) + '}'
+    : '"timestamp":' + String(now) + ',"offset":' + String(offset) + '}'
+  return { id, key, priority: parsed.priority, offset, timestamp: now, json: flat(json) }
 }
 
 /** Whether text[from, to) holds anything but JSON whitespace (an object with members). */

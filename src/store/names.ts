@@ -25,9 +25,9 @@ export const DLQ_SUFFIX = '.dlq'
 /** The last name that passed checkTopicName: a client usually repeats the same topic line after line. */
 let lastValidTopic = ''
 
+/** Returns a valid topic name, else throws BAD_TOPIC (an absent one is the command layer's BAD_ARGS). */
 export function checkTopicName (name: string): string {
   if (name === lastValidTopic && name !== '') return name
-  if (name === '') fail('BAD_ARGS.missingTopic')
   if (!isValidTopicName(name)) {
     fail('BAD_TOPIC', { name })
   }
@@ -35,8 +35,8 @@ export function checkTopicName (name: string): string {
   return name
 }
 
+/** Returns a valid client id, else throws BAD_NAME. */
 export function checkClientName (name: string): string {
-  if (name === '') fail('BAD_ARGS.missingClientId')
   if (!CLIENT_NAME.test(name)) {
     fail('BAD_NAME', { name })
   }

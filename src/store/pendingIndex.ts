@@ -63,6 +63,11 @@ export class PendingIndex {
     return this.mask === 0 ? -1 : this.levels[31 - Math.clz32(this.mask)]!.first()
   }
 
+  /** The priority of the offset peek() returns; -1 when empty. */
+  peekPriority (): number {
+    return this.mask === 0 ? -1 : 31 - Math.clz32(this.mask)
+  }
+
   /** Takes the next offset to deliver; -1 when empty. Its priority is left in lastPriority. */
   shift (): number {
     if (this.mask === 0) return -1

@@ -1,8 +1,16 @@
 import { systemClock, type Clock } from '../clock'
+import { EventCache } from './eventCache'
 import type { Subscription } from './subscription'
 import { Topic, type StoreObserver } from './topic'
 
-/** The shared store: every topic, its subscriptions and their queues. Knows nothing of sockets or files. */
+/** Default size of the hot-event cache when a store is made without config (unit tests). */
+const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024
+
+/**
+ * The shared store: every topic, its subscriptions and what they are owed.
+ * Knows nothing of sockets; the durability layer gives each topic its
+ * stored events (`Topic.log`).
+ */
 export class Store {
   /** The broker's clock: delivery deadlines and ack times come from it. */
   readonly clock: Clock
@@ -11,14 +19,22 @@ export class Store {
   observer: StoreObserver | null = null
   /** Subscriptions with deliveries that have deadlines; the redelivery sweep walks only these. */
   readonly timed = new Set<Subscription>()
-  /** Bytes of event JSON held by some subscription: the figure maxPendingBytes limits. */
-  pendingBytes = 0
+  /** Recently stored or read events of every topic, bounded by bytes (eventCacheBytes). */
+  readonly cache: EventCache
   /** Running totals for `stats`. */
   /** deadLetterBlocked: dead letters refused by a full dead-letter topic, left in their queue. */
   readonly counters = { redelivered: 0, deadLettered: 0, deadLetterBlocked: 0, dropped: 0 }
+  /**
+   * Bytes of events some subscription still holds, over every topic: the
+   * figure maxPendingBytes limits. Per topic, the bytes from its lowest owed
+   * offset to its end (Topic.owedBytes), counted as events are published and
+   * recomputed for topics whose subscribers acked since (refreshPendingBytes).
+   */
+  pendingBytes = 0
 
-  constructor (clock: Clock = systemClock) {
+  constructor (clock: Clock = systemClock, cacheBytes = DEFAULT_CACHE_BYTES) {
     this.clock = clock
+    this.cache = new EventCache(cacheBytes)
   }
 
   topic (name: string): Topic | undefined {
@@ -34,6 +50,28 @@ export class Store {
       if (notify) this.observer?.topicCreated(t)
     }
     return t
+  }
+
+  /**
+   * Deletes a topic: every subscription ends (its sink is told, reason
+   * `deleted`), the topic leaves the store; a later publish makes a new topic
+   * of that name from offset 1. The observer removes its files. Returns the
+   * deleted topic, or undefined when there was none.
+   */
+  deleteTopic (name: string): Topic | undefined {
+    const t = this.topics.get(name)
+    if (t === undefined) return undefined
+    this.topics.delete(name)
+    for (const s of t.subscriptions.values()) this.timed.delete(s)
+    t.wipe()
+    this.observer?.topicDeleted?.(t)
+    return t
+  }
+
+
+  /** Recomputes the owed bytes of the topics whose subscribers acked or left since the last time. */
+  refreshPendingBytes (): void {
+    for (const t of this.topics.values()) if (t.owedStale) t.refreshOwed()
   }
 
   /** Totals for tests and `stats`. */

@@ -1,6 +1,6 @@
 import type { StoredEvent } from './event'
-import { EventQueue } from './eventQueue'
-import type { Topic } from './topic'
+import { PendingIndex } from './pendingIndex'
+import { READ_SLICE_BYTES, type Topic } from './topic'
 
 /** Where a subscription's deliveries go. Implemented by a connection; the store never sees sockets. */
 export interface DeliverySink {
@@ -9,6 +9,8 @@ export interface DeliverySink {
   /** True while the client is not draining its socket or is going away (a pause for the journal does not count). */
   stalled: () => boolean
   deliver: (topic: string, ev: StoredEvent, deliveries: number) => void
+  /** The subscription ended without the client asking (its range was acked, its topic deleted): `END <topic> <reason>`. */
+  ended?: (sub: Subscription, reason: string) => void
 }
 
 /** An event handed to the subscriber and not yet acknowledged. */
@@ -20,19 +22,23 @@ export interface Delivery {
   deadline: number
 }
 
-/** Highest priority first; equal priorities in publish order. */
-export function byPriorityThenSeq (a: StoredEvent, b: StoredEvent): number {
-  return (b.priority - a.priority) || (a.seq - b.seq)
+/** Highest priority first; equal priorities in offset (publish) order. */
+export function byPriorityThenOffset (a: StoredEvent, b: StoredEvent): number {
+  return (b.priority - a.priority) || (a.offset - b.offset)
 }
 
 function deliveryOrder (a: Delivery, b: Delivery): number {
-  return byPriorityThenSeq(a.ev, b.ev)
+  return byPriorityThenOffset(a.ev, b.ev)
 }
 
 /**
- * One subscriber's view of one topic: a priority queue of events not yet
- * delivered, events to deliver again first, and the in-flight set capped at
- * maxInFlight.
+ * One subscriber's view of one topic. It is owed every offset of the topic
+ * from `start` on (up to `to` for a range) that it has not acked; it holds
+ * no event texts for them: `waiting` is a compact index of the offsets never
+ * delivered (runs per priority), the texts come from the topic (memory, hot
+ * cache, or one read of the segments at a time) when they are delivered.
+ * Events delivered and not acked are held as Delivery objects (bounded by
+ * the in-flight cap): in flight, owed a redelivery, or delayed by nack.
  */
 export class Subscription {
   readonly topic: Topic
@@ -51,24 +57,41 @@ export class Subscription {
   user: string | null = null
   /** When the subscriber last acked (flow control tells active subscribers from stuck ones). */
   lastAckAt = 0
+  /** The first offset this subscription is owed. */
+  readonly start: number
+  /** The last offset of a range subscription; 0 for none. */
+  readonly to: number
   readonly inFlight = new Map<string, Delivery>()
-  private readonly waiting = new EventQueue()
+  /** Offsets owed and never delivered: highest priority first, then lowest offset. */
+  waiting = new PendingIndex()
+  /** A replay: offsets from here to the topic's end are still to be listed from the segments; -1 once listed. */
+  listFrom = -1
+  /** Set once the subscription has ended: late reads and listings leave it alone. */
+  ended = false
   /** Delivered before and not acked (e.g. the subscriber went away): these go out first. */
   private redeliver: Delivery[] = []
   /** Nacked with a delay: due again at their deadline. */
   private delayed: Delivery[] = []
+  /** A read of the segments is under way (at most one at a time). */
+  private reading = false
+  /** Events the last read brought, for the pump that follows it (the cache may be too small to keep them). */
+  private readAhead: Map<number, StoredEvent> | null = null
 
-  constructor (topic: Topic, key: string, named: boolean, maxInFlight: number, ackTimeoutMs: number) {
+  constructor (topic: Topic, key: string, named: boolean, maxInFlight: number, ackTimeoutMs: number, start = topic.nextOffset, to = 0) {
     this.topic = topic
     this.key = key
     this.named = named
     this.maxInFlight = maxInFlight
     this.ackTimeoutMs = ackTimeoutMs
+    this.start = start
+    this.to = to
   }
 
-  /** Events held and not in flight (waiting, owed a redelivery, or delayed by nack). */
+  /** Events held and not in flight (waiting, owed a redelivery, delayed by nack, or still to be listed). */
   get pending (): number {
-    return this.waiting.length + this.redeliver.length + this.delayed.length
+    let n = this.waiting.size + this.redeliver.length + this.delayed.length
+    if (this.listFrom >= 0) n += Math.max(0, (this.to > 0 ? Math.min(this.to + 1, this.topic.nextOffset) : this.topic.nextOffset) - this.listFrom)
+    return n
   }
 
   /** True while this subscription has deliveries with deadlines (in flight or delayed). */
@@ -78,17 +101,16 @@ export class Subscription {
 
   /** Adds a newly published event; delivers it at once when a slot is free and nothing is ahead of it. */
   enqueue (ev: StoredEvent): void {
+    if (this.listFrom >= 0) return // a replay under way lists it with the rest
+    if (ev.offset < this.start || (this.to > 0 && ev.offset > this.to)) return
     const sink = this.sink
-    if (sink !== null && this.inFlight.size < this.maxInFlight && this.waiting.length === 0 &&
-        this.redeliver.length === 0 && sink.canDeliver()) {
-      const d = { ev, deliveries: 1, deadline: this.topic.clock.now() + this.ackTimeoutMs }
-      this.inFlight.set(ev.key, d)
+    if (sink !== null && this.inFlight.size < this.maxInFlight && this.waiting.size === 0 &&
+        this.redeliver.length === 0 && sink.canDeliver() && !this.inFlight.has(ev.key)) {
+      this.send(sink, { ev, deliveries: 1, deadline: this.topic.clock.now() + this.ackTimeoutMs })
       this.topic.timed?.add(this)
-      if (this.named) this.topic.observer?.delivered(this, d)
-      sink.deliver(this.topic.name, ev, 1)
       return
     }
-    this.waiting.queue(ev)
+    this.waiting.add(ev.offset, ev.priority)
   }
 
   /** Recovery: an event delivered before the restart and not acked, owed a redelivery. */
@@ -96,41 +118,131 @@ export class Subscription {
     this.redeliver.push({ ev, deliveries, deadline: 0 })
   }
 
-  /** Recovery is done: put restored redeliveries and waiting events in delivery order. */
+  /** Recovery: the offsets owed and never delivered, rebuilt from the state log. */
+  restoreWaiting (waiting: PendingIndex): void {
+    this.waiting = waiting
+  }
+
+  /** Recovery is done: put restored redeliveries in delivery order. */
   restoreDone (): void {
     this.redeliver.sort(deliveryOrder)
-    this.waiting.sortAll()
   }
 
-  /** Recovery: an event never delivered. */
-  restoreWaiting (ev: StoredEvent): void {
-    this.waiting.queueUnsorted(ev) // any order: restoreDone() sorts (no quadratic inserts on a shuffled log)
-  }
-
-  /** Fills free in-flight slots: redeliveries first, then by priority. */
+  /** Fills free in-flight slots: redeliveries first, then by priority, then offset. */
   pump (): void {
     const sink = this.sink
-    if (sink === null) return
-    const name = this.topic.name
+    if (sink === null || this.listFrom >= 0) return
     const now = this.topic.clock.now()
     let sent = 0
     while (this.inFlight.size < this.maxInFlight && sink.canDeliver()) {
       let d: Delivery
       if (this.redeliver.length > 0) {
-        d = this.redeliver.shift()!
+        d = this.redeliver[0]
+        if (this.inFlight.has(d.ev.key)) break // an event with the same id is in flight: ack stays unambiguous
+        this.redeliver.shift()
         d.deliveries++
         d.deadline = now + this.ackTimeoutMs
-      } else if (this.waiting.length > 0) {
-        d = { ev: this.waiting.dequeue()!, deliveries: 1, deadline: now + this.ackTimeoutMs }
       } else {
-        break
+        const offset = this.waiting.peek()
+        if (offset < 0) break
+        const ev = this.topic.eventAt(offset) ?? this.readAhead?.get(offset)
+        if (ev === undefined) { this.read(offset); break }
+        if (this.inFlight.has(ev.key)) break
+        this.waiting.shift()
+        d = { ev, deliveries: 1, deadline: now + this.ackTimeoutMs }
       }
       sent++
-      this.inFlight.set(d.ev.key, d)
-      if (this.named) this.topic.observer?.delivered(this, d)
-      sink.deliver(name, d.ev, d.deliveries)
+      this.send(sink, d)
     }
     if (sent > 0) this.topic.timed?.add(this)
+    if (this.to > 0) this.checkRangeDone()
+  }
+
+  private send (sink: DeliverySink, d: Delivery): void {
+    this.inFlight.set(d.ev.key, d)
+    if (this.named) this.topic.observer?.delivered(this, d)
+    sink.deliver(this.topic.name, d.ev, d.deliveries)
+  }
+
+  /**
+   * Reads the events from `offset` (the next to deliver, not in memory) on:
+   * as many of its priority run as there are free slots, one read at a time;
+   * then pumps again. Offsets the segments no longer hold (a damaged segment
+   * was moved aside) are dropped from the queue.
+   */
+  private read (offset: number): void {
+    if (this.reading) return
+    this.reading = true
+    const p = this.waiting.peekPriority()
+    const level = this.waiting.level(p)!
+    const free = Math.max(1, this.maxInFlight - this.inFlight.size)
+    const last = Math.min(level.endAt(0), offset + free - 1)
+    this.topic.readEvents(offset, last, READ_SLICE_BYTES).then(events => {
+      this.reading = false
+      if (this.ended) return
+      this.topic.remember(events)
+      // Whatever of [offset, first returned) the read did not bring is gone from the segments.
+      const upTo = events.length > 0 ? events[0].offset - 1 : last
+      let lost = 0
+      for (let o = offset; o <= upTo; o++) if (this.waiting.remove(o, p)) lost++
+      if (lost > 0) this.topic.lost(this, offset, upTo, lost)
+      this.readAhead = new Map()
+      for (const ev of events) this.readAhead.set(ev.offset, ev)
+      this.pump()
+      this.readAhead = null
+      this.checkRangeDone()
+    }, (err: unknown) => {
+      this.reading = false
+      if (this.ended) return
+      this.topic.readFailed(this, err)
+    })
+  }
+
+  /**
+   * A replay: lists the offsets owed from `start` to the topic's end from the
+   * segments (offsets and priorities, 256 KiB at a time), then the events
+   * still in memory, and only then starts delivering, so the whole range is
+   * ordered by priority. New events are left to the listing until it ends.
+   */
+  listPast (): void {
+    this.listFrom = this.start
+    void this.listMore()
+  }
+
+  /** After a failed read: carry on listing, or pump. */
+  retryRead (): void {
+    if (this.listFrom >= 0) void this.listMore()
+    else this.pump()
+  }
+
+  private async listMore (): Promise<void> {
+    for (;;) {
+      if (this.ended) return
+      const end = this.to > 0 ? this.to : Infinity
+      const log = this.topic.log
+      if (log !== null && this.listFrom <= log.lastOffset && this.listFrom <= end) {
+        let events: StoredEvent[]
+        try {
+          events = await this.topic.readEvents(this.listFrom, Math.min(end, log.lastOffset), READ_SLICE_BYTES)
+        } catch (err) {
+          if (!this.ended) this.topic.readFailed(this, err)
+          return
+        }
+        if (this.ended) return
+        const stop = Math.min(end, log.lastOffset)
+        for (const ev of events) if (ev.offset <= end) this.waiting.add(ev.offset, ev.priority)
+        this.listFrom = events.length > 0 ? events[events.length - 1].offset + 1 : stop + 1
+        continue
+      }
+      // The rest is in memory: list it in this same turn, so no publish slips between.
+      if (this.listFrom <= end) {
+        for (const ev of this.topic.unflushedFrom(this.listFrom)) if (ev.offset <= end) this.waiting.add(ev.offset, ev.priority)
+      }
+      this.listFrom = -1
+      this.pump()
+      this.checkRangeDone()
+      return
+    }
   }
 
   /** Takes an in-flight delivery back (nack, timeout); the caller requeues it or dead-letters it. */
@@ -185,31 +297,107 @@ export class Subscription {
     return true
   }
 
-  /**
-   * Overflow policy drop-oldest: removes the lowest-priority, oldest event
-   * that was never delivered. Returns it (already released), or undefined
-   * when every pending event has been delivered before.
-   */
   /** True when dropLowest() has something to drop. */
   canDropLowest (): boolean {
-    return this.waiting.length > 0
+    return this.waiting.size > 0
   }
 
-  dropLowest (): StoredEvent | undefined {
-    const ev = this.waiting.dropLowest()
-    if (ev === undefined) return undefined
-    this.topic.release(ev)
-    return ev
+  /**
+   * Overflow policy drop-oldest: removes the lowest-priority, oldest offset
+   * that was never delivered. Returns it (its priority is in
+   * `waiting.lastPriority`), or -1 when every pending event has been
+   * delivered before.
+   */
+  dropLowest (): number {
+    const offset = this.waiting.shiftLowest()
+    if (offset >= 0) this.topic.owedStale = true
+    return offset
   }
 
-  /** Acknowledges an in-flight event. False when that id is not in flight here. */
-  ack (key: string): boolean {
+  /** Acknowledges an in-flight event; returns its delivery, or undefined when that id is not in flight here. */
+  ack (key: string): Delivery | undefined {
     const d = this.inFlight.get(key)
-    if (d === undefined) return false
+    if (d === undefined) return undefined
     this.inFlight.delete(key)
-    this.topic.release(d.ev)
     this.lastAckAt = this.topic.clock.now()
-    return true
+    this.topic.owedStale = true
+    return d
+  }
+
+  /**
+   * A batch ack: acks every event delivered to this subscription and not
+   * acked (in flight, owed a redelivery, delayed by nack) whose offset is at
+   * most `upTo`. Waiting events are not acked. Returns how many.
+   */
+  commit (upTo: number): number {
+    let n = 0
+    for (const [key, d] of this.inFlight) {
+      if (d.ev.offset <= upTo) { this.inFlight.delete(key); n++ }
+    }
+    const keep = (d: Delivery): boolean => d.ev.offset > upTo
+    const r = this.redeliver.filter(keep)
+    const l = this.delayed.filter(keep)
+    n += this.redeliver.length - r.length + this.delayed.length - l.length
+    this.redeliver = r
+    this.delayed = l
+    if (n > 0) {
+      this.lastAckAt = this.topic.clock.now()
+      this.topic.owedStale = true
+    }
+    return n
+  }
+
+  /** Whether this subscription still holds the event at `offset` whose id is `key`. */
+  holds (offset: number, key: string): boolean {
+    if (offset < this.start || (this.to > 0 && offset > this.to)) return false
+    if (this.inFlight.get(key)?.ev.offset === offset) return true
+    if (this.waiting.has(offset)) return true
+    if (this.listFrom >= 0 && offset >= this.listFrom) return true
+    for (const d of this.redeliver) if (d.ev.offset === offset) return true
+    for (const d of this.delayed) if (d.ev.offset === offset) return true
+    return false
+  }
+
+  /** The lowest offset this subscription still holds (waiting, delivered or still to be listed); Infinity when none. */
+  lowestOwed (): number {
+    let low = this.waiting.lowestOffset()
+    if (low < 0) low = Infinity
+    if (this.listFrom >= 0 && this.listFrom < low) low = this.listFrom
+    for (const d of this.inFlight.values()) if (d.ev.offset < low) low = d.ev.offset
+    for (const d of this.redeliver) if (d.ev.offset < low) low = d.ev.offset
+    for (const d of this.delayed) if (d.ev.offset < low) low = d.ev.offset
+    return low
+  }
+
+  /** Every delivered and unacked event (in flight, owed a redelivery, delayed), in delivery order. */
+  delivered (): Delivery[] {
+    const out: Delivery[] = [...this.inFlight.values(), ...this.redeliver, ...this.delayed]
+    out.sort(deliveryOrder)
+    return out
+  }
+
+  /**
+   * A range subscription whose every offset has been acked (nothing waiting,
+   * delivered or still to list, and the topic has reached `to`) ends: the
+   * subscriber is told `END <topic> <to>`.
+   */
+  checkRangeDone (): void {
+    if (this.to <= 0 || this.ended || this.listFrom >= 0 || this.topic.nextOffset <= this.to) return
+    if (this.waiting.size > 0 || this.inFlight.size > 0 || this.redeliver.length > 0 || this.delayed.length > 0 || this.reading) return
+    this.end(String(this.to))
+  }
+
+  /**
+   * Ends the subscription from the store's side (range done, topic deleted):
+   * removed from its topic, its sink and the durability layer are told.
+   */
+  end (reason: string): void {
+    if (this.ended) return
+    const sink = this.sink
+    if (this.topic.subscriptions.get(this.key) === this) this.topic.subscriptions.delete(this.key)
+    this.destroy()
+    this.topic.observer?.ended?.(this, reason)
+    sink?.ended?.(this, reason)
   }
 
   attach (sink: DeliverySink): void {
@@ -227,23 +415,15 @@ export class Subscription {
     this.redeliver.sort(deliveryOrder)
   }
 
-  /** Ends the subscription: every event it held is released. */
+  /** Ends the subscription: it holds nothing any more. */
   destroy (): void {
+    this.ended = true
     this.sink = null
-    for (const d of this.inFlight.values()) this.topic.release(d.ev)
     this.inFlight.clear()
-    for (const d of this.redeliver) this.topic.release(d.ev)
     this.redeliver = []
-    for (const d of this.delayed) this.topic.release(d.ev)
     this.delayed = []
-    while (this.waiting.length > 0) this.topic.release(this.waiting.dequeue()!)
-  }
-
-  /** Every unacked event in delivery order (in flight and owed first, then by priority). For logs and inspection. */
-  snapshot (): Delivery[] {
-    const out: Delivery[] = [...this.inFlight.values(), ...this.redeliver, ...this.delayed]
-    out.sort(deliveryOrder)
-    for (const ev of this.waiting.toArray()) out.push({ ev, deliveries: 0, deadline: 0 })
-    return out
+    this.waiting = new PendingIndex()
+    this.listFrom = -1
+    this.topic.owedStale = true
   }
 }

@@ -1,12 +1,23 @@
 import { systemClock, type Clock } from '../clock'
+import type { SegmentLine } from '../persistence/segmentCodec'
 import type { StoredEvent } from './event'
-import type { Delivery, Subscription } from './subscription'
+import type { EventCache } from './eventCache'
+import { RecentIds } from './recentIds'
+import { Subscription, type Delivery } from './subscription'
 
 /** Told of store changes that no command handler sees (deliveries happen inside the store). */
 export interface StoreObserver {
   topicCreated: (topic: Topic) => void
+  /** The topic was deleted (Store.deleteTopic): its files go. */
+  topicDeleted?: (topic: Topic) => void
   /** A named subscription handed an event to its subscriber. */
   delivered: (sub: Subscription, d: Delivery) => void
+  /** A subscription ended by the store itself: its range was acked (`reason`: the range end) or its topic deleted (`deleted`). */
+  ended?: (sub: Subscription, reason: string) => void
+  /** Offsets a subscription was owed are no longer in the segments (a damaged segment was moved aside): skipped. */
+  eventsLost?: (sub: Subscription, from: number, to: number, count: number) => void
+  /** A read of the segments failed (I/O error): the subscription tries again a second later. */
+  readFailed?: (sub: Subscription, err: unknown) => void
 }
 
 /** What a grant on a private topic allows its user (`grant`/`revoke`). */
@@ -15,42 +26,99 @@ export interface GrantRights {
   sub: boolean
 }
 
-/** A topic: its subscriptions, the events some subscription still holds, and (private topics) its grants. */
+/**
+ * What a topic needs of its stored events (storage v2's SegmentLog): the
+ * retained range, positional reads, and estimates from the sparse index.
+ */
+export interface StoredEventLog {
+  /** First retained offset (the next offset when nothing is retained). */
+  readonly firstOffset: number
+  /** Last stored offset (firstOffset - 1 when none). */
+  readonly lastOffset: number
+  /** Events retained. */
+  readonly count: number
+  /** Bytes retained. */
+  readonly bytes: number
+  readRange: (from: number, to: number, maxBytes: number) => Promise<SegmentLine[]>
+  /** Bytes of the stored events from `offset` on (an estimate inside a segment). */
+  bytesFrom: (offset: number) => number
+  /** The first stored offset stamped at or after `ms` (lastOffset + 1 when none); reads a little of one segment. */
+  offsetAtTimeSync: (ms: number) => number
+}
+
+/** Where a new subscription starts (`sub … from=`): see Topic.startOffset. */
+export type StartAt = 'next' | 'beginning' | 'latest' | { offset: number } | { time: number }
+
+/** What a topic needs of its store. */
+export interface TopicHost {
+  observer: StoreObserver | null
+  timed: Set<Subscription>
+  clock: Clock
+  cache: EventCache | null
+  /** The store-wide total of owed bytes (Store.pendingBytes), kept up to date by each topic. */
+  pendingBytes: number
+}
+
+/** Reads of one segment range: 256 KiB at most, so a replay never holds much at once. */
+export const READ_SLICE_BYTES = 256 * 1024
+
+/**
+ * A topic: its events by offset, its subscriptions by key, its grants
+ * (private topics). Storage v2: every accepted event gets the next offset;
+ * events not yet stored in the topic's segments (published since the last
+ * batch, or being appended) are held here, later ones are read back from the
+ * segments (through the shared hot-event cache). Subscriptions hold offsets,
+ * not events.
+ */
 export class Topic {
   readonly name: string
   readonly subscriptions = new Map<string, Subscription>()
-  /** Private topics: the rights the owner granted, by user. Durable like the subscriptions (journal and topic log). */
+  /** Private topics: the rights the owner granted, by user. Durable like the subscriptions. */
   readonly grants = new Map<string, GrantRights>()
-  /** Events held by at least one subscription, by id key: ids are unique among these. */
-  readonly live = new Map<string, StoredEvent>()
-  /** Publish counter; orders equal priorities. */
-  seq = 0
+  /** The offset the next published event gets. */
+  nextOffset = 1
   /** Next id the broker assigns to an event published without one. */
   nextAutoId = 1
+  /** Publisher-given ids seen recently (pending ones, and the dedupe window). */
+  readonly ids = new RecentIds()
+  /** The stored events (set by the durability layer once the topic's files are open); null: memory only. */
+  log: StoredEventLog | null = null
+  /** Recently stored or read events, by offset; bounded with every other topic's by the store's EventCache. */
+  readonly cached = new Map<number, StoredEvent>()
+  /** Estimated bytes of the events some subscription still holds (the figure maxPendingBytes limits). */
+  owedBytes = 0
+  /** An ack or an ended subscription may have lowered owedBytes since it was last computed. */
+  owedStale = false
+  /** Set once the topic is deleted: late callbacks leave it alone. */
+  deleted = false
   observer: StoreObserver | null
   /** The store's clock (the system clock for a topic outside a store, as in unit tests). */
   readonly clock: Clock
   /** The store's set of subscriptions with deadlines to watch (ack timeouts, nack delays). */
   readonly timed: Set<Subscription> | null
-  /** The store's memory account: bytes of events some subscription holds. */
-  private readonly account: { pendingBytes: number } | null
+  private readonly cache: EventCache | null
+  private readonly host: TopicHost | null
+  /** Events not yet in the segments, in offset order, from `head`. */
+  private unflushed: StoredEvent[] = []
+  private head = 0
+  /** unflushed[head, appendAt) have been handed to an append still running. */
+  private appendAt = 0
 
-  constructor (name: string, store: { observer: StoreObserver | null, timed: Set<Subscription>, pendingBytes: number, clock: Clock } | null = null) {
+  constructor (name: string, host: TopicHost | null = null) {
     this.name = name
-    this.observer = store?.observer ?? null
-    this.timed = store?.timed ?? null
-    this.account = store
-    this.clock = store?.clock ?? systemClock
+    this.observer = host?.observer ?? null
+    this.timed = host?.timed ?? null
+    this.clock = host?.clock ?? systemClock
+    this.cache = host?.cache ?? null
+    this.host = host
   }
 
   /** String form of the id assignId() returned last (saves converting it again). */
   assignedKey = ''
 
-  /** Picks the next broker-assigned id that no held event uses. */
+  /** The next broker-assigned id (kept clear of numeric ids publishers chose: noteId). */
   assignId (): number {
-    let key = String(this.nextAutoId)
-    while (this.live.has(key)) key = String(++this.nextAutoId)
-    this.assignedKey = key
+    this.assignedKey = String(this.nextAutoId)
     return this.nextAutoId++
   }
 
@@ -62,28 +130,267 @@ export class Topic {
     }
   }
 
-  /** Fans an event out to every current subscription. Returns how many took it. */
-  publish (ev: StoredEvent): number {
+  /**
+   * Adds a sealed event (offset nextOffset) to the topic and fans it out to
+   * every current subscription. Returns how many subscriptions there are.
+   */
+  publish (ev: StoredEvent, publisherId: boolean): number {
+    this.nextOffset = ev.offset + 1
+    this.unflushed.push(ev)
+    if (publisherId) {
+      this.ids.note(ev.key, ev.offset, ev.timestamp)
+      this.noteId(ev.key)
+    }
     const n = this.subscriptions.size
     if (n === 0) return 0
-    ev.refs = n
-    this.live.set(ev.key, ev)
-    if (this.account !== null) this.account.pendingBytes += ev.json.length
+    this.setOwed(this.owedBytes + ev.json.length)
     for (const sub of this.subscriptions.values()) sub.enqueue(ev)
     return n
   }
 
-  release (ev: StoredEvent): void {
-    if (--ev.refs === 0) {
-      this.live.delete(ev.key)
-      if (this.account !== null) this.account.pendingBytes -= ev.json.length
+  /** The event at `offset` when it is in memory (not yet stored, or cached); undefined otherwise. */
+  eventAt (offset: number): StoredEvent | undefined {
+    const u = this.unflushed
+    const h = this.head
+    if (h < u.length && offset >= u[h].offset) {
+      let i = h + offset - u[h].offset
+      if (i < u.length && u[i].offset === offset) return u[i]
+      // Gaps (a journal record lost in a crash) make the array sparse: search.
+      let lo = h
+      let hi = Math.min(i, u.length - 1)
+      while (lo <= hi) {
+        i = (lo + hi) >>> 1
+        const o = u[i].offset
+        if (o === offset) return u[i]
+        if (o < offset) lo = i + 1
+        else hi = i - 1
+      }
+      return undefined
+    }
+    return this.cached.get(offset)
+  }
+
+  /** First retained offset: the segments', else the first event in memory, else the next offset. */
+  get firstOffset (): number {
+    const log = this.log
+    if (log !== null && log.count > 0) return log.firstOffset
+    return this.head < this.unflushed.length ? this.unflushed[this.head].offset : this.nextOffset
+  }
+
+  /** Events retained (stored and not yet stored). */
+  get retainedEvents (): number {
+    return (this.log?.count ?? 0) + this.unflushed.length - this.head
+  }
+
+  /** Bytes retained (stored, plus the text of those not yet stored). */
+  get retainedBytes (): number {
+    let n = this.log?.bytes ?? 0
+    for (let i = this.head; i < this.unflushed.length; i++) n += this.unflushed[i].json.length + 1
+    return n
+  }
+
+  /** What `topics` lists of this topic. */
+  info (): { topic: string, firstOffset: number, lastOffset: number, retainedEvents: number, retainedBytes: number, subscribers: number, pending: number } {
+    let pending = 0
+    for (const s of this.subscriptions.values()) pending += s.pending + s.inFlight.size
+    return {
+      topic: this.name,
+      firstOffset: this.firstOffset,
+      lastOffset: this.nextOffset - 1,
+      retainedEvents: this.retainedEvents,
+      retainedBytes: this.retainedBytes,
+      subscribers: this.subscriptions.size,
+      pending,
     }
   }
 
-  /** Recovery: an event held again after a restart (refs already counted by the caller). */
-  restoreLive (ev: StoredEvent): void {
-    if (this.live.has(ev.key)) return
-    this.live.set(ev.key, ev)
-    if (this.account !== null) this.account.pendingBytes += ev.json.length
+  /**
+   * Resolves where a new subscription starts: `next` (new events only),
+   * `beginning` (every retained event), `latest` (the newest retained event,
+   * then new ones), an offset (or the first retained one if it was trimmed),
+   * or a time (the first event stamped at or after it).
+   */
+  startOffset (at: StartAt): number {
+    const first = this.firstOffset
+    if (at === 'next') return this.nextOffset
+    if (at === 'beginning') return first
+    if (at === 'latest') return this.nextOffset - 1 >= first ? this.nextOffset - 1 : this.nextOffset
+    if ('offset' in at) return Math.max(at.offset, first)
+    const log = this.log
+    if (log !== null && log.count > 0) {
+      const o = log.offsetAtTimeSync(at.time)
+      if (o <= log.lastOffset) return o
+    }
+    for (let i = this.head; i < this.unflushed.length; i++) {
+      if (this.unflushed[i].timestamp >= at.time) return this.unflushed[i].offset
+    }
+    return this.nextOffset
   }
+
+  /**
+   * Creates a subscription owed the offsets from `start` (default: the next
+   * one) up to `to` (0: no end) and adds it to the topic. Offsets before the
+   * topic's end are listed from the segments in the background before
+   * anything is delivered (a replay). The caller reports it to durability.
+   */
+  subscribe (key: string, named: boolean, maxInFlight: number, ackTimeoutMs: number, start = this.nextOffset, to = 0): Subscription {
+    const sub = new Subscription(this, key, named, maxInFlight, ackTimeoutMs, start, to)
+    this.subscriptions.set(key, sub)
+    if (start < this.nextOffset) sub.listPast()
+    else sub.checkRangeDone()
+    return sub
+  }
+
+  /** Reported by a subscription: owed offsets that are gone from the segments were skipped. */
+  lost (sub: Subscription, from: number, to: number, count: number): void {
+    this.observer?.eventsLost?.(sub, from, to, count)
+  }
+
+  /** Reported by a subscription: a read failed; it tries again a second later (pump, or the listing). */
+  readFailed (sub: Subscription, err: unknown): void {
+    this.observer?.readFailed?.(sub, err)
+    this.clock.after(1000, () => { if (!sub.ended) sub.retryRead() })
+  }
+
+  /** Whether some subscription still holds the event at `offset` whose id is `key`. */
+  holds (offset: number, key: string): boolean {
+    for (const s of this.subscriptions.values()) if (s.holds(offset, key)) return true
+    return false
+  }
+
+  /** The lowest offset some subscription still holds (what retention keeps); Infinity when none. */
+  lowestOwed (): number {
+    let low = Infinity
+    for (const s of this.subscriptions.values()) {
+      const o = s.lowestOwed()
+      if (o < low) low = o
+    }
+    return low
+  }
+
+  /** Recomputes owedBytes: the bytes from the lowest owed offset to the end. */
+  refreshOwed (): void {
+    this.owedStale = false
+    const low = this.lowestOwed()
+    if (low === Infinity) { this.setOwed(0); return }
+    let n = this.log?.bytesFrom(low) ?? 0
+    for (let i = this.head; i < this.unflushed.length; i++) {
+      if (this.unflushed[i].offset >= low) n += this.unflushed[i].json.length
+    }
+    this.setOwed(n)
+  }
+
+  private setOwed (n: number): void {
+    if (this.host !== null) this.host.pendingBytes += n - this.owedBytes
+    this.owedBytes = n
+  }
+
+  /**
+   * Events with offsets in [from, to], in order, about `maxBytes` at most
+   * (at least one when there is one): from the segments as far as they go,
+   * else from memory. Offsets not retained are skipped.
+   */
+  async readEvents (from: number, to: number, maxBytes = READ_SLICE_BYTES): Promise<StoredEvent[]> {
+    const out: StoredEvent[] = []
+    const log = this.log
+    if (log !== null && from <= log.lastOffset) {
+      const lines = await log.readRange(from, Math.min(to, log.lastOffset), maxBytes)
+      for (const l of lines) out.push(this.eventAt(l.offset) ?? storedEventOf(l))
+      return out
+    }
+    for (let i = this.head; i < this.unflushed.length; i++) {
+      const ev = this.unflushed[i]
+      if (ev.offset > to) break
+      if (ev.offset >= from) out.push(ev)
+    }
+    return out
+  }
+
+  /** The events in memory from `from` on (not yet stored), in order: the end of a listing. */
+  unflushedFrom (from: number): StoredEvent[] {
+    const out: StoredEvent[] = []
+    for (let i = this.head; i < this.unflushed.length; i++) if (this.unflushed[i].offset >= from) out.push(this.unflushed[i])
+    return out
+  }
+
+  /** Puts events just read from the segments in the hot cache (other subscribers may want them too). */
+  remember (events: readonly StoredEvent[]): void {
+    const cache = this.cache
+    if (cache === null || this.deleted) return
+    for (const ev of events) cache.put(this.cached, ev)
+  }
+
+  // --- the batcher's side ---
+
+  /** Events to append to the segments now: those not yet handed to an append. */
+  takeForAppend (): StoredEvent[] {
+    const out = this.unflushed.slice(this.appendAt < this.head ? this.head : this.appendAt)
+    this.appendAt = this.unflushed.length
+    return out
+  }
+
+  /**
+   * The append of events up to `lastOffset` is stored: they leave memory,
+   * for the hot cache when a connected subscriber is behind (it will want
+   * them soon); a backlog for subscribers that are away only passes through.
+   */
+  appended (lastOffset: number): void {
+    const u = this.unflushed
+    let h = this.head
+    const cache = this.cache !== null && !this.deleted && this.hasReaderBehind() ? this.cache : null
+    while (h < u.length && u[h].offset <= lastOffset) {
+      if (cache !== null) cache.put(this.cached, u[h])
+      h++
+    }
+    if (h === u.length) {
+      this.unflushed = []
+      this.appendAt = 0
+      h = 0
+    } else if (h >= 1024 && h * 2 >= u.length) {
+      this.unflushed = u.slice(h)
+      this.appendAt -= h
+      h = 0
+    }
+    this.head = h
+  }
+
+  /** Whether a connected subscription has events waiting (it reads from the topic soon). */
+  private hasReaderBehind (): boolean {
+    for (const s of this.subscriptions.values()) if (s.sink !== null && s.waiting.size > 0) return true
+    return false
+  }
+
+  /** The append failed: those events go again with the next batch. */
+  appendFailed (): void {
+    this.appendAt = this.head
+  }
+
+  /** Recovery: an event from the journal, stored in no segment yet. */
+  restoreUnflushed (ev: StoredEvent): void {
+    this.unflushed.push(ev)
+    if (ev.offset >= this.nextOffset) this.nextOffset = ev.offset + 1
+  }
+
+  /** Events held in memory waiting for the batcher (for tests and stats). */
+  get unflushedCount (): number {
+    return this.unflushed.length - this.head
+  }
+
+  /** The topic is deleted: every subscription ends, its events leave memory. */
+  wipe (): void {
+    this.deleted = true
+    for (const s of [...this.subscriptions.values()]) s.end('deleted')
+    this.subscriptions.clear()
+    this.cache?.drop(this.cached)
+    this.unflushed = []
+    this.head = 0
+    this.appendAt = 0
+    this.ids.clear()
+    this.setOwed(0)
+  }
+}
+
+/** A stored event from a line read back from a segment. */
+export function storedEventOf (l: SegmentLine): StoredEvent {
+  return { id: l.id, key: l.key, priority: l.priority, offset: l.offset, timestamp: l.timestamp, json: l.text }
 }

@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Broker, startBroker } from '../../src/broker'
 import type { Clock } from '../../src/clock'
+import type { Command } from '../../src/commands/spec'
 import type { ConfigOverrides } from '../../src/config/loadConfig'
+import { Wakeup } from './wakeup'
 
 export interface TestBroker {
   broker: Broker
@@ -27,9 +29,11 @@ export function tempDir (files: Record<string, string> = {}): string {
 
 /** A broker on 127.0.0.1 with an ephemeral port and a fresh log dir; stopped by t.teardown. */
 /** clock: a ManualClock (test/helpers/clock.ts) makes timeouts and delays happen when the test advances it. */
-export async function startTestBroker (t: { teardown: (fn: () => unknown) => void }, overrides: ConfigOverrides = {}, clock?: Clock): Promise<TestBroker> {
+/** commands: the registry's entries, when a test adds its own to BUILTIN_COMMANDS. */
+export async function startTestBroker (t: { teardown: (fn: () => unknown) => void }, overrides: ConfigOverrides = {}, clock?: Clock,
+  commands?: readonly Command[]): Promise<TestBroker> {
   const logDir = overrides.logDir ?? mkdtempSync(join(tmpdir(), 'ackline-test-'))
-  const broker = await startBroker({ overrides: { port: 0, host: '127.0.0.1', ...overrides, logDir }, clock })
+  const broker = await startBroker({ overrides: { port: 0, host: '127.0.0.1', ...overrides, logDir }, clock, commands })
   const port = broker.address!.port
   const clients: LineClient[] = []
   const tb: TestBroker = {
@@ -67,7 +71,7 @@ export class LineClient {
   readonly lines: string[] = []
   private readIndex = 0
   private buf = ''
-  private waiter: (() => void) | null = null
+  private readonly wakeup = new Wakeup()
   closed = false
 
   private constructor (socket: Socket) {
@@ -80,9 +84,9 @@ export class LineClient {
         this.lines.push(this.buf.slice(0, nl))
         this.buf = this.buf.slice(nl + 1)
       }
-      this.wake()
+      this.wakeup.wake()
     })
-    socket.on('close', () => { this.closed = true; this.wake() })
+    socket.on('close', () => { this.closed = true; this.wakeup.wake() })
     socket.on('error', () => {})
   }
 
@@ -104,7 +108,7 @@ export class LineClient {
       if (this.closed) throw new Error(`connection closed; lines so far: ${JSON.stringify(this.lines.slice(-5))}`)
       const left = deadline - Date.now()
       if (left <= 0) throw new Error(`no line within ${waitMs} ms; last lines: ${JSON.stringify(this.lines.slice(-5))}`)
-      await this.wait(left)
+      await this.wakeup.wait(left)
     }
     return this.lines[this.readIndex++]
   }
@@ -143,7 +147,7 @@ export class LineClient {
     while (!this.closed) {
       const left = deadline - Date.now()
       if (left <= 0) throw new Error('connection still open')
-      await this.wait(left)
+      await this.wakeup.wait(left)
     }
   }
 
@@ -151,14 +155,4 @@ export class LineClient {
     this.socket.destroy()
   }
 
-  private wait (ms: number): Promise<void> {
-    return new Promise(resolve => {
-      const timer = setTimeout(() => { this.waiter = null; resolve() }, ms)
-      this.waiter = () => { clearTimeout(timer); this.waiter = null; resolve() }
-    })
-  }
-
-  private wake (): void {
-    if (this.waiter !== null) this.waiter()
-  }
 }

@@ -4,6 +4,7 @@
  * line client of broker.ts decodes UTF-8, which would hide IAC bytes).
  */
 import { connect, type Socket } from 'node:net'
+import { Wakeup } from './wakeup'
 
 /** Telnet command bytes (RFC 854) and the options the tests use. */
 export const T = {
@@ -37,13 +38,13 @@ export class RawClient {
   readonly socket: Socket
   private chunks: Buffer[] = []
   private length = 0
-  private waiter: (() => void) | null = null
+  private readonly wakeup = new Wakeup()
   closed = false
 
   private constructor (socket: Socket) {
     this.socket = socket
-    socket.on('data', (b: Buffer) => { this.chunks.push(b); this.length += b.length; this.wake() })
-    socket.on('close', () => { this.closed = true; this.wake() })
+    socket.on('data', (b: Buffer) => { this.chunks.push(b); this.length += b.length; this.wakeup.wake() })
+    socket.on('close', () => { this.closed = true; this.wakeup.wake() })
     socket.on('error', () => {})
   }
 
@@ -80,7 +81,7 @@ export class RawClient {
     while (this.length < n) {
       const left = deadline - Date.now()
       if (left <= 0 || this.closed) throw new Error(`only ${this.length} of ${n} bytes within ${waitMs} ms`)
-      await this.wait(left)
+      await this.wakeup.wait(left)
     }
     return this.received
   }
@@ -93,7 +94,7 @@ export class RawClient {
       if (check(all)) return all
       const left = deadline - Date.now()
       if (left <= 0 || this.closed) throw new Error(`no ${what} within ${waitMs} ms; received ${JSON.stringify(all.toString('latin1').slice(-300))}`)
-      await this.wait(left)
+      await this.wakeup.wait(left)
     }
   }
 
@@ -103,7 +104,7 @@ export class RawClient {
     while (!this.closed) {
       const left = deadline - Date.now()
       if (left <= 0) throw new Error(`connection still open; received ${JSON.stringify(this.received.toString('latin1'))}`)
-      await this.wait(left)
+      await this.wakeup.wait(left)
     }
     return this.received
   }
@@ -112,14 +113,4 @@ export class RawClient {
     this.socket.destroy()
   }
 
-  private wait (ms: number): Promise<void> {
-    return new Promise(resolve => {
-      const timer = setTimeout(() => { this.waiter = null; resolve() }, ms)
-      this.waiter = () => { clearTimeout(timer); this.waiter = null; resolve() }
-    })
-  }
-
-  private wake (): void {
-    if (this.waiter !== null) this.waiter()
-  }
 }

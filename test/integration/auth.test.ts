@@ -37,8 +37,8 @@ t.test('wrong password and unknown user get the same reply, logged with the IP',
   const unknown = await a.request('auth mallory alice-pw')
   t.equal(wrong, 'ERR AUTH_FAILED wrong user or password')
   t.equal(unknown, wrong, 'no user enumeration')
-  t.equal(await a.request('auth alice'), 'ERR BAD_ARGS usage: auth <user> <password>')
-  t.equal(await a.request('auth'), 'ERR BAD_ARGS usage: auth <user> <password>')
+  t.equal(await a.request('auth alice'), 'ERR BAD_ARGS missing password; usage: auth <user> <password>')
+  t.equal(await a.request('auth'), 'ERR BAD_ARGS missing user name; usage: auth <user> <password>')
   t.equal(await a.request('auth alice ALICE-PW'), wrong, 'passwords are case-sensitive')
   t.equal(await a.request('pub news {"msg":"x"}'), 'ERR AUTH_REQUIRED authenticate first: auth <user> <password>')
   t.equal(await a.request('auth bob bob pw with spaces'), 'OK authenticated as bob', 'the password is the rest of the line')
@@ -139,8 +139,8 @@ t.test('private topics are invisible to others until granted; revoke ends access
   t.ok(await bob.quiet(100), 'bob got nothing after the revoke')
 
   // Argument errors.
-  t.equal(await alice.request('grant ~alice.inbox'), 'ERR BAD_ARGS usage: grant <topic> <user> [pub|sub|both]')
-  t.equal(await alice.request('grant ~alice.inbox bob all'), 'ERR BAD_ARGS usage: grant <topic> <user> [pub|sub|both]')
+  t.equal(await alice.request('grant ~alice.inbox'), 'ERR BAD_ARGS missing user name; usage: grant <topic> <user> [pub|sub|both]')
+  t.equal(await alice.request('grant ~alice.inbox bob all'), 'ERR BAD_ARGS rights must be pub, sub or both, got "all"')
   t.equal(await alice.request('grant ~alice.inbox b.o.b'), 'ERR BAD_ARGS invalid user name "b.o.b": use 1-64 characters of A-Z a-z 0-9 _ -')
   t.equal(await alice.request('grant ~alice.inbox alice'), 'ERR BAD_ARGS you own ~alice.inbox already')
   t.equal(await alice.request('grant news bob'), 'ERR FORBIDDEN you can grant and revoke only on your own private topics (~alice.<name>)')

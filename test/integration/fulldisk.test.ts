@@ -1,6 +1,6 @@
 import t from 'tap'
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startBroker } from '../../src/broker'
@@ -51,7 +51,7 @@ t.test('full disk: a clear error, the broker keeps serving, and nothing confirme
 
   // What is on the disk now is what a crash would leave: copy it and recover from the copy.
   const copy = tempDir()
-  for (const f of readdirSync(dir)) if (f !== 'ackline.lock') writeFileSync(join(copy, f), readFileSync(join(dir, f)))
+  for (const f of readdirSync(dir)) if (f !== 'ackline.lock') cpSync(join(dir, f), join(copy, f), { recursive: true })
   keeper.destroy()
   other.destroy()
   await broker.stop()

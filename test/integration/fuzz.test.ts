@@ -11,7 +11,8 @@ import t from 'tap'
 import { connect, type Socket } from 'node:net'
 import { startTestBroker, type LineClient, type TestBroker } from '../helpers/broker'
 import { RawClient, T } from '../helpers/telnet'
-import { CommandTable } from '../../src/protocol/commandTable'
+import { CommandRegistry } from '../../src/commands/registry'
+import { BUILTIN_COMMANDS } from '../../src/commands/builtin'
 import { DEFAULTS } from '../../src/config/defaults'
 
 const MAX_LINE = 256
@@ -41,7 +42,7 @@ const VALID = [
 ]
 const INVALID_UTF8 = [[0xC3], [0xE2, 0x82], [0xF0, 0x9F, 0x98], [0xC0, 0x80], [0xED, 0xA0, 0x80], [0xFE], [0xF8, 0x88, 0x80, 0x80, 0x80]]
 const IAC = 0xFF
-const table = new CommandTable(DEFAULTS.commands)
+const registry = new CommandRegistry(BUILTIN_COMMANDS, DEFAULTS)
 
 interface Line {
   /** Bytes as sent, terminator included. */
@@ -171,7 +172,7 @@ class Gen {
 function isQuit (content: number[]): boolean {
   if (content.length > MAX_LINE) return false
   const word = Buffer.from(content).toString('utf8').replace(/^[ \t]+/, '').split(/[ \t]/)[0]
-  return word !== '' && table.lookup(word) === 'quit'
+  return word !== '' && registry.lookup(word)?.name === 'quit'
 }
 
 /** The model: how many replies a line gets (framing rules of docs/protocol.md). */

@@ -26,9 +26,10 @@ t.test('named subscribers called like Object.prototype members keep their settin
   t.equal(await p.request('pub jobs {"id":"j1","msg":1}'), 'OK j1 published to jobs (4 subscribers)')
   await tb.stop()
 
-  const meta = (JSON.parse(readFileSync(join(dir, 'jobs.json'), 'utf8')) as Record<string, { subscribers: Record<string, unknown> }>)['#meta']
+  const topicDir = join(dir, 'topics', 'jobs')
+  const records = readdirSync(topicDir).filter(f => f.startsWith('state-')).flatMap(f => readFileSync(join(topicDir, f), 'utf8').trim().split('\n')).map(l => JSON.parse(l) as unknown[])
   for (const [i, name] of NAMES.entries()) {
-    t.same(Object.getOwnPropertyDescriptor(meta.subscribers, name)?.value, { maxInFlight: i + 2, ackTimeoutMs: 5000 + i }, `${name}'s settings are in the log`)
+    t.same(records.filter(r => r[0] === 'S' && r[1] === name), [['S', name, i + 2, 5000 + i, 2, 0]], `${name}'s settings are in the state log`)
   }
 
   // A clean restart (topic log), then a crash (journal only) after one more event.
@@ -38,7 +39,7 @@ t.test('named subscribers called like Object.prototype members keep their settin
   const p2 = await tb.client()
   t.equal(await p2.request('pub jobs {"id":"j2","msg":2}'), 'OK j2 published to jobs (4 subscribers)')
   const copy = tempDir()
-  for (const f of readdirSync(dir)) if (f !== 'ackline.lock') cpSync(join(dir, f), join(copy, f))
+  for (const f of readdirSync(dir)) if (f !== 'ackline.lock') cpSync(join(dir, f), join(copy, f), { recursive: true })
   await tb.stop()
 
   tb = await startTestBroker(t, { logDir: copy })

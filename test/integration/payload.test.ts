@@ -21,12 +21,12 @@ const PAYLOADS = [
 ]
 const ASSIGNED_ID = 2 // the warm-up pub took 1
 
-/** The delivery the protocol promises for `text`: broker id/priority only when absent, the members verbatim, the timestamp. */
-function promised (topic: string, text: string, timestamp: string): string {
+/** The delivery the protocol promises for `text`: broker id/priority only when absent, the members verbatim, the timestamp and offset. */
+function promised (topic: string, text: string, timestamp: string, offset: number): string {
   const obj = JSON.parse(text) as Record<string, unknown>
   const inner = text.trim().slice(1, -1)
   const head = (obj.id === undefined ? `"id":${ASSIGNED_ID},` : '') + (obj.priority === undefined ? '"priority":0,' : '')
-  return `EVENT ${topic} {${head}${inner},"timestamp":${timestamp}}`
+  return `EVENT ${topic} {${head}${inner},"timestamp":${timestamp},"offset":${offset}}`
 }
 
 function idOf (line: string): string {
@@ -36,12 +36,12 @@ function idOf (line: string): string {
 /** Publishes every payload to `topic` (which has the subscribers `live` (anonymous), `keeper` and `waiter`). */
 async function publishAll (t: Test, p: LineClient, live: LineClient, keeper: LineClient): Promise<Map<string, string>> {
   const delivered = new Map<string, string>()
-  for (const text of PAYLOADS) {
+  for (const [i, text] of PAYLOADS.entries()) {
     const reply = await p.request(`pub fidelity ${text}`)
     t.match(reply, /^OK \S+ published to fidelity \(3 subscribers\)$/)
     const line = await live.next()
-    const ts = /,"timestamp":(\d+)\}$/.exec(line)?.[1] ?? 'missing'
-    t.equal(line, promised('fidelity', text, ts), `live delivery of ${text.trim().slice(0, 40)}`)
+    const ts = /,"timestamp":(\d+),"offset":\d+\}$/.exec(line)?.[1] ?? 'missing'
+    t.equal(line, promised('fidelity', text, ts, i + 2), `live delivery of ${text.trim().slice(0, 40)}`) // the warm-up pub took offset 1
     t.equal(await keeper.next(), line, 'a named subscriber gets the same text')
     delivered.set(idOf(line), line)
   }
@@ -94,11 +94,11 @@ t.test('a live subscriber gets every publisher field byte for byte, in the order
   const delivered = await publishAll(t, p, live, keeper)
   t.equal(await waiter.next(), delivered.get('p1'))
   // The exact text, for one payload, spelt out.
-  t.match(delivered.get('p2'), /^EVENT fidelity \{"priority":0,"msg":\{"a":1\.0,"b":1e2,"c":-0\.0,"d":1E-7,"e":10\.50\},"id":"p2","2":"two","1":"one","timestamp":\d+\}$/)
-  t.match(delivered.get(String(ASSIGNED_ID)), /^EVENT fidelity \{"id":2,"msg":"no id: the broker assigns one","#seq":12,"priority":3,"timestamp":\d+\}$/)
+  t.match(delivered.get('p2'), /^EVENT fidelity \{"priority":0,"msg":\{"a":1\.0,"b":1e2,"c":-0\.0,"d":1E-7,"e":10\.50\},"id":"p2","2":"two","1":"one","timestamp":\d+,"offset":3\}$/)
+  t.match(delivered.get(String(ASSIGNED_ID)), /^EVENT fidelity \{"id":2,"msg":"no id: the broker assigns one","#seq":12,"priority":3,"timestamp":\d+,"offset":7\}$/)
 })
 
-t.test('after a clean restart, named subscribers get the same bytes from the topic log', async t => {
+t.test('after a clean restart, named subscribers get the same bytes from the topic\'s segments', async t => {
   const dir = tempDir()
   let tb = await startTestBroker(t, { logDir: dir })
   const { p, live, keeper, waiter } = await subscribeAll(tb)
@@ -106,12 +106,12 @@ t.test('after a clean restart, named subscribers get the same bytes from the top
   const waiterFirst = await waiter.next()
   await tb.stop()
 
-  // The log keeps the event text as delivered, beside the broker's bookkeeping, and stays valid JSON.
-  const text = readFileSync(join(dir, 'fidelity.json'), 'utf8')
-  const log = JSON.parse(text) as Record<string, Array<{ seq: number, deliveries: number, event: Record<string, unknown> }>>
-  const publisherSeq = Object.fromEntries(log.keeper.filter(e => '#seq' in e.event).map(e => [String(e.event.id), e.event['#seq']]))
+  // The segment holds each event's text exactly as delivered, one per line, each line valid JSON.
+  const lines = readFileSync(join(dir, 'topics', 'fidelity', '00000000000000000001.jsonl'), 'utf8').split('\n').slice(1, -1)
+  t.same(lines, [...delivered.values()].map(l => l.slice('EVENT fidelity '.length)), 'the event texts are stored verbatim, in offset order')
+  const events = lines.map(l => JSON.parse(l) as Record<string, unknown>)
+  const publisherSeq = Object.fromEntries(events.filter(e => '#seq' in e).map(e => [String(e.id), e['#seq']]))
   t.same(publisherSeq, { p1: 'the publisher\'s own', p4: 1, [ASSIGNED_ID]: 12 }, 'a "#seq" in an event is the publisher\'s own')
-  for (const line of delivered.values()) t.ok(text.includes(`"event":${line.slice('EVENT fidelity '.length)}}`), 'the event text is stored verbatim')
 
   tb = await startTestBroker(t, { logDir: dir })
   await checkResumed(t, tb, delivered, waiterFirst)
@@ -129,8 +129,8 @@ t.test('after a crash, the journal replay gives back the same bytes', async t =>
   t.equal(await keeper.request('ping'), 'OK PONG')
   // kill -9, as durability.test.ts does it: copy the directory as it is, without a final batch.
   const copy = tempDir()
-  for (const f of readdirSync(dir)) if (f !== 'ackline.lock') cpSync(join(dir, f), join(copy, f))
-  t.notOk(existsSync(join(copy, 'fidelity.json')), 'no topic log: everything comes from the journal')
+  for (const f of readdirSync(dir)) if (f !== 'ackline.lock') cpSync(join(dir, f), join(copy, f), { recursive: true })
+  t.notOk(existsSync(join(copy, 'topics', 'fidelity')), 'no topic files: everything comes from the journal')
   await tb.stop()
 
   const tb2 = await startTestBroker(t, { logDir: copy })
@@ -149,36 +149,40 @@ t.test('a dead letter keeps the event\'s fields byte for byte', async t => {
   const d = await tb.client()
   await d.request('name dead-letters')
   await d.request('sub jobs.dlq')
-  t.match(await d.next(), /^EVENT jobs\.dlq \{"id":1,"msg" : 1\.0,"2":"\\u00e9","priority":4,"deadLetter":\{"topic":"jobs","subscriber":null,"id":"j1","reason":"nack","deliveries":1,"at":\d+\},"timestamp":\d+\}$/)
+  t.match(await d.next(), /^EVENT jobs\.dlq \{"id":1,"msg" : 1\.0,"2":"\\u00e9","priority":4,"deadLetter":\{"topic":"jobs","subscriber":null,"id":"j1","reason":"nack","deliveries":1,"at":\d+\},"timestamp":\d+,"offset":1\}$/)
 })
 
-t.test('a topic log of format 1 (before the event text was kept apart) is still read', async t => {
+t.test('a v1 topic log of format 1 (before the event text was kept apart) is migrated and read', async t => {
   // test/fixtures/topic-log-format1/orders.json was written by the broker of commit 32fd12f:
   // alice (cap 2, ack timeout 60 s) holds o-4 and o-2 in flight, event 2 waiting; o-1 was acked.
+  // The migration gives the held events offsets in publish order: o-2 (seq 3) 1, event 2 (seq 4) 2, o-4 (seq 5) 3.
   const dir = tempDir()
   cpSync(join(__dirname, '..', 'fixtures', 'topic-log-format1', 'orders.json'), join(dir, 'orders.json'))
   let tb = await startTestBroker(t, { logDir: dir })
   const a = await tb.client()
   await a.request('name alice')
   t.equal(await a.request('sub orders'), 'OK subscribed to orders (max in flight 2, resumed with 3 pending)')
-  t.equal(await a.next(), 'EVENT orders {"id":"o-4","priority":9,"msg":"urgent","source":"web","timestamp":1795490585191,"deliveries":2}')
-  t.equal(await a.next(), 'EVENT orders {"1":"one","2":"two","id":"o-2","priority":5,"msg":"café","timestamp":1795490585190,"deliveries":2}')
+  t.equal(await a.next(), 'EVENT orders {"id":"o-4","priority":9,"msg":"urgent","source":"web","timestamp":1795490585191,"offset":3,"deliveries":2}')
+  t.equal(await a.next(), 'EVENT orders {"1":"one","2":"two","id":"o-2","priority":5,"msg":"café","timestamp":1795490585190,"offset":1,"deliveries":2}')
   t.equal(await a.request('ack orders o-4'), 'OK acked o-4 on orders')
-  t.equal(await a.next(), 'EVENT orders {"id":2,"priority":0,"msg":"no id given","price":1,"timestamp":1795490585191}')
+  t.equal(await a.next(), 'EVENT orders {"id":2,"priority":0,"msg":"no id given","price":1,"timestamp":1795490585191,"offset":2}')
   const p = await tb.client()
   t.equal(await p.request('pub orders {"msg":"next"}'), 'OK 3 published to orders (1 subscriber)', 'ids continue from the old nextAutoId')
   await tb.stop()
 
-  // The changed topic was rewritten in format 2, and reads back the same.
-  const text = readFileSync(join(dir, 'orders.json'), 'utf8')
-  t.ok(text.startsWith('{\n  "#meta": {"format":2,'), 'rewritten in format 2')
-  t.ok(text.includes('{"seq":3,"deliveries":2,"event":{"1":"one","2":"two","id":"o-2","priority":5,"msg":"café","timestamp":1795490585190}}'))
+  // The v1 file is kept in the backup directory; the topic's events are in its v2 segment, with their offsets.
+  const backup = readdirSync(dir).filter(f => f.startsWith('v1-backup-'))
+  t.equal(backup.length, 1)
+  t.same(readdirSync(join(dir, backup[0])), ['orders.json'])
+  t.notOk(existsSync(join(dir, 'orders.json')))
+  const segment = readFileSync(join(dir, 'topics', 'orders', '00000000000000000001.jsonl'), 'utf8')
+  t.ok(segment.startsWith('{"1":"one","2":"two","id":"o-2","priority":5,"msg":"café","timestamp":1795490585190,"offset":1}\n'))
   tb = await startTestBroker(t, { logDir: dir })
   const a2 = await tb.client()
   await a2.request('name alice')
   t.equal(await a2.request('sub orders'), 'OK subscribed to orders (max in flight 2, resumed with 3 pending)')
-  t.equal(await a2.next(), 'EVENT orders {"1":"one","2":"two","id":"o-2","priority":5,"msg":"café","timestamp":1795490585190,"deliveries":3}')
-  t.equal(await a2.next(), 'EVENT orders {"id":2,"priority":0,"msg":"no id given","price":1,"timestamp":1795490585191,"deliveries":2}')
+  t.equal(await a2.next(), 'EVENT orders {"1":"one","2":"two","id":"o-2","priority":5,"msg":"café","timestamp":1795490585190,"offset":1,"deliveries":3}')
+  t.equal(await a2.next(), 'EVENT orders {"id":2,"priority":0,"msg":"no id given","price":1,"timestamp":1795490585191,"offset":2,"deliveries":2}')
 })
 
 t.test('a topic log of format 2 that is not in the broker\'s layout is moved aside, saying why', async t => {
@@ -215,7 +219,9 @@ t.test('a topic log of format 2 that is not in the broker\'s layout is moved asi
   for (const [text, problem] of cases) {
     const dir = tempDir({ 't.json': text })
     const lb = await startLoggedBroker(t, { logDir: dir })
-    const moved = readdirSync(dir).some(f => f.startsWith('t.json.damaged-'))
+    // The migration reads v1 logs as v1 brokers did; then every v1 file, a damaged one too, goes to the backup directory.
+    const backup = readdirSync(dir).find(f => f.startsWith('v1-backup-'))!
+    const moved = readdirSync(join(dir, backup)).some(f => f.startsWith('t.json.damaged-'))
     const logged = lb.logs.find(l => l.msg === 'damaged topic log moved aside; recovering that topic from the journal only')
     if (problem === null) {
       t.notOk(moved || logged !== undefined, 'the layout the broker writes is read')
@@ -227,7 +233,7 @@ t.test('a topic log of format 2 that is not in the broker\'s layout is moved asi
   }
 })
 
-t.test('the journal\'s publish record must be in the broker\'s layout; others are skipped as damaged', async t => {
+t.test('a v1 journal\'s publish record must be in the v1 broker\'s layout; others are skipped as damaged', async t => {
   const dir = tempDir({
     'journal-1.ndjson': [
       '["T","j"]',
@@ -243,7 +249,31 @@ t.test('the journal\'s publish record must be in the broker\'s layout; others ar
   const s = await tb.client()
   await s.request('name s')
   t.equal(await s.request('sub j'), 'OK subscribed to j (max in flight 10, resumed with 1 pending)')
-  t.equal(await s.next(), 'EVENT j {"id":"a","priority":0,"msg":1.0,"timestamp":5}')
+  t.equal(await s.next(), 'EVENT j {"id":"a","priority":0,"msg":1.0,"timestamp":5,"offset":1}')
+  t.ok(await s.quiet())
+  const backup = readdirSync(dir).find(f => f.startsWith('v1-backup-'))!
+  t.equal(readdirSync(join(dir, backup)).filter(f => f.startsWith('journal-1.ndjson.damaged-')).length, 1, 'a copy of the journal is kept')
+})
+
+t.test('the journal\'s publish record must be in the broker\'s layout; others are skipped as damaged', async t => {
+  const dir = tempDir({
+    'format.json': '{"format":2}\n',
+    'journal-1.ndjson': [
+      '["T","j"]',
+      '["S","j","s",10,30000,1,0]',
+      '["P","j",{"id":"a","priority":0,"msg":1.0,"timestamp":5,"offset":1}]',
+      '["P", "j",{"id":"b","priority":0,"msg":2,"timestamp":5,"offset":2}]',
+      '["P","j",{"id":"c","priority":0,"msg":3,"timestamp":5,"offset":3} ]',
+      '["P","j",{"id":"d","priority":0,"msg":4,"timestamp":5,"offset":4},"extra"]',
+      '["P","j",{"id":"e","priority":0,"msg":5,"timestamp":5}]',
+      '["P","j",[]]',
+    ].join('\n') + '\n',
+  })
+  const tb = await startTestBroker(t, { logDir: dir })
+  const s = await tb.client()
+  await s.request('name s')
+  t.equal(await s.request('sub j'), 'OK subscribed to j (max in flight 10, resumed with 1 pending)')
+  t.equal(await s.next(), 'EVENT j {"id":"a","priority":0,"msg":1.0,"timestamp":5,"offset":1}')
   t.ok(await s.quiet())
   t.equal(readdirSync(dir).filter(f => f.startsWith('journal-1.ndjson.damaged-')).length, 1, 'a copy of the journal is kept')
 })

@@ -29,8 +29,9 @@ t.test('ack timeout: an unacked event is delivered again with its count; touch e
   t.equal(await s.request('ack jobs long'), 'OK acked long on jobs')
   t.equal(await s.request('touch jobs long'), 'ERR NOT_IN_FLIGHT event "long" is not in flight for you on jobs')
   t.equal(await s.request('touch jobs x 0'), 'ERR BAD_DELAY extension must be an integer from 1 to 86400000 ms, got "0"')
-  t.equal(await s.request('sub other 1 5'), 'ERR UNKNOWN_TOPIC topic other does not exist; publish to it first')
-  t.equal(await s.request('touch jobs'), 'ERR BAD_ARGS usage: touch <topic> <event-id> [extend-ms]')
+  t.equal(await s.request('sub other 1 5'), 'ERR BAD_DELAY ack timeout must be an integer from 10 to 86400000 ms, got "5"', 'arguments are checked first')
+  t.equal(await s.request('sub other 1 50'), 'ERR UNKNOWN_TOPIC topic other does not exist; publish to it first')
+  t.equal(await s.request('touch jobs'), 'ERR BAD_ARGS missing event id; usage: touch <topic> <event-id> [extend-ms]')
   t.match(JSON.parse((await s.request('stats')).slice(3)), { redelivered: 3 })
 })
 
@@ -56,7 +57,7 @@ t.test('nack: back at once, or after a delay; errors', async t => {
   t.equal(await s.request('nack work zzz'), 'ERR NOT_IN_FLIGHT event "zzz" is not in flight for you on work')
   t.equal(await s.request('nack work a -5'), 'ERR BAD_DELAY delay must be an integer from 0 to 86400000 ms, got "-5"')
   t.equal(await s.request('nack work a 86400001'), 'ERR BAD_DELAY delay must be an integer from 0 to 86400000 ms, got "86400001"')
-  t.equal(await s.request('nack work'), 'ERR BAD_ARGS usage: nack <topic> <event-id> [delay-ms]')
+  t.equal(await s.request('nack work'), 'ERR BAD_ARGS missing event id; usage: nack <topic> <event-id> [delay-ms]')
   t.equal(await s.request('nack nope 1'), 'ERR UNKNOWN_TOPIC topic nope does not exist')
 })
 

@@ -1,18 +1,18 @@
 import t from 'tap'
 import { deadLetterEvent, parseEvent, sealEvent } from '../../src/store/event'
 import { objectMembers } from '../../src/store/jsonText'
-import { EventQueue } from '../../src/store/eventQueue'
+import { decodeLine } from '../../src/persistence/segmentCodec'
 
 /**
  * The reference: the publisher's text between its outer braces, verbatim,
  * after the broker's id (when absent) and priority (when absent), then the
- * broker's timestamp.
+ * broker's timestamp and offset.
  */
-function reference (text: string, id: string | number, now: number): string {
+function reference (text: string, id: string | number, now: number, offset: number): string {
   const parsed = parseEvent(text)
   const inner = text.trim().slice(1, -1)
   const head = (parsed.id === undefined ? `"id":${JSON.stringify(id)},` : '') + (parsed.hasPriority ? '' : '"priority":0,')
-  return `{${head}${inner},"timestamp":${now}}`
+  return `{${head}${inner},"timestamp":${now},"offset":${offset}}`
 }
 
 t.test('sealEvent keeps the publisher\'s members byte for byte, in the order sent', async t => {
@@ -33,12 +33,15 @@ t.test('sealEvent keeps the publisher\'s members byte for byte, in the order sen
   for (const text of cases) {
     const parsed = parseEvent(text)
     const id = parsed.id ?? 42
-    const ev = sealEvent(parsed, id, 1, 1763901234567)
-    t.equal(ev.json, reference(text, id, 1763901234567), text)
+    const ev = sealEvent(parsed, id, 17, 1763901234567)
+    t.equal(ev.json, reference(text, id, 1763901234567, 17), text)
+    const line = decodeLine(ev.json)
+    t.match(line, { offset: 17, timestamp: 1763901234567, priority: parsed.priority, key: String(id), text: ev.json }, 'the sealed event is its own segment line')
     t.equal(ev.key, String(id))
     t.equal(ev.priority, parsed.priority)
     const back = JSON.parse(ev.json)
     t.equal(back.timestamp, 1763901234567)
+    t.equal(back.offset, 17)
     t.equal(String(back.id), String(id))
     t.equal(back.priority, parsed.priority)
   }
@@ -46,8 +49,8 @@ t.test('sealEvent keeps the publisher\'s members byte for byte, in the order sen
 
 t.test('sealEvent: an object without members still gives valid JSON', async t => {
   // `pub` requires msg, so only code can ask for this; the builder must not emit a stray comma.
-  t.equal(sealEvent({ text: '{ \n }', id: undefined, priority: 0, hasPriority: false }, 5, 1, 9).json, '{"id":5,"priority":0,"timestamp":9}')
-  t.equal(sealEvent({ text: '{}', id: 'k', priority: 2, hasPriority: true }, 'k', 1, 9).json, '{"timestamp":9}')
+  t.equal(sealEvent({ text: '{ \n }', id: undefined, priority: 0, hasPriority: false }, 5, 1, 9).json, '{"id":5,"priority":0,"timestamp":9,"offset":1}')
+  t.equal(sealEvent({ text: '{}', id: 'k', priority: 2, hasPriority: true }, 'k', 1, 9).json, '{"timestamp":9,"offset":1}')
 })
 
 t.test('objectMembers finds each top-level member of an object text', async t => {
@@ -69,34 +72,8 @@ t.test('deadLetterEvent keeps the members but the id and the broker\'s fields', 
   const ev = sealEvent(parsed, 'j1', 1, 5)
   const dead = deadLetterEvent(ev, { topic: 't', id: 'j1' })
   t.same(dead, { text: '{"priority":0,"msg" : 1.0,"2":"x","note":"\\u00e9","deadLetter":{"topic":"t","id":"j1"}}', id: undefined, priority: 0, hasPriority: true })
-  t.equal(sealEvent(dead, 3, 2, 6).json, '{"id":3,"priority":0,"msg" : 1.0,"2":"x","note":"\\u00e9","deadLetter":{"topic":"t","id":"j1"},"timestamp":6}')
+  t.equal(sealEvent(dead, 3, 2, 6).json, '{"id":3,"priority":0,"msg" : 1.0,"2":"x","note":"\\u00e9","deadLetter":{"topic":"t","id":"j1"},"timestamp":6,"offset":2}')
   // An event stored without a priority member (only possible from hand-made files) gets its priority back.
-  const bare = { id: 1, key: '1', priority: 4, seq: 1, json: '{"id":1,"msg":2,"timestamp":3}', refs: 0 }
+  const bare = { id: 1, key: '1', priority: 4, offset: 1, timestamp: 3, json: '{"id":1,"msg":2,"timestamp":3,"offset":1}' }
   t.equal(deadLetterEvent(bare, {}).text, '{"msg":2,"priority":4,"deadLetter":{}}')
-})
-
-t.test('EventQueue: priority first, publish order within a priority, late older events inserted in order', async t => {
-  const q = new EventQueue()
-  const ev = (priority: number, seq: number) => ({ id: seq, key: String(seq), priority, seq, json: '{}', refs: 1 })
-  for (const [p, s] of [[1, 1], [5, 2], [1, 3], [9, 4], [5, 5], [1, 0], [5, 1]]) q.queue(ev(p, s))
-  t.equal(q.length, 7)
-  t.same(q.toArray().map(e => [e.priority, e.seq]), [[9, 4], [5, 1], [5, 2], [5, 5], [1, 0], [1, 1], [1, 3]])
-  t.same([q.dropLowest()!.seq, q.length], [0, 6])
-  t.same([q.dequeue()!.seq, q.dequeue()!.seq, q.dequeue()!.seq], [4, 1, 2])
-  q.queue(ev(9, 9))
-  t.same([q.dequeue()!.seq, q.dequeue()!.seq, q.dequeue()!.seq, q.dequeue()!.seq], [9, 5, 1, 3])
-  t.equal(q.dequeue(), undefined)
-  t.equal(q.dropLowest(), undefined)
-  t.equal(q.length, 0)
-})
-
-t.test('EventQueue: recovery adds in any order, sortAll restores delivery order', async t => {
-  const q = new EventQueue()
-  const ev = (priority: number, seq: number) => ({ id: seq, key: String(seq), priority, seq, json: '{}', refs: 1 })
-  for (const [p, s] of [[2, 9], [2, 3], [7, 8], [2, 5], [7, 1]]) q.queueUnsorted(ev(p, s))
-  q.sortAll()
-  t.same(q.toArray().map(e => e.seq), [1, 8, 3, 5, 9])
-  q.queue(ev(2, 10))
-  t.same([q.dequeue()!.seq, q.dequeue()!.seq, q.dequeue()!.seq, q.dequeue()!.seq, q.dequeue()!.seq, q.dequeue()!.seq], [1, 8, 3, 5, 9, 10])
-  t.equal(q.length, 0)
 })

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { appendFileSync, closeSync, existsSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs'
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import pino from 'pino'
 import { encodeLine } from '../../src/persistence/segmentCodec'
@@ -409,4 +409,43 @@ t.test('an empty directory that does not exist yet is created', async t => {
   t.equal(await log.deleteOldest(1), 0)
   await log.roll()
   await log.close()
+})
+
+t.test('a directory named like a segment is ignored at open, with a warning; the rest is served', async t => {
+  const dir = t.testdir()
+  const log = SegmentLog.open(dir, opts({ segmentBytes: 1024 }))
+  await log.append(entries(1, 30))
+  await log.close()
+  const names = segFiles(dir)
+  t.ok(names.length >= 3)
+  const odd = join(dir, segmentFileName(100000))
+  mkdirSync(odd)
+  const r = recorder()
+  const again = SegmentLog.open(dir, opts({ segmentBytes: 1024, log: r.log }))
+  t.equal(again.problems, 1)
+  t.match(r.lines, [{ file: odd, msg: 'not a segment (not a regular file); ignored' }])
+  t.same((await again.readRange(1, 30, 1 << 20)).map(l => l.offset), Array.from({ length: 30 }, (_, i) => i + 1))
+  t.equal(again.nextOffset, 31)
+})
+
+t.test('a range read can leave out lines by their bytes without decoding them; damaged lines are still found', async t => {
+  const dir = t.testdir()
+  const log = SegmentLog.open(dir, opts())
+  await log.append(entries(1, 40))
+  const even = (buf: Buffer, start: number, end: number): boolean => (buf[end - 2] - 0x30) % 2 === 0 // the offset's last digit, before the closing brace
+  t.same((await log.readRange(1, 40, 1 << 20, even)).map(l => l.offset), Array.from({ length: 20 }, (_, i) => 2 * i + 1))
+  t.same(await log.readRange(2, 2, 0, even), [], 'a range wholly left out reads to its end and returns nothing')
+})
+
+t.test('offsetAtTimeSync finds the first event stamped at or after a time, reading only a stretch of one segment', async t => {
+  const dir = t.testdir()
+  const log = SegmentLog.open(dir, opts({ segmentBytes: 2048 }))
+  await log.append(entries(1, 200))
+  t.equal(log.offsetAtTimeSync(T0 + 57), 57)
+  t.equal(log.offsetAtTimeSync(0), 1)
+  t.equal(log.offsetAtTimeSync(T0 + 1000), 201, 'after the last: the next offset')
+  t.equal(log.bytesFrom(1), log.bytes, 'bytesFrom the first offset is everything')
+  t.equal(log.bytesFrom(201), 0)
+  const half = log.bytesFrom(101)
+  t.ok(half > log.bytes * 0.4 && half < log.bytes * 0.6, `about half from the middle (${half} of ${log.bytes})`)
 })

@@ -12,9 +12,17 @@ class Sink implements DeliverySink {
 }
 
 function publish (topic: Topic, id: string, priority: number): StoredEvent {
-  const ev = sealEvent(parseEvent(JSON.stringify({ id, priority, msg: id })), id, ++topic.seq, 0)
-  topic.publish(ev)
+  const ev = sealEvent(parseEvent(JSON.stringify({ id, priority, msg: id })), id, topic.nextOffset, 0)
+  topic.publish(ev, true)
   return ev
+}
+
+/** Every offset a subscription holds, as [id, deliveries] in delivery order: delivered ones first, then waiting. */
+function held (sub: Subscription): Array<[string, number]> {
+  const out: Array<[string, number]> = sub.delivered().map(d => [d.ev.key, d.deliveries])
+  const w = sub.waiting.clone()
+  for (let o = w.shift(); o >= 0; o = w.shift()) out.push([sub.topic.eventAt(o)!.key, 0])
+  return out
 }
 
 function setup (cap: number, named = false): { topic: Topic, sub: Subscription, sink: Sink } {
@@ -47,7 +55,8 @@ t.test('in-flight cap holds the rest; acks release by priority, then publish ord
   t.notOk(sub.ack('zzz'), 'unknown id')
   t.notOk(sub.ack('a'), 'already acked')
   t.ok(sub.ack('c'))
-  t.equal(topic.live.size, 0, 'acked events are forgotten')
+  t.equal(topic.lowestOwed(), Infinity, 'acked events are owed to no one')
+  t.notOk(topic.holds(1, 'a'), 'nor held')
 })
 
 t.test('a sink that cannot take more holds deliveries until pumped', async t => {
@@ -68,7 +77,7 @@ t.test('detach owes a redelivery; it comes first with a delivery count', async t
   publish(topic, 'c', 9)
   sub.detach()
   publish(topic, 'd', 9)
-  t.same(sub.snapshot().map(d => [d.ev.key, d.deliveries]), [['a', 1], ['b', 1], ['c', 0], ['d', 0]])
+  t.same(held(sub), [['a', 1], ['b', 1], ['c', 0], ['d', 0]], 'delivered ones first, then waiting ones by priority and offset')
   const sink2 = new Sink()
   sub.attach(sink2)
   sub.pump()
@@ -84,13 +93,16 @@ t.test('destroy releases every event; shared events stay for other subscribers',
   topic.subscriptions.set(other.key, other)
   publish(topic, 'a', 0)
   publish(topic, 'b', 0)
-  t.equal(topic.live.size, 2)
+  t.ok(topic.holds(1, 'a') && topic.holds(2, 'b'))
   topic.subscriptions.delete(sub.key)
   sub.destroy()
-  t.equal(topic.live.size, 2, 'still held by the other subscription')
-  t.equal(topic.live.get('a')!.refs, 1)
+  t.equal(sub.pending + sub.inFlight.size, 0, 'the ended subscription holds nothing')
+  t.ok(topic.holds(1, 'a') && topic.holds(2, 'b'), 'still held by the other subscription')
+  t.equal(topic.lowestOwed(), 1)
+  topic.subscriptions.delete(other.key)
   other.destroy()
-  t.equal(topic.live.size, 0)
+  t.equal(topic.lowestOwed(), Infinity)
+  t.notOk(topic.holds(1, 'a'))
 })
 
 t.test('broker-assigned ids skip ids still pending', async t => {

@@ -1,22 +1,22 @@
+import * as arg from '../../commands/args'
+import { defineCommand, type FieldsOf } from '../../commands/spec'
 import { fail } from '../../errors'
-import { checkTopicName } from '../../store/names'
-import { skipBlanks, tokenEnd } from '../../protocol/parseCommand'
-import type { Handler } from '../context'
+import type { HandlerContext } from '../context'
+import type { Session } from '../session'
 import { notSubscribed } from './unsub'
 
+const args = [arg.topic(), arg.eventId()] as const
+
 /** `ack <topic> <event-id>`: frees the in-flight slot and forgets the event for this subscriber. */
-export const ack: Handler = (ctx, session, args) => {
-  // Same split as splitToken twice, by index (no arrays: this runs once per delivered event).
-  const nameEnd = tokenEnd(args, 0)
-  const name = args.slice(0, nameEnd)
-  checkTopicName(name)
-  const idStart = skipBlanks(args, nameEnd)
-  const idEnd = tokenEnd(args, idStart)
-  const id = args.slice(idStart, idEnd)
-  if (id === '' || skipBlanks(args, idEnd) !== args.length) fail('BAD_ARGS', { usage: ctx.table.usage('ack') })
+export const ack = defineCommand({ name: 'ack', words: ['ack', 'ACKNOWLEDGE'], args, access: 'topic-visible', handler })
+
+function handler (ctx: HandlerContext, session: Session, { topic: name, id }: FieldsOf<typeof args>): void {
   const subscription = session.subscriptions.get(name) ?? notSubscribed(ctx, name)
-  if (!subscription.ack(id)) fail('NOT_IN_FLIGHT', { id, topic: name })
-  ctx.durability.reply(session, `OK acked ${id} on ${name}`, ctx.durability.acked(subscription, id))
+  const d = subscription.ack(id)
+  if (d === undefined) fail('NOT_IN_FLIGHT', { id, topic: name })
+  ctx.durability.reply(session, `OK acked ${id} on ${name}`, ctx.durability.acked(subscription, d.ev.offset))
   subscription.pump()
+  subscription.checkRangeDone()
   ctx.flow.progressed(subscription.topic)
+  ctx.stats.acked++
 }

@@ -1,31 +1,21 @@
+import * as arg from '../../commands/args'
+import { defineCommand, type FieldsOf } from '../../commands/spec'
 import { fail } from '../../errors'
-import { checkTopicName } from '../../store/names'
-import { splitToken } from '../../protocol/parseCommand'
-import type { Handler, HandlerContext } from '../context'
+import type { HandlerContext } from '../context'
+import type { Session } from '../session'
 import { notSubscribed } from './unsub'
 
-/** Parses an optional millisecond argument bounded by maxAckTimeoutMs. */
-export function parseMs (ctx: HandlerContext, text: string, what: string, min: number): number | undefined {
-  if (text === '') return undefined
-  const n = /^\d{1,12}$/.test(text) ? Number(text) : NaN
-  if (!(n >= min && n <= ctx.config.maxAckTimeoutMs)) {
-    fail('BAD_DELAY', { what, min, max: ctx.config.maxAckTimeoutMs, got: text })
-  }
-  return n
-}
+const args = [arg.topic(), arg.eventId(), arg.optional(arg.millis('delayMs', 'delay-ms', 'delay', 0))] as const
 
 /**
  * `nack <topic> <event-id> [delay-ms]`: gives an in-flight event back, to be
  * delivered again at once or after the delay (or dead-lettered once it has
  * been delivered maxDeliveries times).
  */
-export const nack: Handler = (ctx, session, args) => {
-  const [name, rest] = splitToken(args)
-  checkTopicName(name)
-  const [id, rest2] = splitToken(rest)
-  const [delayText, extra] = splitToken(rest2)
-  if (id === '' || extra !== '') fail('BAD_ARGS', { usage: ctx.table.usage('nack') })
-  const delay = parseMs(ctx, delayText, 'delay', 0) ?? 0
+export const nack = defineCommand({ name: 'nack', words: ['nack', 'NACK'], args, access: 'topic-visible', handler })
+
+function handler (ctx: HandlerContext, session: Session, { topic: name, id, delayMs }: FieldsOf<typeof args>): void {
+  const delay = delayMs ?? 0
   const subscription = session.subscriptions.get(name) ?? notSubscribed(ctx, name)
   const d = subscription.takeBack(id)
   if (d === undefined) fail('NOT_IN_FLIGHT', { id, topic: name })

@@ -1,18 +1,20 @@
+import * as arg from '../../commands/args'
+import { defineCommand, type FieldsOf } from '../../commands/spec'
 import { fail } from '../../errors'
-import { splitToken } from '../../protocol/parseCommand'
-import { checkTopicName } from '../../store/names'
 import { topicSnapshot } from '../../stats/stats'
-import type { Handler } from '../context'
+import type { HandlerContext } from '../context'
+import type { Session } from '../session'
+
+const args = [arg.optional(arg.topic())] as const
 
 /** `stats [topic]`: one line `OK {json}`, broker-wide or for one topic's subscribers. */
-export const stats: Handler = (ctx, session, args) => {
-  const [name, extra] = splitToken(args)
-  if (extra !== '') fail('BAD_ARGS.unexpected', { extra, usage: ctx.table.usage('stats') })
-  if (name === '') {
+export const stats = defineCommand({ name: 'stats', words: ['stats'], args, access: 'topic-read', handler })
+
+function handler (ctx: HandlerContext, session: Session, { topic: name }: FieldsOf<typeof args>): void {
+  if (name === undefined) {
     session.reply('OK ' + JSON.stringify(ctx.stats.snapshot(ctx.store, ctx.clock.now())))
     return
   }
-  checkTopicName(name)
   const topic = ctx.store.topic(name)
   if (topic === undefined) fail('UNKNOWN_TOPIC', { topic: name })
   session.reply('OK ' + JSON.stringify(topicSnapshot(topic)))

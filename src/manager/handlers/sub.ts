@@ -1,34 +1,22 @@
+import * as arg from '../../commands/args'
+import { defineCommand, type FieldsOf } from '../../commands/spec'
 import { fail } from '../../errors'
-import { checkTopicName } from '../../store/names'
 import { Subscription } from '../../store/subscription'
-import { splitToken } from '../../protocol/parseCommand'
-import type { Handler, HandlerContext } from '../context'
-import { parseMs } from './nack'
+import type { HandlerContext } from '../context'
+import type { Session } from '../session'
 import { checkSubscriptionLimit } from '../limits'
 
-function parseInFlight (ctx: HandlerContext, text: string): number | undefined {
-  if (text === '') return undefined
-  const n = /^\d{1,9}$/.test(text) ? Number(text) : NaN
-  if (!(n >= 1 && n <= ctx.config.maxInFlightLimit)) {
-    fail('BAD_IN_FLIGHT', { max: ctx.config.maxInFlightLimit, got: text })
-  }
-  return n
-}
+const args = [arg.topic(), arg.optional(arg.inFlight()), arg.optional(arg.millis('ackTimeoutMs', 'ack-timeout-ms', 'ack timeout', 10))] as const
 
 /**
- * `sub <topic> [max-in-flight]`: subscribes. A named client that subscribes
+ * `sub <topic> [max-in-flight [ack-timeout-ms]]`: subscribes. A named client that subscribes
  * again resumes its durable subscription: events it had not acked go first.
  */
-export const sub: Handler = (ctx, session, args) => {
-  const [name, rest] = splitToken(args)
-  checkTopicName(name)
+export const sub = defineCommand({ name: 'sub', words: ['sub', 'SUBSCRIBE'], args, access: 'topic-subscribe', handler })
+
+function handler (ctx: HandlerContext, session: Session, { topic: name, maxInFlight: asked, ackTimeoutMs: askedTimeout }: FieldsOf<typeof args>): void {
   const topic = ctx.store.topic(name)
   if (topic === undefined) fail('UNKNOWN_TOPIC.sub', { topic: name })
-  const [n, rest2] = splitToken(rest)
-  const [timeoutText, extra] = splitToken(rest2)
-  if (extra !== '') fail('BAD_ARGS.unexpected', { extra, usage: ctx.table.usage('sub') })
-  const asked = parseInFlight(ctx, n)
-  const askedTimeout = parseMs(ctx, timeoutText, 'ack timeout', 10)
   if (session.subscriptions.has(name)) fail('ALREADY_SUBSCRIBED', { topic: name })
   checkSubscriptionLimit(ctx, session)
 
@@ -39,9 +27,8 @@ export const sub: Handler = (ctx, session, args) => {
   const resumed = subscription !== undefined
   let ticket = 0
   if (subscription === undefined) {
-    subscription = new Subscription(topic, key, session.name !== null, asked ?? ctx.config.maxInFlight, askedTimeout ?? ctx.config.ackTimeoutMs)
+    subscription = topic.subscribe(key, session.name !== null, asked ?? ctx.config.maxInFlight, askedTimeout ?? ctx.config.ackTimeoutMs)
     subscription.user = user
-    topic.subscriptions.set(key, subscription)
     ticket = ctx.durability.subscribed(subscription)
   } else if ((asked !== undefined && asked !== subscription.maxInFlight) || (askedTimeout !== undefined && askedTimeout !== subscription.ackTimeoutMs) ||
       user !== subscription.user) {

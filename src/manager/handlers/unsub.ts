@@ -1,8 +1,8 @@
+import * as arg from '../../commands/args'
+import { defineCommand, type FieldsOf } from '../../commands/spec'
 import { fail } from '../../errors'
-import { checkTopicName } from '../../store/names'
-import { splitToken } from '../../protocol/parseCommand'
-import type { Handler, HandlerContext } from '../context'
-import type { Subscription } from '../../store/subscription'
+import type { HandlerContext } from '../context'
+import type { Session } from '../session'
 
 /** The error for a command that needs a subscription this session does not have. */
 export function notSubscribed (ctx: HandlerContext, name: string): never {
@@ -10,12 +10,12 @@ export function notSubscribed (ctx: HandlerContext, name: string): never {
   fail('NOT_SUBSCRIBED', { topic: name })
 }
 
+const args = [arg.topic()] as const
 
 /** `unsub <topic>`: ends the subscription for good, named or not; its unacked events are dropped. */
-export const unsub: Handler = (ctx, session, args) => {
-  const [name, extra] = splitToken(args)
-  checkTopicName(name)
-  if (extra !== '') fail('BAD_ARGS.unexpected', { extra, usage: ctx.table.usage('unsub') })
+export const unsub = defineCommand({ name: 'unsub', words: ['unsub', 'UNSUBSCRIBE'], args, access: 'topic-visible', handler })
+
+function handler (ctx: HandlerContext, session: Session, { topic: name }: FieldsOf<typeof args>): void {
   const subscription = session.subscriptions.get(name) ?? notSubscribed(ctx, name)
   session.subscriptions.delete(name)
   subscription.topic.subscriptions.delete(subscription.key)

@@ -1,0 +1,125 @@
+import { USER_NAME } from '../auth/config'
+import type { BrokerConfig } from '../config/defaults'
+import { fail } from '../errors'
+import { rejectControlChars } from '../protocol/tokens'
+import { parseEvent, type ParsedEvent } from '../store/event'
+import { checkClientName, checkTopicName } from '../store/names'
+import type { ArgKind, ArgSpec } from './spec'
+
+/**
+ * The argument kinds commands are declared with, e.g.
+ * `args: [arg.topic(), arg.eventId(), arg.optional(arg.millis('delayMs', 'delay-ms', 'delay', 0))]`.
+ * Each kind turns the text of one argument into its typed value with the
+ * catalogue error that names the problem (BAD_TOPIC, BAD_IN_FLIGHT, BAD_DELAY, ...).
+ */
+
+function required<N extends string, T> (name: N, label: string, what: string, kind: ArgKind<T>, rest = false, json = false): ArgSpec<N, T, false> {
+  return Object.freeze({ name, label, what, optional: false, rest, json, kind })
+}
+
+/** Makes an argument optional: absent, its field is undefined. */
+export function optional<N extends string, T> (a: ArgSpec<N, T, false>): ArgSpec<N, T, true> {
+  return Object.freeze({ ...a, optional: true })
+}
+
+/** The value of 1 to maxDigits ASCII digits, else NaN (a loop, not a regular expression: no allocation). */
+export function digitsValue (text: string, maxDigits: number): number {
+  const n = text.length
+  if (n === 0 || n > maxDigits) return NaN
+  let v = 0
+  for (let i = 0; i < n; i++) {
+    const d = text.charCodeAt(i) - 48
+    if (d < 0 || d > 9) return NaN
+    v = v * 10 + d
+  }
+  return v
+}
+
+const TOPIC: ArgKind<string> = { type: 'string', parse: text => checkTopicName(text) }
+const WORD: ArgKind<string> = { type: 'string', parse: text => text }
+const CLIENT_ID: ArgKind<string> = { type: 'string', parse: text => checkClientName(text) }
+const USER: ArgKind<string> = {
+  type: 'string',
+  parse: text => {
+    if (!USER_NAME.test(text)) fail('BAD_ARGS.badUserName', { user: text })
+    return text
+  },
+}
+const IN_FLIGHT: ArgKind<number> = {
+  type: 'integer',
+  parse: (text, config) => {
+    const n = digitsValue(text, 9)
+    if (!(n >= 1 && n <= config.maxInFlightLimit)) fail('BAD_IN_FLIGHT', { max: config.maxInFlightLimit, got: text })
+    return n
+  },
+}
+const EVENT: ArgKind<ParsedEvent> = {
+  type: 'string',
+  parse: text => {
+    try {
+      return parseEvent(text)
+    } catch (err) {
+      rejectControlChars(text) // JSON.parse refused a raw control character: say so (the line check skipped the JSON)
+      throw err
+    }
+  },
+}
+
+/** `<topic>`: a topic name (BAD_TOPIC otherwise). */
+export function topic<N extends string = 'topic'> (name: N = 'topic' as N): ArgSpec<N, string, false> {
+  return required(name, 'topic', 'topic name', TOPIC)
+}
+
+/** `<event-id>`: an event id as the client writes it, one word. */
+export function eventId<N extends string = 'id'> (name: N = 'id' as N): ArgSpec<N, string, false> {
+  return required(name, 'event-id', 'event id', WORD)
+}
+
+/** `<client-id>`: a durable subscriber name (BAD_NAME otherwise). */
+export function clientId<N extends string = 'clientId'> (name: N = 'clientId' as N): ArgSpec<N, string, false> {
+  return required(name, 'client-id', 'client id', CLIENT_ID)
+}
+
+/** `<user>`: a user name as in the config (BAD_ARGS otherwise). */
+export function userName<N extends string = 'user'> (name: N = 'user' as N): ArgSpec<N, string, false> {
+  return required(name, 'user', 'user name', USER)
+}
+
+/** `<password>`: the rest of the line, inner blanks kept. */
+export function password<N extends string = 'password'> (name: N = 'password' as N): ArgSpec<N, string, false> {
+  return required(name, 'password', 'password', WORD, true)
+}
+
+/** `<max-in-flight>`: an in-flight cap from 1 to maxInFlightLimit (BAD_IN_FLIGHT otherwise). */
+export function inFlight<N extends string = 'maxInFlight'> (name: N = 'maxInFlight' as N): ArgSpec<N, number, false> {
+  return required(name, 'max-in-flight', 'max in flight', IN_FLIGHT)
+}
+
+/** A duration in ms from `min` to maxAckTimeoutMs (BAD_DELAY, naming it `what`, otherwise). */
+export function millis<N extends string> (name: N, label: string, what: string, min: number): ArgSpec<N, number, false> {
+  return required(name, label, what, {
+    type: 'integer',
+    parse: (text: string, config: BrokerConfig) => {
+      const n = digitsValue(text, 12)
+      if (!(n >= min && n <= config.maxAckTimeoutMs)) fail('BAD_DELAY', { what, min, max: config.maxAckTimeoutMs, got: text })
+      return n
+    },
+  })
+}
+
+/** One of a few words, shown as `a|b|c` (BAD_ARGS naming the choices otherwise). */
+export function choice<N extends string, const C extends string> (name: N, what: string, choices: readonly C[]): ArgSpec<N, C, false> {
+  const allowed = choices.length === 1 ? choices[0] : choices.slice(0, -1).join(', ') + ' or ' + choices[choices.length - 1]
+  return required(name, choices.join('|'), what, {
+    type: 'string',
+    parse: (text: string) => {
+      if (!(choices as readonly string[]).includes(text)) fail('BAD_ARGS.notOneOf', { what, choices: allowed, got: text })
+      return text as C
+    },
+  })
+}
+
+/** `<event-json>`: the rest of the line, parsed and validated as an event (BAD_JSON, BAD_EVENT otherwise). */
+export function event<N extends string = 'event'> (name: N = 'event' as N): ArgSpec<N, ParsedEvent, false> {
+  return required(name, 'event-json', 'event JSON', EVENT, true, true)
+}

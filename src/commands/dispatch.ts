@@ -1,0 +1,75 @@
+import { BrokerError, errLine, fail } from '../errors'
+import type { HandlerContext } from '../manager/context'
+import type { Session } from '../manager/session'
+import { rejectControlChars, skipBlanks, tokenEnd, trimBlanksEnd } from '../protocol/tokens'
+import { jsonTailStart } from './registry'
+import type { Command, Fields } from './spec'
+
+/**
+ * The one way a command runs, whatever the transport: look the command up,
+ * admit the session (AUTH_REQUIRED before any argument is read), parse the
+ * arguments into typed fields by the command's spec, authorize them (topic
+ * rights, hidden private topics, ownership), then call the handler.
+ *
+ * - `runLine(session, line)`: a text line, as TCP (and WebSocket frames) carry
+ *   them; exactly one reply, an `ERR` line for any failure (none for a blank line).
+ * - `run(session, name, fields)`: a command by registry name with fields a
+ *   transport already has (an HTTP route's parameters and JSON body); the same
+ *   checks, and a failure is thrown as a BrokerError for the transport to word.
+ */
+export class CommandLayer {
+  /** The `auth` usage for AUTH_REQUIRED, built once (the words are fixed). */
+  private readonly authUsage: string
+
+  constructor (private readonly ctx: HandlerContext) {
+    const auth = ctx.commands.get('auth')
+    this.authUsage = auth === undefined ? 'auth' : ctx.commands.usage(auth)
+  }
+
+  /** Applies one command line; exactly one reply comes out (none for a blank line). */
+  runLine (session: Session, line: string): void {
+    try {
+      this.applyLine(session, line)
+    } catch (err) {
+      if (!(err instanceof BrokerError)) this.ctx.log.error({ err, session: session.id }, 'command failed unexpectedly')
+      session.reply(errLine(err))
+    }
+  }
+
+  /**
+   * Runs the command registered as `name` with typed fields (see
+   * CommandRegistry.fieldsFromValues); its reply goes to the session as for a
+   * line. Throws the BrokerError of a refused command instead of replying.
+   */
+  run (session: Session, name: string, fields: Fields): void {
+    const command = this.ctx.commands.get(name)
+    if (command === undefined) fail('UNKNOWN_COMMAND', { word: name })
+    this.ctx.auth.admit(command, session, this.authUsage)
+    this.apply(command, this.ctx.commands.fieldsFromValues(command, fields), session)
+  }
+
+  /** frame → word → admit → fields → authorize → handler; throws what the line gets as its ERR. */
+  private applyLine (session: Session, line: string): void {
+    const len = line.length
+    const start = skipBlanks(line, 0)
+    if (start === len) return // a blank line: no reply, so pressing Enter in telnet makes no noise
+    const wordEnd = tokenEnd(line, start)
+    const word = line.slice(start, wordEnd)
+    const command = this.ctx.commands.lookup(word)
+    const argStart = skipBlanks(line, wordEnd)
+    // A control character anywhere refuses the line, before the word is judged. The JSON of a pub is not scanned
+    // (JSON.parse refuses every raw control character but a CR between tokens, and the event kind names the
+    // character when it fails), so only a CR is looked for there.
+    const scanEnd = jsonTailStart(command, line, argStart)
+    rejectControlChars(line, start, scanEnd)
+    if (scanEnd < len && line.indexOf('\r', scanEnd) !== -1) rejectControlChars(line, scanEnd, len)
+    if (command === undefined) fail('UNKNOWN_COMMAND', { word })
+    this.ctx.auth.admit(command, session, this.authUsage)
+    this.apply(command, this.ctx.commands.fieldsFromLine(command, line, argStart, trimBlanksEnd(line, argStart, len)), session)
+  }
+
+  private apply (command: Command, fields: Fields, session: Session): void {
+    if (command.topicGate) this.ctx.auth.authorize(command, fields.topic as string | undefined, session)
+    command.handler(this.ctx, session, fields)
+  }
+}

@@ -1,0 +1,156 @@
+import type { BrokerConfig } from '../config/defaults'
+import type { HandlerContext } from '../manager/context'
+import type { Session } from '../manager/session'
+
+/**
+ * Who may run a command. The auth gate (`AuthService.admit` before the
+ * arguments are parsed, `AuthService.authorize` after, reading the typed
+ * `topic` field) and `help` (`AuthService.available`) read only this.
+ *
+ * - `open`: anyone, before `auth` too (help, ping, quit).
+ * - `login`: anyone; listed only while auth is in use and the connection is anonymous (auth).
+ * - `authenticated`: a user when `auth.required`, anyone otherwise (name).
+ * - `topic-read`: as `authenticated`, and the `topic` field, when given, must be visible and
+ *   published to or subscribed to by the user (stats).
+ * - `topic-publish`: as `authenticated`, plus the publish right on `topic` (pub).
+ * - `topic-subscribe`: as `authenticated`, plus the subscribe right on `topic` (sub).
+ * - `topic-visible`: as `authenticated`, and `topic` must be visible: the command works on the
+ *   connection's own subscription (ack, nack, touch, unsub).
+ * - `owner`: always a user (also when auth is optional), the owner of the private `topic` (grant, revoke).
+ *
+ * A private topic the user may not see gets exactly the reply of a missing topic.
+ */
+export const ACCESS_CLASSES = ['open', 'login', 'authenticated', 'topic-read', 'topic-publish', 'topic-subscribe', 'topic-visible', 'owner'] as const
+export type Access = typeof ACCESS_CLASSES[number]
+
+/** The access classes that check the command's `topic` field. */
+export const TOPIC_ACCESS: ReadonlySet<Access> = new Set<Access>(['topic-read', 'topic-publish', 'topic-subscribe', 'topic-visible', 'owner'])
+
+/** How one argument's text becomes its typed value. */
+export interface ArgKind<T> {
+  /**
+   * What a typed field (`CommandLayer.run`) must hold: a string, or an
+   * integer (a safe integer, or its decimal text), before `parse` sees its text.
+   */
+  readonly type: 'string' | 'integer'
+  /** Converts and validates the non-empty text of the argument; throws the catalogue error that names the problem. */
+  parse: (text: string, config: BrokerConfig) => T
+}
+
+/** One argument of a command, in order; its value becomes the field `name`. */
+export interface ArgSpec<N extends string = string, T = unknown, O extends boolean = boolean> {
+  /** The field name handlers (and HTTP bodies) use, e.g. `topic`, `delayMs`. */
+  readonly name: N
+  /** The placeholder in usage texts: `<label>` when required, `[label]` when optional. */
+  readonly label: string
+  /** What a missing argument is called in `missing <what>`. */
+  readonly what: string
+  readonly optional: O
+  /** Takes the rest of the line, inner blanks kept (last argument only). */
+  readonly rest: boolean
+  /**
+   * The rest of the line is JSON: the line's control-character check skips it (JSON.parse refuses
+   * raw control characters, and the kind names one when it does), so a big event is not scanned twice.
+   */
+  readonly json: boolean
+  readonly kind: ArgKind<T>
+}
+
+/** Any argument spec. */
+export type AnyArg = ArgSpec<string, unknown, boolean>
+
+type FieldValue<S> = S extends ArgSpec<string, infer T, infer O> ? (O extends true ? T | undefined : T) : never
+
+/** The typed fields of an argument list: `[topic(), optional(eventId())]` gives `{ topic: string, id: string | undefined }`. */
+export type FieldsOf<A extends readonly AnyArg[]> = { [S in A[number] as S['name']]: FieldValue<S> }
+
+/** Fields as the dispatch sees them, whatever the command. */
+export type Fields = Readonly<Record<string, unknown>>
+
+/** Applies one command with its typed fields and sends exactly one reply through the session, or throws a BrokerError. */
+export type CommandHandler<F> = (ctx: HandlerContext, session: Session, fields: F) => void
+
+/** What a command file declares (see defineCommand). */
+export interface CommandDefinition<N extends string, A extends readonly AnyArg[]> {
+  /** The registry name: the key of the config's `commands` table, and what `run(session, name, fields)` takes. */
+  name: N
+  /** Default words, matched case-insensitively; the config's `commands.<name>` replaces them. */
+  words: readonly string[]
+  args: A
+  access: Access
+  /** True for commands that ignore words after their arguments (help, ping, quit); others answer BAD_ARGS. */
+  ignoreExtra?: boolean
+  handler: CommandHandler<FieldsOf<A>>
+}
+
+/** One registry entry: a command's words, argument spec, access class and handler. */
+export interface Command<N extends string = string> {
+  readonly name: N
+  readonly words: readonly string[]
+  readonly args: readonly AnyArg[]
+  readonly access: Access
+  readonly ignoreExtra: boolean
+  readonly handler: CommandHandler<Fields>
+  /** The arguments' usage, e.g. `<topic> [max-in-flight [ack-timeout-ms]]` (without the word). */
+  readonly usage: string
+  /** The last argument is rest-of-line JSON (see ArgSpec.json). */
+  readonly jsonTail: boolean
+  /** The gate reads the `topic` field (TOPIC_ACCESS). */
+  readonly topicGate: boolean
+}
+
+/**
+ * Declares a command: one entry of the registry, checked here so a bad spec
+ * fails at start-up, not on some client's line.
+ */
+export function defineCommand<const N extends string, const A extends readonly AnyArg[]> (def: CommandDefinition<N, A>): Command<N> {
+  const { name, words, args, access } = def
+  const problem = specProblem(def)
+  if (problem !== null) throw new Error(`command ${name}: ${problem}`)
+  return Object.freeze({
+    name,
+    words: Object.freeze([...words]),
+    args: Object.freeze([...args]),
+    access,
+    ignoreExtra: def.ignoreExtra === true,
+    handler: def.handler as unknown as CommandHandler<Fields>,
+    usage: usageOf(args),
+    jsonTail: args.length > 0 && args[args.length - 1].json,
+    topicGate: TOPIC_ACCESS.has(access),
+  })
+}
+
+function specProblem (def: CommandDefinition<string, readonly AnyArg[]>): string | null {
+  if (!/^[a-z][a-z0-9-]*$/.test(def.name)) return 'the name must be lower-case letters, digits and -'
+  if (def.words.length === 0) return 'needs at least one word'
+  if (!ACCESS_CLASSES.includes(def.access)) return `unknown access class ${JSON.stringify(def.access)}`
+  const names = new Set<string>()
+  let optionalSeen = false
+  for (const [i, a] of def.args.entries()) {
+    // Field names go into the compiled parser (compile.ts) and HTTP bodies: plain identifiers only.
+    if (!/^[A-Za-z][A-Za-z0-9]*$/.test(a.name)) return `the argument name ${JSON.stringify(a.name)} must be letters and digits, starting with a letter`
+    if (names.has(a.name)) return `two arguments are named ${a.name}`
+    names.add(a.name)
+    if (a.rest && i !== def.args.length - 1) return `${a.name} takes the rest of the line, so it must be the last argument`
+    if (optionalSeen && !a.optional) return `the required ${a.name} follows an optional argument`
+    optionalSeen ||= a.optional
+  }
+  if (TOPIC_ACCESS.has(def.access) && !names.has('topic')) return `access ${def.access} needs a topic argument`
+  return null
+}
+
+/** `<a> <b> [c [d]]`: required arguments in angle brackets, each optional one opening a bracket that nests the rest. */
+export function usageOf (args: readonly AnyArg[]): string {
+  let out = ''
+  let open = 0
+  for (const a of args) {
+    if (out !== '') out += ' '
+    if (a.optional) {
+      out += '[' + a.label
+      open++
+    } else {
+      out += '<' + a.label + '>'
+    }
+  }
+  return out + ']'.repeat(open)
+}

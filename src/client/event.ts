@@ -21,12 +21,14 @@ export class AcklineEvent {
   readonly topic: string
   /** The event's JSON exactly as the broker sent it (the publisher's bytes, with the broker's fields). */
   readonly raw: string
-  /** The parsed event: the publisher's fields plus `id`, `priority`, `timestamp` and, on a redelivery, `deliveries`. */
+  /** The parsed event: the publisher's fields plus `id`, `priority`, `timestamp`, `offset` and, on a redelivery, `deliveries`. */
   readonly data: Record<string, unknown>
   /** The event id in its text form, as `ack` takes it. */
   readonly id: string
   /** 1 on the first delivery, 2 on the first redelivery, and so on. */
   readonly deliveries: number
+  /** The event's place in its topic (from 1), or null from a broker that sends no offsets (before storage v2). */
+  readonly offset: number | null
 
   /** @internal Built by the client from an EVENT line; throws if the JSON is not an event. */
   constructor (private readonly settler: Settler, private readonly gen: number, topic: string, raw: string) {
@@ -41,6 +43,8 @@ export class AcklineEvent {
     else throw new AcklineError('PROTOCOL', `EVENT on ${topic} has no id`)
     const deliveries = this.data.deliveries
     this.deliveries = typeof deliveries === 'number' ? deliveries : 1
+    const offset = this.data.offset
+    this.offset = typeof offset === 'number' ? offset : null
   }
 
   /** `ack`: done with it; the broker forgets it for this subscriber. */

@@ -7,6 +7,7 @@ import type { BrokerConfig } from './config/defaults'
 import { resolveConfig, type ConfigOverrides } from './config/loadConfig'
 import { silentLogger, type Logger } from './log'
 import { Manager } from './manager/manager'
+import type { HttpListener } from './http/server'
 import { Durability } from './persistence/durability'
 import { BrokerServer } from './server/server'
 import { TlsListener } from './server/tls'
@@ -24,6 +25,9 @@ export class Broker {
   /** The TLS listener when `tls` is configured. */
   tls: TlsListener | null = null
   tlsAddress: AddressInfo | null = null
+  /** The HTTP API and WebSocket listener unless `http` is null. */
+  http: HttpListener | null = null
+  httpAddress: AddressInfo | null = null
   private stopping: Promise<void> | null = null
 
   /** The commands this broker speaks (the registry's entries). */
@@ -56,9 +60,17 @@ export class Broker {
         this.server.tlsPort = this.tlsAddress.port
         this.log.debug({ host: this.tlsAddress.address, port: this.tlsAddress.port }, 'listening for TLS')
       }
+      if (this.config.http !== null) {
+        // Loaded only when used: fastify is most of the CLI's start-up time (`ackline --help`, bench).
+        const { HttpListener } = await import('./http/server')
+        this.http = new HttpListener(this.config, this.config.http, this.manager, this.server)
+        this.httpAddress = await this.http.listen()
+        this.log.debug({ host: this.httpAddress.address, port: this.httpAddress.port }, 'listening for HTTP')
+      }
       this.manager.ctx.stats.start()
     } catch (err) {
       this.manager.ctx.redelivery.stop()
+      await this.http?.close()
       await this.server.close()
       await this.durability.close()
       throw err
@@ -71,7 +83,7 @@ export class Broker {
     if (this.stopping === null) {
       this.stopping = (async () => {
         this.manager.ctx.redelivery.stop()
-        await Promise.all([this.server.close(), this.tls?.close()])
+        await Promise.all([this.server.close(), this.tls?.close(), this.http?.close()])
         await this.durability.close()
       })()
     }

@@ -14,7 +14,7 @@ import { npmStartMistake } from './npmStart'
 import { describeListenError, hostPort } from './server/listenError'
 
 /** Long flags of `start`, for recognising the ones npm kept for itself. */
-const START_FLAGS = ['port', 'host', 'config', 'log-dir', 'log-level'] as const
+const START_FLAGS = ['port', 'http-port', 'host', 'config', 'log-dir', 'log-level'] as const
 
 /** Prints one line on stderr and exits: code 2 for anything the user can fix by changing flags or config. */
 function die (message: string, code = 2): never {
@@ -28,7 +28,7 @@ function portNumber (value: string): number {
   return n
 }
 
-interface StartOptions { port?: number, host?: string, config?: string, logDir?: string, logLevel?: LogLevel }
+interface StartOptions { port?: number, httpPort?: number | false, host?: string, config?: string, logDir?: string, logLevel?: LogLevel }
 
 /** `ackline start`: config, broker, the one human line on stdout; anything the user can fix is one line on stderr and exit 2. */
 async function runStart (opts: StartOptions, strayArgs: string[]): Promise<void> {
@@ -36,13 +36,18 @@ async function runStart (opts: StartOptions, strayArgs: string[]): Promise<void>
   if (mistake !== null) die(mistake)
   if (strayArgs.length > 0) die(`unexpected argument "${strayArgs[0]}" for start; see ackline start --help`)
   const overrides: ConfigOverrides = {}
+  let httpPort: number | undefined
   if (opts.port !== undefined) overrides.port = opts.port
   if (opts.host !== undefined) overrides.host = opts.host
+  if (opts.httpPort === false) overrides.http = null
+  else if (opts.httpPort !== undefined) httpPort = opts.httpPort
   if (opts.logDir !== undefined) overrides.logDir = opts.logDir
   if (opts.logLevel !== undefined) overrides.logLevel = opts.logLevel
   let config: BrokerConfig
   try {
     config = resolveConfig({ file: opts.config, overrides })
+    // --http-port changes only the port of whatever `http` the config files give.
+    if (httpPort !== undefined && config.http !== null) config.http = { ...config.http, port: httpPort }
   } catch (err) {
     if (err instanceof ConfigError) die(err.message)
     throw err
@@ -53,8 +58,11 @@ async function runStart (opts: StartOptions, strayArgs: string[]): Promise<void>
   } catch (err) {
     if (err instanceof ConfigError) die(err.message) // e.g. the log dir is locked or unusable
     // The plain listener has an address once it listens, so a later failure is the TLS listener's.
-    const tls = broker.address !== null && config.tls !== null
-    const target = tls ? { host: config.tls!.host ?? config.host, port: config.tls!.port, tls } : { host: config.host, port: config.port, tls }
+    const tls = broker.address !== null && config.tls !== null && broker.tlsAddress === null
+    const http = broker.address !== null && !tls && config.http !== null
+    const target = tls
+      ? { host: config.tls!.host ?? config.host, port: config.tls!.port, tls }
+      : http ? { host: config.http!.host ?? config.host, port: config.http!.port, tls, http } : { host: config.host, port: config.port, tls }
     const listen = describeListenError(err, target)
     if (listen !== null) die(listen)
     die(`cannot start: ${(err as Error).message}`, 1)
@@ -70,7 +78,9 @@ async function runStart (opts: StartOptions, strayArgs: string[]): Promise<void>
   const a = broker.address!
   const t = broker.tlsAddress
   const tls = t === null ? '' : ` (TLS on ${hostPort(t.address, t.port)})`
-  process.stdout.write(`ackline listening on ${hostPort(a.address, a.port)}${tls}, logs in ${resolve(config.logDir)}\n`)
+  const h = broker.httpAddress
+  const http = h === null ? '' : ` and ${broker.http!.scheme}://${hostPort(h.address, h.port)}`
+  process.stdout.write(`ackline listening on ${hostPort(a.address, a.port)}${tls}${http}, logs in ${resolve(config.logDir)}\n`)
 }
 
 export function buildProgram (): Command {
@@ -85,6 +95,8 @@ export function buildProgram (): Command {
     .description('start the broker (flags override the config file)')
     // No commander defaults here: a flag that is not given must not override the config file.
     .option('-p, --port <port>', `TCP port to listen on (0 = ephemeral) [default: ${DEFAULTS.port}]`, portNumber)
+    .option('--http-port <port>', `HTTP/WebSocket port (0 = ephemeral) [default: ${DEFAULTS.http?.port ?? 'off'}]`, portNumber)
+    .option('--no-http-port', 'turn the HTTP API and WebSocket listener off')
     .option('-H, --host <host>', `address to bind [default: ${DEFAULTS.host}]`)
     .option('-c, --config <file>', 'JSON config file layered over config/default.json')
     .option('-l, --log-dir <dir>', `directory for per-topic JSON logs [default: ${DEFAULTS.logDir}]`)

@@ -11,6 +11,7 @@
  */
 export const Errors = {
   UNKNOWN_COMMAND: 'unknown command {word:q}; type help for the list',
+  'UNKNOWN_COMMAND.route': 'no route {method} {url:q}; see docs/http.md',
   'BAD_ARGS.missing': 'missing {what}; usage: {usage}',
   'BAD_ARGS.unexpected': 'unexpected {extra:q20}; usage: {usage}',
   'BAD_ARGS.notOneOf': '{what} must be {choices}, got {got:q20}',
@@ -22,6 +23,8 @@ export const Errors = {
   BAD_JSON: 'event is not valid JSON{where}',
   BAD_EVENT: '{where} {detail}',
   'BAD_EVENT.reserved': 'field "{field}" is reserved for the broker',
+  'BAD_EVENT.batch': 'event {index} of the batch: {detail}',
+  'BAD_EVENT.notBatch': 'a batch must be a JSON array of event objects with 1 to {max} events',
   UNKNOWN_TOPIC: 'topic {topic} does not exist',
   'UNKNOWN_TOPIC.sub': 'topic {topic} does not exist; publish to it first',
   NOT_SUBSCRIBED: 'not subscribed to {topic}',
@@ -29,6 +32,7 @@ export const Errors = {
   NOT_IN_FLIGHT: 'event {id:q} is not in flight for you on {topic}',
   DUPLICATE_ID: 'event id {id} is still pending on {topic}; ids must be unique among a topic\'s unacked events',
   LINE_TOO_LONG: 'line exceeds maxLineBytes ({max} bytes); discarded up to the next newline',
+  'LINE_TOO_LONG.body': 'request body exceeds maxLineBytes ({max} bytes)',
   CONTROL_CHAR: 'control character {hex} in command',
   BAD_NAME: 'invalid client id {name:q}: use 1-200 characters of A-Z a-z 0-9 . _ -',
   NAME_IN_USE: 'name {name} is held by another live connection',
@@ -72,6 +76,47 @@ type ParamArgs<K extends ErrorKey> = [Placeholders<typeof Errors[K]>] extends [n
 
 /** Every code, in catalogue order (for docs checks and HTTP status tables). */
 export const ERROR_CODES: readonly ErrorCode[] = [...new Set(Object.keys(Errors).map(k => k.split('.')[0]))] as ErrorCode[]
+
+/**
+ * The HTTP status of each code (docs/http.md): 400 bad input, 401 missing or
+ * bad credentials, 403 forbidden, 404 unknown, 409 conflict, 413 too large,
+ * 429 rate limited, 503 overloaded or full. Typed so a new code cannot be left out.
+ */
+export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
+  UNKNOWN_COMMAND: 404,
+  BAD_ARGS: 400,
+  BAD_TOPIC: 400,
+  BAD_JSON: 400,
+  BAD_EVENT: 400,
+  UNKNOWN_TOPIC: 404,
+  NOT_SUBSCRIBED: 409,
+  ALREADY_SUBSCRIBED: 409,
+  NOT_IN_FLIGHT: 409,
+  DUPLICATE_ID: 409,
+  LINE_TOO_LONG: 413,
+  CONTROL_CHAR: 400,
+  BAD_NAME: 400,
+  NAME_IN_USE: 409,
+  ALREADY_NAMED: 409,
+  NAME_AFTER_SUB: 409,
+  BAD_IN_FLIGHT: 400,
+  BAD_DELAY: 400,
+  QUEUE_FULL: 503,
+  OVERLOADED: 503,
+  TOO_MANY_CONNECTIONS: 503,
+  TOO_MANY_CONNECTIONS_PER_IP: 429,
+  TOO_MANY_SUBSCRIPTIONS: 409,
+  TOO_MANY_TOPICS: 503,
+  IDLE_TIMEOUT: 408,
+  STORAGE_FAILED: 503,
+  AUTH_REQUIRED: 401,
+  AUTH_FAILED: 401,
+  ALREADY_AUTHENTICATED: 409,
+  RATE_LIMITED: 429,
+  FORBIDDEN: 403,
+  TLS_REQUIRED: 403,
+  INTERNAL: 500,
+}
 
 export class BrokerError extends Error {
   readonly code: ErrorCode

@@ -146,6 +146,11 @@ export class AuthService {
     return user
   }
 
+  /** Binds a session to a user whose credentials a transport verified recently with `login` (HTTP Basic's cache). */
+  assume (session: Session, user: string): void {
+    if (this.users.has(user)) this.sessions.set(session, user)
+  }
+
   /** Checks that `user` owns private `topic` (grant/revoke); the same error whether it exists or not. */
   checkOwner (session: Session, user: string, topic: string, command: string): void {
     if (privateOwner(topic) !== user) {

@@ -27,8 +27,8 @@ export class AcklineEvent {
   readonly id: string
   /** 1 on the first delivery, 2 on the first redelivery, and so on. */
   readonly deliveries: number
-  /** The event's place in its topic (from 1), or null from a broker that sends no offsets (before storage v2). */
-  readonly offset: number | null
+  /** The event's place in its topic (unique, increasing), as the broker numbers it. */
+  readonly offset: number
 
   /** @internal Built by the client from an EVENT line; throws if the JSON is not an event. */
   constructor (private readonly settler: Settler, private readonly gen: number, topic: string, raw: string) {
@@ -44,7 +44,8 @@ export class AcklineEvent {
     const deliveries = this.data.deliveries
     this.deliveries = typeof deliveries === 'number' ? deliveries : 1
     const offset = this.data.offset
-    this.offset = typeof offset === 'number' ? offset : null
+    if (typeof offset !== 'number') throw new AcklineError('PROTOCOL', `EVENT on ${topic} has no offset`)
+    this.offset = offset
   }
 
   /** `ack`: done with it; the broker forgets it for this subscriber. */

@@ -1,3 +1,4 @@
+import { HTTP_DEFAULTS, type HttpConfig } from '../http/config'
 import type { AuthConfig, TlsConfig } from '../auth/config'
 import { defaultCommandWords, type Action } from '../commands/builtin'
 import type { LogLevel } from '../log'
@@ -93,6 +94,8 @@ export interface BrokerConfig {
   tls: TlsConfig | null
   /** Webhook delivery: address policy, timeout, retry schedule; see docs/webhooks.md. */
   webhooks: WebhookConfig
+  /** The HTTP API and WebSocket listener (docs/http.md); null = off. Serves HTTPS when `tls` is set. */
+  http: HttpConfig | null
 }
 
 /**
@@ -141,4 +144,5 @@ export const DEFAULTS: Readonly<BrokerConfig> = Object.freeze({
   authFailuresPerMinutePerIp: 10,
   tls: null,
   webhooks: WEBHOOK_DEFAULTS,
+  http: { ...HTTP_DEFAULTS },
 })

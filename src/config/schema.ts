@@ -1,3 +1,4 @@
+import { httpSchema } from '../http/config'
 import { authSchema, tlsSchema } from '../auth/config'
 import { LOG_LEVELS } from '../log'
 import { webhooksSchema } from '../webhooks/config'
@@ -84,5 +85,6 @@ export const configFileSchema = {
     authFailuresPerMinutePerIp: positiveInt,
     tls: tlsSchema,
     webhooks: webhooksSchema,
+    http: httpSchema,
   },
 } as const

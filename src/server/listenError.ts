@@ -4,6 +4,8 @@ export interface ListenTarget {
   port: number
   /** The TLS listener (configured in the file) rather than the plain one (also settable by flags). */
   tls: boolean
+  /** The HTTP/WebSocket listener (`--http-port`, `http.host`). */
+  http?: boolean
 }
 
 /**
@@ -14,9 +16,12 @@ export interface ListenTarget {
 export function describeListenError (err: unknown, at: ListenTarget): string | null {
   const e = err as NodeJS.ErrnoException
   if (e === null || typeof e !== 'object' || (e.syscall !== 'listen' && e.syscall !== 'getaddrinfo' && e.syscall !== 'bind')) return null
-  const what = at.tls ? 'TLS port' : 'port'
-  const newPort = at.tls ? 'set another tls.port in the config' : 'pass --port <n>'
-  const newHost = at.tls ? 'set tls.host in the config to an address of this machine' : 'pass --host <address>, e.g. 127.0.0.1'
+  const what = at.tls ? 'TLS port' : at.http === true ? 'HTTP port' : 'port'
+  const newPort = at.tls ? 'set another tls.port in the config' : at.http === true ? 'pass --http-port <n>' : 'pass --port <n>'
+  const newHost = at.tls
+    ? 'set tls.host in the config to an address of this machine'
+    : at.http === true ? 'set http.host in the config to an address of this machine' : 'pass --host <address>, e.g. 127.0.0.1'
+
   switch (e.code) {
     case 'EADDRINUSE':
       return `${what} ${at.port} is in use: stop the other process or ${newPort}`

@@ -63,12 +63,12 @@ export class BrokerServer {
   }
 
   /** Takes a new client socket (plain, or TLS after its handshake: see tls.ts); connection limits apply to both. */
-  accept (socket: Socket): void {
+  accept (socket: Socket): Connection | null {
     const refusal = this.limits.refusal(socket, this.connections.size)
     if (refusal !== null) {
       refuseSocket(socket, refusal)
       this.trackRefused(socket)
-      return
+      return null
     }
     const conn = new Connection(this.nextId++, socket, this.manager, this.config, (c) => {
       this.connections.delete(c)
@@ -77,5 +77,6 @@ export class BrokerServer {
     this.connections.add(conn)
     this.limits.opened(conn)
     socket.on('error', (err) => this.manager.ctx.log.debug({ err, session: conn.id }, 'socket error'))
+    return conn
   }
 }

@@ -41,7 +41,7 @@ export async function startLoggedBroker (t: { teardown: (fn: () => unknown) => v
     },
   })
   const logDir = mkdtempSync(join(tmpdir(), 'ackline-auth-'))
-  const broker = new Broker(resolveConfig({ overrides: { port: 0, host: '127.0.0.1', logDir, ...overrides } }), pino({ level: 'info' }, sink), clock)
+  const broker = new Broker(resolveConfig({ overrides: { port: 0, host: '127.0.0.1', http: { port: 0 }, logDir, ...overrides } }), pino({ level: 'info' }, sink), clock)
   await broker.start()
   const clients: LineClient[] = []
   t.teardown(async () => {

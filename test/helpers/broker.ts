@@ -33,7 +33,7 @@ export function tempDir (files: Record<string, string> = {}): string {
 export async function startTestBroker (t: { teardown: (fn: () => unknown) => void }, overrides: ConfigOverrides = {}, clock?: Clock,
   commands?: readonly Command[]): Promise<TestBroker> {
   const logDir = overrides.logDir ?? mkdtempSync(join(tmpdir(), 'ackline-test-'))
-  const broker = await startBroker({ overrides: { port: 0, host: '127.0.0.1', ...overrides, logDir }, clock, commands })
+  const broker = await startBroker({ overrides: { port: 0, host: '127.0.0.1', http: { port: 0 }, ...overrides, logDir }, clock, commands })
   const port = broker.address!.port
   const clients: LineClient[] = []
   const tb: TestBroker = {

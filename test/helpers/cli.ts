@@ -14,7 +14,9 @@ export interface CliBroker {
 }
 
 export function runCli (args: string[], opts: { cwd?: string } = {}): CliBroker & { listening: Promise<number> } {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+  // Tests run in parallel: an ephemeral HTTP port unless the test picks one (or turns HTTP off).
+  const httpPort = args[0] === 'start' && !args.some(a => a.endsWith('http-port')) ? ['--http-port', '0'] : []
+  const child = spawn(process.execPath, [CLI, ...args, ...httpPort], { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''
   child.stdout!.setEncoding('utf8').on('data', (s: string) => { out += s })

@@ -42,7 +42,7 @@ t.test('hash-password prints a scrypt hash the broker accepts', async t => {
   const c = await LineClient.connect(port)
   t.equal(await c.request('pub x {"msg":1}'), 'ERR AUTH_REQUIRED authenticate first: auth <user> <password>')
   t.equal(await c.request('auth ops s3cret pass'), 'OK authenticated as ops')
-  t.match(cli.stdout(), /^ackline listening on 127\.0\.0\.1:\d+ \(TLS on 127\.0\.0\.1:\d+\), logs in \/.*logs\n$/, 'one line names both listeners')
+  t.match(cli.stdout(), /^ackline listening on 127\.0\.0\.1:\d+ \(TLS on 127\.0\.0\.1:\d+\) and https:\/\/127\.0\.0\.1:\d+, logs in \/.*logs\n$/, 'one line names both listeners')
   c.destroy()
   cli.child.kill('SIGTERM')
   t.equal(await cli.exited, 0)

@@ -36,7 +36,7 @@ t.test('start prints one human listening line with the absolute log dir, serves,
     // A relative --log-dir, resolved against the working directory.
     const cli = runCli(['start', '--port', '0', '--log-dir', 'my-logs'], { cwd: dir })
     const port = await cli.listening
-    t.equal(cli.stdout(), `ackline listening on 127.0.0.1:${port}, logs in ${join(dir, 'my-logs')}\n`)
+    t.match(cli.stdout(), new RegExp(`^ackline listening on 127\\.0\\.0\\.1:${port} and http://127\\.0\\.0\\.1:\\d+, logs in ${join(dir, 'my-logs').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\n$`))
     const c = await LineClient.connect(port)
     t.equal(await c.request('ping'), 'OK PONG')
     cli.child.kill(signal)
@@ -120,6 +120,18 @@ t.test('a TLS port in use names the TLS port and the config field', async t => {
   const cli = runCli(['start', '--config', join(dir, 'tls.json'), '--port', '0', '--log-dir', join(dir, 'logs')])
   t.equal(await cli.exited, 2)
   t.equal(cli.stderr(), `ackline: TLS port ${port} is in use: stop the other process or set another tls.port in the config\n`)
+})
+
+t.test('an HTTP port in use names the HTTP port and its flag; --no-http-port starts without it', async t => {
+  const port = await occupyPort(t)
+  const dir = t.testdir({})
+  const cli = runCli(['start', '--port', '0', '--http-port', String(port), '--log-dir', join(dir, 'logs')])
+  t.equal(await cli.exited, 2)
+  t.equal(cli.stderr(), `ackline: HTTP port ${port} is in use: stop the other process or pass --http-port <n>\n`)
+  const off = runCli(['start', '--port', '0', '--no-http-port', '--log-dir', join(dir, 'logs2')])
+  t.teardown(() => { off.child.kill() })
+  await off.listening
+  t.match(off.stdout(), /^ackline listening on 127\.0\.0\.1:\d+, logs in /, 'no HTTP address on the line')
 })
 
 t.test('a host that is not an address of this machine is one line, exit 2', async t => {

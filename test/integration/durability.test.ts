@@ -63,7 +63,7 @@ t.test('graceful restart: topics, named subscriptions and pending events come ba
 t.test('crash between batches: the journal alone brings back confirmed changes', async t => {
   const dir = tempDir()
   // A long batch interval: everything after start lives only in the journal.
-  const broker = await startBroker({ overrides: { port: 0, logDir: dir, batchIntervalMs: 3600000 } })
+  const broker = await startBroker({ overrides: { port: 0, http: null, logDir: dir, batchIntervalMs: 3600000 } })
   const { LineClient } = await import('../helpers/broker')
   const s = await LineClient.connect(broker.address!.port)
   const p = await LineClient.connect(broker.address!.port)
@@ -124,7 +124,7 @@ t.test('damaged files are moved aside, everything readable is recovered', async 
 t.test('a second broker on the same log dir refuses to start', async t => {
   const dir = tempDir()
   const tb = await restartable(t, dir)
-  await t.rejects(startBroker({ overrides: { port: 0, logDir: dir } }), /log dir .* is in use by another ackline broker \(pid \d+/)
+  await t.rejects(startBroker({ overrides: { port: 0, http: null, logDir: dir } }), /log dir .* is in use by another ackline broker \(pid \d+/)
   const c = await tb.client()
   t.equal(await c.request('ping'), 'OK PONG', 'the first one is unaffected')
 })
@@ -140,13 +140,13 @@ t.test('an unwritable log dir is a clear start-up error', { skip: process.getuid
   const dir = tempDir()
   mkdirSync(join(dir, 'ro'))
   chmodSync(join(dir, 'ro'), 0o500)
-  await t.rejects(startBroker({ overrides: { port: 0, logDir: join(dir, 'ro') } }), /log dir .* is not usable/)
+  await t.rejects(startBroker({ overrides: { port: 0, http: null, logDir: join(dir, 'ro') } }), /log dir .* is not usable/)
 })
 
 t.test('a log dir path that is a file is a clear start-up error', async t => {
   const dir = tempDir({ afile: 'x' })
-  await t.rejects(startBroker({ overrides: { port: 0, logDir: join(dir, 'afile') } }), /log dir .*afile is not usable: EEXIST/)
-  await t.rejects(startBroker({ overrides: { port: 0, logDir: join(dir, 'afile', 'sub') } }), /log dir .* is not usable: ENOTDIR/)
+  await t.rejects(startBroker({ overrides: { port: 0, http: null, logDir: join(dir, 'afile') } }), /log dir .*afile is not usable: EEXIST/)
+  await t.rejects(startBroker({ overrides: { port: 0, http: null, logDir: join(dir, 'afile', 'sub') } }), /log dir .* is not usable: ENOTDIR/)
 })
 
 t.test('a batch rewrites only the topics that changed', async t => {

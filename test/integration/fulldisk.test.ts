@@ -22,7 +22,7 @@ const disk = process.getuid?.() === 0 ? tinyDisk() : null
 t.test('full disk: a clear error, the broker keeps serving, and nothing confirmed is lost', { skip: disk === null ? 'mounting a tmpfs needs root' : false }, async t => {
   const dir = disk!
   t.teardown(() => { try { execFileSync('umount', ['-l', dir]) } catch { /* already gone */ } })
-  const broker = await startBroker({ overrides: { port: 0, logDir: dir, batchIntervalMs: 3600000 } })
+  const broker = await startBroker({ overrides: { port: 0, http: null, logDir: dir, batchIntervalMs: 3600000 } })
   const port = broker.address!.port
   const keeper = await LineClient.connect(port)
   const p = await LineClient.connect(port)

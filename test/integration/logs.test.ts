@@ -13,7 +13,7 @@ t.test('structured logs: connections at debug, limit hits at warn, nothing per e
     },
   })
   const log = pino({ level: 'debug' }, sink)
-  const broker = await startBroker({ overrides: { port: 0, host: '127.0.0.1', logDir: tempDir(), maxConnections: 1, maxTopics: 1 }, log })
+  const broker = await startBroker({ overrides: { port: 0, http: null, host: '127.0.0.1', logDir: tempDir(), maxConnections: 1, maxTopics: 1 }, log })
   t.teardown(() => broker.stop())
   const a = await LineClient.connect(broker.address!.port)
   t.teardown(() => a.destroy())

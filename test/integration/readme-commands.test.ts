@@ -46,7 +46,7 @@ t.test('npm start --port 9001 (flags before --) stops with the command that work
 t.test('npm start -- --port <n> starts the broker on that port', async t => {
   const dir = t.testdir({})
   // In its own process group, so that the whole npm -> sh -> node chain can be stopped.
-  const child = spawn('npm', ['start', '--', '--port', '0', '--log-dir', join(dir, 'logs')], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn('npm', ['start', '--', '--port', '0', '--http-port', '0', '--log-dir', join(dir, 'logs')], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
   const exited = new Promise<number | null>(resolve => child.on('exit', code => resolve(code)))
   t.teardown(async () => {
     try { process.kill(-child.pid!, 'SIGTERM') } catch {}
@@ -57,7 +57,7 @@ t.test('npm start -- --port <n> starts the broker on that port', async t => {
     const timer = setTimeout(() => reject(new Error(`no listening line: ${stdout}`)), 30000)
     child.stdout.setEncoding('utf8').on('data', (s: string) => {
       stdout += s
-      const m = /^ackline listening on 127\.0\.0\.1:(\d+), logs in (.*)$/m.exec(stdout)
+      const m = /^ackline listening on 127\.0\.0\.1:(\d+) and http:\/\/127\.0\.0\.1:\d+, logs in (.*)$/m.exec(stdout)
       if (m !== null) {
         clearTimeout(timer)
         resolve(m)

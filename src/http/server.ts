@@ -1,0 +1,239 @@
+import { readFileSync } from 'node:fs'
+import type { IncomingMessage } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import { WebSocketServer } from 'ws'
+import type { BrokerConfig } from '../config/defaults'
+import { BrokerError, brokerError, HTTP_STATUS, type ErrorCode } from '../errors'
+import type { Manager } from '../manager/manager'
+import type { BrokerServer } from '../server/server'
+import { parseEvent } from '../store/event'
+import { HTTP_DEFAULTS, type HttpConfig } from './config'
+import { CredentialCache, parseBasic } from './credentials'
+import { arrayElementTexts } from './jsonArray'
+import { HttpSession } from './session'
+import { WsLineStream } from './wsStream'
+
+/** What one published event reports over HTTP. */
+export interface PublishResult { id: string, topic: string, subscribers: number }
+
+/** The `OK <id> published to <topic> (<n> subscribers...)` reply of `pub`, as JSON. */
+const PUB_OK = /^OK (\S+) published to (\S+) \((\d+) subscriber/
+
+/**
+ * The HTTP API and the WebSocket endpoint (docs/http.md), on one fastify
+ * server: routes are thin transports over the command layer (`run` with the
+ * route's fields, on a per-request HttpSession); `GET /ws` upgrades to a
+ * Connection that speaks the line protocol over frames (WsLineStream).
+ */
+export class HttpListener {
+  readonly app: FastifyInstance
+  private readonly wss: WebSocketServer
+  private readonly credentials: CredentialCache
+  private readonly cfg: Required<HttpConfig>
+  private nextId = 1
+
+  constructor (private readonly config: BrokerConfig, http: HttpConfig, private readonly manager: Manager, private readonly tcp: BrokerServer) {
+    this.cfg = { ...HTTP_DEFAULTS, host: config.host, ...http }
+    this.credentials = new CredentialCache(this.cfg.credentialCacheMs)
+    const tls = config.tls
+    this.app = Fastify({
+      bodyLimit: config.maxLineBytes,
+      forceCloseConnections: true,
+      ...(tls === null ? {} : { https: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } }),
+    }) as unknown as FastifyInstance
+    this.app.removeAllContentTypeParsers()
+    // Bodies stay text: an event's bytes are stored as sent.
+    this.app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body))
+    this.app.setErrorHandler((err: Error & { code?: string, statusCode?: number }, _req, reply) => {
+      if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return this.sendError(reply, brokerError('LINE_TOO_LONG.body', { max: config.maxLineBytes }))
+      if (err instanceof BrokerError) return this.sendError(reply, err)
+      this.manager.ctx.log.error({ err }, 'http request failed unexpectedly')
+      return this.sendError(reply, new BrokerError('INTERNAL', 'internal error'))
+    })
+    this.app.setNotFoundHandler((req, reply) => {
+      this.sendError(reply, brokerError('UNKNOWN_COMMAND.route', { method: req.method, url: req.url }))
+    })
+    this.app.post('/topics/:topic/events', (req, reply) => this.publish(req, reply, (req.params as { topic: string }).topic, bodyText(req)))
+    this.app.get('/topics/:topic', (req, reply) => this.stats(req, reply, (req.params as { topic: string }).topic))
+    this.app.post('/publish', (req, reply) => this.seedPublish(req, reply))
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: this.cfg.maxFrameBytes })
+    this.app.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.upgrade(req, socket, head))
+  }
+
+  async listen (): Promise<AddressInfo> {
+    await this.app.listen({ port: this.cfg.port, host: this.cfg.host })
+    return this.app.server.address() as AddressInfo
+  }
+
+  /** http:// or https:// and the address, for the start-up line. */
+  get scheme (): string {
+    return this.config.tls === null ? 'http' : 'https'
+  }
+
+  async close (): Promise<void> {
+    for (const ws of this.wss.clients) ws.terminate()
+    this.wss.close()
+    await this.app.close()
+  }
+
+  // --- routes ---
+
+  private async publish (req: FastifyRequest, reply: FastifyReply, topic: string, body: string): Promise<void> {
+    const start = firstNonBlank(body)
+    if (body.charCodeAt(start) !== 0x5b) { // one event
+      const lines = await this.exec(req, s => this.manager.commands.run(s, 'pub', { topic, event: body }))
+      return this.send(reply, publishResult(lines[0]))
+    }
+    const texts = this.batchTexts(body)
+    const lines = await this.exec(req, s => {
+      for (let i = 0; i < texts.length; i++) {
+        try {
+          this.manager.commands.run(s, 'pub', { topic, event: texts[i] })
+        } catch (err) {
+          if (!(err instanceof BrokerError)) throw err
+          const before = i === 0 ? '' : `; the ${i} event${i === 1 ? '' : 's'} before it were published`
+          throw new BrokerError(err.code, `event ${i} of the batch: ${err.message}${before}`)
+        }
+      }
+    })
+    return this.send(reply, lines.map(publishResult))
+  }
+
+  /** A batch's events as sent, each validated before any is published: one bad event refuses the batch, naming its index. */
+  private batchTexts (body: string): string[] {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(body)
+    } catch {
+      throw brokerError('BAD_JSON', { where: ': the batch is not a valid JSON array' })
+    }
+    const max = this.config.maxQueuedLines
+    if (!Array.isArray(parsed) || parsed.length === 0 || parsed.length > max) throw brokerError('BAD_EVENT.notBatch', { max })
+    const texts = arrayElementTexts(body)
+    for (let i = 0; i < texts.length; i++) {
+      try {
+        parseEvent(texts[i])
+      } catch (err) {
+        if (!(err instanceof BrokerError)) throw err
+        throw brokerError('BAD_EVENT.batch', { index: i, detail: `${err.code} ${err.message}` })
+      }
+    }
+    return texts
+  }
+
+  private async stats (req: FastifyRequest, reply: FastifyReply, topic: string): Promise<void> {
+    const lines = await this.exec(req, s => this.manager.commands.run(s, 'stats', { topic }))
+    reply.type('application/json').send(okBody(lines[0]))
+  }
+
+  /** Seed 000's `POST /publish {"topic","payload","payloadType"}`: payload is stored as `msg`, payloadType as a field. */
+  private async seedPublish (req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    let body: unknown
+    try {
+      body = JSON.parse(bodyText(req))
+    } catch {
+      throw brokerError('BAD_JSON', { where: '' })
+    }
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw brokerError('BAD_ARGS.fieldType', { field: 'body', type: 'a JSON object' })
+    const { topic, payload, payloadType, ...rest } = body as Record<string, unknown>
+    const extra = Object.keys(rest)[0]
+    if (extra !== undefined) throw brokerError('BAD_ARGS.unknownField', { field: extra, expected: 'topic, payload, payloadType' })
+    if (typeof topic !== 'string') throw brokerError('BAD_ARGS.fieldType', { field: 'topic', type: 'a string' })
+    if (payloadType !== undefined && typeof payloadType !== 'string') throw brokerError('BAD_ARGS.fieldType', { field: 'payloadType', type: 'a string' })
+    const event = JSON.stringify(payloadType === undefined ? { msg: payload } : { msg: payload, payloadType })
+    return this.publish(req, reply, topic, event)
+  }
+
+  // --- plumbing ---
+
+  /** Runs commands on a fresh session for the request (authenticated by its Basic header) and waits for held replies. */
+  private async exec (req: FastifyRequest, fn: (s: HttpSession) => void): Promise<string[]> {
+    const session = new HttpSession(this.nextId++, req.ip)
+    try {
+      this.authenticate(session, req.headers.authorization)
+      fn(session)
+      await session.settled()
+    } finally {
+      this.manager.disconnect(session)
+    }
+    const failed = session.lines.find(l => l.startsWith('ERR '))
+    if (failed !== undefined) throw errFromLine(failed)
+    return session.lines
+  }
+
+  /** `Authorization: Basic` → the session's user; scrypt runs only when the header is not in the cache. */
+  private authenticate (session: HttpSession, header: string | undefined): void {
+    if (header === undefined) return
+    const now = this.manager.ctx.clock.now()
+    const auth = this.manager.ctx.auth
+    const cached = this.credentials.get(header, now)
+    if (cached !== null) {
+      auth.assume(session, cached)
+      return
+    }
+    const creds = parseBasic(header)
+    if (creds === null) throw brokerError('AUTH_FAILED')
+    const user = auth.login(session, creds.user, creds.password, now)
+    this.credentials.remember(header, user, now)
+  }
+
+  private upgrade (req: IncomingMessage, socket: Socket, head: Buffer): void {
+    if ((req.url ?? '').split('?')[0] !== '/ws') {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\ncontent-length: 0\r\n\r\n')
+      return
+    }
+    let user: string | null = null
+    const header = req.headers.authorization
+    if (header !== undefined) {
+      const probe = new HttpSession(0, socket.remoteAddress)
+      try {
+        this.authenticate(probe, header)
+        user = this.manager.ctx.auth.userOf(probe)
+      } catch (err) {
+        const e = err instanceof BrokerError ? err : new BrokerError('INTERNAL', 'internal error')
+        const body = JSON.stringify({ error: { code: e.code, message: e.message } })
+        socket.end(`HTTP/1.1 ${HTTP_STATUS[e.code]} ${e.code}\r\nConnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
+        return
+      }
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const stream = new WsLineStream(ws, socket.remoteAddress)
+      const conn = this.tcp.accept(stream as unknown as Socket)
+      if (conn !== null && user !== null) this.manager.ctx.auth.assume(conn, user)
+    })
+  }
+
+  private send (reply: FastifyReply, value: unknown): void {
+    reply.type('application/json').send(JSON.stringify(value))
+  }
+
+  private sendError (reply: FastifyReply, err: BrokerError): void {
+    reply.status(HTTP_STATUS[err.code]).type('application/json').send(JSON.stringify({ error: { code: err.code, message: err.message } }))
+  }
+}
+
+function bodyText (req: FastifyRequest): string {
+  return typeof req.body === 'string' ? req.body : ''
+}
+
+function firstNonBlank (s: string): number {
+  let i = 0
+  while (i < s.length && (s.charCodeAt(i) === 0x20 || s.charCodeAt(i) === 0x0a || s.charCodeAt(i) === 0x0d || s.charCodeAt(i) === 0x09)) i++
+  return i
+}
+
+function publishResult (line: string): PublishResult {
+  const m = PUB_OK.exec(line)
+  if (m === null) throw new BrokerError('INTERNAL', 'internal error')
+  return { id: m[1], topic: m[2], subscribers: Number(m[3]) }
+}
+
+function okBody (line: string): string {
+  return line.slice(3)
+}
+
+function errFromLine (line: string): BrokerError {
+  const space = line.indexOf(' ', 4)
+  return new BrokerError(line.slice(4, space) as ErrorCode, line.slice(space + 1))
+}

@@ -11,6 +11,7 @@ import type { BrokerStats, TopicStats } from './stats'
 import { Subscription } from './subscription'
 import { tcpTransport } from './tcpTransport'
 import type { OpenTransport } from './transport'
+import { wsTransport } from './wsTransport'
 
 /** Events of a client (`client.on(name, fn)`). */
 export interface ClientEvents {
@@ -66,7 +67,7 @@ export class AcklineClient extends Emitter<ClientEvents> implements Settler {
   /** @internal Use `connect()`. */
   constructor (private readonly options: ResolvedOptions, private readonly openTransport: OpenTransport) {
     super()
-    this.where = `${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`
+    this.where = options.url ?? `${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`
     this.publisher = new Publisher(options.publishWindow, () => this.sendableLink())
   }
 
@@ -119,9 +120,20 @@ export class AcklineClient extends Emitter<ClientEvents> implements Settler {
   async publishMany (topic: string, events: Iterable<unknown> | AsyncIterable<unknown>): Promise<PublishOutcome[]> {
     const outcomes: Array<Promise<PublishOutcome>> = []
     const window = this.options.publishWindow
-    for await (const event of events) {
+    const add = (event: unknown): void => {
       outcomes.push(this.publish(topic, event).then(r => ({ ok: true as const, ...r }), (error: AcklineError) => ({ ok: false as const, error })))
-      if (outcomes.length >= window) await outcomes[outcomes.length - window]
+    }
+    if (Symbol.iterator in Object(events)) {
+      // Synchronously, so that a window's worth of lines goes out in one write.
+      for (const event of events as Iterable<unknown>) {
+        add(event)
+        if (outcomes.length >= window) await outcomes[outcomes.length - window]
+      }
+    } else {
+      for await (const event of events) {
+        add(event)
+        if (outcomes.length >= window) await outcomes[outcomes.length - window]
+      }
     }
     return Promise.all(outcomes)
   }
@@ -414,17 +426,23 @@ function closedError (): AcklineError {
 }
 
 /**
- * Connects to a broker: TCP (or TLS), then `auth` and `name` when given.
- * Rejects with an AcklineError (`CONNECT_FAILED`, `AUTH_FAILED`,
+ * Connects to a broker: TCP (or TLS) to `host` and `port`, or WebSocket to a
+ * `ws://` or `wss://` URL (the broker's `GET /ws`), then `auth` and `name`
+ * when given. Rejects with an AcklineError (`CONNECT_FAILED`, `AUTH_FAILED`,
  * `NAME_IN_USE`, `TOO_MANY_CONNECTIONS`, ...) if the first connection fails;
  * later losses are retried (see `reconnect`).
  */
-export async function connect (opts: ConnectOptions = {}): Promise<AcklineClient> {
-  const o = resolveOptions(opts)
+export async function connect (opts?: ConnectOptions): Promise<AcklineClient>
+export async function connect (url: string, opts?: ConnectOptions): Promise<AcklineClient>
+export async function connect (target: string | ConnectOptions = {}, more: ConnectOptions = {}): Promise<AcklineClient> {
+  const o = typeof target === 'string' ? resolveOptions(more, undefined, target) : resolveOptions(target)
   // Refuse what cannot be sent before opening anything.
   if (o.user !== null) authLine(o.user, o.password)
   if (o.name !== null) nameLine(o.name)
-  const client = new AcklineClient(o, tcpTransport({ host: o.host, port: o.port, tls: o.tls, connectTimeoutMs: o.connectTimeoutMs, maxLineBytes: o.maxLineBytes }))
+  const transport = o.url !== null
+    ? wsTransport({ url: o.url, tls: o.tls, connectTimeoutMs: o.connectTimeoutMs, maxLineBytes: o.maxLineBytes, maxFrameBytes: o.maxFrameBytes })
+    : tcpTransport({ host: o.host, port: o.port, tls: o.tls, connectTimeoutMs: o.connectTimeoutMs, maxLineBytes: o.maxLineBytes })
+  const client = new AcklineClient(o, transport)
   await client.start()
   return client
 }

@@ -38,6 +38,8 @@ export interface ConnectOptions {
   closeTimeoutMs?: number
   /** Longest line accepted from the broker, in bytes (the broker's highest `maxLineBytes` plus room for the EVENT envelope). */
   maxLineBytes?: number
+  /** WebSocket only: command lines are packed into frames of at most this many bytes (the broker's `http.maxFrameBytes`). */
+  maxFrameBytes?: number
   /** Reconnection after a lost connection; `false` turns it off. */
   reconnect?: false | Partial<ReconnectOptions>
 }
@@ -50,6 +52,7 @@ export const CLIENT_DEFAULTS = {
   connectTimeoutMs: 10_000,
   closeTimeoutMs: 10_000,
   maxLineBytes: 257 * 1024 * 1024,
+  maxFrameBytes: 1024 * 1024,
   reconnect: {
     initialDelayMs: 100,
     maxDelayMs: 5000,
@@ -61,6 +64,8 @@ export const CLIENT_DEFAULTS = {
 
 /** Options with every default filled in. */
 export interface ResolvedOptions {
+  /** A `ws://` or `wss://` URL to connect to over WebSocket, or null for TCP to host and port. */
+  url: string | null
   host: string
   port: number
   tls: false | TlsOptions
@@ -71,6 +76,7 @@ export interface ResolvedOptions {
   connectTimeoutMs: number
   closeTimeoutMs: number
   maxLineBytes: number
+  maxFrameBytes: number
   reconnect: ReconnectOptions | null
 }
 
@@ -84,8 +90,13 @@ function positiveInt (value: number, what: string, min = 1): number {
   return value
 }
 
-/** Fills in defaults (environment, then CLIENT_DEFAULTS) and checks the values; throws TypeError for a bad one. */
-export function resolveOptions (opts: ConnectOptions, env: Record<string, string | undefined> = environment()): ResolvedOptions {
+/**
+ * Fills in defaults (environment, then CLIENT_DEFAULTS) and checks the values;
+ * throws TypeError for a bad one. `url` (ws:// or wss://) selects the
+ * WebSocket transport; host and port are then unused.
+ */
+export function resolveOptions (opts: ConnectOptions, env: Record<string, string | undefined> = environment(), url: string | null = null): ResolvedOptions {
+  if (url !== null && !/^wss?:\/\/[^/\s]+/i.test(url)) throw new TypeError(`a broker URL must start with ws:// or wss:// (WebSocket); got ${JSON.stringify(url)}`)
   const envPort = env.ACKLINE_PORT
   const port = opts.port ?? (envPort !== undefined && envPort !== '' ? Number(envPort) : CLIENT_DEFAULTS.port)
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new TypeError(`port must be an integer from 1 to 65535, got ${String(opts.port ?? envPort)}`)
@@ -102,6 +113,7 @@ export function resolveOptions (opts: ConnectOptions, env: Record<string, string
     if (!(reconnect.maxAttempts >= 1)) throw new TypeError('reconnect.maxAttempts must be at least 1')
   }
   return {
+    url,
     host,
     port,
     tls: opts.tls === undefined || opts.tls === false ? false : opts.tls === true ? {} : opts.tls,
@@ -112,6 +124,7 @@ export function resolveOptions (opts: ConnectOptions, env: Record<string, string
     connectTimeoutMs: positiveInt(opts.connectTimeoutMs ?? CLIENT_DEFAULTS.connectTimeoutMs, 'connectTimeoutMs'),
     closeTimeoutMs: positiveInt(opts.closeTimeoutMs ?? CLIENT_DEFAULTS.closeTimeoutMs, 'closeTimeoutMs'),
     maxLineBytes: positiveInt(opts.maxLineBytes ?? CLIENT_DEFAULTS.maxLineBytes, 'maxLineBytes', 64),
+    maxFrameBytes: positiveInt(opts.maxFrameBytes ?? CLIENT_DEFAULTS.maxFrameBytes, 'maxFrameBytes', 64),
     reconnect,
   }
 }

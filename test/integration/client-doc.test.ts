@@ -16,6 +16,8 @@ const run = promisify(execFile)
 const ROOT = join(__dirname, '..', '..')
 const DOC = join(ROOT, 'docs', 'client.md')
 const TSC = require.resolve('typescript/bin/tsc')
+/** In an example, the broker's WebSocket URL. */
+const DOC_WS_URL = 'ws://127.0.0.1:8080/ws'
 
 interface Example {
   lineNo: number
@@ -83,7 +85,10 @@ t.test('the examples type-check against the package as installed', async t => {
 examples.forEach((ex, i) => {
   t.test(`docs/client.md:${ex.lineNo}`, async t => {
     const tb = await startTestBroker(t, ex.config)
-    const { stdout } = await run(process.execPath, [`${files[i]}.mjs`], { cwd: dir, env: { ...process.env, ACKLINE_PORT: String(tb.port), ACKLINE_HOST: '127.0.0.1' }, timeout: 20000 })
+    // The WebSocket URL the examples show stands for this broker's.
+    const js = readFileSync(join(dir, `${files[i]}.mjs`), 'utf8').replaceAll(DOC_WS_URL, `ws://127.0.0.1:${tb.broker.httpAddress!.port}/ws`)
+    writeFileSync(join(dir, `${files[i]}.run.mjs`), js)
+    const { stdout } = await run(process.execPath, [`${files[i]}.run.mjs`], { cwd: dir, env: { ...process.env, ACKLINE_PORT: String(tb.port), ACKLINE_HOST: '127.0.0.1' }, timeout: 20000 })
     const got = stdout.split('\n')
     if (got.at(-1) === '') got.pop()
     const want = ex.output ?? []

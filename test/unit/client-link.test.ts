@@ -107,3 +107,25 @@ t.test('Publisher: the window, order, a queue that keeps small, replies it does 
   link.destroy(new AcklineError('DISCONNECTED', 'gone'))
   await t.rejects(results[2990], { code: 'DISCONNECTED', message: 'gone; this publish may or may not have been stored' })
 })
+
+t.test('publishMany of an array sends a window of lines in one write', async t => {
+  const { AcklineClient } = await import('../../src/client/client')
+  const { resolveOptions } = await import('../../src/client/options')
+  const fake = new FakeTransport()
+  const writes: number[] = []
+  const send = fake.send.bind(fake)
+  fake.send = (lines) => {
+    writes.push(lines.length)
+    send(lines)
+    // The broker's answers, a turn later.
+    setImmediate(() => { for (const l of lines) fake.handlers.line(l === 'ping' ? 'OK PONG' : `OK ${l.length} published to t (0 subscribers)`) })
+  }
+  const c = new AcklineClient(resolveOptions({ publishWindow: 50, reconnect: false }, {}), async (handlers) => { fake.handlers = handlers; return fake })
+  await c.start()
+  const outcomes = await c.publishMany('t', Array.from({ length: 120 }, (_, i) => ({ msg: i })))
+  t.equal(outcomes.length, 120)
+  t.ok(outcomes.every(o => o.ok))
+  t.equal(writes[0], 1, 'the ping of connect()')
+  t.equal(writes[1], 50, 'the first window in one write')
+  t.equal(writes.slice(1).reduce((a, b) => a + b, 0), 120)
+})

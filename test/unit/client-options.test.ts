@@ -15,6 +15,9 @@ t.test('defaults, then the environment, then what the caller gives', async t => 
   t.equal(resolveOptions({ reconnect: false }, {}).reconnect, null)
   t.same(resolveOptions({ reconnect: { maxAttempts: 3 } }, {}).reconnect, { ...CLIENT_DEFAULTS.reconnect, maxAttempts: 3 })
   t.match(resolveOptions({ user: 'u', password: 'p', name: 'n' }, {}), { user: 'u', password: 'p', name: 'n' })
+  t.match(resolveOptions({}, {}), { url: null, maxFrameBytes: 1048576 })
+  t.match(resolveOptions({ maxFrameBytes: 64 }, {}, 'wss://broker.example:8443/ws'), { url: 'wss://broker.example:8443/ws', maxFrameBytes: 64 })
+  t.match(resolveOptions({}, {}, 'WS://127.0.0.1:8080/ws'), { url: 'WS://127.0.0.1:8080/ws' })
 })
 
 t.test('bad options are a TypeError naming the option', async t => {
@@ -23,6 +26,10 @@ t.test('bad options are a TypeError naming the option', async t => {
   t.throws(() => resolveOptions({ publishWindow: 0 }, {}), { message: /publishWindow must be an integer of at least 1, got 0/ })
   t.same(resolveOptions({ publishWindow: 1 }, {}).publishWindow, 1, 'the smallest window')
   t.throws(() => resolveOptions({ maxLineBytes: 63 }, {}), { message: /maxLineBytes/ })
+  t.throws(() => resolveOptions({ maxFrameBytes: 63 }, {}), { message: /maxFrameBytes must be an integer of at least 64/ })
+  for (const url of ['http://h/ws', 'ws://', 'ws:///ws', 'h:8080', '']) {
+    t.throws(() => resolveOptions({}, {}, url), { name: 'TypeError', message: /must start with ws:\/\/ or wss:\/\// }, JSON.stringify(url))
+  }
   t.throws(() => resolveOptions({ connectTimeoutMs: 1.5 }, {}), { message: /connectTimeoutMs/ })
   t.throws(() => resolveOptions({ password: 'p' }, {}), { message: 'user and password go together' })
   t.throws(() => resolveOptions({ reconnect: { initialDelayMs: 10, maxDelayMs: 5 } }, {}), { message: /delays/ })

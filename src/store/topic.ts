@@ -337,9 +337,9 @@ export class Topic {
   appended (lastOffset: number): void {
     const u = this.unflushed
     let h = this.head
-    const cache = this.cache !== null && !this.deleted && this.hasReaderBehind() ? this.cache : null
+    const from = this.cache !== null && !this.deleted ? this.readersNeedFrom() : Infinity
     while (h < u.length && u[h].offset <= lastOffset) {
-      if (cache !== null) cache.put(this.cached, u[h])
+      if (u[h].offset >= from) this.cache!.put(this.cached, u[h])
       h++
     }
     if (h === u.length) {
@@ -354,10 +354,15 @@ export class Topic {
     this.head = h
   }
 
-  /** Whether a connected subscription has events waiting (it reads from the topic soon). */
-  private hasReaderBehind (): boolean {
-    for (const s of this.subscriptions.values()) if (s.sink !== null && s.waiting.size > 0) return true
-    return false
+  /** The lowest offset a connected subscription still waits for (it reads from the topic soon); Infinity when none. */
+  private readersNeedFrom (): number {
+    let low = Infinity
+    for (const s of this.subscriptions.values()) {
+      if (s.sink === null || s.waiting.size === 0) continue
+      const o = s.waiting.lowestOffset()
+      if (o < low) low = o
+    }
+    return low
   }
 
   /** The append failed: those events go again with the next batch. */

@@ -331,15 +331,21 @@ export class Topic {
 
   /**
    * The append of events up to `lastOffset` is stored: they leave memory,
-   * for the hot cache when a connected subscriber is behind (it will want
-   * them soon); a backlog for subscribers that are away only passes through.
+   * for the hot cache when a connected subscriber still waits for them (it
+   * will want them soon); the others (delivered already, or a backlog for
+   * subscribers that are away) only pass through.
    */
   appended (lastOffset: number): void {
     const u = this.unflushed
     let h = this.head
-    const from = this.cache !== null && !this.deleted ? this.readersNeedFrom() : Infinity
+    const readers = this.cache !== null && !this.deleted ? this.waitingReaders() : null
     while (h < u.length && u[h].offset <= lastOffset) {
-      if (u[h].offset >= from) this.cache!.put(this.cached, u[h])
+      if (readers !== null) {
+        const ev = u[h]
+        for (let i = 0; i < readers.length; i++) {
+          if (readers[i].waiting.has(ev.offset)) { this.cache!.put(this.cached, ev); break }
+        }
+      }
       h++
     }
     if (h === u.length) {
@@ -354,15 +360,11 @@ export class Topic {
     this.head = h
   }
 
-  /** The lowest offset a connected subscription still waits for (it reads from the topic soon); Infinity when none. */
-  private readersNeedFrom (): number {
-    let low = Infinity
-    for (const s of this.subscriptions.values()) {
-      if (s.sink === null || s.waiting.size === 0) continue
-      const o = s.waiting.lowestOffset()
-      if (o < low) low = o
-    }
-    return low
+  /** The connected subscriptions with events waiting (they read from the topic soon); null when none. */
+  private waitingReaders (): Subscription[] | null {
+    let out: Subscription[] | null = null
+    for (const s of this.subscriptions.values()) if (s.sink !== null && s.waiting.size > 0) (out ??= []).push(s)
+    return out
   }
 
   /** The append failed: those events go again with the next batch. */

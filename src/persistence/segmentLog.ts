@@ -51,7 +51,7 @@ interface Chunk {
   startPos: number
   buf: Buffer
   /** offset, position, timestamp, bytes of each line: noted in the index once the write succeeded, so reads never see it early. */
-  notes: number[]
+  notes: Float64Array
 }
 
 /**
@@ -288,19 +288,19 @@ export class SegmentLog {
       seg = undefined
     }
     if (seg === undefined) { seg = this.newSegment(entries[0].offset); created = true }
-    let lines: string[] = []
-    let notes: number[] = []
+    const notes = new Float64Array(entries.length * 4)
+    let from = 0 // first entry of the current chunk
     let startPos = seg.index.bytes
     let size = 0
-    const flush = async (): Promise<void> => {
+    const flush = async (to: number): Promise<void> => {
       const buf = Buffer.allocUnsafe(size)
       let at = 0
-      for (let i = 0; i < lines.length; i++) {
-        at += buf.write(lines[i], at, 'utf8')
+      for (let i = from; i < to; i++) {
+        at += buf.write(entries[i].json, at, 'utf8')
         buf[at++] = 0x0a
         if ((i & YIELD_LINES) === YIELD_LINES) await nextTurn()
       }
-      chunks.push({ seg: seg!, created, startPos, buf, notes })
+      chunks.push({ seg: seg!, created, startPos, buf, notes: notes.subarray(from * 4, to * 4) })
     }
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]
@@ -308,20 +308,21 @@ export class SegmentLog {
       const len = Buffer.byteLength(e.json, 'utf8') + 1
       let pos = startPos + size
       if (pos > 0 && pos + len > this.segmentBytes) {
-        await flush()
+        await flush(i)
         seg = this.newSegment(e.offset)
         created = true
-        lines = []
-        notes = []
+        from = i
         startPos = 0
         size = 0
         pos = 0
       }
-      notes.push(e.offset, pos, e.timestamp, len)
-      lines.push(e.json)
+      notes[4 * i] = e.offset
+      notes[4 * i + 1] = pos
+      notes[4 * i + 2] = e.timestamp
+      notes[4 * i + 3] = len
       size += len
     }
-    await flush()
+    await flush(entries.length)
     return chunks
   }
 

@@ -338,16 +338,19 @@ export class Topic {
   appended (lastOffset: number): void {
     const u = this.unflushed
     let h = this.head
-    const readers = this.cache !== null && !this.deleted ? this.waitingReaders() : null
-    while (h < u.length && u[h].offset <= lastOffset) {
-      if (readers !== null) {
-        const ev = u[h]
-        for (let i = 0; i < readers.length; i++) {
-          if (readers[i].waiting.has(ev.offset)) { this.cache!.put(this.cached, ev); break }
-        }
+    const cache = this.cache
+    if (cache !== null && !this.deleted && h < u.length) {
+      // The runs of what connected subscribers wait for, not every event: a backlog for subscribers away costs nothing here.
+      const first = u[h].offset
+      for (const s of this.subscriptions.values()) {
+        if (s.sink === null || s.waiting.size === 0) continue
+        s.waiting.forEachIn(first, lastOffset, (o) => {
+          const ev = this.eventAt(o)
+          if (ev !== undefined) cache.put(this.cached, ev)
+        })
       }
-      h++
     }
+    while (h < u.length && u[h].offset <= lastOffset) h++
     if (h === u.length) {
       this.unflushed = []
       this.appendAt = 0
@@ -358,13 +361,6 @@ export class Topic {
       h = 0
     }
     this.head = h
-  }
-
-  /** The connected subscriptions with events waiting (they read from the topic soon); null when none. */
-  private waitingReaders (): Subscription[] | null {
-    let out: Subscription[] | null = null
-    for (const s of this.subscriptions.values()) if (s.sink !== null && s.waiting.size > 0) (out ??= []).push(s)
-    return out
   }
 
   /** The append failed: those events go again with the next batch. */

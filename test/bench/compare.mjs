@@ -15,10 +15,11 @@
 //   W2: 1 publisher, 1 anonymous subscriber, in-flight 100, priorities 0-9, acks each event
 //   W3: the same with a named subscriber (`--subscriber-name w3`): every pub, delivery and ack journaled
 // Prints each run and the medians (delivered ev/s, end-to-end p50/p99,
-// publish-to-OK p50/p99). Brokers are stopped by pid; a watchdog ends the run
+// publish-to-OK p50/p99, and the broker's CPU time per event from
+// /proc/<pid>/stat, the steadier figure on a shared machine). Brokers are stopped by pid; a watchdog ends the run
 // after --limit seconds.
 import { spawn, execFile } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -64,6 +65,7 @@ async function broker (cli) {
   })
   return {
     port,
+    cpuMs: () => { const f = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' '); return (Number(f[11]) + Number(f[12])) * 10 },
     stop: async () => {
       child.kill('SIGTERM')
       await new Promise(resolve => child.once('exit', resolve))
@@ -90,18 +92,20 @@ for (let r = 0; r < REPEATS; r++) {
   for (const [label, cli] of (r % 2 === 0 ? [['base', BASE], ['head', HEAD]] : [['head', HEAD], ['base', BASE]])) {
     for (const w of ['W2', 'W3']) {
       const b = await broker(cli)
+      const c0 = b.cpuMs()
       const x = await bench(b.port, w === 'W3')
+      x.cpuUs = (b.cpuMs() - c0) * 1000 / Number(MESSAGES.replace(/k$/, '000').replace(/m$/, '000000'))
       await b.stop()
       results[label][w].push(x)
-      console.log(`  repeat ${r + 1} ${label} ${w}: ${x.delivered.toFixed(0)} delivered ev/s, e2e p50 ${x.p50.toFixed(1)} p99 ${x.p99.toFixed(1)} ms, confirm p50 ${x.c50.toFixed(1)} p99 ${x.c99.toFixed(1)} ms`)
+      console.log(`  repeat ${r + 1} ${label} ${w}: ${x.delivered.toFixed(0)} delivered ev/s, e2e p50 ${x.p50.toFixed(1)} p99 ${x.p99.toFixed(1)} ms, confirm p50 ${x.c50.toFixed(1)} p99 ${x.c99.toFixed(1)} ms, broker CPU ${x.cpuUs.toFixed(1)} µs/event`)
     }
   }
 }
-console.log('\n| workload | build | delivered ev/s | e2e p50 ms | e2e p99 ms | confirm p50 ms | confirm p99 ms |\n|---|---|---:|---:|---:|---:|---:|')
+console.log('\n| workload | build | delivered ev/s | e2e p50 ms | e2e p99 ms | confirm p50 ms | confirm p99 ms | broker CPU µs/event |\n|---|---|---:|---:|---:|---:|---:|---:|')
 for (const w of ['W2', 'W3']) {
   for (const label of ['base', 'head']) {
     const xs = results[label][w]
-    console.log(`| ${w} | ${label} | ${median(xs.map(x => x.delivered)).toFixed(0)} | ${median(xs.map(x => x.p50)).toFixed(1)} | ${median(xs.map(x => x.p99)).toFixed(1)} | ${median(xs.map(x => x.c50)).toFixed(1)} | ${median(xs.map(x => x.c99)).toFixed(1)} |`)
+    console.log(`| ${w} | ${label} | ${median(xs.map(x => x.delivered)).toFixed(0)} | ${median(xs.map(x => x.p50)).toFixed(1)} | ${median(xs.map(x => x.p99)).toFixed(1)} | ${median(xs.map(x => x.c50)).toFixed(1)} | ${median(xs.map(x => x.c99)).toFixed(1)} | ${median(xs.map(x => x.cpuUs)).toFixed(1)} |`)
   }
 }
 clearTimeout(watchdog)

@@ -1,4 +1,4 @@
-import { closeSync, fdatasync, fstatSync, fsyncSync, ftruncateSync, openSync, unlinkSync, write, writeSync } from 'node:fs'
+import { close, closeSync, fdatasync, fstatSync, fsync, fsyncSync, ftruncateSync, open, openSync, unlinkSync, write, writeSync } from 'node:fs'
 import { join } from 'node:path'
 
 export type FsyncPolicy = 'always' | 'batch' | 'off'
@@ -124,10 +124,13 @@ export class Journal {
   }
 
   /**
-   * Writes what is queued to the current file, syncs and closes it, then
-   * switches to generation `gen`. Synchronous, so no record can land between
-   * the store snapshot the batcher takes and the switch. Call after
-   * pauseForRotation().
+   * Writes what is queued to the current file, then switches to generation
+   * `gen`. Synchronous, so no record can land between the changes the
+   * batcher takes and the switch. Call after pauseForRotation(). Under
+   * `always`, the old file's fdatasync and the directory's fsync (the new
+   * file's entry) run off the event loop; until they are done no group is
+   * written and the records written here are not reported durable, so tickets
+   * still become durable in order.
    */
   rotate (gen: number): void {
     const oldFd = this.fd
@@ -139,16 +142,38 @@ export class Journal {
         this.buf = []
         ticket = this.openTicket++
       }
-      if (this.policy === 'always') fsyncSync(oldFd)
     } catch (e) {
       err = e as Error
     }
-    closeSync(oldFd)
     this.gen = gen
-    this.fd = this.openFile(gen)
+    this.fd = openSync(journalFile(this.dir, gen), 'a')
+    this.size = fstatSync(this.fd).size
     this.paused = false
-    if (ticket > 0) this.settle(ticket, err)
-    else if (this.buf.length > 0 && !this.scheduled) {
+    if (this.policy !== 'always') {
+      closeSync(oldFd)
+      this.done(ticket, err)
+      return
+    }
+    this.writing = true
+    fdatasync(oldFd, (e1) => {
+      close(oldFd, () => {
+        syncDir(this.dir, (e2) => this.done(ticket, err ?? e1 ?? e2))
+      })
+    })
+  }
+
+  /** The end of a rotation: its records settle (if it wrote any), or the journal is simply idle again. */
+  private done (ticket: number, err: Error | null): void {
+    if (ticket > 0) {
+      this.settle(ticket, err)
+      return
+    }
+    this.writing = false
+    if (err !== null) this.events.failed(this.openTicket - 1, err)
+    const waiters = this.idleWaiters
+    this.idleWaiters = []
+    for (const w of waiters) w()
+    if (this.buf.length > 0 && !this.scheduled) {
       this.scheduled = true
       setImmediate(flushJournal, this)
     }
@@ -201,6 +226,14 @@ function writeAll (fd: number, data: Buffer, off: number, done: (err: Error | nu
     if (err !== null) return done(err)
     if (off + n < data.length) return writeAll(fd, data, off + n, done)
     done(null)
+  })
+}
+
+/** fsync of a directory, asynchronously (a new file's entry made durable). */
+function syncDir (dir: string, done: (err: Error | null) => void): void {
+  open(dir, 'r', (err, fd) => {
+    if (err !== null) { done(err); return }
+    fsync(fd, (err2) => close(fd, () => done(err2)))
   })
 }
 

@@ -54,11 +54,6 @@ function suffixV1 (subsJson: string): string {
   return ',[' + subsJson + ']]'
 }
 
-/** A v1 record line; for tests that build v1 journals. */
-export function encodePublishRecordV1 (topic: string, seq: number, eventJson: string, subsJson: string): string {
-  return prefixV1(JSON.stringify(topic), seq) + eventJson + suffixV1(subsJson)
-}
-
 /** A v1 publish record as read back. */
 export interface PublishRecordV1 {
   topic: string

@@ -56,6 +56,8 @@ interface Loading {
   unflushed: SegmentLine[]
   /** Replayed records, as state-log lines. */
   changes: string[]
+  /** Deleted by a replayed `X` and not made again by a later record. */
+  deleted?: boolean
 }
 
 /** Recovery reads segments in slices this big: what a slice decodes is garbage young enough to be cheap. */
@@ -158,6 +160,7 @@ export async function recover (dir: string, store: Store, log: Logger, o: Recove
   let events = 0
   let pending = 0
   for (const lt of loading.values()) {
+    if (lt.deleted === true) continue
     const topic = await build(lt, store, log, o)
     if (lt.files !== null) files.set(topic, lt.files)
     if (lt.changes.length > 0 || lt.unflushed.length > 0 || lt.files === null) changes.set(topic, lt.changes)
@@ -165,7 +168,7 @@ export async function recover (dir: string, store: Store, log: Logger, o: Recove
     for (const s of topic.subscriptions.values()) pending += s.pending + s.inFlight.size
   }
   if (!existsSync(join(dir, FORMAT_FILE))) throw new Error('format.json vanished during recovery')
-  return { result: { maxGen, topics: loading.size, events, pending, replayed, problems, migrated }, files, changes }
+  return { result: { maxGen, topics: store.topics.size, events, pending, replayed, problems, migrated }, files, changes }
 }
 
 function loadingFor (loading: Map<string, Loading>, name: unknown): Loading {
@@ -175,6 +178,7 @@ function loadingFor (loading: Map<string, Loading>, name: unknown): Loading {
     lt = { name, files: null, state: new TopicState(name), unflushed: [], changes: [] }
     loading.set(name, lt)
   }
+  lt.deleted = false
   return lt
 }
 
@@ -194,7 +198,7 @@ function replay (loading: Map<string, Loading>, line: string, rec: unknown[], ge
       // Deleted: its directory goes now; records after this one make a new topic.
       if (lt.files !== null) trashTopicDirSync(dir, lt.files.dir, now())
       else trashTopicDirSync(dir, topicDirPath(dir, lt.name), now())
-      loading.set(lt.name, { name: lt.name, files: null, state: new TopicState(lt.name), unflushed: [], changes: [] })
+      loading.set(lt.name, { name: lt.name, files: null, state: new TopicState(lt.name), unflushed: [], changes: [], deleted: true })
       return true
     }
     case 'P': {

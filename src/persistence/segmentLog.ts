@@ -51,7 +51,7 @@ interface Chunk {
   startPos: number
   buf: Buffer
   /** offset, position, timestamp, bytes of each line: noted in the index once the write succeeded, so reads never see it early. */
-  notes: number[]
+  notes: Float64Array
 }
 
 /**
@@ -68,6 +68,12 @@ type Read = typeof Read[keyof typeof Read]
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024
 const DEFAULT_INTERVAL = 4096
 const SCAN_CHUNK = 1 << 20
+/** An append yields to the event loop after every this many lines (a power of two, minus one). */
+const YIELD_LINES = 4095
+
+function nextTurn (): Promise<void> {
+  return new Promise(resolve => setImmediate(resolve))
+}
 const RANGE_CHUNK = 256 * 1024
 
 /**
@@ -240,7 +246,7 @@ export class SegmentLog {
       if (!(e.offset > prev)) throw new Error(`append: offset ${e.offset} is not above ${prev}`)
       prev = e.offset
     }
-    const chunks = this.plan(entries)
+    const chunks = await this.plan(entries)
     const touched: Chunk[] = []
     try {
       for (let k = 0; k < chunks.length; k++) {
@@ -271,8 +277,8 @@ export class SegmentLog {
     for (let k = 0; k < chunks.length - 1; k++) this.writeIndex(chunks[k].seg) // sealed by this append
   }
 
-  /** Splits an append into per-segment buffers. */
-  private plan (entries: readonly LogEntry[]): Chunk[] {
+  /** Splits an append into per-segment buffers, yielding to the event loop every few thousand lines (a big batch never blocks it long). */
+  private async plan (entries: readonly LogEntry[]): Promise<Chunk[]> {
     const chunks: Chunk[] = []
     let seg: Segment | undefined = this.segs[this.segs.length - 1]
     let created = false
@@ -282,34 +288,41 @@ export class SegmentLog {
       seg = undefined
     }
     if (seg === undefined) { seg = this.newSegment(entries[0].offset); created = true }
-    let lines: string[] = []
-    let notes: number[] = []
+    const notes = new Float64Array(entries.length * 4)
+    let from = 0 // first entry of the current chunk
     let startPos = seg.index.bytes
     let size = 0
-    const flush = (): void => {
+    const flush = async (to: number): Promise<void> => {
       const buf = Buffer.allocUnsafe(size)
       let at = 0
-      for (const l of lines) { at += buf.write(l, at, 'utf8'); buf[at++] = 0x0a }
-      chunks.push({ seg: seg!, created, startPos, buf, notes })
+      for (let i = from; i < to; i++) {
+        at += buf.write(entries[i].json, at, 'utf8')
+        buf[at++] = 0x0a
+        if ((i & YIELD_LINES) === YIELD_LINES) await nextTurn()
+      }
+      chunks.push({ seg: seg!, created, startPos, buf, notes: notes.subarray(from * 4, to * 4) })
     }
-    for (const e of entries) {
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]
+      if ((i & YIELD_LINES) === YIELD_LINES) await nextTurn()
       const len = Buffer.byteLength(e.json, 'utf8') + 1
       let pos = startPos + size
       if (pos > 0 && pos + len > this.segmentBytes) {
-        flush()
+        await flush(i)
         seg = this.newSegment(e.offset)
         created = true
-        lines = []
-        notes = []
+        from = i
         startPos = 0
         size = 0
         pos = 0
       }
-      notes.push(e.offset, pos, e.timestamp, len)
-      lines.push(e.json)
+      notes[4 * i] = e.offset
+      notes[4 * i + 1] = pos
+      notes[4 * i + 2] = e.timestamp
+      notes[4 * i + 3] = len
       size += len
     }
-    flush()
+    await flush(entries.length)
     return chunks
   }
 

@@ -1,4 +1,3 @@
-import { join } from 'node:path'
 import { grantFromWord } from '../auth/acl'
 import { checkStoredEvent, detachedSlice } from '../store/event'
 import type { GrantRights } from '../store/topic'
@@ -36,10 +35,6 @@ const ENTRY_INDENT = '    '
 const ENTRY_SEQ = '{"seq":'
 const ENTRY_DELIVERIES = ',"deliveries":'
 const ENTRY_EVENT = ',"event":'
-
-export function topicLogFile (dir: string, topic: string): string {
-  return join(dir, topic + LOG_SUFFIX)
-}
 
 /** A named subscriber's settings; `user`: on a private topic, the user that made the subscription. */
 export interface SubscriberSettings { maxInFlight: number, ackTimeoutMs?: number, user?: string }

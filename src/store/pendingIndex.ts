@@ -120,6 +120,24 @@ export class PendingIndex {
     }
   }
 
+  /** Calls fn for every offset held in [from, to], each priority in turn: a binary search per priority, then the hits. */
+  forEachIn (from: number, to: number, fn: (offset: number) => void): void {
+    for (let m = this.mask; m !== 0; m &= m - 1) {
+      const l = this.levels[31 - Math.clz32(m & -m)]!
+      let lo = 0
+      let hi = l.runCount - 1
+      while (lo <= hi) { // the first run that ends at or after `from`
+        const mid = (lo + hi) >>> 1
+        if (l.endAt(mid) < from) lo = mid + 1
+        else hi = mid - 1
+      }
+      for (let i = lo; i < l.runCount && l.startAt(i) <= to; i++) {
+        const e = Math.min(l.endAt(i), to)
+        for (let o = Math.max(l.startAt(i), from); o <= e; o++) fn(o)
+      }
+    }
+  }
+
   /** An independent copy, for a consistent state snapshot written while the live index moves on. */
   clone (): PendingIndex {
     const c = new PendingIndex()

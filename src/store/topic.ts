@@ -331,17 +331,26 @@ export class Topic {
 
   /**
    * The append of events up to `lastOffset` is stored: they leave memory,
-   * for the hot cache when a connected subscriber is behind (it will want
-   * them soon); a backlog for subscribers that are away only passes through.
+   * for the hot cache when a connected subscriber still waits for them (it
+   * will want them soon); the others (delivered already, or a backlog for
+   * subscribers that are away) only pass through.
    */
   appended (lastOffset: number): void {
     const u = this.unflushed
     let h = this.head
-    const cache = this.cache !== null && !this.deleted && this.hasReaderBehind() ? this.cache : null
-    while (h < u.length && u[h].offset <= lastOffset) {
-      if (cache !== null) cache.put(this.cached, u[h])
-      h++
+    const cache = this.cache
+    if (cache !== null && !this.deleted && h < u.length) {
+      // The runs of what connected subscribers wait for, not every event: a backlog for subscribers away costs nothing here.
+      const first = u[h].offset
+      for (const s of this.subscriptions.values()) {
+        if (s.sink === null || s.waiting.size === 0) continue
+        s.waiting.forEachIn(first, lastOffset, (o) => {
+          const ev = this.eventAt(o)
+          if (ev !== undefined) cache.put(this.cached, ev)
+        })
+      }
     }
+    while (h < u.length && u[h].offset <= lastOffset) h++
     if (h === u.length) {
       this.unflushed = []
       this.appendAt = 0
@@ -352,12 +361,6 @@ export class Topic {
       h = 0
     }
     this.head = h
-  }
-
-  /** Whether a connected subscription has events waiting (it reads from the topic soon). */
-  private hasReaderBehind (): boolean {
-    for (const s of this.subscriptions.values()) if (s.sink !== null && s.waiting.size > 0) return true
-    return false
   }
 
   /** The append failed: those events go again with the next batch. */

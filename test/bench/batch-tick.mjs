@@ -9,14 +9,15 @@
 // 127.0.0.1, a fresh temp log dir, batchIntervalMs at its maximum so only this
 // script runs ticks), then over one TCP connection: `name bt`, and for every
 // topic `pub` (creates it), `sub <topic> 1` (limits raised to fit) and one more `pub` (one in-flight
-// event per topic, so every topic log has a named subscriber and an event).
-// A first tick writes all the topic logs. Then, per measured tick: one `pub`
+// event per topic, so every topic has a named subscriber and an event).
+// A first tick creates every topic's directory and files. Then, per measured tick: one `pub`
 // to each of `changed` topics (waiting for every OK), then
 // `await broker.durability.batcher.run()`. Reported per tick:
-// `lastReport.syncMs` (the batcher's own figure: rendering + journal rotation,
-// the synchronous step) and `blockedMs`, the longest stretch the event loop
-// was blocked while the tick ran (a 0.5 ms setImmediate probe), which also
-// covers the synchronous directory scan that deletes old journal files.
+// `lastReport.syncMs` (the batcher's own figure: taking each changed topic's
+// events and records + journal rotation, the synchronous step) and
+// `blockedMs`, the longest stretch the event loop was blocked while the tick
+// ran (a 0.5 ms setImmediate probe), which also covers the appends' buffer
+// building and the synchronous directory scan that deletes old journal files.
 // Prints one line per tick and the medians; stops the broker and removes the dir.
 import { createRequire } from 'node:module'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -79,7 +80,7 @@ try {
   const batcher = broker.durability.batcher
   let t0 = performance.now()
   await batcher.run()
-  console.log(`setup: ${TOPICS} topics, first tick wrote ${batcher.lastReport.topics.length} logs in ${(performance.now() - t0).toFixed(0)} ms (syncMs ${batcher.lastReport.syncMs.toFixed(2)})`)
+  console.log(`setup: ${TOPICS} topics, first tick wrote ${batcher.lastReport.topics.length} topics in ${(performance.now() - t0).toFixed(0)} ms (syncMs ${batcher.lastReport.syncMs.toFixed(2)})`)
 
   const sync = []
   const blocked = []
@@ -100,7 +101,7 @@ try {
     const r = batcher.lastReport
     sync.push(r.syncMs)
     blocked.push(worst)
-    console.log(`tick ${k + 1}: ${r.topics.length} topics rewritten, syncMs ${r.syncMs.toFixed(3)}, blockedMs ${worst.toFixed(3)}, wall ${wall.toFixed(1)} ms`)
+    console.log(`tick ${k + 1}: ${r.topics.length} topics written (${r.events} events, ${r.bytes} bytes), syncMs ${r.syncMs.toFixed(3)}, blockedMs ${worst.toFixed(3)}, wall ${wall.toFixed(1)} ms`)
   }
   console.log(`median over ${TICKS} ticks (${TOPICS} topics, ${CHANGED} changed, fsync ${FSYNC}): syncMs ${median(sync).toFixed(3)}, blockedMs ${median(blocked).toFixed(3)}`)
   sock.destroy()

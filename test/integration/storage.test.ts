@@ -343,6 +343,18 @@ t.test('the store\'s subscriptions: a replay from the beginning, a range that en
   const stamp = storedEvents(dir, 'r')[9].timestamp as number
   t.ok(topic.startOffset({ time: stamp }) <= 10, 'from=time: the first event at or after it')
   t.equal(topic.startOffset({ time: Date.now() + 60000 }), 36, 'a time in the future: new events only')
+  const stored = storedEvents(dir, 'r')
+  t.same(topic.info(), {
+    topic: 'r',
+    firstOffset: 1,
+    lastOffset: 35,
+    retainedEvents: 35,
+    retainedBytes: segmentFiles(dir, 'r').reduce((n, f) => n + readFileSync(join(dir, 'topics', 'r', f)).length, 0) +
+      Array.from({ length: 5 }, (_, i) => (topic.eventAt(31 + i)!.json.length + 1)).reduce((a, b) => a + b, 0),
+    subscribers: 0,
+    pending: 0,
+  }, 'what a topics listing shows: stored and not yet stored events alike')
+  t.equal(stored.length, 30)
 
   /** What the sub handler will do for `sub r ... from= to=`, over a real connection. */
   const attach = async (name: string, start: number, to: number, cap: number): Promise<LineClient> => {
@@ -428,6 +440,7 @@ t.test('after a restart, ids published in the dedupe window are known again (DUP
   tb = await restart(t, tb, dir, {})
   const topic = tb.broker.store.topic('w')!
   t.same([...['k-1', '9', '2', '1']].map(k => topic.ids.get(k)), [2, 4, undefined, undefined], 'publisher ids are back with their offsets; the broker\'s own are not kept')
+  t.equal(topic.ids.size, 2)
   const p2 = await tb.client()
   t.equal(await p2.request('pub w {"id":"k-1","msg":"again"}'), 'ERR DUPLICATE_ID event id k-1 is still pending on w; ids must be unique among a topic\'s unacked events', 'still waiting for "away"')
   t.equal(await p2.request('pub w {"id":9,"msg":"again"}'), 'ERR DUPLICATE_ID event id 9 is still pending on w; ids must be unique among a topic\'s unacked events')

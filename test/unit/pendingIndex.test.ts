@@ -220,3 +220,22 @@ t.test('memory: mixed priorities (a random one of ten per event) still fit the 1
   t.ok(used / ix.size <= 40, `measured at most ${(used / ix.size).toFixed(1)} B per pending offset`)
   t.comment(`2M events, random priority: ${ix.runCount} runs, ${(ix.byteSize / ix.size).toFixed(1)} B of runs per pending offset`)
 })
+
+t.test('forEachIn visits the offsets held in a range, each priority in turn', async t => {
+  const { PendingIndex } = await import('../../src/store/pendingIndex')
+  const p = new PendingIndex()
+  p.addRange(1, 10, 0)
+  p.addRange(20, 30, 0)
+  p.add(15, 9)
+  p.add(40, 9)
+  p.add(5, 3)
+  const seen: number[] = []
+  p.forEachIn(8, 21, o => seen.push(o))
+  t.same(seen.sort((a, b) => a - b), [8, 9, 10, 15, 20, 21])
+  const none: number[] = []
+  p.forEachIn(41, 100, o => none.push(o))
+  t.same(none, [])
+  const all: number[] = []
+  p.forEachIn(0, 100, o => all.push(o))
+  t.equal(all.length, p.size)
+})

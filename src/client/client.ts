@@ -1,13 +1,13 @@
 import { backoffDelay } from './backoff'
-import { authLine, nameLine, pubLine, statsLine, subLine } from './commands'
+import { authLine, nameLine, pubLine, statsLine, subLine, topicCommandLine } from './commands'
 import { Emitter } from './emitter'
 import { AcklineError } from './errors'
 import { AcklineEvent, type Settler } from './event'
 import { Link } from './link'
-import { resolveOptions, type ConnectOptions, type ResolvedOptions, type SubscribeOptions } from './options'
+import { CLIENT_DEFAULTS, resolveOptions, type ConnectOptions, type ResolvedOptions, type SubscribeOptions } from './options'
 import { Publisher, type PublishResult } from './publisher'
-import { parseSubscribed } from './replies'
-import type { BrokerStats, TopicStats } from './stats'
+import { parseEndReason, parseSubscribed } from './replies'
+import type { BrokerStats, TopicInfo, TopicStats } from './stats'
 import { Subscription } from './subscription'
 import { tcpTransport } from './tcpTransport'
 import type { OpenTransport } from './transport'
@@ -19,8 +19,13 @@ export interface ClientEvents {
   disconnect: AcklineError
   /** Connected again (authenticated and named); `attempts` it took. Subscriptions and queued publishes have been sent. */
   reconnect: { attempts: number }
-  /** A subscription was made again after a reconnect; `resumed` when the broker still had it (a named client's durable subscription). */
-  resubscribed: { topic: string, resumed: boolean }
+  /**
+   * A subscription was made again after a reconnect; `resumed` when the
+   * broker still had it (a named client's durable subscription, a group's
+   * queue). When not, it restarted at "now" (`from: 'latest'`): events
+   * published while the client was away are not delivered to it.
+   */
+  resubscribed: { topic: string, resumed: boolean, from: 'resumed' | 'latest' }
   /** Something went wrong that no pending call can report: a subscription refused after a reconnect, reconnecting given up, a line the client did not understand. */
   error: AcklineError
   /** The client is closed for good (by `close()`, or after giving up). */
@@ -41,7 +46,12 @@ type State = 'connecting' | 'open' | 'reconnecting' | 'closing' | 'closed'
 
 interface SubEntry {
   sub: Subscription
+  /** The first `sub`. */
   line: string
+  /** The `sub` after a reconnect: an anonymous subscription outside a group starts again at "now", without its `from=`. */
+  againLine: string
+  /** `ack: 'none'`: events need no ack. */
+  atMostOnce: boolean
 }
 
 /**
@@ -147,12 +157,17 @@ export class AcklineClient extends Emitter<ClientEvents> implements Settler {
    */
   subscribe (topic: string, opts: SubscribeOptions = {}): Subscription {
     if (this.state === 'closing' || this.state === 'closed') throw closedError()
-    const line = subLine(topic, opts.maxInFlight, opts.ackTimeoutMs)
+    const line = subLine(topic, opts)
+    const durable = this.options.name !== null || opts.group !== undefined
+    const againLine = durable || opts.from === undefined ? line : subLine(topic, { ...opts, from: undefined })
+    const atMostOnce = opts.ack === 'none'
+    const maxBuffered = opts.maxBuffered ?? CLIENT_DEFAULTS.maxBuffered
+    if (!Number.isSafeInteger(maxBuffered) || maxBuffered < 1) throw new AcklineError('BAD_ARGS', `maxBuffered must be a positive integer, got ${String(maxBuffered)}`)
     if (this.subs.has(topic)) throw new AcklineError('ALREADY_SUBSCRIBED', `already subscribed to ${topic} on this client`)
-    const entry: SubEntry = { sub: new Subscription(topic, (s) => this.unsubscribe(s)), line }
+    const entry: SubEntry = { sub: new Subscription(topic, (s) => this.unsubscribe(s), atMostOnce ? maxBuffered : Infinity), line, againLine, atMostOnce }
     this.subs.set(topic, entry)
     this.unsubOnReconnect.delete(topic)
-    if (this.state === 'open') this.sendSub(this.link!, entry)
+    if (this.state === 'open') this.sendSub(this.link!, entry, entry.line)
     return entry.sub
   }
 
@@ -172,6 +187,36 @@ export class AcklineClient extends Emitter<ClientEvents> implements Settler {
     const line = statsLine(topic)
     const link = await this.whenOpen()
     return JSON.parse(await link.call(line)) as BrokerStats | TopicStats
+  }
+
+  /** `topics`: every topic this client may see, with its offsets, retention and subscribers. */
+  async topics (): Promise<TopicInfo[]> {
+    const link = await this.whenOpen()
+    const text = await link.call('topics')
+    try {
+      return JSON.parse(text) as TopicInfo[]
+    } catch (err) {
+      throw new AcklineError('PROTOCOL', `the reply to topics is not JSON: ${JSON.stringify(text.slice(0, 200))}`, { command: 'topics', cause: err })
+    }
+  }
+
+  /** `create <topic>`: makes an empty topic (one can subscribe to it at once). Rejects with `TOPIC_EXISTS` if it exists. */
+  async create (topic: string): Promise<void> {
+    await this.topicCommand('create', topic)
+  }
+
+  /**
+   * `delete <topic>`: removes the topic and its events. Its subscribers'
+   * loops (on any client) end by throwing `TOPIC_DELETED`.
+   */
+  async delete (topic: string): Promise<void> {
+    await this.topicCommand('delete', topic)
+  }
+
+  private async topicCommand (command: 'create' | 'delete', topic: string): Promise<void> {
+    const line = topicCommandLine(command, topic)
+    const link = await this.whenOpen()
+    await link.call(line)
   }
 
   /**
@@ -218,6 +263,7 @@ export class AcklineClient extends Emitter<ClientEvents> implements Settler {
     const { user, password, name, connectTimeoutMs } = this.options
     const link = new Link(++this.gen, this.where, {
       event: (l, topic, json) => this.onEvent(l, topic, json),
+      end: (l, topic, reason) => this.onEnd(l, topic, reason),
       closed: (l, reason) => this.onLinkClosed(l, reason),
     })
     const timer = setTimeout(() => {
@@ -248,7 +294,7 @@ export class AcklineClient extends Emitter<ClientEvents> implements Settler {
     if (entry === undefined) return // after an unsub, until the broker has it
     let ev: AcklineEvent
     try {
-      ev = new AcklineEvent(this, link.gen, topic, json)
+      ev = new AcklineEvent(this, link.gen, topic, json, entry.atMostOnce)
     } catch (err) {
       this.emit('error', err instanceof AcklineError ? err : new AcklineError('PROTOCOL', `EVENT on ${topic} is not valid JSON`, { cause: err }))
       return
@@ -256,14 +302,30 @@ export class AcklineClient extends Emitter<ClientEvents> implements Settler {
     entry.sub.deliver(ev)
   }
 
-  private sendSub (link: Link, entry: SubEntry): void {
+  /** `END <topic> <reason>`: the broker ended the subscription; the loop hands out what it holds, then ends (a range) or throws. */
+  private onEnd (link: Link, topic: string, reason: string): void {
+    if (link !== this.link) return
+    const entry = this.subs.get(topic)
+    if (entry === undefined) return // unsubscribed meanwhile
+    this.subs.delete(topic)
+    const end = parseEndReason(reason)
+    entry.sub.endedBy = end
+    const err = end.reason === 'range'
+      ? null
+      : end.reason === 'deleted'
+        ? new AcklineError('TOPIC_DELETED', `topic ${topic} was deleted`)
+        : new AcklineError('SUBSCRIPTION_ENDED', `the broker ended the subscription to ${topic}: ${end.text}`)
+    entry.sub.finish(err, true)
+  }
+
+  private sendSub (link: Link, entry: SubEntry, line: string): void {
     const { sub } = entry
-    link.call(entry.line).then((text) => {
+    link.call(line).then((text) => {
       if (sub.ended) return
       const again = sub.subscribed
       const info = parseSubscribed(text) ?? { maxInFlight: 0, resumed: / resumed /.test(text), pending: 0 }
       sub.accepted(info)
-      if (again) this.emit('resubscribed', { topic: sub.topic, resumed: info.resumed })
+      if (again) this.emit('resubscribed', { topic: sub.topic, resumed: info.resumed, from: info.resumed ? 'resumed' : 'latest' })
     }, (err: AcklineError) => {
       // Lost with the connection: sent again after the reconnect.
       if (sub.ended || !link.isOpen) return
@@ -282,7 +344,7 @@ export class AcklineClient extends Emitter<ClientEvents> implements Settler {
       link.call(`sub ${topic}`).catch(() => {})
       link.call(`unsub ${topic}`).then(forget, () => { if (link.isOpen) forget() })
     }
-    for (const entry of this.subs.values()) this.sendSub(link, entry)
+    for (const entry of this.subs.values()) this.sendSub(link, entry, entry.againLine)
   }
 
   private async unsubscribe (sub: Subscription): Promise<void> {

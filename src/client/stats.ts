@@ -39,3 +39,19 @@ export interface TopicStats {
   inFlight: number
   subscribers: SubscriberStats[]
 }
+
+/** One topic in the answer to `topics` (docs/protocol.md#topics). */
+export interface TopicInfo {
+  topic: string
+  /** Offset of the oldest retained event (when none is retained, see `retainedEvents`). */
+  firstOffset: number
+  /** Offset of the newest event published. */
+  lastOffset: number
+  /** Events kept for replay or still owed to a subscriber. */
+  retainedEvents: number
+  retainedBytes: number
+  /** Subscriptions to the topic. */
+  subscribers: number
+  /** Events waiting for a subscriber. */
+  pending: number
+}

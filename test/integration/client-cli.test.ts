@@ -137,6 +137,11 @@ t.test('sub on a topic that does not exist: exit 1 naming the code', async t => 
   t.same(run, { code: 1, stdout: '', stderr: 'ackline: UNKNOWN_TOPIC topic nothing does not exist; publish to it first\n' })
   const bad = await runCliToEnd(['sub', 'x', '--count', '0', '--port', String(tb.port)])
   t.same(bad, { code: 2, stdout: '', stderr: `ackline: --count must be an integer from 1 to ${Number.MAX_SAFE_INTEGER}, got "0"\n` })
+  const badAck = await runCliToEnd(['sub', 'x', '--ack', 'some', '--port', String(tb.port)])
+  t.same(badAck, { code: 2, stdout: '', stderr: 'ackline: --ack must be each or none, got "some"\n' })
+  const badFrom = await runCliToEnd(['sub', 'x', '--from', 'start', '--port', String(tb.port)])
+  t.equal(badFrom.code, 2)
+  t.match(badFrom.stderr, /^ackline: --from must be beginning, latest, an offset, time:<unix-ms> or a date/)
 })
 
 t.test('stats: JSON when stdout is not a terminal, --table for the table, --json forced', async t => {
@@ -214,9 +219,11 @@ t.test('on a terminal: the password prompt does not echo, and stats prints the t
 
 t.test('the client commands are listed in --help', async t => {
   const help = await runCliToEnd(['--help'])
-  for (const cmd of ['pub', 'sub', 'stats']) t.match(help.stdout, new RegExp(`\\n  ${cmd} `))
+  for (const cmd of ['pub', 'sub', 'topics', 'stats']) t.match(help.stdout, new RegExp(`\\n  ${cmd} `))
   const sub = await runCliToEnd(['sub', '--help'])
-  for (const flag of ['--count', '--name', '--in-flight', '--host', '--port', '--tls', '--user']) t.match(sub.stdout, flag)
+  for (const flag of ['--count', '--name', '--in-flight', '--from', '--to', '--group', '--ack', '--host', '--port', '--tls', '--user']) t.match(sub.stdout, flag)
+  const topics = await runCliToEnd(['topics', '--help'])
+  for (const flag of ['--json', '--table', '--host', '--port', '--tls', '--user']) t.match(topics.stdout, flag)
 })
 
 t.test('sub stops when its stdout is closed (| head -1): the event it could not print is not acked', async t => {

@@ -1,7 +1,8 @@
 import { AcklineError } from './errors'
 
 /**
- * Command lines the client sends. Each argument is checked so that it stays
+ * Command lines the client sends. A bad `key=value` option of `sub` is
+ * `BAD_OPTION`, the broker's code for it. Each argument is checked so that it stays
  * one word of one line: a blank would shift the arguments and a line break
  * would start another command, so the client refuses them instead of sending
  * something other than what was asked. Everything else (allowed characters,
@@ -68,8 +69,9 @@ export interface SubLineOptions {
   ack?: 'each' | 'none'
 }
 
+/** Offsets start at 1. */
 function offsetWord (n: unknown, what: string): string {
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new AcklineError('BAD_ARGS', `${what} must be an offset (an integer of at least 0), got ${String(n)}`)
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) throw new AcklineError('BAD_OPTION', `${what} must be an offset (an integer from 1), got ${String(n)}`)
   return String(n)
 }
 
@@ -79,7 +81,7 @@ export function fromWord (from: StartPosition): string {
   if (typeof from === 'number') return offsetWord(from, 'from')
   const ms = from instanceof Date ? from.getTime() : typeof from === 'object' && from !== null ? from.time : NaN
   if (!Number.isSafeInteger(ms) || ms < 0) {
-    throw new AcklineError('BAD_ARGS', `from must be 'beginning', 'latest', an offset, a Date or { time: <unix ms> }, got ${from instanceof Date ? 'an invalid Date' : JSON.stringify(from)}`)
+    throw new AcklineError('BAD_OPTION', `from must be 'beginning', 'latest', an offset, a Date or { time: <unix ms> }, got ${from instanceof Date ? 'an invalid Date' : JSON.stringify(from)}`)
   }
   return `time:${ms}`
 }
@@ -99,11 +101,11 @@ export function subLine (topic: string, opts: SubLineOptions = {}): string {
   if (opts.from !== undefined) line += ` from=${fromWord(opts.from)}`
   if (opts.to !== undefined) {
     line += ` to=${offsetWord(opts.to, 'to')}`
-    if (typeof opts.from === 'number' && opts.to < opts.from) throw new AcklineError('BAD_ARGS', `to (${opts.to}) is before from (${opts.from})`)
+    if (typeof opts.from === 'number' && opts.to < opts.from) throw new AcklineError('BAD_OPTION', `to (${opts.to}) is before from (${opts.from})`)
   }
-  if (opts.group !== undefined) line += ` group=${word(opts.group, 'BAD_ARGS', 'group')}`
+  if (opts.group !== undefined) line += ` group=${word(opts.group, 'BAD_OPTION', 'group')}`
   if (opts.ack !== undefined && opts.ack !== 'each') {
-    if (opts.ack !== 'none') throw new AcklineError('BAD_ARGS', `ack must be 'each' or 'none', got ${JSON.stringify(opts.ack)}`)
+    if (opts.ack !== 'none') throw new AcklineError('BAD_OPTION', `ack must be 'each' or 'none', got ${JSON.stringify(opts.ack)}`)
     line += ' ack=none'
   }
   return line

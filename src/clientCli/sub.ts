@@ -13,10 +13,10 @@ interface SubFlags extends ConnectionFlags {
   ack?: string
 }
 
-/** `--from`: beginning, latest, an offset, time:<unix-ms>, or a date the way `Date.parse` reads it (2026-11-24T06:00:00Z). */
+/** `--from`: beginning, latest, an offset (from 1), time:<unix-ms>, or a date the way `Date.parse` reads it (2026-11-24T06:00:00Z). */
 export function parseFrom (text: string): StartPosition {
   if (text === 'beginning' || text === 'latest') return text
-  if (/^\d{1,16}$/.test(text)) return Number(text)
+  if (/^[1-9]\d{0,15}$/.test(text)) return Number(text)
   const ms = /^time:\d{1,16}$/.test(text) ? Number(text.slice(5)) : /^\d{4}-\d\d-\d\d/.test(text) ? Date.parse(text) : NaN
   if (!Number.isSafeInteger(ms) || ms < 0) throw new UsageError(`--from must be beginning, latest, an offset, time:<unix-ms> or a date (2026-11-24T06:00:00Z), got "${text}"`)
   return { time: ms }
@@ -28,7 +28,7 @@ export function subscribeOptions (flags: SubFlags): SubscribeOptions {
   if (flags.inFlight !== undefined) opts.maxInFlight = positiveInt(flags.inFlight, '--in-flight')
   if (flags.from !== undefined) opts.from = parseFrom(flags.from)
   if (flags.to !== undefined) {
-    if (!/^\d{1,16}$/.test(flags.to)) throw new UsageError(`--to must be an offset, got "${flags.to}"`)
+    if (!/^[1-9]\d{0,15}$/.test(flags.to)) throw new UsageError(`--to must be an offset (from 1), got "${flags.to}"`)
     opts.to = Number(flags.to)
   }
   if (flags.group !== undefined) opts.group = flags.group

@@ -128,17 +128,17 @@ t.test('topics table', async t => {
 t.test('sub flags: --from, --to, --group, --ack, --in-flight', async t => {
   t.equal(parseFrom('beginning'), 'beginning')
   t.equal(parseFrom('latest'), 'latest')
-  t.equal(parseFrom('0'), 0)
+  t.equal(parseFrom('1'), 1)
   t.equal(parseFrom('42'), 42)
   t.same(parseFrom('time:1700000000000'), { time: 1700000000000 })
   t.same(parseFrom('2026-11-24T06:00:00Z'), { time: Date.UTC(2026, 10, 24, 6) })
-  for (const bad of ['start', '-1', '1.5', 'time:', 'time:x', '2026-13-45', '']) {
+  for (const bad of ['start', '0', '-1', '1.5', 'time:', 'time:x', '2026-13-45', '']) {
     t.throws(() => parseFrom(bad), { message: /^--from must be beginning, latest, an offset, time:<unix-ms> or a date/ }, JSON.stringify(bad))
   }
   t.same(subscribeOptions({}), {})
   t.same(subscribeOptions({ inFlight: '5', from: 'beginning', to: '9', group: 'g', ack: 'none' }), { maxInFlight: 5, from: 'beginning', to: 9, group: 'g', ack: 'none' })
   t.same(subscribeOptions({ ack: 'each' }), { ack: 'each' })
   t.throws(() => subscribeOptions({ ack: 'some' }), { message: '--ack must be each or none, got "some"' })
-  t.throws(() => subscribeOptions({ to: 'end' }), { message: '--to must be an offset, got "end"' })
+  t.throws(() => subscribeOptions({ to: 'end' }), { message: '--to must be an offset (from 1), got "end"' })
   t.throws(() => subscribeOptions({ inFlight: '0' }), { message: /--in-flight must be an integer from 1/ })
 })

@@ -49,7 +49,7 @@ t.test('subscribe sends its options as the sub line', async t => {
   const { c, conns } = await fakeClient()
   c.subscribe('a', { maxInFlight: 10, ackTimeoutMs: 500, from: 'beginning', to: 100, group: 'g', ack: 'none' })
   c.subscribe('b', { from: new Date(1700000000000) })
-  t.throws(() => c.subscribe('c', { from: -1 }), { code: 'BAD_ARGS' }, 'a bad option throws at once, nothing sent')
+  t.throws(() => c.subscribe('c', { from: -1 }), { code: 'BAD_OPTION' }, 'a bad option throws at once, nothing sent')
   t.throws(() => c.subscribe('c', { ack: 'none', maxBuffered: 0 }), { code: 'BAD_ARGS', message: /maxBuffered must be a positive integer/ })
   await tick()
   t.same(conns[0].commands, ['sub a 10 500 from=beginning to=100 group=g ack=none', 'sub b from=time:1700000000000'])

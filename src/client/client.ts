@@ -10,6 +10,7 @@ import { parseEndReason, parseSubscribed } from './replies'
 import type { BrokerStats, TopicInfo, TopicStats } from './stats'
 import { Subscription } from './subscription'
 import { tcpTransport } from './tcpTransport'
+import { isTopicPattern, topicMatches } from './topicPattern'
 import type { OpenTransport } from './transport'
 import { wsTransport } from './wsTransport'
 
@@ -66,6 +67,8 @@ export class AcklineClient extends Emitter<ClientEvents> implements Settler {
   private gen = 0
   private quitSent = false
   private readonly subs = new Map<string, SubEntry>()
+  /** The subscriptions whose topic is a wildcard pattern (`orders.*`), which take events of the topics they match. */
+  private readonly patternSubs = new Map<string, SubEntry>()
   /** Topics of a named client whose `unsub` may not have reached the broker: done again after a reconnect. */
   private readonly unsubOnReconnect = new Set<string>()
   private readonly publisher: Publisher
@@ -166,6 +169,7 @@ export class AcklineClient extends Emitter<ClientEvents> implements Settler {
     if (this.subs.has(topic)) throw new AcklineError('ALREADY_SUBSCRIBED', `already subscribed to ${topic} on this client`)
     const entry: SubEntry = { sub: new Subscription(topic, (s) => this.unsubscribe(s), atMostOnce ? maxBuffered : Infinity), line, againLine, atMostOnce }
     this.subs.set(topic, entry)
+    if (isTopicPattern(topic)) this.patternSubs.set(topic, entry)
     this.unsubOnReconnect.delete(topic)
     if (this.state === 'open') this.sendSub(this.link!, entry, entry.line)
     return entry.sub
@@ -290,7 +294,7 @@ export class AcklineClient extends Emitter<ClientEvents> implements Settler {
 
   private onEvent (link: Link, topic: string, json: string): void {
     if (link !== this.link) return
-    const entry = this.subs.get(topic)
+    const entry = this.subs.get(topic) ?? this.patternEntry(topic)
     if (entry === undefined) return // after an unsub, until the broker has it
     let ev: AcklineEvent
     try {
@@ -302,12 +306,24 @@ export class AcklineClient extends Emitter<ClientEvents> implements Settler {
     entry.sub.deliver(ev)
   }
 
+  private forget (topic: string): void {
+    this.subs.delete(topic)
+    this.patternSubs.delete(topic)
+  }
+
+  /** The wildcard subscription an event of `topic` belongs to, if any. */
+  private patternEntry (topic: string): SubEntry | undefined {
+    if (this.patternSubs.size === 0) return undefined
+    for (const [pattern, entry] of this.patternSubs) if (topicMatches(pattern, topic)) return entry
+    return undefined
+  }
+
   /** `END <topic> <reason>`: the broker ended the subscription; the loop hands out what it holds, then ends (a range) or throws. */
   private onEnd (link: Link, topic: string, reason: string): void {
     if (link !== this.link) return
     const entry = this.subs.get(topic)
     if (entry === undefined) return // unsubscribed meanwhile
-    this.subs.delete(topic)
+    this.forget(topic)
     const end = parseEndReason(reason)
     entry.sub.endedBy = end
     const err = end.reason === 'range'
@@ -329,7 +345,7 @@ export class AcklineClient extends Emitter<ClientEvents> implements Settler {
     }, (err: AcklineError) => {
       // Lost with the connection: sent again after the reconnect.
       if (sub.ended || !link.isOpen) return
-      if (this.subs.get(sub.topic) === entry) this.subs.delete(sub.topic)
+      if (this.subs.get(sub.topic) === entry) this.forget(sub.topic)
       const again = sub.subscribed
       sub.finish(err)
       if (again) this.emit('error', err)
@@ -350,7 +366,7 @@ export class AcklineClient extends Emitter<ClientEvents> implements Settler {
   private async unsubscribe (sub: Subscription): Promise<void> {
     const entry = this.subs.get(sub.topic)
     if (entry?.sub !== sub) return
-    this.subs.delete(sub.topic)
+    this.forget(sub.topic)
     const named = this.options.name !== null
     const link = this.sendableLink()
     if (link === null) {
@@ -439,6 +455,7 @@ export class AcklineClient extends Emitter<ClientEvents> implements Settler {
     // The loops end now; acks they still send go out before quit.
     for (const { sub } of this.subs.values()) sub.finish(null)
     this.subs.clear()
+    this.patternSubs.clear()
     if (link !== null && link.isOpen) await this.quit(link)
     this.shutdown(closedError(), true)
   }
@@ -476,6 +493,7 @@ export class AcklineClient extends Emitter<ClientEvents> implements Settler {
     this.publisher.rejectQueued(err)
     for (const { sub } of this.subs.values()) sub.finish(quiet ? null : err)
     this.subs.clear()
+    this.patternSubs.clear()
     const waiters = this.openWaiters
     this.openWaiters = []
     for (const w of waiters) w.reject(err)

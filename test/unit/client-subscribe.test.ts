@@ -226,3 +226,59 @@ t.test('a duplicate publish resolves with duplicate: true', async t => {
   t.same(await again, { id: 'o-1', duplicate: true, subscribers: null, dropped: 0 })
   await c.close()
 })
+
+t.test('topic patterns: * is one word, # zero or more (RabbitMQ topic semantics)', async t => {
+  const { isTopicPattern, topicMatches } = await import('../../src/client/topicPattern')
+  t.equal(isTopicPattern('orders.*'), true)
+  t.equal(isTopicPattern('#'), true)
+  t.equal(isTopicPattern('orders.eu'), false)
+  t.equal(isTopicPattern('a*b'), false, 'a * inside a word is not a wildcard')
+  const cases: Array<[string, string, boolean]> = [
+    ['orders.*', 'orders.eu', true],
+    ['orders.*', 'orders', false],
+    ['orders.*', 'orders.eu.x', false],
+    ['orders.#', 'orders', true],
+    ['orders.#', 'orders.eu.x', true],
+    ['orders.#', 'order.eu', false],
+    ['#', 'anything.at.all', true],
+    ['*.eu', 'orders.eu', true],
+    ['*.eu', 'eu', false],
+    ['a.#.z', 'a.z', true],
+    ['a.#.z', 'a.b.c.z', true],
+    ['a.#.z', 'a.b.c', false],
+    ['a.#.#.z', 'a.b.z', true],
+    ['a.*.#', 'a', false],
+    ['a.*.#', 'a.b', true],
+  ]
+  for (const [pattern, topic, want] of cases) t.equal(topicMatches(pattern, topic), want, `${pattern} ~ ${topic}`)
+})
+
+t.test('a wildcard subscription takes the events of the topics it matches; acks go by the concrete topic', async t => {
+  const { c, conns } = await fakeClient()
+  const exact = c.subscribe('orders.us')
+  const wild = c.subscribe('orders.*')
+  await tick()
+  const conn = conns[0]
+  conn.handlers.line('OK subscribed to orders.us (max in flight 100)')
+  conn.handlers.line('OK subscribed to orders.* (max in flight 100)')
+  conn.handlers.line(`EVENT orders.eu ${event('e1', 1)}`)
+  conn.handlers.line(`EVENT orders.us ${event('u1', 1)}`)
+  conn.handlers.line(`EVENT payments.eu ${event('p1', 1)}`)
+  t.equal(wild.buffered, 1)
+  t.equal(exact.buffered, 1, 'an exact subscription wins')
+  const ev = (await wild.next()).value
+  t.equal(ev.topic, 'orders.eu')
+  const acked = ev.ack()
+  await tick()
+  t.equal(conn.commands.at(-1), 'ack orders.eu e1')
+  conn.handlers.line('OK acked orders.eu e1')
+  t.equal(await acked, true)
+  const left = wild.unsubscribe()
+  conn.handlers.line(`EVENT orders.eu ${event('e2', 2)}`)
+  await tick()
+  t.equal(conn.commands.at(-1), 'unsub orders.*')
+  conn.handlers.line('OK unsubscribed from orders.*')
+  await left
+  t.equal(wild.buffered, 0, 'after unsubscribing, nothing more')
+  await c.close()
+})

@@ -53,6 +53,10 @@ interface SubEntry {
   againLine: string
   /** `ack: 'none'`: events need no ack. */
   atMostOnce: boolean
+  /** The broker keeps it while the client is away (a named client's, a group's): it resumes after a reconnect. */
+  durable: boolean
+  /** An anonymous range (`to` given): it cannot go on after a lost connection. */
+  anonymousRange: boolean
 }
 
 /**
@@ -167,7 +171,8 @@ export class AcklineClient extends Emitter<ClientEvents> implements Settler {
     const maxBuffered = opts.maxBuffered ?? CLIENT_DEFAULTS.maxBuffered
     if (!Number.isSafeInteger(maxBuffered) || maxBuffered < 1) throw new AcklineError('BAD_ARGS', `maxBuffered must be a positive integer, got ${String(maxBuffered)}`)
     if (this.subs.has(topic)) throw new AcklineError('ALREADY_SUBSCRIBED', `already subscribed to ${topic} on this client`)
-    const entry: SubEntry = { sub: new Subscription(topic, (s) => this.unsubscribe(s), atMostOnce ? maxBuffered : Infinity), line, againLine, atMostOnce }
+    const sub = new Subscription(topic, (s) => this.unsubscribe(s), atMostOnce ? maxBuffered : Infinity)
+    const entry: SubEntry = { sub, line, againLine, atMostOnce, durable, anonymousRange: !durable && opts.to !== undefined }
     this.subs.set(topic, entry)
     if (isTopicPattern(topic)) this.patternSubs.set(topic, entry)
     this.unsubOnReconnect.delete(topic)
@@ -384,11 +389,10 @@ export class AcklineClient extends Emitter<ClientEvents> implements Settler {
   private onLinkClosed (link: Link, reason: AcklineError): void {
     if (link !== this.link) return
     this.link = null
-    if (this.options.name !== null) {
-      // A named subscription gets these again after the reconnect (deliveries + 1); handing them out now would show them twice.
-      for (const { sub } of this.subs.values()) sub.dropBuffered()
-    }
+    // A durable subscription gets these again after the reconnect (deliveries + 1); handing them out now would show them twice.
+    for (const { sub, durable } of this.subs.values()) if (durable) sub.dropBuffered()
     if (this.state !== 'open') return // closing: doClose finishes
+    this.endAnonymousRanges(reason)
     // Not connected from here on: calls made by a disconnect listener wait for the reconnect.
     this.state = 'reconnecting'
     this.emit('disconnect', reason)
@@ -399,6 +403,19 @@ export class AcklineClient extends Emitter<ClientEvents> implements Settler {
     }
     this.attempts = 0
     this.scheduleReconnect(reason)
+  }
+
+  /**
+   * An anonymous range ends with the connection that carried it: made again
+   * at "now" it would skip the rest of the range. Its loop hands out what it
+   * holds, then throws DISCONNECTED.
+   */
+  private endAnonymousRanges (reason: AcklineError): void {
+    for (const [topic, entry] of [...this.subs]) {
+      if (!entry.anonymousRange) continue
+      this.forget(topic)
+      entry.sub.finish(new AcklineError(reason.code, `${reason.message}; the anonymous range subscription to ${topic} ends with it (subscribe again from the offset after the last one processed, or use a named client)`, { cause: reason }), true)
+    }
   }
 
   private scheduleReconnect (last: AcklineError): void {

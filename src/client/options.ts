@@ -145,7 +145,11 @@ export interface SubscribeOptions {
    * an anonymous one made again after a reconnect starts at "now" instead.
    */
   from?: StartPosition
-  /** The last offset of a range (`to=`): once all of it is acked the broker ends the subscription and the loop ends. */
+  /**
+   * The last offset of a range (`to=`): once all of it is acked the broker
+   * ends the subscription and the loop ends. An anonymous range does not
+   * survive a lost connection: its loop throws DISCONNECTED.
+   */
   to?: number
   /** Consumer group (`group=`): the group's members share one durable queue, each event going to one of them. */
   group?: string

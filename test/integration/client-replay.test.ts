@@ -133,6 +133,26 @@ t.test('across a broker restart: a named replay resumes where it was; an anonymo
   t.same(resubscribed.sort(), ['anon log false latest', 'named log true resumed'])
 })
 
+t.test('an anonymous range ends with its connection: the loop throws DISCONNECTED', async t => {
+  const logDir = tempDir()
+  let broker: Broker = await startBroker({ overrides: { host: '127.0.0.1', port: 0, logDir } })
+  const port = broker.address!.port
+  t.teardown(() => broker.stop())
+  const c = await client(t, port, { reconnect: { initialDelayMs: 20, maxDelayMs: 200 } })
+  await c.publishMany('span', Array.from({ length: 10 }, (_, i) => ({ msg: i + 1 })))
+  const range = c.subscribe('span', { from: 1, to: 10, maxInFlight: 2 })
+  const first = await next(range)
+  t.equal(await first.ack(), true)
+  const back = new Promise(resolve => c.once('reconnect', resolve))
+  await broker.stop()
+  broker = await startBroker({ overrides: { host: '127.0.0.1', port, logDir } })
+  const seen: number[] = []
+  await t.rejects((async () => { for await (const ev of range) seen.push(ev.offset) })(), { code: 'DISCONNECTED', message: /the anonymous range subscription to span ends with it/ })
+  t.ok(seen.every(o => o === 2 || o === 3), `only what had arrived: ${seen.join(',')}`)
+  await back
+  t.same(await drain(c.subscribe('span', { from: 2, to: 3 })), ['2:2', '3:3'], 'subscribed again by the app, from where it was')
+})
+
 async function waitUntil (cond: () => boolean): Promise<void> {
   for (let i = 0; i < 250 && !cond(); i++) await new Promise(resolve => setTimeout(resolve, 20))
   if (!cond()) throw new Error('timed out')

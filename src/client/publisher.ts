@@ -8,7 +8,7 @@ export interface PublishResult {
   id: string
   /** True when the broker already had an event with this id on the topic (within its `dedupeWindowMs`): not stored or delivered again. */
   duplicate: boolean
-  /** Subscriptions that took the event, or null when the reply does not say (always for a duplicate). */
+  /** Subscriptions that took the event (0 for a duplicate), or null when the reply does not say. */
   subscribers: number | null
   /** Events dropped from full drop-oldest queues to make room (see `overflowDropOldest`). */
   dropped: number
@@ -90,7 +90,8 @@ function publishResult (text: string): PublishResult {
   const parsed = parsePublished(text)
   if (parsed !== null) return { id: parsed.id, duplicate: false, subscribers: parsed.subscribers, dropped: parsed.dropped }
   const duplicateId = parseDuplicate(text)
-  if (duplicateId !== null) return { id: duplicateId, duplicate: true, subscribers: null, dropped: 0 }
+  // The broker had it already (idempotent publish): nothing new was stored or delivered.
+  if (duplicateId !== null) return { id: duplicateId, duplicate: true, subscribers: 0, dropped: 0 }
   // An OK always means published; a wording this client does not know still starts with the id.
   const sp = text.indexOf(' ')
   return { id: sp === -1 ? text : text.slice(0, sp), duplicate: false, subscribers: null, dropped: 0 }

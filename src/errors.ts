@@ -20,6 +20,10 @@ export const Errors = {
   'BAD_ARGS.badUserName': 'invalid user name {user:q}: use 1-64 characters of A-Z a-z 0-9 _ -',
   'BAD_ARGS.ownTopic': 'you own {topic} already',
   'BAD_ARGS.repeatedId': 'event id {id:q} is listed twice; nothing was acked',
+  BAD_OPTION: 'unknown option {option:q20}; usage: {usage}',
+  'BAD_OPTION.value': 'option {option} must be {expected}, got {got:q20}',
+  'BAD_OPTION.duplicate': 'option {option} given twice; usage: {usage}',
+  'BAD_OPTION.range': 'to={to} is before the start of the range, offset {start}',
   BAD_TOPIC: 'invalid topic name {name:q}: use 1-200 characters of A-Z a-z 0-9 . _ - (not "." or "..")',
   BAD_JSON: 'event is not valid JSON{where}',
   BAD_EVENT: '{where} {detail}',
@@ -87,6 +91,7 @@ export const ERROR_CODES: readonly ErrorCode[] = [...new Set(Object.keys(Errors)
 export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   UNKNOWN_COMMAND: 404,
   BAD_ARGS: 400,
+  BAD_OPTION: 400,
   BAD_TOPIC: 400,
   BAD_JSON: 400,
   BAD_EVENT: 400,

@@ -24,6 +24,8 @@ export const Errors = {
   'BAD_OPTION.value': 'option {option} must be {expected}, got {got:q20}',
   'BAD_OPTION.duplicate': 'option {option} given twice; usage: {usage}',
   'BAD_OPTION.range': 'to={to} is before the start of the range, offset {start}',
+  'BAD_OPTION.atMostOnceNamed': 'ack=none is for anonymous subscriptions: {name} is a durable name (subscribe on a connection without a name)',
+  'BAD_OPTION.atMostOnceWith': 'ack=none takes no {what}: nothing is acked, replayed or redelivered',
   BAD_TOPIC: 'invalid topic name {name:q}: use 1-200 characters of A-Z a-z 0-9 . _ - (not "." or "..")',
   BAD_JSON: 'event is not valid JSON{where}',
   BAD_EVENT: '{where} {detail}',

@@ -63,7 +63,8 @@ export class FlowControl {
   private laggard (topic: Topic, limit: number, publisher: Session | null): Subscription | null {
     const now = this.clock.now()
     for (const s of topic.subscriptions.values()) {
-      if (s.pending <= limit || s.sink === null || s.sink === publisher || s.sink.stalled()) continue
+      // An at-most-once subscriber never holds publishers back: past its bound it loses events instead.
+      if (s.pending <= limit || s.atMostOnce !== null || s.sink === null || s.sink === publisher || s.sink.stalled()) continue
       if (now - s.lastAckAt >= this.holdMaxMs) continue // not acking: stuck or slow to start, holds no one back
       return s
     }

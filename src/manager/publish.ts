@@ -67,7 +67,7 @@ export function publishEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedE
       if (store.pendingBytes >= ctx.config.maxPendingBytes) fail('OVERLOADED', { held: store.pendingBytes, max: ctx.config.maxPendingBytes })
     }
     for (const s of topic.subscriptions.values()) {
-      if (s.pending + s.inFlight.size < max) continue
+      if (s.pending + s.inFlight.size < max || s.atMostOnce !== null) continue // at most once: bounded by its own queue
       if (dropsOldest(ctx, topic.name)) { dropping = true; break }
       fail('QUEUE_FULL', { subscriber: s.named ? s.key : 'anonymous', topic: topic.name, max })
     }
@@ -76,12 +76,12 @@ export function publishEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedE
   if (dropping) {
     // Every full queue must be able to drop before any does: a refused pub changes nothing.
     for (const s of topic.subscriptions.values()) {
-      if (s.pending + s.inFlight.size >= max && !s.canDropLowest()) {
+      if (s.pending + s.inFlight.size >= max && s.atMostOnce === null && !s.canDropLowest()) {
         fail('QUEUE_FULL.allDelivered', { subscriber: s.named ? s.key : 'anonymous', topic: topic.name, max })
       }
     }
     for (const s of topic.subscriptions.values()) {
-      if (s.pending + s.inFlight.size < max) continue
+      if (s.pending + s.inFlight.size < max || s.atMostOnce !== null) continue
       const gone = s.dropLowest()
       ctx.durability.acked(s, gone)
       store.counters.dropped++

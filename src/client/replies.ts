@@ -62,8 +62,9 @@ export function parseEndReason (reason: string): SubscriptionEnd {
   return { reason: 'other', text: reason }
 }
 
-/** What `OK subscribed to <topic> (max in flight <n>[, resumed with <k> pending])` says. */
+/** What `OK subscribed to <topic> (max in flight <n>[, resumed with <k> pending])` or `(at most once, ack=none)` says. */
 export interface Subscribed {
+  /** The subscription's in-flight cap; 0 for an at-most-once one, which has none. */
   maxInFlight: number
   /** A named client's durable subscription was already there: its unacked events come again. */
   resumed: boolean
@@ -71,10 +72,10 @@ export interface Subscribed {
   pending: number
 }
 
-const SUBSCRIBED = /^subscribed to \S+ \(max in flight (\d+)(?:, resumed with (\d+) pending)?\)$/
+const SUBSCRIBED = /^subscribed to \S+ \((?:max in flight (\d+)(?:, resumed with (\d+) pending)?|at most once, ack=none)\)$/
 
 export function parseSubscribed (text: string): Subscribed | null {
   const m = SUBSCRIBED.exec(text)
   if (m === null) return null
-  return { maxInFlight: Number(m[1]), resumed: m[2] !== undefined, pending: m[2] === undefined ? 0 : Number(m[2]) }
+  return { maxInFlight: m[1] === undefined ? 0 : Number(m[1]), resumed: m[2] !== undefined, pending: m[2] === undefined ? 0 : Number(m[2]) }
 }

@@ -15,7 +15,7 @@ class RestartableBroker {
   constructor (private readonly overrides: ConfigOverrides, readonly logDir = tempDir()) {}
 
   async start (overrides: ConfigOverrides = {}): Promise<void> {
-    this.broker = await startBroker({ overrides: { host: '127.0.0.1', port: this.port, ...this.overrides, ...overrides, logDir: this.logDir } })
+    this.broker = await startBroker({ overrides: { host: '127.0.0.1', port: this.port, http: null, ...this.overrides, ...overrides, logDir: this.logDir } })
     this.port = this.broker.address!.port
   }
 

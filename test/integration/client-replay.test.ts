@@ -86,7 +86,7 @@ t.test('a range the broker refuses: ready and the loop reject with its BAD_OPTIO
 
 t.test('across a broker restart: a named replay resumes where it was; an anonymous one starts at "now" and is told so', async t => {
   const logDir = tempDir()
-  let broker: Broker = await startBroker({ overrides: { host: '127.0.0.1', port: 0, logDir } })
+  let broker: Broker = await startBroker({ overrides: { host: '127.0.0.1', port: 0, http: null, logDir } })
   const port = broker.address!.port
   t.teardown(() => broker.stop())
   const fast = { reconnect: { initialDelayMs: 20, maxDelayMs: 200 } }
@@ -112,7 +112,7 @@ t.test('across a broker restart: a named replay resumes where it was; an anonymo
   t.same(anonSeen, [1, 2, 3, 4, 5])
 
   await broker.stop()
-  broker = await startBroker({ overrides: { host: '127.0.0.1', port, logDir } })
+  broker = await startBroker({ overrides: { host: '127.0.0.1', port, http: null, logDir } })
   for await (const ev of durable) {
     if (await ev.ack()) acked.set(ev.offset, (acked.get(ev.offset) ?? 0) + 1)
     if (acked.size === 20) break
@@ -135,7 +135,7 @@ t.test('across a broker restart: a named replay resumes where it was; an anonymo
 
 t.test('an anonymous range ends with its connection: the loop throws DISCONNECTED', async t => {
   const logDir = tempDir()
-  let broker: Broker = await startBroker({ overrides: { host: '127.0.0.1', port: 0, logDir } })
+  let broker: Broker = await startBroker({ overrides: { host: '127.0.0.1', port: 0, http: null, logDir } })
   const port = broker.address!.port
   t.teardown(() => broker.stop())
   const c = await client(t, port, { reconnect: { initialDelayMs: 20, maxDelayMs: 200 } })
@@ -145,7 +145,7 @@ t.test('an anonymous range ends with its connection: the loop throws DISCONNECTE
   t.equal(await first.ack(), true)
   const back = new Promise(resolve => c.once('reconnect', resolve))
   await broker.stop()
-  broker = await startBroker({ overrides: { host: '127.0.0.1', port, logDir } })
+  broker = await startBroker({ overrides: { host: '127.0.0.1', port, http: null, logDir } })
   const seen: number[] = []
   await t.rejects((async () => { for await (const ev of range) seen.push(ev.offset) })(), { code: 'DISCONNECTED', message: /the anonymous range subscription to span ends with it/ })
   t.ok(seen.every(o => o === 2 || o === 3), `only what had arrived: ${seen.join(',')}`)

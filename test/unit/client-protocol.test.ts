@@ -53,6 +53,7 @@ t.test('parsePublished and parseSubscribed read the OK texts of docs/protocol.md
   t.equal(parsePublished('7 stored'), null)
   t.same(parseSubscribed('subscribed to news (max in flight 10)'), { maxInFlight: 10, resumed: false, pending: 0 })
   t.same(parseSubscribed('subscribed to tweets (max in flight 2, resumed with 3 pending)'), { maxInFlight: 2, resumed: true, pending: 3 })
+  t.same(parseSubscribed('subscribed to telemetry (at most once, ack=none)'), { maxInFlight: 0, resumed: false, pending: 0 })
   t.equal(parseSubscribed('subscribed'), null)
   t.equal(parseDuplicate('o-1 duplicate, already published to orders'), 'o-1')
   t.equal(parseDuplicate('o-1 published to orders (0 subscribers)'), null)

@@ -156,8 +156,10 @@ export class AcklineClient extends Emitter<ClientEvents> implements Settler {
   }
 
   /**
-   * Subscribes to a topic (it must exist: published to at least once) and
-   * returns the subscription, an async iterator of events. `sub` is sent at
+   * Subscribes to a topic (it must exist: created or published to) and
+   * returns the subscription, an async iterator of events. The options are
+   * the words of `sub` after the topic (`from`, `to`, `group`, `ack`, ...);
+   * a value the client can see is wrong throws BAD_OPTION at once. `sub` is sent at
    * once; `await sub.ready` to know the broker accepted it. Leaving the
    * `for await` loop early unsubscribes (for a named client, for good).
    * Throws at once for a topic already subscribed on this client.
@@ -414,7 +416,7 @@ export class AcklineClient extends Emitter<ClientEvents> implements Settler {
     for (const [topic, entry] of [...this.subs]) {
       if (!entry.anonymousRange) continue
       this.forget(topic)
-      entry.sub.finish(new AcklineError(reason.code, `${reason.message}; the anonymous range subscription to ${topic} ends with it (subscribe again from the offset after the last one processed, or use a named client)`, { cause: reason }), true)
+      entry.sub.finish(new AcklineError('DISCONNECTED', `${reason.message}; the anonymous range subscription to ${topic} ends with it (subscribe again from the offset after the last one processed, or use a named client)`, { cause: reason }), true)
     }
   }
 

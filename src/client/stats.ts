@@ -12,6 +12,8 @@ export interface BrokerStats {
   deadLettered: number
   deadLetterBlocked: number
   dropped: number
+  /** Events dropped by at-most-once subscriptions whose socket did not drain (a broker with `ack=none`). */
+  atMostOnceDropped?: number
   pendingBytes: number
   rates: { published: number, delivered: number, acked: number }
   memory: { rss: number, heapUsed: number }
@@ -28,6 +30,10 @@ export interface SubscriberStats {
   pending: number
   inFlight: number
   maxInFlight: number
+  /** `'none'` for an at-most-once subscription (`ack=none`), `'explicit'` otherwise. */
+  ack?: 'explicit' | 'none'
+  /** Events this subscription lost undelivered (its at-most-once bound, or the drop-oldest policy). */
+  dropped?: number
 }
 
 /** What `stats <topic>` answers. */

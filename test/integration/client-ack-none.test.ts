@@ -90,4 +90,6 @@ t.test('ackline sub --ack none prints events without acking them', async t => {
   const named = await runCliToEnd(['sub', 'telemetry', '--ack', 'none', '--name', 'n1', '--port', String(tb.port)])
   t.equal(named.code, 1)
   t.match(named.stderr, /^ackline: BAD_OPTION ack=none is for anonymous subscriptions/)
+  const badAck = await runCliToEnd(['sub', 'telemetry', '--ack', 'some', '--port', String(tb.port)])
+  t.same(badAck, { code: 2, stdout: '', stderr: 'ackline: --ack must be each or none, got "some"\n' })
 })

@@ -169,4 +169,7 @@ t.test('ackline sub --from --to prints the range and exits 0 once the broker end
   const later = await runCliToEnd(['sub', 'cli', '--from', '3', '--to', '3', '--port', String(tb.port)])
   t.same({ code: later.code, ids: later.stdout.trim().split('\n').map(l => (JSON.parse(l) as { id: string }).id) }, { code: 0, ids: ['c3'] })
   t.match(await c.stats('cli'), { subscriptions: 0, pending: 0 })
+  const badFrom = await runCliToEnd(['sub', 'cli', '--from', 'start', '--port', String(tb.port)])
+  t.equal(badFrom.code, 2)
+  t.match(badFrom.stderr, /^ackline: --from must be beginning, latest, an offset, time:<unix-ms> or a date/)
 })

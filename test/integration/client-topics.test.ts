@@ -107,6 +107,8 @@ t.test('ackline topics: JSON when piped, --table, --json; usage mistakes', async
   const json = await runCliToEnd(['topics', '--json', ...port])
   t.equal(json.stdout, piped.stdout)
   t.same(await runCliToEnd(['topics', '--json', '--table', ...port]), { code: 2, stdout: '', stderr: 'ackline: --json and --table exclude each other\n' })
+  const help = await runCliToEnd(['topics', '--help'])
+  for (const flag of ['--json', '--table', '--host', '--port', '--tls', '--user']) t.match(help.stdout, flag)
 })
 
 t.test('ackline sub: a topic deleted under it is exit 1 naming TOPIC_DELETED', async t => {

@@ -2,7 +2,7 @@ import * as arg from '../../commands/args'
 import { defineCommand, type FieldsOf } from '../../commands/spec'
 import type { HandlerContext } from '../context'
 import type { Session } from '../session'
-import { publishEvent } from '../publish'
+import { admitEvent } from '../publish'
 import { checkTopicLimit } from '../limits'
 
 const args = [arg.topic(), arg.event()] as const
@@ -13,11 +13,11 @@ export const pub = defineCommand({ name: 'pub', words: ['pub', 'PUBLISH'], args,
 function handler (ctx: HandlerContext, session: Session, { topic: name, event: parsed }: FieldsOf<typeof args>): void {
   checkTopicLimit(ctx, session, name)
   const topic = ctx.store.ensureTopic(name)
+  const { ev, subscribers: n, ticket, dropped } = admitEvent(ctx, topic, parsed)
   // Reply before fan-out so a publisher subscribed to its own topic sees OK before the EVENT.
-  publishEvent(ctx, topic, parsed, ({ ev, subscribers: n, ticket, dropped }) => {
-    const note = dropped > 0 ? `; ${dropped} lowest-priority event${dropped === 1 ? '' : 's'} dropped from full queues` : ''
-    ctx.durability.reply(session, `OK ${ev.key} published to ${name} (${n} subscriber${n === 1 ? '' : 's'}${note})`, ticket)
-  })
+  const note = dropped > 0 ? `; ${dropped} lowest-priority event${dropped === 1 ? '' : 's'} dropped from full queues` : ''
+  ctx.durability.reply(session, `OK ${ev.key} published to ${name} (${n} subscriber${n === 1 ? '' : 's'}${note})`, ticket)
+  topic.publish(ev, parsed.id !== undefined)
   if (topic.subscriptions.size > 0) ctx.flow.afterPublish(session, topic)
   ctx.stats.published++
 }

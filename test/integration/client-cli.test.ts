@@ -149,7 +149,7 @@ t.test('stats: JSON when stdout is not a terminal, --table for the table, --json
   t.equal(piped.code, 0)
   t.match(JSON.parse(piped.stdout), { topics: 1, subscriptions: 1, published: 1 })
   const topicJson = await runCliToEnd(['stats', 'jobs', '--json', '--port', String(tb.port)])
-  t.same(JSON.parse(topicJson.stdout), { topic: 'jobs', published: 1, subscriptions: 1, pending: 0, inFlight: 0, subscribers: [{ name: null, connected: true, pending: 0, inFlight: 0, maxInFlight: 3 }] })
+  t.same(JSON.parse(topicJson.stdout), { topic: 'jobs', published: 1, subscriptions: 1, pending: 0, inFlight: 0, subscribers: [{ name: null, connected: true, pending: 0, inFlight: 0, maxInFlight: 3, ack: 'explicit', dropped: 0 }] })
   const table = await runCliToEnd(['stats', 'jobs', '--table', '--port', String(tb.port)])
   t.equal(table.stdout, [
     'topic jobs: 1 published, 1 subscription, 0 pending, 0 in flight',

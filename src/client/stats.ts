@@ -12,7 +12,7 @@ export interface BrokerStats {
   deadLettered: number
   deadLetterBlocked: number
   dropped: number
-  /** Events dropped by at-most-once subscriptions whose socket did not drain (a broker with `ack=none`). */
+  /** Events dropped by slow at-most-once (`ack=none`) subscriptions; absent from a broker older than that mode. */
   atMostOnceDropped?: number
   pendingBytes: number
   rates: { published: number, delivered: number, acked: number }
@@ -30,9 +30,9 @@ export interface SubscriberStats {
   pending: number
   inFlight: number
   maxInFlight: number
-  /** `'none'` for an at-most-once subscription (`ack=none`), `'explicit'` otherwise. */
+  /** `explicit` (acked) or `none` (at most once); absent from a broker older than `ack=none`. */
   ack?: 'explicit' | 'none'
-  /** Events this subscription lost undelivered (its at-most-once bound, or the drop-oldest policy). */
+  /** Events this subscription lost undelivered (drop-oldest policy, or past atMostOnceMaxWaiting). */
   dropped?: number
 }
 

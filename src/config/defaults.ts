@@ -61,7 +61,7 @@ export interface BrokerConfig {
    * oldest of the lowest priority is dropped (counted in stats as atMostOnceDropped).
    */
   atMostOnceMaxWaiting: number
-  /** Flow control: a publisher waits while an active subscriber of its topic has more than this many events waiting. */
+  /** Flow control: a publisher waits when an active subscriber of its topic has more than this many events waiting, until it is back at half. */
   publishHoldPending: number
   /** Flow control: the longest a publisher waits; a subscriber that has not acked for this long holds no one back. */
   publishHoldMaxMs: number

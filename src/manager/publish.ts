@@ -44,10 +44,20 @@ export function alreadyPublished (ctx: HandlerContext, topic: Topic, key: string
  * is not pending (DUPLICATE_ID), the broker's pending-bytes limit and
  * every subscriber's queue bound (all before anything changes, so a refused
  * pub changes nothing), then gives it the topic's next offset, journals it
- * and fans it out. `beforeFanOut` runs between the journal record and the
- * deliveries (pub sends its OK there).
+ * and fans it out.
  */
-export function publishEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedEvent, beforeFanOut?: (p: Published) => void): Published {
+export function publishEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedEvent): Published {
+  const result = admitEvent(ctx, topic, parsed)
+  topic.publish(result.ev, parsed.id !== undefined)
+  return result
+}
+
+/**
+ * publishEvent up to the fan-out: checked, sealed with the topic's next
+ * offset and journaled; the caller then calls `topic.publish(ev, parsed.id
+ * !== undefined)` (pub replies in between, without a closure per event).
+ */
+export function admitEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedEvent): Published {
   let id = parsed.id
   let key: string
   if (id === undefined) {
@@ -90,8 +100,5 @@ export function publishEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedE
     }
   }
   const ev = sealEvent(parsed, id, topic.nextOffset, ctx.clock.now(), key)
-  const result: Published = { ev, subscribers: topic.subscriptions.size, ticket: ctx.durability.published(topic, ev), dropped }
-  if (beforeFanOut !== undefined) beforeFanOut(result)
-  topic.publish(ev, parsed.id !== undefined)
-  return result
+  return { ev, subscribers: topic.subscriptions.size, ticket: ctx.durability.published(topic, ev), dropped }
 }

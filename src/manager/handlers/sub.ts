@@ -72,6 +72,8 @@ function subscribeAtMostOnce (ctx: HandlerContext, session: Session, topic: Topi
     : fields.from !== undefined ? 'from=' : fields.to !== undefined ? 'to=' : null
   if (refused !== null) fail('BAD_OPTION.atMostOnceWith', { what: refused })
   const subscription = topic.subscribeAtMostOnce(`#${session.id}`, ctx.config.atMostOnceMaxWaiting)
+  // On a private topic, whose it is: revoke ends it like any other subscription of that user.
+  if (topic.name.charCodeAt(0) === 0x7e) subscription.user = ctx.auth.userOf(session)
   session.subscriptions.set(topic.name, subscription)
   subscription.attach(session)
   ctx.durability.reply(session, `OK subscribed to ${topic.name} (at most once, ack=none)`, 0)

@@ -337,7 +337,9 @@ export class AcklineClient extends Emitter<ClientEvents> implements Settler {
       ? null
       : end.reason === 'deleted'
         ? new AcklineError('TOPIC_DELETED', `topic ${topic} was deleted`)
-        : new AcklineError('SUBSCRIPTION_ENDED', `the broker ended the subscription to ${topic}: ${end.text}`)
+        : end.reason === 'forgotten'
+          ? new AcklineError('GROUP_FORGOTTEN', `the consumer group of this subscription to ${topic} was ended (unsub … forget)`)
+          : new AcklineError('SUBSCRIPTION_ENDED', `the broker ended the subscription to ${topic}: ${end.text}`)
     entry.sub.finish(err, true)
   }
 

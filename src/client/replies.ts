@@ -54,28 +54,33 @@ export function parseDuplicate (text: string): string | null {
 }
 
 /** How a subscription ended, from the reason of `END <topic> <reason>`. */
-export type SubscriptionEnd = { reason: 'range', to: number } | { reason: 'deleted' } | { reason: 'other', text: string }
+export type SubscriptionEnd = { reason: 'range', to: number } | { reason: 'deleted' } | { reason: 'forgotten' } | { reason: 'other', text: string }
 
 export function parseEndReason (reason: string): SubscriptionEnd {
-  if (reason === 'deleted') return { reason: 'deleted' }
+  if (reason === 'deleted' || reason === 'forgotten') return { reason }
   if (/^\d{1,16}$/.test(reason)) return { reason: 'range', to: Number(reason) }
   return { reason: 'other', text: reason }
 }
 
-/** What `OK subscribed to <topic> (max in flight <n>[, resumed with <k> pending])` or `(at most once, ack=none)` says. */
+/**
+ * What `OK subscribed to <topic> (max in flight <n>[, resumed with <k> pending])`,
+ * `(group <g>, max in flight <n>[, <m> members, <k> pending])` or
+ * `(at most once, ack=none)` says.
+ */
 export interface Subscribed {
   /** The subscription's in-flight cap; 0 for an at-most-once one, which has none. */
   maxInFlight: number
-  /** A named client's durable subscription was already there: its unacked events come again. */
+  /** A named client's durable subscription, or a consumer group's queue, was already there: its unacked events come again. */
   resumed: boolean
-  /** Events the resumed subscription held and had not delivered (0 when not resumed). */
+  /** Events the resumed subscription (or the group's queue) held and had not delivered (0 when not resumed). */
   pending: number
 }
 
 const SUBSCRIBED = /^subscribed to \S+ \((?:max in flight (\d+)(?:, resumed with (\d+) pending)?|at most once, ack=none)\)$/
+const JOINED = /^subscribed to \S+ \(group \S+, max in flight (\d+)(?:, \d+ members?, (\d+) pending)?\)$/
 
 export function parseSubscribed (text: string): Subscribed | null {
-  const m = SUBSCRIBED.exec(text)
+  const m = SUBSCRIBED.exec(text) ?? JOINED.exec(text)
   if (m === null) return null
   return { maxInFlight: m[1] === undefined ? 0 : Number(m[1]), resumed: m[2] !== undefined, pending: m[2] === undefined ? 0 : Number(m[2]) }
 }

@@ -143,6 +143,17 @@ t.test('END <topic> deleted: the loop throws TOPIC_DELETED after what it holds; 
   await c.close()
 })
 
+t.test('END <topic> forgotten: the loop of a group member throws GROUP_FORGOTTEN', async t => {
+  const { c, conns } = await fakeClient()
+  const sub = c.subscribe('jobs', { group: 'workers' })
+  await tick()
+  conns[0].handlers.line('OK subscribed to jobs (group workers, max in flight 100)')
+  conns[0].handlers.line('END jobs forgotten')
+  await t.rejects(sub.next(), { code: 'GROUP_FORGOTTEN' })
+  t.same(sub.endedBy, { reason: 'forgotten' })
+  await c.close()
+})
+
 t.test('an END reason this client does not know ends the loop with SUBSCRIPTION_ENDED, also while the loop waits', async t => {
   const { c, conns } = await fakeClient()
   const sub = c.subscribe('x')

@@ -15,6 +15,23 @@ export function parsePriorities(s: string): PriorityRange {
   return { min, max }
 }
 
+/** How bench subscribers acknowledge: one `ack` per event, one `ack` line per up to `batch` events, or `sub … ack=none` (at most once). */
+export type AckMode = 'each' | 'none' | { batch: number }
+
+/** Parse `each`, `none` or `batch=<n>` (n >= 1). */
+export function parseAckMode(s: string): AckMode {
+  const v = s.trim().toLowerCase()
+  if (v === 'each' || v === 'none') return v
+  const m = /^batch=(.+)$/.exec(v)
+  if (m) return { batch: parseCount(m[1]!, 'batch size') }
+  throw new Error(`invalid ack mode "${s}" (expected each, none or batch=<n>)`)
+}
+
+/** The text form of an AckMode, as `--ack` takes it. */
+export function ackModeText(m: AckMode): string {
+  return typeof m === 'string' ? m : `batch=${m.batch}`
+}
+
 /** Random integer priority in the inclusive range. */
 export function pickPriority(r: PriorityRange, random: () => number = Math.random): number {
   return r.min + Math.floor(random() * (r.max - r.min + 1))

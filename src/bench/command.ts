@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { parseCount, parseDurationMs, parsePriorities } from './args'
+import { parseAckMode, parseCount, parseDurationMs, parsePriorities } from './args'
 import { BenchOptions, formatBenchResult, runBench } from './run'
 
 /** Defaults of `ackline bench`, as typed on the command line; shown in `--help` like `start`'s. */
@@ -23,8 +23,8 @@ type Defaulted = keyof typeof BENCH_DEFAULTS
 /** What commander hands over: a flag that was not given is undefined (its default comes from BENCH_DEFAULTS). */
 type RawOpts = { [K in Defaulted]?: string } & {
   priorities?: string
-  /** undefined unless --ack or --no-ack was given (both are defined, so commander sets no default). */
-  ack?: boolean
+  /** undefined unless --ack or --no-ack was given (both are defined, so commander sets no default); a string with a mode. */
+  ack?: boolean | string
   subscriberName?: string
   json?: boolean
   progress: boolean
@@ -44,6 +44,7 @@ export function benchOptionsFrom(given: RawOpts): BenchOptions {
     priorities: raw.priorities === undefined ? undefined : parsePriorities(raw.priorities),
     inFlight: parseCount(raw.inFlight, '--in-flight'),
     ack: raw.ack !== false,
+    ackMode: typeof raw.ack === 'string' ? parseAckMode(raw.ack) : 'each',
     topics: parseCount(raw.topics, '--topics'),
     window: parseCount(raw.window, '--window'),
     rate: parseCount(raw.rate, '--rate', 0),
@@ -71,7 +72,7 @@ export function registerBenchCommand(program: Command): Command {
     .option('--size <bytes>', withDefault('approximate event JSON size', 'size'))
     .option('--priorities <range>', 'random priority per event in range, e.g. 0-9 [default: none sent]')
     .option('--in-flight <n>', withDefault('maxInFlight per subscriber per topic', 'inFlight'))
-    .option('--ack', 'subscribers ack every event [default]')
+    .option('--ack [mode]', 'how subscribers ack: each (an ack line per event), batch=<n> (one ack line for up to n events) or none (sub … ack=none, at most once) [default: each]')
     .option('--no-ack', 'subscribers never ack (only in-flight-cap events get delivered)')
     .option('--topics <n>', withDefault('number of topics; publishers round-robin over them', 'topics'))
     .option('--window <n>', withDefault('max outstanding unreplied pubs per publisher', 'window'))

@@ -1,7 +1,7 @@
 import * as net from 'node:net'
 import { LineSplitter } from './lines'
 import { LatencyRecorder, LatencySummary, nowMs, paceAllowance, rate } from './stats'
-import { PriorityRange, paddingFor, pickPriority } from './args'
+import { AckMode, PriorityRange, ackModeText, paddingFor, pickPriority } from './args'
 
 export interface BenchOptions {
   host?: string
@@ -16,8 +16,14 @@ export interface BenchOptions {
   priorities?: PriorityRange
   /** maxInFlight passed to `sub`. */
   inFlight?: number
-  /** Subscribers ack every event (default true). */
+  /** Subscribers ack (default true); false: they never ack, so only the in-flight cap is delivered. */
   ack?: boolean
+  /**
+   * How they ack (default `each`): one `ack` line per event; `{ batch: n }`, one `ack <topic> <id> …`
+   * line per n events (and what a read brought short of n, sent after it); `none`, `sub … ack=none`
+   * subscriptions (at most once: nothing to ack).
+   */
+  ackMode?: AckMode
   topics?: number
   /** Max outstanding (unreplied) pubs per publisher connection. */
   window?: number
@@ -37,7 +43,9 @@ export interface BenchOptions {
 }
 
 export interface BenchResult {
-  config: Required<Omit<BenchOptions, 'onReady' | 'onSettled' | 'priorities' | 'subscriberName'>> & {
+  config: Required<Omit<BenchOptions, 'onReady' | 'onSettled' | 'priorities' | 'subscriberName' | 'ackMode'>> & {
+    /** `each`, `none` or `batch=<n>`. */
+    ackMode: string
     priorities: PriorityRange | null
     subscriberName: string | null
   }
@@ -70,6 +78,7 @@ const DEFAULTS = {
   size: 100,
   inFlight: 100,
   ack: true,
+  ackMode: 'each' as AckMode,
   topics: 1,
   window: 1000,
   rate: 0,
@@ -177,7 +186,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
 
   const expectedFrom = (perTopic: number[]): number => {
     let e = 0
-    for (const n of perTopic) e += o.ack ? n : Math.min(n, o.inFlight)
+    for (const n of perTopic) e += o.ack || o.ackMode === 'none' ? n : Math.min(n, o.inFlight)
     return e * o.subscribers
   }
   const expected = (): number => expectedFrom(publishedPerTopic)
@@ -294,6 +303,18 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       const sock = await connect(o.host, o.port)
       sockets.push(sock)
       const waiting: Array<(line: string) => void> = []
+      // batch=<n>: ids read and not yet acked, by topic; the size of each ack line sent, in order (its reply counts them).
+      const batch = typeof o.ackMode === 'object' ? o.ackMode.batch : 0
+      const unacked = new Map<string, string[]>()
+      const ackLines: number[] = []
+      const sendAck = (topic: string, ids: string[]): void => {
+        acksSent++
+        ackLines.push(ids.length)
+        c.send(`ack ${topic} ${ids.join(' ')}\n`)
+      }
+      const flushAcks = (): void => {
+        for (const [topic, ids] of unacked) if (ids.length > 0) sendAck(topic, ids.splice(0))
+      }
       let c!: Conn
       c = new Conn(
         sock,
@@ -316,9 +337,17 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
               const t = ev.msg?.t
               if (typeof t === 'number') lat.record(now - t)
             }
-            if (o.ack && ev.id !== undefined) {
-              acksSent++
-              c.send(`ack ${topic} ${String(ev.id)}\n`)
+            if (o.ack && ev.id !== undefined && o.ackMode !== 'none') {
+              if (batch === 0) {
+                acksSent++
+                ackLines.push(1)
+                c.send(`ack ${topic} ${String(ev.id)}\n`)
+              } else {
+                let ids = unacked.get(topic)
+                if (ids === undefined) unacked.set(topic, (ids = []))
+                ids.push(String(ev.id))
+                if (ids.length >= batch) sendAck(topic, ids.splice(0))
+              }
             }
             return
           }
@@ -328,15 +357,19 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
             return
           }
           ackReplies++
+          const n = ackLines.shift() ?? 1
           if (line.startsWith('OK ')) {
-            acked++
+            acked += n
             lastAckAt = nowMs()
           } else {
             ackErrors++
             countErr(line)
           }
         },
-        check,
+        () => {
+          flushAcks() // what a read brought short of a batch is acked after it, so nothing waits for more
+          check()
+        },
       )
       sock.on('error', onError('subscriber'))
       sock.on('close', () => {
@@ -362,7 +395,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
               if (line.startsWith('OK ')) resolve()
               else reject(new Error(`sub ${t} refused: ${line}`))
             })
-            c.send(`sub ${t} ${o.inFlight}\n`)
+            c.send(o.ackMode === 'none' ? `sub ${t} ack=none\n` : `sub ${t} ${o.inFlight}\n`)
           }),
         )
       }
@@ -434,6 +467,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       priorities: prio,
       inFlight: o.inFlight,
       ack: o.ack,
+      ackMode: ackModeText(o.ackMode),
       topics: o.topics,
       window: o.window,
       rate: o.rate,
@@ -485,11 +519,11 @@ export function formatBenchResult(r: BenchResult): string {
   const l = r.latencyMs
   const lines = [
     `ackline bench ${c.host}:${c.port}  pubs=${c.publishers} subs=${c.subscribers} topics=${c.topics} messages=${c.messages} size~${c.size}B ` +
-      `priorities=${c.priorities ? `${c.priorities.min}-${c.priorities.max}` : 'default'} in-flight=${c.inFlight} ack=${c.ack} window=${c.window}${c.rate ? ` rate=${c.rate}/s` : ''}`,
+      `priorities=${c.priorities ? `${c.priorities.min}-${c.priorities.max}` : 'default'} in-flight=${c.inFlight} ack=${c.ack ? c.ackMode : 'off'} window=${c.window}${c.rate ? ` rate=${c.rate}/s` : ''}`,
     `elapsed     ${f(r.elapsedMs / 1000, 2)} s`,
     `published   ${r.published} (${f(r.rates.published)} ev/s)${r.publishErrors ? `, ${r.publishErrors} errors` : ''}`,
     `delivered   ${r.delivered}/${r.expectedDeliveries} (${f(r.rates.delivered)} ev/s)${r.redelivered ? `, ${r.redelivered} redeliveries` : ''}`,
-    `acked       ${c.ack ? `${r.acked} (${f(r.rates.acked)} ev/s)${r.ackErrors ? `, ${r.ackErrors} errors` : ''}` : 'off'}`,
+    `acked       ${c.ack && c.ackMode !== 'none' ? `${r.acked} (${f(r.rates.acked)} ev/s)${r.ackErrors ? `, ${r.ackErrors} errors` : ''}` : 'off'}`,
     `latency ms  p50 ${f(l.p50, 2)}  p90 ${f(l.p90, 2)}  p99 ${f(l.p99, 2)}  max ${f(l.max, 2)}  (n=${l.count})`,
     `confirm ms  p50 ${f(r.confirmLatencyMs.p50, 2)}  p99 ${f(r.confirmLatencyMs.p99, 2)}  (pub to OK)`,
   ]

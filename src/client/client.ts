@@ -1,15 +1,16 @@
 import { backoffDelay } from './backoff'
-import { authLine, nameLine, pubLine, statsLine, subLine } from './commands'
+import { authLine, nameLine, pubLine, statsLine, subLine, topicCommandLine } from './commands'
 import { Emitter } from './emitter'
 import { AcklineError } from './errors'
 import { AcklineEvent, type Settler } from './event'
 import { Link } from './link'
-import { resolveOptions, type ConnectOptions, type ResolvedOptions, type SubscribeOptions } from './options'
+import { CLIENT_DEFAULTS, resolveOptions, type ConnectOptions, type ResolvedOptions, type SubscribeOptions } from './options'
 import { Publisher, type PublishResult } from './publisher'
-import { parseSubscribed } from './replies'
-import type { BrokerStats, TopicStats } from './stats'
+import { parseEndReason, parseSubscribed } from './replies'
+import type { BrokerStats, TopicInfo, TopicStats } from './stats'
 import { Subscription } from './subscription'
 import { tcpTransport } from './tcpTransport'
+import { isTopicPattern, topicMatches } from './topicPattern'
 import type { OpenTransport } from './transport'
 import { wsTransport } from './wsTransport'
 
@@ -19,8 +20,13 @@ export interface ClientEvents {
   disconnect: AcklineError
   /** Connected again (authenticated and named); `attempts` it took. Subscriptions and queued publishes have been sent. */
   reconnect: { attempts: number }
-  /** A subscription was made again after a reconnect; `resumed` when the broker still had it (a named client's durable subscription). */
-  resubscribed: { topic: string, resumed: boolean }
+  /**
+   * A subscription was made again after a reconnect; `resumed` when the
+   * broker still had it (a named client's durable subscription, a group's
+   * queue). When not, it restarted at "now" (`from: 'latest'`): events
+   * published while the client was away are not delivered to it.
+   */
+  resubscribed: { topic: string, resumed: boolean, from: 'resumed' | 'latest' }
   /** Something went wrong that no pending call can report: a subscription refused after a reconnect, reconnecting given up, a line the client did not understand. */
   error: AcklineError
   /** The client is closed for good (by `close()`, or after giving up). */
@@ -41,7 +47,16 @@ type State = 'connecting' | 'open' | 'reconnecting' | 'closing' | 'closed'
 
 interface SubEntry {
   sub: Subscription
+  /** The first `sub`. */
   line: string
+  /** The `sub` after a reconnect: an anonymous subscription outside a group starts again at "now", without its `from=`. */
+  againLine: string
+  /** `ack: 'none'`: events need no ack. */
+  atMostOnce: boolean
+  /** The broker keeps it while the client is away (a named client's, a group's): it resumes after a reconnect. */
+  durable: boolean
+  /** An anonymous range (`to` given): it cannot go on after a lost connection. */
+  anonymousRange: boolean
 }
 
 /**
@@ -56,6 +71,8 @@ export class AcklineClient extends Emitter<ClientEvents> implements Settler {
   private gen = 0
   private quitSent = false
   private readonly subs = new Map<string, SubEntry>()
+  /** The subscriptions whose topic is a wildcard pattern (`orders.*`), which take events of the topics they match. */
+  private readonly patternSubs = new Map<string, SubEntry>()
   /** Topics of a named client whose `unsub` may not have reached the broker: done again after a reconnect. */
   private readonly unsubOnReconnect = new Set<string>()
   private readonly publisher: Publisher
@@ -139,20 +156,29 @@ export class AcklineClient extends Emitter<ClientEvents> implements Settler {
   }
 
   /**
-   * Subscribes to a topic (it must exist: published to at least once) and
-   * returns the subscription, an async iterator of events. `sub` is sent at
+   * Subscribes to a topic (it must exist: created or published to) and
+   * returns the subscription, an async iterator of events. The options are
+   * the words of `sub` after the topic (`from`, `to`, `group`, `ack`, ...);
+   * a value the client can see is wrong throws BAD_OPTION at once. `sub` is sent at
    * once; `await sub.ready` to know the broker accepted it. Leaving the
    * `for await` loop early unsubscribes (for a named client, for good).
    * Throws at once for a topic already subscribed on this client.
    */
   subscribe (topic: string, opts: SubscribeOptions = {}): Subscription {
     if (this.state === 'closing' || this.state === 'closed') throw closedError()
-    const line = subLine(topic, opts.maxInFlight, opts.ackTimeoutMs)
+    const line = subLine(topic, opts)
+    const durable = this.options.name !== null || opts.group !== undefined
+    const againLine = durable || opts.from === undefined ? line : subLine(topic, { ...opts, from: undefined })
+    const atMostOnce = opts.ack === 'none'
+    const maxBuffered = opts.maxBuffered ?? CLIENT_DEFAULTS.maxBuffered
+    if (!Number.isSafeInteger(maxBuffered) || maxBuffered < 1) throw new AcklineError('BAD_ARGS', `maxBuffered must be a positive integer, got ${String(maxBuffered)}`)
     if (this.subs.has(topic)) throw new AcklineError('ALREADY_SUBSCRIBED', `already subscribed to ${topic} on this client`)
-    const entry: SubEntry = { sub: new Subscription(topic, (s) => this.unsubscribe(s)), line }
+    const sub = new Subscription(topic, (s) => this.unsubscribe(s), atMostOnce ? maxBuffered : Infinity)
+    const entry: SubEntry = { sub, line, againLine, atMostOnce, durable, anonymousRange: !durable && opts.to !== undefined }
     this.subs.set(topic, entry)
+    if (isTopicPattern(topic)) this.patternSubs.set(topic, entry)
     this.unsubOnReconnect.delete(topic)
-    if (this.state === 'open') this.sendSub(this.link!, entry)
+    if (this.state === 'open') this.sendSub(this.link!, entry, entry.line)
     return entry.sub
   }
 
@@ -172,6 +198,36 @@ export class AcklineClient extends Emitter<ClientEvents> implements Settler {
     const line = statsLine(topic)
     const link = await this.whenOpen()
     return JSON.parse(await link.call(line)) as BrokerStats | TopicStats
+  }
+
+  /** `topics`: every topic this client may see, with its offsets, retention and subscribers. */
+  async topics (): Promise<TopicInfo[]> {
+    const link = await this.whenOpen()
+    const text = await link.call('topics')
+    try {
+      return JSON.parse(text) as TopicInfo[]
+    } catch (err) {
+      throw new AcklineError('PROTOCOL', `the reply to topics is not JSON: ${JSON.stringify(text.slice(0, 200))}`, { command: 'topics', cause: err })
+    }
+  }
+
+  /** `create <topic>`: makes an empty topic (one can subscribe to it at once). Rejects with `TOPIC_EXISTS` if it exists. */
+  async create (topic: string): Promise<void> {
+    await this.topicCommand('create', topic)
+  }
+
+  /**
+   * `delete <topic>`: removes the topic and its events. Its subscribers'
+   * loops (on any client) end by throwing `TOPIC_DELETED`.
+   */
+  async delete (topic: string): Promise<void> {
+    await this.topicCommand('delete', topic)
+  }
+
+  private async topicCommand (command: 'create' | 'delete', topic: string): Promise<void> {
+    const line = topicCommandLine(command, topic)
+    const link = await this.whenOpen()
+    await link.call(line)
   }
 
   /**
@@ -218,6 +274,7 @@ export class AcklineClient extends Emitter<ClientEvents> implements Settler {
     const { user, password, name, connectTimeoutMs } = this.options
     const link = new Link(++this.gen, this.where, {
       event: (l, topic, json) => this.onEvent(l, topic, json),
+      end: (l, topic, reason) => this.onEnd(l, topic, reason),
       closed: (l, reason) => this.onLinkClosed(l, reason),
     })
     const timer = setTimeout(() => {
@@ -244,11 +301,11 @@ export class AcklineClient extends Emitter<ClientEvents> implements Settler {
 
   private onEvent (link: Link, topic: string, json: string): void {
     if (link !== this.link) return
-    const entry = this.subs.get(topic)
+    const entry = this.subs.get(topic) ?? this.patternEntry(topic)
     if (entry === undefined) return // after an unsub, until the broker has it
     let ev: AcklineEvent
     try {
-      ev = new AcklineEvent(this, link.gen, topic, json)
+      ev = new AcklineEvent(this, link.gen, topic, json, entry.atMostOnce)
     } catch (err) {
       this.emit('error', err instanceof AcklineError ? err : new AcklineError('PROTOCOL', `EVENT on ${topic} is not valid JSON`, { cause: err }))
       return
@@ -256,18 +313,48 @@ export class AcklineClient extends Emitter<ClientEvents> implements Settler {
     entry.sub.deliver(ev)
   }
 
-  private sendSub (link: Link, entry: SubEntry): void {
+  private forget (topic: string): void {
+    this.subs.delete(topic)
+    this.patternSubs.delete(topic)
+  }
+
+  /** The wildcard subscription an event of `topic` belongs to, if any. */
+  private patternEntry (topic: string): SubEntry | undefined {
+    if (this.patternSubs.size === 0) return undefined
+    for (const [pattern, entry] of this.patternSubs) if (topicMatches(pattern, topic)) return entry
+    return undefined
+  }
+
+  /** `END <topic> <reason>`: the broker ended the subscription; the loop hands out what it holds, then ends (a range) or throws. */
+  private onEnd (link: Link, topic: string, reason: string): void {
+    if (link !== this.link) return
+    const entry = this.subs.get(topic)
+    if (entry === undefined) return // unsubscribed meanwhile
+    this.forget(topic)
+    const end = parseEndReason(reason)
+    entry.sub.endedBy = end
+    const err = end.reason === 'range'
+      ? null
+      : end.reason === 'deleted'
+        ? new AcklineError('TOPIC_DELETED', `topic ${topic} was deleted`)
+        : end.reason === 'forgotten'
+          ? new AcklineError('GROUP_FORGOTTEN', `the consumer group of this subscription to ${topic} was ended (unsub … forget)`)
+          : new AcklineError('SUBSCRIPTION_ENDED', `the broker ended the subscription to ${topic}: ${end.text}`)
+    entry.sub.finish(err, true)
+  }
+
+  private sendSub (link: Link, entry: SubEntry, line: string): void {
     const { sub } = entry
-    link.call(entry.line).then((text) => {
+    link.call(line).then((text) => {
       if (sub.ended) return
       const again = sub.subscribed
       const info = parseSubscribed(text) ?? { maxInFlight: 0, resumed: / resumed /.test(text), pending: 0 }
       sub.accepted(info)
-      if (again) this.emit('resubscribed', { topic: sub.topic, resumed: info.resumed })
+      if (again) this.emit('resubscribed', { topic: sub.topic, resumed: info.resumed, from: info.resumed ? 'resumed' : 'latest' })
     }, (err: AcklineError) => {
       // Lost with the connection: sent again after the reconnect.
       if (sub.ended || !link.isOpen) return
-      if (this.subs.get(sub.topic) === entry) this.subs.delete(sub.topic)
+      if (this.subs.get(sub.topic) === entry) this.forget(sub.topic)
       const again = sub.subscribed
       sub.finish(err)
       if (again) this.emit('error', err)
@@ -282,13 +369,13 @@ export class AcklineClient extends Emitter<ClientEvents> implements Settler {
       link.call(`sub ${topic}`).catch(() => {})
       link.call(`unsub ${topic}`).then(forget, () => { if (link.isOpen) forget() })
     }
-    for (const entry of this.subs.values()) this.sendSub(link, entry)
+    for (const entry of this.subs.values()) this.sendSub(link, entry, entry.againLine)
   }
 
   private async unsubscribe (sub: Subscription): Promise<void> {
     const entry = this.subs.get(sub.topic)
     if (entry?.sub !== sub) return
-    this.subs.delete(sub.topic)
+    this.forget(sub.topic)
     const named = this.options.name !== null
     const link = this.sendableLink()
     if (link === null) {
@@ -306,11 +393,10 @@ export class AcklineClient extends Emitter<ClientEvents> implements Settler {
   private onLinkClosed (link: Link, reason: AcklineError): void {
     if (link !== this.link) return
     this.link = null
-    if (this.options.name !== null) {
-      // A named subscription gets these again after the reconnect (deliveries + 1); handing them out now would show them twice.
-      for (const { sub } of this.subs.values()) sub.dropBuffered()
-    }
+    // A durable subscription gets these again after the reconnect (deliveries + 1); handing them out now would show them twice.
+    for (const { sub, durable } of this.subs.values()) if (durable) sub.dropBuffered()
     if (this.state !== 'open') return // closing: doClose finishes
+    this.endAnonymousRanges(reason)
     // Not connected from here on: calls made by a disconnect listener wait for the reconnect.
     this.state = 'reconnecting'
     this.emit('disconnect', reason)
@@ -321,6 +407,19 @@ export class AcklineClient extends Emitter<ClientEvents> implements Settler {
     }
     this.attempts = 0
     this.scheduleReconnect(reason)
+  }
+
+  /**
+   * An anonymous range ends with the connection that carried it: made again
+   * at "now" it would skip the rest of the range. Its loop hands out what it
+   * holds, then throws DISCONNECTED.
+   */
+  private endAnonymousRanges (reason: AcklineError): void {
+    for (const [topic, entry] of [...this.subs]) {
+      if (!entry.anonymousRange) continue
+      this.forget(topic)
+      entry.sub.finish(new AcklineError('DISCONNECTED', `${reason.message}; the anonymous range subscription to ${topic} ends with it (subscribe again from the offset after the last one processed, or use a named client)`, { cause: reason }), true)
+    }
   }
 
   private scheduleReconnect (last: AcklineError): void {
@@ -377,6 +476,7 @@ export class AcklineClient extends Emitter<ClientEvents> implements Settler {
     // The loops end now; acks they still send go out before quit.
     for (const { sub } of this.subs.values()) sub.finish(null)
     this.subs.clear()
+    this.patternSubs.clear()
     if (link !== null && link.isOpen) await this.quit(link)
     this.shutdown(closedError(), true)
   }
@@ -414,6 +514,7 @@ export class AcklineClient extends Emitter<ClientEvents> implements Settler {
     this.publisher.rejectQueued(err)
     for (const { sub } of this.subs.values()) sub.finish(quiet ? null : err)
     this.subs.clear()
+    this.patternSubs.clear()
     const waiters = this.openWaiters
     this.openWaiters = []
     for (const w of waiters) w.reject(err)

@@ -1,7 +1,8 @@
 import { AcklineError } from './errors'
 
 /**
- * Command lines the client sends. Each argument is checked so that it stays
+ * Command lines the client sends. A bad `key=value` option of `sub` is
+ * `BAD_OPTION`, the broker's code for it. Each argument is checked so that it stays
  * one word of one line: a blank would shift the arguments and a line break
  * would start another command, so the client refuses them instead of sending
  * something other than what was asked. Everything else (allowed characters,
@@ -55,7 +56,39 @@ function nonNegativeInt (n: number, what: string, min: number): string {
   return String(n)
 }
 
-export function subLine (topic: string, maxInFlight: number | undefined, ackTimeoutMs: number | undefined): string {
+/** Where a subscription starts: the wire's `from=beginning|latest|<offset>|time:<ms>` (a Date or `{ time }` is the time form). */
+export type StartPosition = 'beginning' | 'latest' | number | Date | { time: number }
+
+/** The parts of `sub` after the topic (SubscribeOptions without the client-side ones). */
+export interface SubLineOptions {
+  maxInFlight?: number
+  ackTimeoutMs?: number
+  from?: StartPosition
+  to?: number
+  group?: string
+  ack?: 'each' | 'none'
+}
+
+/** Offsets start at 1. */
+function offsetWord (n: unknown, what: string): string {
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) throw new AcklineError('BAD_OPTION', `${what} must be an offset (an integer from 1), got ${String(n)}`)
+  return String(n)
+}
+
+/** `from=` as the broker takes it. */
+export function fromWord (from: StartPosition): string {
+  if (from === 'beginning' || from === 'latest') return from
+  if (typeof from === 'number') return offsetWord(from, 'from')
+  const ms = from instanceof Date ? from.getTime() : typeof from === 'object' && from !== null ? from.time : NaN
+  if (!Number.isSafeInteger(ms) || ms < 0) {
+    throw new AcklineError('BAD_OPTION', `from must be 'beginning', 'latest', an offset, a Date or { time: <unix ms> }, got ${from instanceof Date ? 'an invalid Date' : JSON.stringify(from)}`)
+  }
+  return `time:${ms}`
+}
+
+/** `sub <topic> [max-in-flight [ack-timeout-ms]] [from=…] [to=…] [group=…] [ack=none]` */
+export function subLine (topic: string, opts: SubLineOptions = {}): string {
+  const { maxInFlight, ackTimeoutMs } = opts
   let line = `sub ${topicWord(topic)}`
   if (maxInFlight !== undefined) {
     if (!Number.isSafeInteger(maxInFlight) || maxInFlight < 1) throw new AcklineError('BAD_IN_FLIGHT', `maxInFlight must be a positive integer, got ${String(maxInFlight)}`)
@@ -64,6 +97,16 @@ export function subLine (topic: string, maxInFlight: number | undefined, ackTime
   if (ackTimeoutMs !== undefined) {
     if (maxInFlight === undefined) throw new AcklineError('BAD_ARGS', 'ackTimeoutMs needs maxInFlight: the protocol takes the cap before the timeout (sub <topic> <n> <ms>)')
     line += ` ${nonNegativeInt(ackTimeoutMs, 'ackTimeoutMs', 1)}`
+  }
+  if (opts.from !== undefined) line += ` from=${fromWord(opts.from)}`
+  if (opts.to !== undefined) {
+    line += ` to=${offsetWord(opts.to, 'to')}`
+    if (typeof opts.from === 'number' && opts.to < opts.from) throw new AcklineError('BAD_OPTION', `to (${opts.to}) is before from (${opts.from})`)
+  }
+  if (opts.group !== undefined) line += ` group=${word(opts.group, 'BAD_OPTION', 'group')}`
+  if (opts.ack !== undefined && opts.ack !== 'each') {
+    if (opts.ack !== 'none') throw new AcklineError('BAD_OPTION', `ack must be 'each' or 'none', got ${JSON.stringify(opts.ack)}`)
+    line += ' ack=none'
   }
   return line
 }
@@ -91,6 +134,11 @@ export function authLine (user: string, password: string): string {
     throw new AcklineError('BAD_ARGS', 'password must be non-empty, without blanks at either end or control characters')
   }
   return `auth ${user} ${password}`
+}
+
+/** `create <topic>`, `delete <topic>`. */
+export function topicCommandLine (command: 'create' | 'delete', topic: string): string {
+  return `${command} ${topicWord(topic)}`
 }
 
 export function statsLine (topic: string | undefined): string {

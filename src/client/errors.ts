@@ -9,8 +9,13 @@ import type { ErrorCode } from '../errors'
  * - `CONNECT_FAILED`: the connection could not be opened (refused, timed out,
  *   TLS handshake failed).
  * - `PROTOCOL`: the broker sent something this client does not understand.
+ * - `TOPIC_DELETED`: a subscription's topic was deleted (`END <topic> deleted`).
+ * - `GROUP_FORGOTTEN`: a consumer group was ended (`unsub <topic> forget
+ *   group=<name>`) while this client was a member (`END <topic> forgotten`).
+ * - `SUBSCRIPTION_ENDED`: the broker ended a subscription for a reason this
+ *   client does not know (an `END` line it cannot read).
  */
-export type ClientErrorCode = 'DISCONNECTED' | 'CLOSED' | 'CONNECT_FAILED' | 'PROTOCOL'
+export type ClientErrorCode = 'DISCONNECTED' | 'CLOSED' | 'CONNECT_FAILED' | 'PROTOCOL' | 'TOPIC_DELETED' | 'GROUP_FORGOTTEN' | 'SUBSCRIPTION_ENDED'
 
 /** A broker code, a client code, or a code a newer broker may add. */
 export type AcklineErrorCode = ErrorCode | ClientErrorCode | (string & Record<never, never>)

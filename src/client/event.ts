@@ -15,6 +15,11 @@ export interface Settler {
  * comes again to a named subscriber (with `deliveries` one higher), so false
  * means "expect it again", never "lost". They reject only for a bad argument
  * or a broker error other than these.
+ *
+ * On an at-most-once subscription (`ack: 'none'`) the broker forgot the event
+ * once it sent it: `ack()` sends nothing and resolves true (it will not come
+ * again), `nack()` and `touch()` send nothing and resolve false (nothing is in
+ * flight to give back or extend).
  */
 export class AcklineEvent {
   /** The topic it was delivered on. */
@@ -31,7 +36,7 @@ export class AcklineEvent {
   readonly offset: number
 
   /** @internal Built by the client from an EVENT line; throws if the JSON is not an event. */
-  constructor (private readonly settler: Settler, private readonly gen: number, topic: string, raw: string) {
+  constructor (private readonly settler: Settler, private readonly gen: number, topic: string, raw: string, private readonly atMostOnce = false) {
     this.topic = topic
     this.raw = raw
     const data = JSON.parse(raw) as unknown
@@ -50,6 +55,7 @@ export class AcklineEvent {
 
   /** `ack`: done with it; the broker forgets it for this subscriber. */
   ack (): Promise<boolean> {
+    if (this.atMostOnce) return Promise.resolve(true)
     return this.settler.settle(this.gen, ackLine(this.topic, this.id))
   }
 
@@ -70,6 +76,7 @@ export class AcklineEvent {
     } catch (err) {
       return Promise.reject(err)
     }
+    if (this.atMostOnce) return Promise.resolve(false)
     return this.settler.settle(this.gen, line)
   }
 }

@@ -7,6 +7,8 @@ import type { OpenTransport, Transport } from './transport'
 export interface LinkHandlers {
   /** An `EVENT <topic> <json>` line. */
   event (link: Link, topic: string, json: string): void
+  /** An `END <topic> <reason>` line: the broker ended that subscription (a range done, the topic deleted). */
+  end (link: Link, topic: string, reason: string): void
   /** The link has ended; every command still waiting has already failed with `reason`. */
   closed (link: Link, reason: AcklineError): void
 }
@@ -119,6 +121,9 @@ export class Link {
     switch (line.kind) {
       case 'event':
         this.handlers.event(this, line.topic, line.json)
+        return
+      case 'end':
+        this.handlers.end(this, line.topic, line.reason)
         return
       case 'ok':
         if (this.matcher.reply(line.text, null)) return

@@ -1,4 +1,5 @@
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls'
+import type { StartPosition } from './commands'
 
 /** How the client retries after losing its connection. */
 export interface ReconnectOptions {
@@ -53,6 +54,7 @@ export const CLIENT_DEFAULTS = {
   closeTimeoutMs: 10_000,
   maxLineBytes: 257 * 1024 * 1024,
   maxFrameBytes: 1024 * 1024,
+  maxBuffered: 10_000,
   reconnect: {
     initialDelayMs: 100,
     maxDelayMs: 5000,
@@ -129,10 +131,34 @@ export function resolveOptions (opts: ConnectOptions, env: Record<string, string
   }
 }
 
-/** Options of `subscribe()`. */
+/** Options of `subscribe()`: the parts of `sub` after the topic (docs/protocol.md#sub). */
 export interface SubscribeOptions {
   /** This subscription's in-flight cap (`sub <topic> <n>`); default: the broker's `maxInFlight`. */
   maxInFlight?: number
   /** This subscription's ack timeout in ms (`sub <topic> <n> <ms>`); needs `maxInFlight`. Default: the broker's `ackTimeoutMs`. */
   ackTimeoutMs?: number
+  /**
+   * Where to start (`from=`): `'beginning'` (every retained event), `'latest'`
+   * (the newest retained one, then new ones), an offset, or a time (a Date or
+   * `{ time: <unix ms> }`). Default: new events only, or where a durable
+   * subscription left off. A durable subscription takes it when it is created;
+   * an anonymous one made again after a reconnect starts at "now" instead.
+   */
+  from?: StartPosition
+  /**
+   * The last offset of a range (`to=`): once all of it is acked the broker
+   * ends the subscription and the loop ends. An anonymous range does not
+   * survive a lost connection: its loop throws DISCONNECTED.
+   */
+  to?: number
+  /** Consumer group (`group=`): the group's members share one durable queue, each event going to one of them. */
+  group?: string
+  /** `'none'`: at most once (`ack=none`), nothing to ack and no redelivery; `ev.ack()` is a no-op. Default `'each'`. */
+  ack?: 'each' | 'none'
+  /**
+   * At most once only: events held for a loop that falls behind, at most;
+   * past it the oldest is dropped (counted in `sub.dropped`). With acks the
+   * in-flight cap bounds them instead. Default `CLIENT_DEFAULTS.maxBuffered`.
+   */
+  maxBuffered?: number
 }

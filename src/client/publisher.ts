@@ -1,14 +1,14 @@
 import { AcklineError } from './errors'
 import type { Link } from './link'
-import { parsePublished } from './replies'
+import { parseDuplicate, parsePublished } from './replies'
 
 /** The broker's answer to one publish. */
 export interface PublishResult {
   /** The event id in its text form (the publisher's, or the one the broker assigned). */
   id: string
-  /** True when the broker already had this event and did not store it again (always false with today's broker). */
+  /** True when the broker already had an event with this id on the topic (within its `dedupeWindowMs`): not stored or delivered again. */
   duplicate: boolean
-  /** Subscriptions that took the event, or null when the reply does not say. */
+  /** Subscriptions that took the event (0 for a duplicate), or null when the reply does not say. */
   subscribers: number | null
   /** Events dropped from full drop-oldest queues to make room (see `overflowDropOldest`). */
   dropped: number
@@ -89,10 +89,10 @@ export class Publisher {
 function publishResult (text: string): PublishResult {
   const parsed = parsePublished(text)
   if (parsed !== null) return { id: parsed.id, duplicate: false, subscribers: parsed.subscribers, dropped: parsed.dropped }
+  const duplicateId = parseDuplicate(text)
+  // The broker had it already (idempotent publish): nothing new was stored or delivered.
+  if (duplicateId !== null) return { id: duplicateId, duplicate: true, subscribers: 0, dropped: 0 }
   // An OK always means published; a wording this client does not know still starts with the id.
   const sp = text.indexOf(' ')
-  const id = sp === -1 ? text : text.slice(0, sp)
-  // `<id> duplicate, already published to <topic>`: the broker had it already (idempotent publish), nothing new was stored.
-  if (text.startsWith(' duplicate, ', sp)) return { id, duplicate: true, subscribers: 0, dropped: 0 }
-  return { id, duplicate: false, subscribers: null, dropped: 0 }
+  return { id: sp === -1 ? text : text.slice(0, sp), duplicate: false, subscribers: null, dropped: 0 }
 }

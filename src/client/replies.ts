@@ -1,6 +1,7 @@
 /**
  * The broker's lines, parsed without I/O: a reply (`OK <text>` or
- * `ERR <CODE> <message>`) or a delivery (`EVENT <topic> <json>`), and the
+ * `ERR <CODE> <message>`), a delivery (`EVENT <topic> <json>`), the end of a
+ * subscription (`END <topic> <to>` or `END <topic> deleted`), and the
  * details of the `OK` texts the client reads. See docs/protocol.md.
  */
 
@@ -8,6 +9,7 @@ export type BrokerLine =
   | { kind: 'ok', text: string }
   | { kind: 'err', code: string, message: string }
   | { kind: 'event', topic: string, json: string }
+  | { kind: 'end', topic: string, reason: string }
   | { kind: 'unknown', text: string }
 
 /** Classifies one line from the broker. */
@@ -15,6 +17,9 @@ export function parseLine (line: string): BrokerLine {
   if (line.startsWith('EVENT ')) {
     const sp = line.indexOf(' ', 6)
     if (sp > 6) return { kind: 'event', topic: line.slice(6, sp), json: line.slice(sp + 1) }
+  } else if (line.startsWith('END ')) {
+    const sp = line.indexOf(' ', 4)
+    if (sp > 4 && sp < line.length - 1) return { kind: 'end', topic: line.slice(4, sp), reason: line.slice(sp + 1) }
   } else if (line.startsWith('OK ')) {
     return { kind: 'ok', text: line.slice(3) }
   } else if (line.startsWith('ERR ')) {
@@ -40,19 +45,42 @@ export function parsePublished (text: string): Published | null {
   return { id: m[1], subscribers: Number(m[2]), dropped: m[3] === undefined ? 0 : Number(m[3]) }
 }
 
-/** What `OK subscribed to <topic> (max in flight <n>[, resumed with <k> pending])` says. */
+const DUPLICATE = /^(\S+) duplicate, already published to \S+$/
+
+/** The id of `OK <id> duplicate, already published to <topic>` (an idempotent publish the broker already had), or null. */
+export function parseDuplicate (text: string): string | null {
+  const m = DUPLICATE.exec(text)
+  return m === null ? null : m[1]
+}
+
+/** How a subscription ended, from the reason of `END <topic> <reason>`. */
+export type SubscriptionEnd = { reason: 'range', to: number } | { reason: 'deleted' } | { reason: 'forgotten' } | { reason: 'other', text: string }
+
+export function parseEndReason (reason: string): SubscriptionEnd {
+  if (reason === 'deleted' || reason === 'forgotten') return { reason }
+  if (/^\d{1,16}$/.test(reason)) return { reason: 'range', to: Number(reason) }
+  return { reason: 'other', text: reason }
+}
+
+/**
+ * What `OK subscribed to <topic> (max in flight <n>[, resumed with <k> pending])`,
+ * `(group <g>, max in flight <n>[, <m> members, <k> pending])` or
+ * `(at most once, ack=none)` says.
+ */
 export interface Subscribed {
+  /** The subscription's in-flight cap; 0 for an at-most-once one, which has none. */
   maxInFlight: number
-  /** A named client's durable subscription was already there: its unacked events come again. */
+  /** A named client's durable subscription, or a consumer group's queue, was already there: its unacked events come again. */
   resumed: boolean
-  /** Events the resumed subscription held and had not delivered (0 when not resumed). */
+  /** Events the resumed subscription (or the group's queue) held and had not delivered (0 when not resumed). */
   pending: number
 }
 
-const SUBSCRIBED = /^subscribed to \S+ \(max in flight (\d+)(?:, resumed with (\d+) pending)?\)$/
+const SUBSCRIBED = /^subscribed to \S+ \((?:max in flight (\d+)(?:, resumed with (\d+) pending)?|at most once, ack=none)\)$/
+const JOINED = /^subscribed to \S+ \(group \S+, max in flight (\d+)(?:, \d+ members?, (\d+) pending)?\)$/
 
 export function parseSubscribed (text: string): Subscribed | null {
-  const m = SUBSCRIBED.exec(text)
+  const m = SUBSCRIBED.exec(text) ?? JOINED.exec(text)
   if (m === null) return null
-  return { maxInFlight: Number(m[1]), resumed: m[2] !== undefined, pending: m[2] === undefined ? 0 : Number(m[2]) }
+  return { maxInFlight: m[1] === undefined ? 0 : Number(m[1]), resumed: m[2] !== undefined, pending: m[2] === undefined ? 0 : Number(m[2]) }
 }

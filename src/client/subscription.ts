@@ -1,6 +1,6 @@
 import { AcklineError } from './errors'
 import type { AcklineEvent } from './event'
-import type { Subscribed } from './replies'
+import type { Subscribed, SubscriptionEnd } from './replies'
 
 /** What the broker said to the `sub`. */
 export type SubscribeInfo = Subscribed
@@ -25,6 +25,10 @@ export class Subscription implements AsyncIterableIterator<AcklineEvent> {
   readonly ready: Promise<SubscribeInfo>
   /** True once the broker has accepted `sub` at least once. */
   subscribed = false
+  /** How the broker ended it (`END <topic> …`): a range done, or the topic deleted; null otherwise. */
+  endedBy: SubscriptionEnd | null = null
+  /** At-most-once only: events dropped, oldest first, because the loop fell `maxBuffered` behind. */
+  dropped = 0
   private buffer: AcklineEvent[] = []
   private head = 0
   private waiters: Waiter[] = []
@@ -33,8 +37,12 @@ export class Subscription implements AsyncIterableIterator<AcklineEvent> {
   private resolveReady!: (info: SubscribeInfo) => void
   private rejectReady!: (err: AcklineError) => void
 
-  /** @internal Made by `client.subscribe()`. */
-  constructor (readonly topic: string, private readonly onUnsubscribe: (sub: Subscription) => Promise<void>) {
+  /**
+   * @internal Made by `client.subscribe()`. `maxBuffered`: events held for
+   * the loop at most before the oldest is dropped (at-most-once; otherwise the
+   * broker's in-flight cap bounds them).
+   */
+  constructor (readonly topic: string, private readonly onUnsubscribe: (sub: Subscription) => Promise<void>, private readonly maxBuffered = Infinity) {
     this.ready = new Promise<SubscribeInfo>((resolve, reject) => {
       this.resolveReady = resolve
       this.rejectReady = reject
@@ -88,8 +96,19 @@ export class Subscription implements AsyncIterableIterator<AcklineEvent> {
   deliver (ev: AcklineEvent): void {
     if (this.done) return
     const w = this.waiters.shift()
-    if (w !== undefined) w.resolve({ value: ev, done: false })
-    else this.buffer.push(ev)
+    if (w !== undefined) {
+      w.resolve({ value: ev, done: false })
+      return
+    }
+    if (this.buffered >= this.maxBuffered) {
+      this.buffer[this.head++] = undefined as unknown as AcklineEvent
+      this.dropped++
+      if (this.head >= 1024 && this.head * 2 >= this.buffer.length) {
+        this.buffer = this.buffer.slice(this.head)
+        this.head = 0
+      }
+    }
+    this.buffer.push(ev)
   }
 
   /** @internal The broker accepted `sub`. */
@@ -106,11 +125,15 @@ export class Subscription implements AsyncIterableIterator<AcklineEvent> {
     this.head = 0
   }
 
-  /** @internal Ends the iterator: `err` makes the next `next()` throw it, null ends it quietly. */
-  finish (err: AcklineError | null): void {
+  /**
+   * @internal Ends the iterator: `err` makes the next `next()` throw it, null
+   * ends it quietly. Events not yet handed out are dropped, unless
+   * `keepBuffered` (the broker ended it: they are handed out first).
+   */
+  finish (err: AcklineError | null, keepBuffered = false): void {
     if (this.done) return
     this.done = true
-    this.dropBuffered()
+    if (!keepBuffered) this.dropBuffered()
     this.rejectReady(err ?? new AcklineError('CLOSED', `subscription to ${this.topic} ended before the broker accepted it`))
     const waiters = this.waiters
     this.waiters = []

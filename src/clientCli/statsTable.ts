@@ -1,4 +1,4 @@
-import type { BrokerStats, TopicStats } from '../client'
+import type { BrokerStats, TopicInfo, TopicStats } from '../client'
 
 /** Aligns rows of cells into columns (two spaces apart), for a terminal. */
 export function columns (rows: string[][]): string {
@@ -53,5 +53,21 @@ export function formatTopicStats (s: TopicStats): string {
   return head + columns([
     ['SUBSCRIBER', 'CONNECTED', 'PENDING', 'IN FLIGHT', 'MAX IN FLIGHT'],
     ...s.subscribers.map(sub => [sub.name ?? '(anonymous)', sub.connected ? 'yes' : 'no', String(sub.pending), String(sub.inFlight), String(sub.maxInFlight)]),
+  ])
+}
+
+/** `topics` as a table, one row per topic; a line saying so when there is none. */
+export function formatTopics (topics: TopicInfo[]): string {
+  if (topics.length === 0) return 'no topics\n'
+  return columns([
+    ['TOPIC', 'OFFSETS', 'RETAINED', 'BYTES', 'SUBSCRIBERS', 'PENDING'],
+    ...topics.map(tp => [
+      tp.topic,
+      tp.retainedEvents === 0 ? `- (last ${tp.lastOffset})` : `${tp.firstOffset}-${tp.lastOffset}`,
+      String(tp.retainedEvents),
+      bytes(tp.retainedBytes),
+      String(tp.subscribers),
+      String(tp.pending),
+    ]),
   ])
 }

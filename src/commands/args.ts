@@ -1,7 +1,7 @@
 import { USER_NAME } from '../auth/config'
 import type { BrokerConfig } from '../config/defaults'
 import { fail } from '../errors'
-import { rejectControlChars } from '../protocol/tokens'
+import { rejectControlChars, skipBlanks, tokenEnd } from '../protocol/tokens'
 import { parseEvent, type ParsedEvent } from '../store/event'
 import { checkClientName, checkTopicName } from '../store/names'
 import type { ArgKind, ArgSpec } from './spec'
@@ -73,6 +73,29 @@ export function topic<N extends string = 'topic'> (name: N = 'topic' as N): ArgS
 /** `<event-id>`: an event id as the client writes it, one word. */
 export function eventId<N extends string = 'id'> (name: N = 'id' as N): ArgSpec<N, string, false> {
   return required(name, 'event-id', 'event id', WORD)
+}
+
+const WORDS: ArgKind<readonly string[]> = {
+  type: 'string',
+  parse: text => {
+    const words: string[] = []
+    let i = 0
+    while (i < text.length) {
+      const end = tokenEnd(text, i)
+      words.push(text.slice(i, end))
+      i = skipBlanks(text, end)
+    }
+    return words
+  },
+}
+
+/**
+ * `[event-id ...]`: the rest of the line as a list of event ids (words
+ * separated by blanks); optional, so absent it is undefined and a one-id
+ * command allocates no list. Last argument only.
+ */
+export function moreEventIds<N extends string = 'more'> (name: N = 'more' as N): ArgSpec<N, readonly string[], true> {
+  return optional(required(name, 'event-id ...', 'event ids', WORDS, true))
 }
 
 /** `<client-id>`: a durable subscriber name (BAD_NAME otherwise). */

@@ -56,7 +56,12 @@ export interface BrokerConfig {
   overflowDropOldest: string[]
   /** Bytes of event JSON the broker holds for subscribers in total; past it every pub is refused (ERR OVERLOADED). */
   maxPendingBytes: number
-  /** Flow control: a publisher waits while an active subscriber of its topic has more than this many events waiting. */
+  /**
+   * Events an at-most-once (`sub … ack=none`) subscription may hold while its socket does not drain; past it the
+   * oldest of the lowest priority is dropped (counted in stats as atMostOnceDropped).
+   */
+  atMostOnceMaxWaiting: number
+  /** Flow control: a publisher waits when an active subscriber of its topic has more than this many events waiting, until it is back at half. */
   publishHoldPending: number
   /** Flow control: the longest a publisher waits; a subscriber that has not acked for this long holds no one back. */
   publishHoldMaxMs: number
@@ -127,6 +132,7 @@ export const DEFAULTS: Readonly<BrokerConfig> = Object.freeze({
   maxPendingPerSubscriber: 1000000,
   overflowDropOldest: [],
   maxPendingBytes: 1024 * 1024 * 1024,
+  atMostOnceMaxWaiting: 10000,
   publishHoldPending: 1000,
   publishHoldMaxMs: 1000,
   redeliveryCheckMs: 100,

@@ -48,6 +48,7 @@ export const configFileSchema = {
     maxPendingPerSubscriber: positiveInt,
     overflowDropOldest: { type: 'array', items: { type: 'string', pattern: '^(\\*|[A-Za-z0-9._-]{1,200}(\\.\\*)?)$', description: 'a topic name, <prefix>.* or *' } },
     maxPendingBytes: { type: 'integer', minimum: 1024 },
+    atMostOnceMaxWaiting: positiveInt,
     publishHoldPending: positiveInt,
     publishHoldMaxMs: { type: 'integer', minimum: 1, maximum: 60000 },
     redeliveryCheckMs: { type: 'integer', minimum: 5, maximum: 60000 },

@@ -44,10 +44,20 @@ export function alreadyPublished (ctx: HandlerContext, topic: Topic, key: string
  * is not pending (DUPLICATE_ID), the broker's pending-bytes limit and
  * every subscriber's queue bound (all before anything changes, so a refused
  * pub changes nothing), then gives it the topic's next offset, journals it
- * and fans it out. `beforeFanOut` runs between the journal record and the
- * deliveries (pub sends its OK there).
+ * and fans it out.
  */
-export function publishEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedEvent, beforeFanOut?: (p: Published) => void): Published {
+export function publishEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedEvent): Published {
+  const result = admitEvent(ctx, topic, parsed)
+  topic.publish(result.ev, parsed.id !== undefined)
+  return result
+}
+
+/**
+ * publishEvent up to the fan-out: checked, sealed with the topic's next
+ * offset and journaled; the caller then calls `topic.publish(ev, parsed.id
+ * !== undefined)` (pub replies in between, without a closure per event).
+ */
+export function admitEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedEvent): Published {
   let id = parsed.id
   let key: string
   if (id === undefined) {
@@ -67,7 +77,7 @@ export function publishEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedE
       if (store.pendingBytes >= ctx.config.maxPendingBytes) fail('OVERLOADED', { held: store.pendingBytes, max: ctx.config.maxPendingBytes })
     }
     for (const s of topic.subscriptions.values()) {
-      if (s.pending + s.inFlight.size < max) continue
+      if (s.pending + s.inFlight.size < max || s.atMostOnce !== null) continue // at most once: bounded by its own queue
       if (dropsOldest(ctx, topic.name)) { dropping = true; break }
       fail('QUEUE_FULL', { subscriber: s.named ? s.key : 'anonymous', topic: topic.name, max })
     }
@@ -76,12 +86,12 @@ export function publishEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedE
   if (dropping) {
     // Every full queue must be able to drop before any does: a refused pub changes nothing.
     for (const s of topic.subscriptions.values()) {
-      if (s.pending + s.inFlight.size >= max && !s.canDropLowest()) {
+      if (s.pending + s.inFlight.size >= max && s.atMostOnce === null && !s.canDropLowest()) {
         fail('QUEUE_FULL.allDelivered', { subscriber: s.named ? s.key : 'anonymous', topic: topic.name, max })
       }
     }
     for (const s of topic.subscriptions.values()) {
-      if (s.pending + s.inFlight.size < max) continue
+      if (s.pending + s.inFlight.size < max || s.atMostOnce !== null) continue
       const gone = s.dropLowest()
       ctx.durability.acked(s, gone)
       store.counters.dropped++
@@ -90,8 +100,5 @@ export function publishEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedE
     }
   }
   const ev = sealEvent(parsed, id, topic.nextOffset, ctx.clock.now(), key)
-  const result: Published = { ev, subscribers: topic.subscriptions.size, ticket: ctx.durability.published(topic, ev), dropped }
-  if (beforeFanOut !== undefined) beforeFanOut(result)
-  topic.publish(ev, parsed.id !== undefined)
-  return result
+  return { ev, subscribers: topic.subscriptions.size, ticket: ctx.durability.published(topic, ev), dropped }
 }

@@ -99,6 +99,7 @@ export class BrokerStats {
       deadLettered: store.counters.deadLettered,
       deadLetterBlocked: store.counters.deadLetterBlocked,
       dropped: store.counters.dropped,
+      atMostOnceDropped: store.counters.atMostOnceDropped,
       pendingBytes: store.pendingBytes,
       rates: this.rates(at),
       memory: { rss: mem.rss, heapUsed: mem.heapUsed },
@@ -127,6 +128,8 @@ export function topicSnapshot (topic: Topic): Record<string, unknown> {
       pending: s.pending,
       inFlight: s.inFlight.size,
       maxInFlight: s.maxInFlight,
+      ack: s.atMostOnce === null ? 'explicit' : 'none',
+      dropped: s.dropped,
     })
   }
   return {

@@ -23,7 +23,7 @@ export class Store {
   readonly cache: EventCache
   /** Running totals for `stats`. */
   /** deadLetterBlocked: dead letters refused by a full dead-letter topic, left in their queue. */
-  readonly counters = { redelivered: 0, deadLettered: 0, deadLetterBlocked: 0, dropped: 0 }
+  readonly counters = { redelivered: 0, deadLettered: 0, deadLetterBlocked: 0, dropped: 0, atMostOnceDropped: 0 }
   /**
    * Bytes of events some subscription still holds, over every topic: the
    * figure maxPendingBytes limits. Per topic, the bytes from its lowest owed

@@ -1,3 +1,4 @@
+import { AtMostOnceQueue } from './atMostOnceQueue'
 import type { StoredEvent } from './event'
 import { PendingIndex } from './pendingIndex'
 import { READ_SLICE_BYTES, type Topic } from './topic'
@@ -68,6 +69,13 @@ export class Subscription {
   listFrom = -1
   /** Set once the subscription has ended: late reads and listings leave it alone. */
   ended = false
+  /**
+   * `ack=none` (at most once): events are written and forgotten; this holds
+   * only those waiting for the socket to drain. Null for an acked subscription.
+   */
+  atMostOnce: AtMostOnceQueue | null = null
+  /** Events this subscription lost undelivered: its at-most-once bound, or the drop-oldest overflow policy. */
+  dropped = 0
   /** Delivered before and not acked (e.g. the subscriber went away): these go out first. */
   private redeliver: Delivery[] = []
   /** Nacked with a delay: due again at their deadline. */
@@ -89,6 +97,7 @@ export class Subscription {
 
   /** Events held and not in flight (waiting, owed a redelivery, delayed by nack, or still to be listed). */
   get pending (): number {
+    if (this.atMostOnce !== null) return this.atMostOnce.size
     let n = this.waiting.size + this.redeliver.length + this.delayed.length
     if (this.listFrom >= 0) n += Math.max(0, (this.to > 0 ? Math.min(this.to + 1, this.topic.nextOffset) : this.topic.nextOffset) - this.listFrom)
     return n
@@ -101,6 +110,7 @@ export class Subscription {
 
   /** Adds a newly published event; delivers it at once when a slot is free and nothing is ahead of it. */
   enqueue (ev: StoredEvent): void {
+    if (this.atMostOnce !== null) { this.offer(this.atMostOnce, ev); return }
     if (this.listFrom >= 0) return // a replay under way lists it with the rest
     if (ev.offset < this.start || (this.to > 0 && ev.offset > this.to)) return
     const sink = this.sink
@@ -111,6 +121,19 @@ export class Subscription {
       return
     }
     this.waiting.add(ev.offset, ev.priority)
+  }
+
+  /** At most once: written now if nothing waits and the socket drains, else queued by priority (the bound may drop one). */
+  private offer (queue: AtMostOnceQueue, ev: StoredEvent): void {
+    const sink = this.sink
+    if (queue.size === 0 && sink !== null && sink.canDeliver()) {
+      sink.deliver(this.topic.name, ev, 1)
+      return
+    }
+    if (queue.push(ev)) {
+      this.dropped++
+      this.topic.droppedAtMostOnce()
+    }
   }
 
   /** Recovery: an event delivered before the restart and not acked, owed a redelivery. */
@@ -132,6 +155,11 @@ export class Subscription {
   pump (): void {
     const sink = this.sink
     if (sink === null || this.listFrom >= 0) return
+    const queue = this.atMostOnce
+    if (queue !== null) {
+      while (queue.size > 0 && sink.canDeliver()) sink.deliver(this.topic.name, queue.shift()!, 1)
+      return
+    }
     const now = this.topic.clock.now()
     let sent = 0
     while (this.inFlight.size < this.maxInFlight && sink.canDeliver()) {
@@ -310,7 +338,10 @@ export class Subscription {
    */
   dropLowest (): number {
     const offset = this.waiting.shiftLowest()
-    if (offset >= 0) this.topic.owedStale = true
+    if (offset >= 0) {
+      this.topic.owedStale = true
+      this.dropped++
+    }
     return offset
   }
 
@@ -425,6 +456,7 @@ export class Subscription {
     this.redeliver = []
     this.delayed = []
     this.waiting = new PendingIndex()
+    this.atMostOnce?.clear()
     this.listFrom = -1
     this.topic.owedStale = true
   }

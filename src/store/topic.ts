@@ -3,6 +3,7 @@ import type { SegmentLine } from '../persistence/segmentCodec'
 import type { StoredEvent } from './event'
 import type { EventCache } from './eventCache'
 import { RecentIds } from './recentIds'
+import { AtMostOnceQueue } from './atMostOnceQueue'
 import { Subscription, type Delivery } from './subscription'
 
 /** Told of store changes that no command handler sees (deliveries happen inside the store). */
@@ -57,6 +58,8 @@ export interface TopicHost {
   cache: EventCache | null
   /** The store-wide total of owed bytes (Store.pendingBytes), kept up to date by each topic. */
   pendingBytes: number
+  /** Store-wide counters a topic adds to (Store.counters). */
+  readonly counters?: { atMostOnceDropped: number }
 }
 
 /** Reads of one segment range: 256 KiB at most, so a replay never holds much at once. */
@@ -239,6 +242,23 @@ export class Topic {
     this.subscriptions.set(key, sub)
     if (start < this.nextOffset) sub.listPast()
     return sub
+  }
+
+  /**
+   * Creates an at-most-once (`ack=none`) subscription for new events: it
+   * holds at most `maxWaiting` events waiting for its socket, and nothing
+   * else (no offsets owed, no deliveries to ack, nothing for the journal).
+   */
+  subscribeAtMostOnce (key: string, maxWaiting: number): Subscription {
+    const sub = new Subscription(this, key, false, 1, 0)
+    sub.atMostOnce = new AtMostOnceQueue(maxWaiting)
+    this.subscriptions.set(key, sub)
+    return sub
+  }
+
+  /** Reported by an at-most-once subscription: its bound dropped a waiting event. */
+  droppedAtMostOnce (): void {
+    if (this.host?.counters !== undefined) this.host.counters.atMostOnceDropped++
   }
 
   /** Reported by a subscription: owed offsets that are gone from the segments were skipped. */

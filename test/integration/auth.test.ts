@@ -138,6 +138,16 @@ t.test('private topics are invisible to others until granted; revoke ends access
   t.match(await alice.request('stats ~alice.inbox'), /^OK \{"topic":"~alice.inbox"/, 'the owner sees it')
   t.ok(await bob.quiet(100), 'bob got nothing after the revoke')
 
+  // An at-most-once subscription on a private topic ends with the revoke too.
+  const bob2 = await tb.client()
+  t.equal(await bob2.request('auth bob bob pw with spaces'), 'OK authenticated as bob')
+  t.equal(await alice.request('grant ~alice.inbox bob sub'), 'OK bob may now sub on ~alice.inbox')
+  t.equal(await bob2.request('sub ~alice.inbox ack=none'), 'OK subscribed to ~alice.inbox (at most once, ack=none)')
+  t.equal(await alice.request('revoke ~alice.inbox bob'), 'OK bob may now none on ~alice.inbox (1 subscription ended)')
+  t.equal(await alice.request('pub ~alice.inbox {"msg":"after the second revoke"}'), 'OK 5 published to ~alice.inbox (1 subscriber)')
+  t.match(await alice.event(), { event: { msg: 'after the second revoke' } })
+  t.ok(await bob2.quiet(100), 'the at-most-once subscriber got nothing after the revoke')
+
   // Argument errors.
   t.equal(await alice.request('grant ~alice.inbox'), 'ERR BAD_ARGS missing user name; usage: grant <topic> <user> [pub|sub|both]')
   t.equal(await alice.request('grant ~alice.inbox bob all'), 'ERR BAD_ARGS rights must be pub, sub or both, got "all"')

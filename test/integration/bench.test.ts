@@ -3,7 +3,8 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { startTestBroker } from '../helpers/broker'
 import { CLI } from '../helpers/cli'
-import { runBench } from '../../src/bench'
+import { formatBenchResult, runBench } from '../../src/bench'
+import { benchOptionsFrom } from '../../src/bench/command'
 
 const run = promisify(execFile)
 
@@ -31,4 +32,21 @@ t.test('ackline bench --json from the CLI, and --no-ack leaves the cap in flight
   t.equal(noAck.published, 300)
   t.equal(noAck.acked, 0)
   t.equal(noAck.delivered, 20, 'without acks only the in-flight cap is delivered')
+})
+
+t.test('ackline bench --ack batch=<n> and --ack none', async t => {
+  const tb = await startTestBroker(t)
+  const batch = await runBench({ port: tb.port, messages: 1000, subscribers: 2, inFlight: 50, ackMode: { batch: 16 }, priorities: { min: 0, max: 9 }, progress: false, durationLimitMs: 30000 })
+  t.match(batch, { complete: true, published: 1000, delivered: 2000, acked: 2000, ackErrors: 0, redelivered: 0 })
+  t.equal(batch.config.ackMode, 'batch=16')
+  const none = await runBench({ port: tb.port, messages: 1000, subscribers: 2, ackMode: 'none', progress: false, durationLimitMs: 30000 })
+  t.match(none, { complete: true, published: 1000, delivered: 2000, acked: 0, ackErrors: 0 })
+  t.match(formatBenchResult(none), /ack=none .*\n[^]*acked {7}off/)
+  const st = JSON.parse((await (await tb.client()).request('stats')).slice(3)) as { acked: number, atMostOnceDropped: number }
+  t.equal(st.acked, 2000, 'the broker counted every id of the batch acks, and none for ack=none')
+  t.equal(st.atMostOnceDropped, 0)
+  t.throws(() => benchOptionsFrom({ ack: 'batch=0', progress: false }), /invalid batch size "0"/)
+  t.throws(() => benchOptionsFrom({ ack: 'some', progress: false }), /invalid ack mode "some" \(expected each, none or batch=<n>\)/)
+  t.same(benchOptionsFrom({ ack: 'BATCH=8', progress: false }).ackMode, { batch: 8 })
+  t.equal(benchOptionsFrom({ ack: true, progress: false }).ackMode, 'each')
 })

@@ -148,7 +148,7 @@ t.test('stats: JSON when stdout is not a terminal, --table for the table, --json
   t.equal(piped.code, 0)
   t.match(JSON.parse(piped.stdout), { topics: 1, subscriptions: 1, published: 1 })
   const topicJson = await runCliToEnd(['stats', 'jobs', '--json', '--port', String(tb.port)])
-  t.same(JSON.parse(topicJson.stdout), { topic: 'jobs', published: 1, subscriptions: 1, pending: 0, inFlight: 0, subscribers: [{ name: null, connected: true, pending: 0, inFlight: 0, maxInFlight: 3 }] })
+  t.same(JSON.parse(topicJson.stdout), { topic: 'jobs', published: 1, subscriptions: 1, pending: 0, inFlight: 0, subscribers: [{ name: null, connected: true, pending: 0, inFlight: 0, maxInFlight: 3, ack: 'explicit', dropped: 0 }] })
   const table = await runCliToEnd(['stats', 'jobs', '--table', '--port', String(tb.port)])
   t.equal(table.stdout, [
     'topic jobs: 1 published, 1 subscription, 0 pending, 0 in flight',
@@ -213,9 +213,9 @@ t.test('on a terminal: the password prompt does not echo, and stats prints the t
 
 t.test('the client commands are listed in --help', async t => {
   const help = await runCliToEnd(['--help'])
-  for (const cmd of ['pub', 'sub', 'stats']) t.match(help.stdout, new RegExp(`\\n  ${cmd} `))
+  for (const cmd of ['pub', 'sub', 'topics', 'stats']) t.match(help.stdout, new RegExp(`\\n  ${cmd} `))
   const sub = await runCliToEnd(['sub', '--help'])
-  for (const flag of ['--count', '--name', '--in-flight', '--host', '--port', '--tls', '--user']) t.match(sub.stdout, flag)
+  for (const flag of ['--count', '--name', '--in-flight', '--from', '--to', '--group', '--ack', '--host', '--port', '--tls', '--user']) t.match(sub.stdout, flag)
 })
 
 t.test('sub stops when its stdout is closed (| head -1): the event it could not print is not acked', async t => {

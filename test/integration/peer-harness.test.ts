@@ -1,5 +1,7 @@
 import t from 'tap'
-import { forwarder } from '../bench/peers/drivers'
+import { ackline, forwarder } from '../bench/peers/drivers'
+import { startTestBroker } from '../helpers/broker'
+import type { Server } from '../bench/peers/servers'
 import { startServer } from '../bench/peers/servers'
 import type { Settings } from '../bench/peers/common'
 
@@ -38,4 +40,22 @@ t.test('forwarder pseudo-peer: every publish confirmed, every line delivered to 
   t.ok(w2.complete)
   t.equal(w2.delivered, 2000)
   t.equal(w2.acked, 2000, 'every ack line got its OK')
+})
+
+t.test('Ackline driver: ack each, batch acks and ack=none all deliver everything', async (t) => {
+  const tb = await startTestBroker(t)
+  const srv = { peer: 'ackline', port: tb.port, dir: '', pid: process.pid, version: 'in-process', stop: async () => undefined } as unknown as Server
+  for (const ack of ['each', 'batch=25']) {
+    const w2 = await ackline(srv, 'W2', 1, { ...settings, ackline: { ...settings.ackline, ack } })
+    t.ok(w2.complete, `W2 ${ack}: complete (${w2.note})`)
+    t.equal(w2.delivered, 2000)
+    t.equal(w2.acked, 2000, `W2 ${ack}: every id acked, counted from the replies`)
+  }
+  const w1 = await ackline(srv, 'W1', 2, { ...settings, ackline: { ...settings.ackline, ack: 'none' } })
+  t.ok(w1.complete, w1.note)
+  t.equal(w1.delivered, 6000)
+  t.equal(w1.acked, 0)
+  t.match(w1.note, /ack=none/)
+  const st = JSON.parse((await (await tb.client()).request('stats')).slice(3)) as { acked: number }
+  t.equal(st.acked, 4000, 'the broker acked the 2000 events of each W2 run')
 })

@@ -136,6 +136,7 @@ t.test('queue bound: reject policy at its edge, drop-oldest policy per topic', a
   await s.request('ack metrics.cpu high')
   t.match((await s.event()).event, { id: 'low-new' }, 'the lowest-priority oldest (low-old) was dropped')
   t.match(JSON.parse((await s.request('stats')).slice(3)), { dropped: 1 })
+  t.match(JSON.parse((await s.request('stats metrics.cpu')).slice(3)).subscribers, [{ ack: 'explicit', dropped: 1 }], 'counted for the subscription too')
 })
 
 t.test('broker memory limit: producers are refused with ERR, nothing is dropped', async t => {

@@ -12,7 +12,7 @@ t.test('stats: broker-wide counts, rates, memory and uptime as one JSON line', a
   const b = await tb.client()
   const empty = parseOk(await a.request('stats'))
   t.match(empty, { topics: 0, subscriptions: 0, pending: 0, inFlight: 0, connections: 2, published: 0, delivered: 0, acked: 0 })
-  t.same(Object.keys(empty), ['topics', 'subscriptions', 'pending', 'inFlight', 'connections', 'published', 'delivered', 'acked', 'redelivered', 'deadLettered', 'deadLetterBlocked', 'dropped', 'pendingBytes', 'rates', 'memory', 'uptimeMs', 'accepted', 'limitHits'], 'documented key order')
+  t.same(Object.keys(empty), ['topics', 'subscriptions', 'pending', 'inFlight', 'connections', 'published', 'delivered', 'acked', 'redelivered', 'deadLettered', 'deadLetterBlocked', 'dropped', 'atMostOnceDropped', 'pendingBytes', 'rates', 'memory', 'uptimeMs', 'accepted', 'limitHits'], 'documented key order')
   t.same(Object.keys(empty.rates), ['published', 'delivered', 'acked'])
   t.ok(empty.memory.rss > 0 && empty.memory.heapUsed > 0, 'memory is reported')
   t.ok(empty.uptimeMs >= 0)
@@ -51,8 +51,8 @@ t.test('stats <topic>: each subscriber, named or anonymous, with pending and in 
     pending: 2,
     inFlight: 4,
     subscribers: [
-      { name: 'worker-1', connected: true, pending: 2, inFlight: 1, maxInFlight: 1 },
-      { name: null, connected: true, pending: 0, inFlight: 3, maxInFlight: 5 },
+      { name: 'worker-1', connected: true, pending: 2, inFlight: 1, maxInFlight: 1, ack: 'explicit', dropped: 0 },
+      { name: null, connected: true, pending: 0, inFlight: 3, maxInFlight: 5, ack: 'explicit', dropped: 0 },
     ],
   })
   named.destroy()
@@ -63,7 +63,7 @@ t.test('stats <topic>: each subscriber, named or anonymous, with pending and in 
     await new Promise(resolve => setTimeout(resolve, 10))
     after = parseOk(await p.request('stats jobs'))
   }
-  t.same(after.subscribers, [{ name: 'worker-1', connected: false, pending: 3, inFlight: 0, maxInFlight: 1 }],
+  t.same(after.subscribers, [{ name: 'worker-1', connected: false, pending: 3, inFlight: 0, maxInFlight: 1, ack: 'explicit', dropped: 0 }],
     'the anonymous subscription ended; the named one waits, its in-flight event owed a redelivery')
   t.match(parseOk(await p.request('stats')), { connections: 1, subscriptions: 1, pending: 3, inFlight: 0 })
 })

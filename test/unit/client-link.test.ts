@@ -18,6 +18,7 @@ async function openLink (events: string[] = []): Promise<{ link: Link, fake: Fak
   const fake = new FakeTransport()
   const link = new Link(1, 'fake:1', {
     event: (_l, topic, json) => events.push(`${topic} ${json}`),
+    end: (_l, topic, reason) => events.push(`end ${topic} ${reason}`),
     closed: (_l, reason) => events.push(`closed ${reason.code}`),
   })
   await link.open(async (handlers) => { fake.handlers = handlers; return fake })
@@ -41,6 +42,21 @@ t.test('a link sends the commands of one turn in one write, routes replies and e
   await t.rejects(b, { code: 'BAD_EVENT', message: 'event must be object', command: 'pub t {"msg":1}' })
   t.same(events, ['t {"id":1}'])
   t.equal(link.waiting, 0)
+})
+
+t.test('END lines go to the end handler, between replies, without taking a reply', async t => {
+  const events: string[] = []
+  const { link, fake } = await openLink(events)
+  const a = link.call('ack t 1')
+  await tick()
+  fake.handlers.line('END t 42')
+  fake.handlers.line('END u deleted')
+  t.equal(link.waiting, 1, 'still waiting for its reply')
+  fake.handlers.line('OK acked t 1')
+  t.equal(await a, 'acked t 1')
+  t.same(events, ['end t 42', 'end u deleted'])
+  fake.handlers.line('END t')
+  t.same(events.at(-1), 'closed PROTOCOL', 'an END without a reason is not the protocol')
 })
 
 t.test('an ERR nobody asked for ends the link as a protocol error; later requests fail at once', async t => {
@@ -68,13 +84,13 @@ t.test('a broker code that ends connections fails every waiting command with tha
 t.test('a link destroyed while its transport opens closes the transport when it arrives', async t => {
   const fake = new FakeTransport()
   let arrive!: () => void
-  const link = new Link(1, 'fake:1', { event: () => {}, closed: () => {} })
+  const link = new Link(1, 'fake:1', { event: () => {}, end: () => {}, closed: () => {} })
   const opening = link.open(() => new Promise<Transport>(resolve => { arrive = () => resolve(fake) }))
   link.destroy(new AcklineError('CONNECT_FAILED', 'timed out'))
   arrive()
   await t.rejects(opening, { code: 'CONNECT_FAILED', message: 'cannot connect to fake:1: no connection within the connect timeout' })
   t.ok(fake.destroyed)
-  const refused = new Link(2, 'fake:1', { event: () => {}, closed: () => {} })
+  const refused = new Link(2, 'fake:1', { event: () => {}, end: () => {}, closed: () => {} })
   await t.rejects(refused.open(async () => { throw new Error('connect ECONNREFUSED') }), { code: 'CONNECT_FAILED', message: 'cannot connect to fake:1: connect ECONNREFUSED' })
 })
 

@@ -2,7 +2,8 @@ import t from 'tap'
 import { backoffDelay } from '../../src/client/backoff'
 import { CLIENT_DEFAULTS, resolveOptions } from '../../src/client/options'
 import { Emitter } from '../../src/client/emitter'
-import { columns, formatBrokerStats, formatTopicStats } from '../../src/clientCli/statsTable'
+import { columns, formatBrokerStats, formatTopics, formatTopicStats } from '../../src/clientCli/statsTable'
+import { parseFrom, subscribeOptions } from '../../src/clientCli/sub'
 
 t.test('defaults, then the environment, then what the caller gives', async t => {
   const r = resolveOptions({}, {})
@@ -109,4 +110,35 @@ t.test('stats tables', async t => {
   }), /pending bytes {2}10 B\n.*\nuptime {9}1 h 2 min\nlimit hits {5}none\n$/s)
   t.equal(formatTopicStats({ topic: 'x', published: 0, subscriptions: 0, pending: 0, inFlight: 0, subscribers: [] }),
     'topic x: 0 published, 0 subscriptions, 0 pending, 0 in flight\n')
+})
+
+t.test('topics table', async t => {
+  t.equal(formatTopics([]), 'no topics\n')
+  t.equal(formatTopics([
+    { topic: 'orders', firstOffset: 3, lastOffset: 42, retainedEvents: 40, retainedBytes: 4711, subscribers: 2, pending: 7 },
+    { topic: 'empty', firstOffset: 0, lastOffset: 0, retainedEvents: 0, retainedBytes: 0, subscribers: 0, pending: 0 },
+  ]), [
+    'TOPIC   OFFSETS     RETAINED  BYTES    SUBSCRIBERS  PENDING',
+    'orders  3-42        40        4.6 KiB  2            7',
+    'empty   - (last 0)  0         0 B      0            0',
+    '',
+  ].join('\n'))
+})
+
+t.test('sub flags: --from, --to, --group, --ack, --in-flight', async t => {
+  t.equal(parseFrom('beginning'), 'beginning')
+  t.equal(parseFrom('latest'), 'latest')
+  t.equal(parseFrom('1'), 1)
+  t.equal(parseFrom('42'), 42)
+  t.same(parseFrom('time:1700000000000'), { time: 1700000000000 })
+  t.same(parseFrom('2026-11-24T06:00:00Z'), { time: Date.UTC(2026, 10, 24, 6) })
+  for (const bad of ['start', '0', '-1', '1.5', 'time:', 'time:x', '2026-13-45', '']) {
+    t.throws(() => parseFrom(bad), { message: /^--from must be beginning, latest, an offset, time:<unix-ms> or a date/ }, JSON.stringify(bad))
+  }
+  t.same(subscribeOptions({}), {})
+  t.same(subscribeOptions({ inFlight: '5', from: 'beginning', to: '9', group: 'g', ack: 'none' }), { maxInFlight: 5, from: 'beginning', to: 9, group: 'g', ack: 'none' })
+  t.same(subscribeOptions({ ack: 'each' }), { ack: 'each' })
+  t.throws(() => subscribeOptions({ ack: 'some' }), { message: '--ack must be each or none, got "some"' })
+  t.throws(() => subscribeOptions({ to: 'end' }), { message: '--to must be an offset (from 1), got "end"' })
+  t.throws(() => subscribeOptions({ inFlight: '0' }), { message: /--in-flight must be an integer from 1/ })
 })

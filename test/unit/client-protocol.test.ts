@@ -1,8 +1,8 @@
 import t from 'tap'
 import { LineDecoder } from '../../src/client/lineDecoder'
-import { parseLine, parsePublished, parseSubscribed } from '../../src/client/replies'
+import { parseDuplicate, parseEndReason, parseLine, parsePublished, parseSubscribed } from '../../src/client/replies'
 import { ReplyMatcher, type PendingReply } from '../../src/client/replyMatcher'
-import { authLine, eventText, nackLine, pubLine, subLine, touchLine, nameLine, statsLine } from '../../src/client/commands'
+import { authLine, eventText, nackLine, pubLine, subLine, touchLine, nameLine, statsLine, topicCommandLine } from '../../src/client/commands'
 import { AcklineError } from '../../src/client/errors'
 import { redact } from '../../src/client/link'
 
@@ -39,6 +39,10 @@ t.test('parseLine: replies, errors, events, anything else', async t => {
   t.same(parseLine('EVENT jobs {"id":1,"msg":"a b"}'), { kind: 'event', topic: 'jobs', json: '{"id":1,"msg":"a b"}' })
   t.same(parseLine('EVENT jobs'), { kind: 'unknown', text: 'EVENT jobs' })
   t.same(parseLine('OK'), { kind: 'unknown', text: 'OK' })
+  t.same(parseLine('END orders 42'), { kind: 'end', topic: 'orders', reason: '42' })
+  t.same(parseLine('END orders deleted'), { kind: 'end', topic: 'orders', reason: 'deleted' })
+  t.same(parseLine('END orders'), { kind: 'unknown', text: 'END orders' })
+  t.same(parseLine('END orders '), { kind: 'unknown', text: 'END orders ' })
   t.same(parseLine('hello'), { kind: 'unknown', text: 'hello' })
 })
 
@@ -49,7 +53,43 @@ t.test('parsePublished and parseSubscribed read the OK texts of docs/protocol.md
   t.equal(parsePublished('7 stored'), null)
   t.same(parseSubscribed('subscribed to news (max in flight 10)'), { maxInFlight: 10, resumed: false, pending: 0 })
   t.same(parseSubscribed('subscribed to tweets (max in flight 2, resumed with 3 pending)'), { maxInFlight: 2, resumed: true, pending: 3 })
+  t.same(parseSubscribed('subscribed to telemetry (at most once, ack=none)'), { maxInFlight: 0, resumed: false, pending: 0 })
+  t.same(parseSubscribed('subscribed to jobs (group workers, max in flight 1)'), { maxInFlight: 1, resumed: false, pending: 0 }, 'a new group')
+  t.same(parseSubscribed('subscribed to jobs (group workers, max in flight 2, 2 members, 3 pending)'), { maxInFlight: 2, resumed: true, pending: 3 }, 'joining an existing group')
+  t.same(parseSubscribed('subscribed to jobs (group workers, max in flight 2, 1 member, 0 pending)'), { maxInFlight: 2, resumed: true, pending: 0 })
   t.equal(parseSubscribed('subscribed'), null)
+  t.equal(parseDuplicate('o-1 duplicate, already published to orders'), 'o-1')
+  t.equal(parseDuplicate('o-1 published to orders (0 subscribers)'), null)
+  t.same(parseEndReason('42'), { reason: 'range', to: 42 })
+  t.same(parseEndReason('deleted'), { reason: 'deleted' })
+  t.same(parseEndReason('forgotten'), { reason: 'forgotten' })
+  t.same(parseEndReason('expired by retention'), { reason: 'other', text: 'expired by retention' })
+})
+
+t.test('sub options: the key=value words after the cap and timeout, in the documented order', async t => {
+  t.equal(subLine('t', { from: 'beginning' }), 'sub t from=beginning')
+  t.equal(subLine('t', { from: 'latest' }), 'sub t from=latest')
+  t.equal(subLine('t', { from: 1 }), 'sub t from=1', 'offsets start at 1')
+  t.equal(subLine('t', { from: 42, to: 42 }), 'sub t from=42 to=42', 'a range of one event')
+  t.equal(subLine('t', { from: new Date(1700000000000) }), 'sub t from=time:1700000000000')
+  t.equal(subLine('t', { from: { time: 5 } }), 'sub t from=time:5')
+  t.equal(subLine('t', { to: 9 }), 'sub t to=9')
+  t.equal(subLine('t', { group: 'billing' }), 'sub t group=billing')
+  t.equal(subLine('t', { ack: 'none' }), 'sub t ack=none')
+  t.equal(subLine('t', { ack: 'each' }), 'sub t', 'each is the default: nothing sent')
+  t.equal(subLine('t', { maxInFlight: 10, ackTimeoutMs: 500, from: 'beginning', to: 100, group: 'g', ack: 'none' }),
+    'sub t 10 500 from=beginning to=100 group=g ack=none')
+  t.throws(() => subLine('t', { from: 0 }), { code: 'BAD_OPTION', message: 'from must be an offset (an integer from 1), got 0' })
+  t.throws(() => subLine('t', { from: 1.5 }), { code: 'BAD_OPTION' })
+  t.throws(() => subLine('t', { from: 'start' as 'beginning' }), { code: 'BAD_OPTION', message: /from must be 'beginning', 'latest'/ })
+  t.throws(() => subLine('t', { from: new Date(NaN) }), { code: 'BAD_OPTION', message: /invalid Date/ })
+  t.throws(() => subLine('t', { from: { time: -5 } }), { code: 'BAD_OPTION' })
+  t.equal(subLine('t', { from: { time: 0 } }), 'sub t from=time:0')
+  t.throws(() => subLine('t', { to: 0 }), { code: 'BAD_OPTION', message: /to must be an offset/ })
+  t.throws(() => subLine('t', { from: 10, to: 9 }), { code: 'BAD_OPTION', message: 'to (9) is before from (10)' })
+  t.throws(() => subLine('t', { group: 'a b' }), { code: 'BAD_OPTION', message: /group must be/ })
+  t.throws(() => subLine('t', { group: '' }), { code: 'BAD_OPTION' })
+  t.throws(() => subLine('t', { ack: 'all' as 'none' }), { code: 'BAD_OPTION', message: /ack must be 'each' or 'none'/ })
 })
 
 t.test('command lines: every argument stays one word of one line', async t => {
@@ -61,12 +101,12 @@ t.test('command lines: every argument stays one word of one line', async t => {
   t.throws(() => eventText('{"msg":\r1}'), { code: 'BAD_JSON', message: /line break/ })
   t.throws(() => eventText({ toJSON () { throw new Error('nope') } }), { code: 'BAD_JSON', message: /nope/ })
   t.throws(() => eventText(() => 1), { code: 'BAD_JSON' })
-  t.equal(subLine('t', undefined, undefined), 'sub t')
-  t.equal(subLine('t', 5, undefined), 'sub t 5')
-  t.equal(subLine('t', 5, 6000), 'sub t 5 6000')
-  t.throws(() => subLine('t', undefined, 6000), { code: 'BAD_ARGS' })
-  t.throws(() => subLine('t', 1.5, undefined), { code: 'BAD_IN_FLIGHT' })
-  t.throws(() => subLine('t', 5, 0), { code: 'BAD_DELAY' })
+  t.equal(subLine('t'), 'sub t')
+  t.equal(subLine('t', { maxInFlight: 5 }), 'sub t 5')
+  t.equal(subLine('t', { maxInFlight: 5, ackTimeoutMs: 6000 }), 'sub t 5 6000')
+  t.throws(() => subLine('t', { ackTimeoutMs: 6000 }), { code: 'BAD_ARGS' })
+  t.throws(() => subLine('t', { maxInFlight: 1.5 }), { code: 'BAD_IN_FLIGHT' })
+  t.throws(() => subLine('t', { maxInFlight: 5, ackTimeoutMs: 0 }), { code: 'BAD_DELAY' })
   t.equal(nackLine('t', '7', undefined), 'nack t 7')
   t.equal(nackLine('t', '7', 0), 'nack t 7 0')
   t.throws(() => nackLine('t', '7', 1.5), { code: 'BAD_DELAY' })
@@ -80,6 +120,9 @@ t.test('command lines: every argument stays one word of one line', async t => {
     t.throws(() => authLine('alice', pw), { code: 'BAD_ARGS' }, JSON.stringify(pw))
   }
   t.throws(() => authLine('al ice', 'pw'), { code: 'BAD_ARGS' })
+  t.equal(topicCommandLine('create', 'orders'), 'create orders')
+  t.equal(topicCommandLine('delete', 'orders'), 'delete orders')
+  t.throws(() => topicCommandLine('delete', 'a b'), { code: 'BAD_TOPIC' })
   t.equal(statsLine(undefined), 'stats')
   t.equal(statsLine('t'), 'stats t')
   t.equal(redact('auth alice pass with spaces'), 'auth alice ***')

@@ -32,7 +32,7 @@ t.test('default words and aliases, any case', async t => {
 })
 
 t.test('usage and help come from the argument specs', async t => {
-  t.equal(registry.usage(get('sub')), 'sub <topic> [max-in-flight [ack-timeout-ms]] [from=beginning|latest|<offset>|time:<unix-ms>] [to=<offset>]',
+  t.equal(registry.usage(get('sub')), 'sub <topic> [max-in-flight [ack-timeout-ms]] [from=beginning|latest|<offset>|time:<unix-ms>] [to=<offset>] [ack=explicit|none]',
     'optional arguments nest; each key=value option has its own brackets')
   t.equal(registry.usage(get('grant')), 'grant <topic> <user> [pub|sub|both]', 'a choice shows its words')
   t.equal(registry.usage(get('stats')), 'stats [topic]')
@@ -54,8 +54,10 @@ t.test('arguments become typed fields, left to right', async t => {
 
   t.throws(() => fields('pub', ''), err('BAD_ARGS', 'missing topic name; usage: pub <topic> <event-json>'))
   t.throws(() => fields('pub', 'news'), err('BAD_ARGS', 'missing event JSON; usage: pub <topic> <event-json>'))
-  t.throws(() => fields('ack', 't'), err('BAD_ARGS', 'missing event id; usage: ack <topic> <event-id>'))
-  t.throws(() => fields('ack', 't 1 2'), err('BAD_ARGS', 'unexpected "2"; usage: ack <topic> <event-id>'))
+  t.throws(() => fields('ack', 't'), err('BAD_ARGS', 'missing event id; usage: ack <topic> <event-id> [event-id ...]'))
+  t.same(fields('ack', 't 1'), { topic: 't', id: '1', more: undefined }, 'one id: no list')
+  t.same(fields('ack', 't 1 2\t 3'), { topic: 't', id: '1', more: ['2', '3'] }, 'more ids: the rest of the line, split at blanks')
+  t.throws(() => fields('nack', 't 1 2 3'), err('BAD_ARGS', 'unexpected "3"; usage: nack <topic> <event-id> [delay-ms]'))
   t.throws(() => fields('ack', '../x'), err('BAD_TOPIC', 'invalid topic name "../x": use 1-200 characters of A-Z a-z 0-9 . _ - (not "." or "..")'),
     'the leftmost problem is reported')
   t.throws(() => fields('sub', 't 0'), err('BAD_IN_FLIGHT', 'max in flight must be an integer from 1 to 1000, got "0"'))
@@ -70,7 +72,7 @@ t.test('arguments become typed fields, left to right', async t => {
 })
 
 t.test('key=value options: after the arguments, any order, typed and checked once', async t => {
-  const usage = 'usage: sub <topic> [max-in-flight [ack-timeout-ms]] [from=beginning|latest|<offset>|time:<unix-ms>] [to=<offset>]'
+  const usage = 'usage: sub <topic> [max-in-flight [ack-timeout-ms]] [from=beginning|latest|<offset>|time:<unix-ms>] [to=<offset>] [ack=explicit|none]'
   const sub = (text: string): Fields => fields('sub', text)
   t.same(sub('t from=beginning'), { topic: 't', maxInFlight: undefined, ackTimeoutMs: undefined, from: 'beginning', to: undefined },
     'an option ends the positional arguments: the ones left are absent')
@@ -162,12 +164,13 @@ t.test('typed fields (a transport without lines) get the same checks and errors'
   t.equal((pub.event as { text: string }).text, '{"msg":1.0}', 'an event is taken as its JSON text, so its bytes are kept')
 
   t.throws(() => values('pub', { topic: 'news' }), err('BAD_ARGS', 'missing event JSON; usage: pub <topic> <event-json>'))
-  t.throws(() => values('ack', { topic: 't', id: '' }), err('BAD_ARGS', 'missing event id; usage: ack <topic> <event-id>'), 'empty is absent')
+  t.throws(() => values('ack', { topic: 't', id: '' }), err('BAD_ARGS', 'missing event id; usage: ack <topic> <event-id> [event-id ...]'), 'empty is absent')
   t.throws(() => values('sub', { topic: 't', maxInFlight: 1.5 }), err('BAD_IN_FLIGHT', 'max in flight must be an integer from 1 to 1000, got "1.5"'))
   t.throws(() => values('sub', { topic: 't', maxInFlight: true }), err('BAD_ARGS', 'field "maxInFlight" must be an integer'))
   t.throws(() => values('sub', { topic: 5 }), err('BAD_ARGS', 'field "topic" must be a string'))
   t.throws(() => values('sub', { topic: 't', form: 'x' }), err('BAD_ARGS', 'unknown field "form"; expected topic, maxInFlight, ackTimeoutMs, from, to'))
   t.throws(() => values('ping', { x: 1 }), err('BAD_ARGS', 'unknown field "x"; expected none'))
+  t.same(values('ack', { topic: 't', id: 'a', more: 'b c' }), { topic: 't', id: 'a', more: ['b', 'c'] })
   t.throws(() => values('ack', { topic: 't', id: 'a b' }), err('BAD_ARGS', 'field "id" must be one word (no spaces)'), 'what no line could carry')
   t.throws(() => values('ack', { topic: 't', id: 'a\u0004' }), err('CONTROL_CHAR', 'control character 0x04 in command'))
   t.throws(() => values('pub', { topic: 't', event: '{"msg":"\u0007"}' }), err('CONTROL_CHAR', 'control character 0x07 in command'),
@@ -262,7 +265,7 @@ t.test('renames and aliases come from config, no code change', async t => {
   t.equal(renamed.lookup('OK')?.name, 'ack')
   t.equal(renamed.lookup('sub')?.name, 'sub', 'other commands keep their defaults')
   t.match(renamed.helpText(() => true), /send\|produce <topic> <event-json>/)
-  t.equal(renamed.usage(get('ack')), 'ok <topic> <event-id>')
+  t.equal(renamed.usage(get('ack')), 'ok <topic> <event-id> [event-id ...]')
   t.throws(() => renamed.fieldsFromLine(get('pub'), 'x', 0, 1), /usage: send <topic> <event-json>$/, 'errors show the configured word')
 })
 

@@ -2,7 +2,7 @@ import * as arg from '../../commands/args'
 import { defineCommand, type FieldsOf } from '../../commands/spec'
 import type { HandlerContext } from '../context'
 import type { Session } from '../session'
-import { alreadyPublished, publishEvent } from '../publish'
+import { admitEvent, alreadyPublished } from '../publish'
 import { checkTopicLimit } from '../limits'
 
 const args = [arg.topic(), arg.event()] as const
@@ -25,11 +25,11 @@ function handler (ctx: HandlerContext, session: Session, { topic: name, event: p
       return
     }
   }
+  const { ev, subscribers: n, ticket, dropped } = admitEvent(ctx, topic, parsed)
   // Reply before fan-out so a publisher subscribed to its own topic sees OK before the EVENT.
-  publishEvent(ctx, topic, parsed, ({ ev, subscribers: n, ticket, dropped }) => {
-    const note = dropped > 0 ? `; ${dropped} lowest-priority event${dropped === 1 ? '' : 's'} dropped from full queues` : ''
-    ctx.durability.reply(session, `OK ${ev.key} published to ${name} (${n} subscriber${n === 1 ? '' : 's'}${note})`, ticket)
-  })
+  const note = dropped > 0 ? `; ${dropped} lowest-priority event${dropped === 1 ? '' : 's'} dropped from full queues` : ''
+  ctx.durability.reply(session, `OK ${ev.key} published to ${name} (${n} subscriber${n === 1 ? '' : 's'}${note})`, ticket)
+  topic.publish(ev, parsed.id !== undefined)
   if (topic.subscriptions.size > 0) ctx.flow.afterPublish(session, topic)
   ctx.stats.published++
 }

@@ -2,6 +2,7 @@ import * as arg from '../../commands/args'
 import * as opt from '../../commands/options'
 import { defineCommand, type FieldsOf } from '../../commands/spec'
 import { fail } from '../../errors'
+import type { Topic } from '../../store/topic'
 import type { HandlerContext } from '../context'
 import type { Session } from '../session'
 import { checkSubscriptionLimit } from '../limits'
@@ -10,13 +11,15 @@ const args = [arg.topic(), arg.optional(arg.inFlight()), arg.optional(arg.millis
 const options = [
   opt.from(),
   opt.to(),
+  opt.choice('ack', 'ack', ['explicit', 'none']),
 ] as const
 
 /**
- * `sub <topic> [max-in-flight [ack-timeout-ms]] [from=…] [to=<offset>]`: subscribes, to new events
+ * `sub <topic> [max-in-flight [ack-timeout-ms]] [from=…] [to=<offset>] [ack=explicit|none]`: subscribes, to new events
  * (no from=) or from a start position (a replay), up to `to` for a range. A named client that
  * subscribes again resumes its durable subscription from its own state (from= and to= apply only
- * when it is created): events it had not acked go first.
+ * when it is created): events it had not acked go first. `ack=none` subscribes at most once
+ * (anonymous only, new events only): events are written and forgotten.
  */
 export const sub = defineCommand({ name: 'sub', words: ['sub', 'SUBSCRIBE'], args, options, access: 'topic-subscribe', handler })
 
@@ -26,6 +29,10 @@ function handler (ctx: HandlerContext, session: Session, fields: FieldsOf<typeof
   if (topic === undefined) fail('UNKNOWN_TOPIC.sub', { topic: name })
   if (session.subscriptions.has(name)) fail('ALREADY_SUBSCRIBED', { topic: name })
   checkSubscriptionLimit(ctx, session)
+  if (fields.ack === 'none') {
+    subscribeAtMostOnce(ctx, session, topic, fields)
+    return
+  }
 
   const key = session.name ?? `#${session.id}`
   // On a private topic, remember (durably) whose subscription this is: revoke ends it by user.
@@ -53,4 +60,21 @@ function handler (ctx: HandlerContext, session: Session, fields: FieldsOf<typeof
   ctx.durability.reply(session, `OK subscribed to ${name} (max in flight ${subscription.maxInFlight}${detail})`, ticket)
   subscription.pump()
   subscription.checkRangeDone()
+}
+
+/**
+ * `ack=none`: at most once, for new events, on an anonymous connection only (a
+ * durable name promises what this mode does not keep). Nothing is journaled.
+ */
+function subscribeAtMostOnce (ctx: HandlerContext, session: Session, topic: Topic, fields: FieldsOf<typeof args, typeof options>): void {
+  if (session.name !== null) fail('BAD_OPTION.atMostOnceNamed', { name: session.name })
+  const refused = fields.maxInFlight !== undefined ? 'max-in-flight' : fields.ackTimeoutMs !== undefined ? 'ack timeout'
+    : fields.from !== undefined ? 'from=' : fields.to !== undefined ? 'to=' : null
+  if (refused !== null) fail('BAD_OPTION.atMostOnceWith', { what: refused })
+  const subscription = topic.subscribeAtMostOnce(`#${session.id}`, ctx.config.atMostOnceMaxWaiting)
+  // On a private topic, whose it is: revoke ends it like any other subscription of that user.
+  if (topic.name.charCodeAt(0) === 0x7e) subscription.user = ctx.auth.userOf(session)
+  session.subscriptions.set(topic.name, subscription)
+  subscription.attach(session)
+  ctx.durability.reply(session, `OK subscribed to ${topic.name} (at most once, ack=none)`, 0)
 }

@@ -21,7 +21,13 @@ export interface Settings {
   inFlight: number
   runTimeoutMs: number
   stallMs: number
-  ackline: { root: string; w1InFlight: number; durableArgs: string[] | null }
+  ackline: {
+    root: string
+    w1InFlight: number
+    durableArgs: string[] | null
+    /** How this run's subscribers ack: `each`, `none` (`sub … ack=none`) or `batch=<n>` (one `ack` line for up to n ids). */
+    ack?: string
+  }
 }
 
 export interface RunResult {

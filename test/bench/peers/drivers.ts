@@ -70,34 +70,52 @@ export async function ackline(srv: Server, w: Workload, subs: number, s: Setting
     const pw = await m.connect(srv.port, 'publisher')
     await lineCall(pw, `pub ${topic} {"msg":"warm-up"}`) // a topic exists once published to
     const inFlight = w === 'W1' ? s.ackline.w1InFlight : w === 'M1' ? 1 : s.inFlight
-    const ack = w !== 'M1'
+    const mode = w === 'M1' ? 'each' : s.ackline.ack ?? 'each'
+    const ack = w !== 'M1' && mode !== 'none'
+    // batch=<n>: one `ack <topic> <id> …` line per n ids, and what a read brought short of n after it.
+    const batch = mode.startsWith('batch=') ? Number(mode.slice(6)) : 0
     const subConns: Wire[] = []
     for (let i = 0; i < subs; i++) {
       const c = await m.connect(srv.port, `subscriber ${i}`)
       subConns.push(c)
       // W3: a named subscriber, so every pub, delivery and ack is journaled (anonymous subscribers never are).
       if (w === 'W3') await lineCall(c, `name w3-${id()}-${i}`)
-      await lineCall(c, `sub ${topic} ${inFlight}`)
+      await lineCall(c, mode === 'none' ? `sub ${topic} ack=none` : `sub ${topic} ${inFlight}`)
       // EVENT <topic> {"id":<id>,... : the id is read to ack it; nothing else is parsed.
       const idAt = topic.length + 1 + ID_KEY.length
+      let ids = ''
+      let idCount = 0
+      const ackLines: number[] = [] // ids per ack line sent, in order: its reply counts them
+      const sendAcks = (): void => {
+        c.send(`ack ${topic}${ids}\n`)
+        ackLines.push(idCount)
+        ids = ''
+        idCount = 0
+      }
       c.attach(new Scanner([
         ['EVENT ', (b, _at, end) => {
           const from = end + idAt
           const comma = b.indexOf(44, from)
           if (comma < 0) return -1
           m.deliver(b, comma)
-          if (ack) c.send(`ack ${topic} ${b.toString('latin1', from, comma)}\n`)
+          if (ack) {
+            ids += ' ' + b.toString('latin1', from, comma)
+            if (++idCount >= (batch || 1)) sendAcks()
+          }
           return comma
         }],
         ['OK acked ', (_b, _at, end) => {
-          m.acked++
+          m.acked += ackLines.shift() ?? 1
           return end
         }],
         ['ERR ', (_b, _at, end) => {
           m.error('ERR on a subscriber')
           return end
         }],
-      ]), () => m.tick())
+      ]), () => {
+        if (idCount > 0) sendAcks()
+        m.tick()
+      })
     }
     const total = w === 'W1' ? s.w1Messages : w === 'M1' ? s.m1Count : s.w2Messages
     const pub = publisher(pw, m, { total, window: s.window, rate: w === 'M1' ? 0 : s.rate, frame: (_i, t) => `pub ${topic} ${payload.body(payload.priority(), t)}\n` }, (p) => [
@@ -108,12 +126,13 @@ export async function ackline(srv: Server, w: Workload, subs: number, s: Setting
       const mem = await m1(srv, m, total, async () => undefined, () => publishAll(m, pub, s, 1))
       return { ...resultOf(m, 'ackline', w, '1 sub, in-flight 1, no ack', total, 'pending in broker queue'), ...mem }
     }
-    await drive(m, pub, s, total * subs, true)
+    await drive(m, pub, s, total * subs, ack)
     const variant = w === 'W3' ? '1 named sub' : `${subs} sub`
+    const how = mode === 'none' ? 'sub ack=none (at most once)' : mode === 'each' ? 'ack each' : `acks in lines of up to ${batch} ids`
     const note =
-      w === 'W1' ? `subscribers ack each event, in-flight ${inFlight}`
-      : w === 'W2' ? `prio 0-9, in-flight ${inFlight}, ack each`
-      : `named subscriber, prio 0-9, in-flight ${inFlight}, ack each, start args: ${s.ackline.durableArgs?.join(' ') || '(default fsync always)'}`
+      w === 'W1' ? (mode === 'none' ? how : `subscribers ${how}, in-flight ${inFlight}`)
+      : w === 'W2' ? `prio 0-9, in-flight ${inFlight}, ${how}`
+      : `named subscriber, prio 0-9, in-flight ${inFlight}, ${how}, start args: ${s.ackline.durableArgs?.join(' ') || '(default fsync always)'}`
     return resultOf(m, 'ackline', w, variant, total, note)
   } finally {
     m.closeAll()

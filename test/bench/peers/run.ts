@@ -53,6 +53,9 @@ const program = new Command('bench-peers')
   .option('--stall <dur>', 'stop a run after this long without progress', '10s')
   .option('--ackline-root <dir>', 'Ackline checkout with dist/cli.js built', process.cwd())
   .option('--ackline-w1-in-flight <n>', 'Ackline W1 in-flight cap (subscribers ack)', '1000')
+  .option('--ackline-w1-ack <list>', 'Ackline W1 ack modes, one cell each: none (sub ack=none), each, batch=<n>', 'none,each')
+  .option('--ackline-w2-ack <list>', 'Ackline W2 ack modes, one cell each', 'each,batch=50')
+  .option('--ackline-w3-ack <list>', 'Ackline W3 ack modes, one cell each', 'each')
   .option('--ackline-durable-args <args>', 'extra `ackline start` args for W3 (default none: the default fsync policy `always`; W3 always uses a named subscriber)')
   .option('--verify-durable <n>', 'after the W3 runs: publish n confirmed events, kill -9 the broker, restart it, count survivors (0 = off)', '1000')
   .option('--out <dir>', 'output directory', '')
@@ -62,7 +65,25 @@ interface Cell {
   peer: Peer
   workload: Workload
   subs: number
+  /** Ackline's ack mode for this cell (`each`, `none`, `batch=<n>`); '' for the other peers. */
+  mode: string
   runs: RunResult[]
+}
+
+/** The table's name of a cell's peer: Ackline's with its ack mode. */
+function label(c: Cell): string {
+  return c.mode === '' ? c.peer : `${c.peer} (${c.mode === 'none' ? 'ack=none' : c.mode === 'each' ? 'ack each' : `ack ${c.mode}`})`
+}
+
+/** Ackline's ack modes for workload `w` from --ackline-w<k>-ack. */
+function ackModes(o: Record<string, string>, w: Workload): string[] {
+  if (w === 'M1') return ['each']
+  const list = (w === 'W1' ? o.acklineW1Ack : w === 'W2' ? o.acklineW2Ack : o.acklineW3Ack)!
+  const modes = list.split(',').map((x) => x.trim()).filter(Boolean)
+  for (const m of modes) {
+    if (!/^(none|each|batch=[1-9]\d*)$/.test(m)) throw new Error(`invalid Ackline ack mode "${m}" for ${w} (expected none, each or batch=<n>)`)
+  }
+  return modes
 }
 
 async function main(): Promise<void> {
@@ -106,9 +127,10 @@ async function main(): Promise<void> {
     for (const w of workloads) {
       const subsList = MATRIX[peer][w]
       if (!subsList) continue
-      for (const subs of subsList) {
-        const cell: Cell = { peer, workload: w, subs, runs: [] }
+      for (const [subs, mode] of subsList.flatMap((n) => (peer === 'ackline' ? ackModes(o, w) : ['']).map((md) => [n, md] as const))) {
+        const cell: Cell = { peer, workload: w, subs, mode, runs: [] }
         cells.push(cell)
+        const runSettings: Settings = mode === '' ? s : { ...s, ackline: { ...s.ackline, ack: mode } }
         // W1/W2/W3: one server for the K repeats. M1: a fresh server per repeat (clean baseline).
         let srv: Server | null = null
         for (let k = 0; k < repeats; k++) {
@@ -123,7 +145,7 @@ async function main(): Promise<void> {
           }
           let r: RunResult
           try {
-            r = await DRIVERS[peer](srv, w, subs, s)
+            r = await DRIVERS[peer](srv, w, subs, runSettings)
           } catch (e) {
             r = {
               peer, workload: w, variant: `${subs} sub`, messages: 0, published: 0, expected: 0, delivered: 0, acked: 0,
@@ -131,7 +153,7 @@ async function main(): Promise<void> {
             }
           }
           cell.runs.push(r)
-          log(`${peer} ${w} ${r.variant} #${k + 1}: ` +
+          log(`${label(cell)} ${w} ${r.variant} #${k + 1}: ` +
             (r.bytesPerEvent !== undefined
               ? `published ${r.published}/${r.messages}, rss ${r.rssBaselineKb}->${r.rssAfterKb} kB = ${r.bytesPerEvent.toFixed(0)} B/event`
               : `pub ${r.pubRate.toFixed(0)}/s del ${r.delRate.toFixed(0)}/s p50 ${r.p50.toFixed(2)} p99 ${r.p99.toFixed(2)} ms delivered ${r.delivered}/${r.expected}`) +
@@ -208,7 +230,7 @@ function markdown(report: { date: string; commit: string; machine: object; comma
   out.push(`Command: \`${report.command}\``, '', `Date: ${report.date}; Ackline commit: \`${report.commit}\``, '', `Machine: \`${JSON.stringify(report.machine)}\``, '')
   out.push('Versions:', ...Object.entries(report.versions).map(([p, v]) => `- ${p}: ${v}`), '')
   const delivered = (peer: Peer, w: Workload, subs: number): number => {
-    const c = cells.find((x) => x.peer === peer && x.workload === w && x.subs === subs)
+    const c = cells.find((x) => x.peer === peer && x.workload === w && x.subs === subs && x.mode === '')
     return c ? medians(c.runs).delRate! : NaN
   }
   for (const w of WORKLOADS.filter((x) => x !== 'M1')) {
@@ -224,7 +246,7 @@ function markdown(report: { date: string; commit: string; machine: object; comma
       const runs = c.runs.map((r) => k0(r.delRate)).join(', ')
       const complete = c.runs.map((r) => (r.complete ? 'yes' : `${r.delivered}/${r.expected}`)).join(', ')
       const notes = [...new Set(c.runs.map((r) => r.note))].join(' / ')
-      out.push(`| ${c.peer} | ${c.subs} | ${n0(m.pubRate!)} | ${n0(m.delRate!)} | ${rs.join(' | ')}${rs.length ? ' | ' : ''}${n2(m.p50!)} | ${n2(m.p99!)} | ${n2(m.confirmP50!)} | ${n2(m.confirmP99!)} | ${runs} | ${complete} | ${notes} |`)
+      out.push(`| ${label(c)} | ${c.subs} | ${n0(m.pubRate!)} | ${n0(m.delRate!)} | ${rs.join(' | ')}${rs.length ? ' | ' : ''}${n2(m.p50!)} | ${n2(m.p99!)} | ${n2(m.confirmP50!)} | ${n2(m.confirmP99!)} | ${runs} | ${complete} | ${notes} |`)
     }
     out.push('')
   }
@@ -235,7 +257,7 @@ function markdown(report: { date: string; commit: string; machine: object; comma
     out.push('|---|---:|---:|---:|---:|---|---|')
     for (const c of mem) {
       const m = medians(c.runs)
-      out.push(`| ${c.peer} | ${n0(c.runs[0]?.messages ?? NaN)} | ${n2(m.rssBaselineKb! / 1024)} | ${n2(m.rssAfterKb! / 1024)} | ${n0(m.bytesPerEvent!)} | ${c.runs[0]?.variant ?? ''}; ${c.runs[0]?.note ?? ''} | ${c.runs.every((r) => r.complete) ? 'yes' : 'NO'} |`)
+      out.push(`| ${label(c)} | ${n0(c.runs[0]?.messages ?? NaN)} | ${n2(m.rssBaselineKb! / 1024)} | ${n2(m.rssAfterKb! / 1024)} | ${n0(m.bytesPerEvent!)} | ${c.runs[0]?.variant ?? ''}; ${c.runs[0]?.note ?? ''} | ${c.runs.every((r) => r.complete) ? 'yes' : 'NO'} |`)
     }
     out.push('')
   }

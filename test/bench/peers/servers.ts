@@ -165,7 +165,9 @@ export async function startServer(peer: Peer, o: StartOpts = {}): Promise<Server
       const root = o.acklineRoot ?? process.cwd()
       const cli = path.join(root, 'dist', 'cli.js')
       if (!fs.existsSync(cli)) throw new Error(`${cli} not found: build Ackline first (npm run build)`)
-      const args = [cli, 'start', '--port', String(port), '--log-dir', path.join(dir, 'logs'), ...(o.acklineArgs ?? [])]
+      // ACKLINE_NODE_ARGS: node flags for the broker only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (not allowed in NODE_OPTIONS).
+      const nodeArgs = (process.env.ACKLINE_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)
+      const args = [...nodeArgs, cli, 'start', '--port', String(port), '--log-dir', path.join(dir, 'logs'), ...(o.acklineArgs ?? [])]
       let c = spawnLogged(process.execPath, args, dir, { cwd: root })
       await waitPort(port, 20_000)
       const crash = async (): Promise<number> => {

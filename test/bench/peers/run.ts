@@ -133,18 +133,23 @@ async function main(): Promise<void> {
         const runSettings: Settings = mode === '' ? s : { ...s, ackline: { ...s.ackline, ack: mode } }
         // W1/W2/W3: one server for the K repeats. M1: a fresh server per repeat (clean baseline).
         let srv: Server | null = null
+        let startFailed: string | null = null
         for (let k = 0; k < repeats; k++) {
-          if (srv === null) {
-            srv = await startServer(peer, {
-              durable: w === 'W3',
-              acklineRoot: s.ackline.root,
-              acklineArgs: w === 'W3' ? (s.ackline.durableArgs ?? []) : [],
-            })
-            versions[peer] = srv.version
-            log(`${peer} started on 127.0.0.1:${srv.port} pid ${srv.pid} (${srv.version})`)
-          }
           let r: RunResult
           try {
+            if (startFailed !== null) throw new Error(startFailed) // tried once for this cell: not again
+            if (srv === null) {
+              // A broker that does not start fails its cell, not the whole run: the other cells are still reported.
+              startFailed = `${peer} did not start`
+              srv = await startServer(peer, {
+                durable: w === 'W3',
+                acklineRoot: s.ackline.root,
+                acklineArgs: w === 'W3' ? (s.ackline.durableArgs ?? []) : [],
+              })
+              startFailed = null
+              versions[peer] = srv.version
+              log(`${peer} started on 127.0.0.1:${srv.port} pid ${srv.pid} (${srv.version})`)
+            }
             r = await DRIVERS[peer](srv, w, subs, runSettings)
           } catch (e) {
             r = {
@@ -158,7 +163,7 @@ async function main(): Promise<void> {
               ? `published ${r.published}/${r.messages}, rss ${r.rssBaselineKb}->${r.rssAfterKb} kB = ${r.bytesPerEvent.toFixed(0)} B/event`
               : `pub ${r.pubRate.toFixed(0)}/s del ${r.delRate.toFixed(0)}/s p50 ${r.p50.toFixed(2)} p99 ${r.p99.toFixed(2)} ms delivered ${r.delivered}/${r.expected}`) +
             (r.complete ? '' : ' INCOMPLETE') + (r.note.startsWith('FAILED') ? ` ${r.note}` : ''))
-          if (w === 'M1' || r.note.startsWith('FAILED')) {
+          if (srv !== null && (w === 'M1' || r.note.startsWith('FAILED'))) {
             await srv.stop()
             srv = null
           }

@@ -19,6 +19,8 @@ export const Errors = {
   'BAD_ARGS.unknownField': 'unknown field {field:q20}; expected {expected}',
   'BAD_ARGS.badUserName': 'invalid user name {user:q}: use 1-64 characters of A-Z a-z 0-9 _ -',
   'BAD_ARGS.ownTopic': 'you own {topic} already',
+  'BAD_ARGS.webhook': '{problem}',
+  'BAD_ARGS.maxDeliveries': 'max deliveries must be an integer from 1 to {max}, got {got:q20}',
   BAD_TOPIC: 'invalid topic name {name:q}: use 1-200 characters of A-Z a-z 0-9 . _ - (not "." or "..")',
   BAD_JSON: 'event is not valid JSON{where}',
   BAD_EVENT: '{where} {detail}',
@@ -35,6 +37,7 @@ export const Errors = {
   'LINE_TOO_LONG.body': 'request body exceeds maxLineBytes ({max} bytes)',
   CONTROL_CHAR: 'control character {hex} in command',
   BAD_NAME: 'invalid client id {name:q}: use 1-200 characters of A-Z a-z 0-9 . _ -',
+  'BAD_NAME.webhook': 'invalid webhook name {name:q}: use 1-200 characters of A-Z a-z 0-9 . _ -',
   NAME_IN_USE: 'name {name} is held by another live connection',
   ALREADY_NAMED: 'this connection is already named {name}',
   NAME_AFTER_SUB: 'set the name before subscribing: anonymous subscriptions are already open',
@@ -56,6 +59,8 @@ export const Errors = {
   FORBIDDEN: 'user {user} may not {right} {topic}',
   'FORBIDDEN.notOwner': 'you can grant and revoke only on your own private topics (~{user}.<name>)',
   TLS_REQUIRED: 'this broker accepts only TLS connections, on port {port}',
+  WEBHOOK_EXISTS: 'topic {topic} already has a webhook named {name}; delete it first or pick another name',
+  UNKNOWN_WEBHOOK: 'topic {topic} has no webhook named {name:q}',
   INTERNAL: 'internal error',
 } as const
 
@@ -115,6 +120,8 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   RATE_LIMITED: 429,
   FORBIDDEN: 403,
   TLS_REQUIRED: 403,
+  WEBHOOK_EXISTS: 409,
+  UNKNOWN_WEBHOOK: 404,
   INTERNAL: 500,
 }
 

@@ -12,6 +12,9 @@ import { stats } from '../manager/handlers/stats'
 import { sub } from '../manager/handlers/sub'
 import { touch } from '../manager/handlers/touch'
 import { unsub } from '../manager/handlers/unsub'
+import { unwebhook } from '../manager/handlers/unwebhook'
+import { webhook } from '../manager/handlers/webhook'
+import { webhooks } from '../manager/handlers/webhooks'
 
 /**
  * Every command the broker speaks, in the order `help` lists them. A new
@@ -20,7 +23,7 @@ import { unsub } from '../manager/handlers/unsub'
  * config schema, DEFAULTS.commands, usage texts, `help` and the auth gate
  * all follow from the entry.
  */
-export const BUILTIN_COMMANDS = [pub, sub, unsub, ack, nack, touch, name, help, ping, quit, stats, auth, grant, revoke] as const
+export const BUILTIN_COMMANDS = [pub, sub, unsub, ack, nack, touch, name, help, ping, quit, stats, webhook, webhooks, unwebhook, auth, grant, revoke] as const
 
 /** A built-in command's registry name: the key of the config's `commands` table. */
 export type Action = typeof BUILTIN_COMMANDS[number]['name']

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { IncomingMessage } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
@@ -8,6 +9,7 @@ import { BrokerError, brokerError, HTTP_STATUS, type ErrorCode } from '../errors
 import type { Manager } from '../manager/manager'
 import type { BrokerServer } from '../server/server'
 import { parseEvent } from '../store/event'
+import { checkWebhookUrl } from '../webhooks/addressPolicy'
 import { HTTP_DEFAULTS, type HttpConfig } from './config'
 import { CredentialCache, parseBasic } from './credentials'
 import { arrayElementTexts } from './jsonArray'
@@ -57,6 +59,13 @@ export class HttpListener {
     this.app.post('/topics/:topic/events', (req, reply) => this.publish(req, reply, (req.params as { topic: string }).topic, bodyText(req)))
     this.app.get('/topics/:topic', (req, reply) => this.stats(req, reply, (req.params as { topic: string }).topic))
     this.app.post('/publish', (req, reply) => this.seedPublish(req, reply))
+    this.app.post('/topics/:topic/webhooks', (req, reply) => this.createWebhook(req, reply, (req.params as { topic: string }).topic))
+    this.app.get('/topics/:topic/webhooks', (req, reply) => this.listWebhooks(req, reply, (req.params as { topic: string }).topic))
+    this.app.delete('/topics/:topic/webhooks/:name', (req, reply) => {
+      const p = req.params as { topic: string, name: string }
+      return this.deleteWebhook(req, reply, p.topic, p.name)
+    })
+    this.app.post('/subscribe', (req, reply) => this.seedSubscribe(req, reply))
     this.wss = new WebSocketServer({ noServer: true, maxPayload: this.cfg.maxFrameBytes })
     this.app.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.upgrade(req, socket, head))
   }
@@ -145,6 +154,61 @@ export class HttpListener {
     return this.publish(req, reply, topic, event)
   }
 
+  /**
+   * `POST /topics/:topic/webhooks {"name","url","maxInFlight"?,"maxDeliveries"?,"secret"?}` → 201 with the
+   * settings and the secret (shown this once). The `webhook` command does the work; a host name is resolved
+   * here first, so a name that points at a refused address gets its 400 now rather than failing every delivery.
+   */
+  private async createWebhook (req: FastifyRequest, reply: FastifyReply, topic: string): Promise<void> {
+    const fields = jsonObject(bodyText(req))
+    if (fields.maxDeliveries === null) delete fields.maxDeliveries // null: retried for ever, as when absent
+    await this.checkUrl(fields.url)
+    const lines = await this.exec(req, s => this.manager.commands.run(s, 'webhook', { ...fields, topic }))
+    reply.status(201).type('application/json').send(okBody(lines[0]))
+  }
+
+  private async listWebhooks (req: FastifyRequest, reply: FastifyReply, topic: string): Promise<void> {
+    const lines = await this.exec(req, s => this.manager.commands.run(s, 'webhooks', { topic }))
+    reply.type('application/json').send(okBody(lines[0]))
+  }
+
+  private async deleteWebhook (req: FastifyRequest, reply: FastifyReply, topic: string, name: string): Promise<void> {
+    const lines = await this.exec(req, s => this.manager.commands.run(s, 'unwebhook', { topic, name }))
+    const m = /\((\d+) undelivered/.exec(lines[0])
+    this.send(reply, { topic, name, dropped: m === null ? 0 : Number(m[1]) })
+  }
+
+  /**
+   * Seed 000's `POST /subscribe {"topic","addr"}`: a webhook to `addr`, named after it (`sub-` and a hash of
+   * the URL), so the same call again finds the same webhook: 201 with its secret the first time, 200 with its
+   * state after.
+   */
+  private async seedSubscribe (req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const { topic, addr, ...rest } = jsonObject(bodyText(req))
+    const extra = Object.keys(rest)[0]
+    if (extra !== undefined) throw brokerError('BAD_ARGS.unknownField', { field: extra, expected: 'topic, addr' })
+    if (typeof topic !== 'string') throw brokerError('BAD_ARGS.fieldType', { field: 'topic', type: 'a string' })
+    if (typeof addr !== 'string') throw brokerError('BAD_ARGS.fieldType', { field: 'addr', type: 'a string' })
+    const name = 'sub-' + createHash('sha256').update(addr).digest('hex').slice(0, 16)
+    await this.checkUrl(addr)
+    try {
+      const lines = await this.exec(req, s => this.manager.commands.run(s, 'webhook', { topic, name, url: addr }))
+      reply.status(201).type('application/json').send(okBody(lines[0]))
+    } catch (err) {
+      if (!(err instanceof BrokerError) || err.code !== 'WEBHOOK_EXISTS') throw err
+      const lines = await this.exec(req, s => this.manager.commands.run(s, 'webhooks', { topic }))
+      const found = (JSON.parse(okBody(lines[0])) as Array<{ name: string }>).find(w => w.name === name)
+      this.send(reply, found)
+    }
+  }
+
+  /** The creation-time address check of a webhook URL (docs/webhooks.md): a 400 naming the refused address. */
+  private async checkUrl (url: unknown): Promise<void> {
+    if (typeof url !== 'string') return // the command names a missing or mistyped url
+    const problem = await checkWebhookUrl(url, this.config.webhooks.allowPrivateAddresses)
+    if (problem !== null) throw brokerError('BAD_ARGS.webhook', { problem })
+  }
+
   // --- plumbing ---
 
   /** Runs commands on a fresh session for the request (authenticated by its Basic header) and waits for held replies. */
@@ -211,6 +275,18 @@ export class HttpListener {
   private sendError (reply: FastifyReply, err: BrokerError): void {
     reply.status(HTTP_STATUS[err.code]).type('application/json').send(JSON.stringify({ error: { code: err.code, message: err.message } }))
   }
+}
+
+/** A request body that must be one JSON object; its fields, for a command's typed path. */
+function jsonObject (text: string): Record<string, unknown> {
+  let body: unknown
+  try {
+    body = JSON.parse(text)
+  } catch {
+    throw brokerError('BAD_JSON', { where: ': the request body must be a JSON object' })
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw brokerError('BAD_ARGS.fieldType', { field: 'body', type: 'a JSON object' })
+  return body as Record<string, unknown>
 }
 
 function bodyText (req: FastifyRequest): string {

@@ -1,3 +1,5 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { startTestBroker, tempDir, waitFor, type TestBroker } from '../helpers/broker'
 import { ManualClock } from '../helpers/clock'
@@ -295,4 +297,40 @@ t.test('SSRF: without allowPrivateAddresses, loopback and private targets are re
   const c = await tb.client()
   t.match(await c.request('webhook x w http://10.1.2.3/'), /^ERR BAD_ARGS address 10\.1\.2\.3 is private/)
   t.equal((await call(tb, 'GET', '/topics/x/webhooks')).json.length, 0)
+})
+
+t.test('a compaction writes the webhook into the snapshot; a restart from it keeps settings, secret and retry state', async t => {
+  const logDir = tempDir()
+  const clock = new ManualClock(Date.now())
+  let tb = await broker(t, logDir, clock, { stateTailBytes: 1024 })
+  const rx = await Receiver.start()
+  t.teardown(() => rx.close())
+  await call(tb, 'POST', '/topics/snap/events', { msg: 'first' })
+  const made = await call(tb, 'POST', '/topics/snap/webhooks', { name: 'w', url: rx.url(), maxDeliveries: 7 })
+  rx.plan = [{ status: 503, headers: { 'retry-after': '120' } }]
+  await call(tb, 'POST', '/topics/snap/events', { id: 'big', msg: 'x'.repeat(2000) })
+  const s = await until(tb, 'snap', 'w', 'the 503', x => x.consecutiveFailures === 1)
+  t.equal(s.nextAttemptAt, clock.now() + 120000, 'Retry-After: 120 on a 503')
+  // Batches: the first appends the event (the segments grow past stateTailBytes), the next that finds the topic changed compacts.
+  const dir = join(logDir, 'topics', 'snap')
+  const snapshotted = (): boolean => existsSync(dir) && readdirSync(dir).some(f => /^snapshot-\d+\.jsonl$/.test(f))
+  for (let i = 0; i < 50 && !snapshotted(); i++) {
+    await call(tb, 'POST', '/topics/snap/events', { msg: i })
+    clock.advance(1000)
+    await new Promise(resolve => setTimeout(resolve, 20))
+  }
+  await waitFor(snapshotted, 'a snapshot')
+  const snapshot = readdirSync(dir).filter(f => f.startsWith('snapshot-')).map(f => readFileSync(join(dir, f), 'utf8')).join('')
+  t.match(snapshot, /\["H","webhook:w","http:\/\/127\.0\.0\.1:\d+\/hook","whsec_[^"]+",7\]/)
+  t.match(snapshot, /\["F","webhook:w",1,\d+,null\]/)
+  const pending = (await hookState(tb, 'snap', 'w')).pending
+  t.ok(pending >= 2)
+  await tb.stop()
+  tb = await broker(t, logDir, clock, { stateTailBytes: 1024 })
+  const after = await hookState(tb, 'snap', 'w')
+  t.match(after, { consecutiveFailures: 1, nextAttemptAt: s.nextAttemptAt, maxDeliveries: 7, pending })
+  clock.advance(s.nextAttemptAt - clock.now())
+  await rx.waitFor(1 + pending)
+  t.ok(verifyWithStandardWebhooks(made.json.secret, rx.received[1], clock.now()), 'the restored secret signs')
+  await until(tb, 'snap', 'w', 'delivered', x => x.pending === 0 && x.inFlight === 0)
 })

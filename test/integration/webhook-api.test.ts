@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { startTestBroker, tempDir, waitFor, type TestBroker } from '../helpers/broker'
 import { ManualClock } from '../helpers/clock'
+import { testHash } from '../helpers/auth'
 import { Receiver, verifyWithStandardWebhooks, type Received } from '../helpers/webhookReceiver'
 
 // Webhook subscribers through the broker's HTTP API (and the line protocol):
@@ -333,4 +334,28 @@ t.test('a compaction writes the webhook into the snapshot; a restart from it kee
   await rx.waitFor(1 + pending)
   t.ok(verifyWithStandardWebhooks(made.json.secret, rx.received[1], clock.now()), 'the restored secret signs')
   await until(tb, 'snap', 'w', 'delivered', x => x.pending === 0 && x.inFlight === 0)
+})
+
+t.test('auth: Basic credentials and topic rights apply to the webhook routes as to sub and stats', async t => {
+  const users = {
+    alice: { passwordHash: testHash('alice-pw'), publish: ['*'], subscribe: ['orders'] },
+    bob: { passwordHash: testHash('bob-pw'), publish: ['*'], subscribe: [] },
+  }
+  const tb = await startTestBroker(t, { auth: { required: true, users }, webhooks: WEBHOOKS })
+  const rx = await Receiver.start()
+  t.teardown(() => rx.close())
+  const as = (user: string): Record<string, string> => ({ authorization: 'Basic ' + Buffer.from(`${user}:${user}-pw`).toString('base64'), 'content-type': 'application/json' })
+  const post = async (headers: Record<string, string>): Promise<Response> =>
+    await fetch(`${base(tb)}/topics/orders/webhooks`, { method: 'POST', headers, body: JSON.stringify({ name: 'w', url: rx.url() }) })
+  t.equal((await fetch(`${base(tb)}/topics/orders/events`, { method: 'POST', headers: as('bob'), body: '{"msg":1}' })).status, 200)
+  const anonymous = await post({ 'content-type': 'application/json' })
+  t.equal(anonymous.status, 401)
+  t.equal(((await anonymous.json()) as any).error.code, 'AUTH_REQUIRED')
+  const bob = await post(as('bob'))
+  t.equal(bob.status, 403, 'bob may publish but not subscribe')
+  t.equal(((await bob.json()) as any).error.code, 'FORBIDDEN')
+  t.equal((await post(as('alice'))).status, 201)
+  t.equal((await fetch(`${base(tb)}/topics/orders/webhooks`, { headers: as('alice') })).status, 200)
+  t.equal((await fetch(`${base(tb)}/topics/orders/webhooks/w`, { method: 'DELETE', headers: as('bob') })).status, 403)
+  t.equal((await fetch(`${base(tb)}/topics/orders/webhooks/w`, { method: 'DELETE', headers: as('alice') })).status, 200)
 })

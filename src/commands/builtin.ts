@@ -3,6 +3,7 @@ import { auth } from '../manager/handlers/auth'
 import { commit } from '../manager/handlers/commit'
 import { create } from '../manager/handlers/create'
 import { del } from '../manager/handlers/delete'
+import { events } from '../manager/handlers/events'
 import { grant } from '../manager/handlers/grant'
 import { help } from '../manager/handlers/help'
 import { nack } from '../manager/handlers/nack'
@@ -27,7 +28,7 @@ import { webhooks } from '../manager/handlers/webhooks'
  * config schema, DEFAULTS.commands, usage texts, `help` and the auth gate
  * all follow from the entry.
  */
-export const BUILTIN_COMMANDS = [pub, sub, unsub, ack, nack, touch, commit, create, del, topics, name, help, ping, quit, stats, webhook, webhooks, unwebhook, auth, grant, revoke] as const
+export const BUILTIN_COMMANDS = [pub, sub, unsub, ack, nack, touch, commit, create, del, topics, name, help, ping, quit, stats, events, webhook, webhooks, unwebhook, auth, grant, revoke] as const
 
 /** A built-in command's registry name: the key of the config's `commands` table. */
 export type Action = typeof BUILTIN_COMMANDS[number]['name']

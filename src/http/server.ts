@@ -68,6 +68,11 @@ export class HttpListener {
       return this.deleteWebhook(req, reply, p.topic, p.name)
     })
     this.app.post('/subscribe', (req, reply) => this.seedSubscribe(req, reply))
+    this.app.post('/topics', (req, reply) => this.createTopic(req, reply))
+    this.app.post('/create', (req, reply) => this.createTopic(req, reply))
+    this.app.get('/topics', (req, reply) => this.listTopics(req, reply))
+    this.app.delete('/topics/:topic', (req, reply) => this.deleteTopic(req, reply, (req.params as { topic: string }).topic))
+    this.app.get('/topics/:topic/events', (req, reply) => this.readEvents(req, reply, (req.params as { topic: string }).topic))
     this.wss = new WebSocketServer({ noServer: true, maxPayload: this.cfg.maxFrameBytes })
     this.app.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.upgrade(req, socket, head))
   }
@@ -202,6 +207,41 @@ export class HttpListener {
       const found = (JSON.parse(okBody(lines[0])) as Array<{ name: string }>).find(w => w.name === name)
       this.send(reply, found)
     }
+  }
+
+  /** `POST /topics {"topic"}` and seed 000's `POST /create`: the `create` command; 201 `{"topic"}`, 409 TOPIC_EXISTS. */
+  private async createTopic (req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const { topic, ...rest } = jsonObject(bodyText(req))
+    const extra = Object.keys(rest)[0]
+    if (extra !== undefined) throw brokerError('BAD_ARGS.unknownField', { field: extra, expected: 'topic' })
+    await this.exec(req, s => this.manager.commands.run(s, 'create', { topic }))
+    reply.status(201)
+    this.send(reply, { topic })
+  }
+
+  /** `GET /topics`: the `topics` command's list (the topics this user may see, with their counts). */
+  private async listTopics (req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const lines = await this.exec(req, s => this.manager.commands.run(s, 'topics', {}))
+    reply.type('application/json').send(okBody(lines[0]))
+  }
+
+  /** `DELETE /topics/:topic`: the `delete` command; 200 `{"topic","deleted":true}`. */
+  private async deleteTopic (req: FastifyRequest, reply: FastifyReply, topic: string): Promise<void> {
+    await this.exec(req, s => this.manager.commands.run(s, 'delete', { topic }))
+    this.send(reply, { topic, deleted: true })
+  }
+
+  /** `GET /topics/:topic/events?from=&limit=`: the `events` command, a read-only page of retained events. */
+  private async readEvents (req: FastifyRequest, reply: FastifyReply, topic: string): Promise<void> {
+    const query = req.query as Record<string, string | string[] | undefined>
+    const fields: Record<string, unknown> = { topic }
+    for (const [key, value] of Object.entries(query)) {
+      if (key === 'topic') throw brokerError('BAD_ARGS.unknownField', { field: key, expected: 'from, limit' })
+      if (Array.isArray(value)) throw brokerError('BAD_OPTION.duplicate', { option: key, usage: 'GET /topics/:topic/events?from=<offset>&limit=<n>' })
+      fields[key] = value
+    }
+    const lines = await this.exec(req, s => this.manager.commands.run(s, 'events', fields))
+    reply.type('application/json').send(okBody(lines[0]))
   }
 
   /** The creation-time address check of a webhook URL (docs/webhooks.md): a 400 naming the refused address. */

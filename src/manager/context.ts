@@ -32,6 +32,8 @@ export interface HandlerContext {
   readonly auth: AuthService
   /** Webhook subscribers: durable subscriptions that deliver by HTTP POST. */
   webhooks: WebhookSubscribers
+  /** Applies a session's waiting lines again after a reply given later (replyLater.ts). */
+  readonly resume: (session: Session) => void
   /** The broker's clock (the store's), injectable for tests. */
   readonly clock: Clock
 }

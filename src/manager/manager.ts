@@ -43,6 +43,7 @@ export class Manager {
       auth: new AuthService(config, store, log),
       redelivery: undefined as unknown as Redelivery,
       webhooks: undefined as unknown as WebhookSubscribers,
+      resume: (s) => { if (s.hasLines()) this.schedule(s) },
       flow: new FlowControl(config.publishHoldPending, config.publishHoldMaxMs, (s) => { if (s.hasLines()) this.schedule(s) }, store.clock),
     }
     this.ctx.redelivery = new Redelivery(this.ctx)

@@ -117,6 +117,11 @@ export class WebhookSubscribers {
     return { dropped, ticket: this.ctx.durability.unsubscribed(sub) }
   }
 
+  /** The store ended `sub` without telling its sink (a revoke): its webhook, if it is one, stops. */
+  forget (sub: Subscription): void {
+    this.stop(sub)
+  }
+
   /** Broker shutdown: every webhook stops; events in flight are owed a redelivery (their D records are stored). */
   close (): void {
     for (const [sub, webhook] of this.live) {

@@ -379,3 +379,31 @@ t.test('deleting the topic ends its webhooks: closed, not listed, nothing sent, 
   t.same((await call(tb, 'GET', '/topics/gone/webhooks')).json, [])
   t.equal(rx.received.length, 0)
 })
+
+t.test('a private topic: a grantee\'s webhook is the grantee\'s; revoke ends it (closed, gone after a restart too)', async t => {
+  const users = {
+    alice: { passwordHash: testHash('alice-pw'), publish: [], subscribe: [] },
+    bob: { passwordHash: testHash('bob-pw'), publish: [], subscribe: [] },
+  }
+  const logDir = tempDir()
+  const clock = new ManualClock(Date.now())
+  let tb = await broker(t, logDir, clock, { auth: { required: true, users } })
+  const rx = await Receiver.start()
+  t.teardown(() => rx.close())
+  const a = await tb.client()
+  t.equal(await a.request('auth alice alice-pw'), 'OK authenticated as alice')
+  t.match(await a.request('pub ~alice.inbox {"msg":"mine"}'), /^OK 1 published/)
+  const b = await tb.client()
+  t.equal(await b.request('auth bob bob-pw'), 'OK authenticated as bob')
+  t.match(await b.request(`webhook ~alice.inbox w ${rx.url()}`), /^ERR UNKNOWN_TOPIC/, 'hidden before the grant')
+  t.equal(await a.request('grant ~alice.inbox bob sub'), 'OK bob may now sub on ~alice.inbox')
+  t.match(await b.request(`webhook ~alice.inbox w ${rx.url()}`), /^OK \{/)
+  t.match(await a.request('pub ~alice.inbox {"id":"m2","msg":"for bob"}'), /^OK m2 published to ~alice\.inbox \(1 subscriber\)/)
+  await rx.waitFor(1)
+  t.equal(await a.request('revoke ~alice.inbox bob'), 'OK bob may now none on ~alice.inbox (1 subscription ended)')
+  t.equal(tb.broker.manager.ctx.webhooks.size, 0, 'the webhook stopped')
+  t.equal(await a.request('webhooks ~alice.inbox'), 'OK []')
+  await tb.stop()
+  tb = await broker(t, logDir, clock, { auth: { required: true, users } })
+  t.equal(tb.broker.manager.ctx.webhooks.size, 0, 'and stays gone after a restart')
+})

@@ -50,6 +50,8 @@ export class Broker {
     this.manager = new Manager(this.config, this.store, this.log, this.durability, this.commands)
     this.server = new BrokerServer(this.config, this.manager)
     this.manager.ctx.redelivery.start()
+    // Recovered webhook subscribers start delivering (their back-off and 410s as they were).
+    this.manager.ctx.webhooks.start()
     this.tls = this.config.tls === null ? null : new TlsListener(this.config.tls, this.config.host, this.server, this.log)
     try {
       this.address = await this.server.listen(this.config.port, this.config.host)
@@ -70,6 +72,7 @@ export class Broker {
       this.manager.ctx.stats.start()
     } catch (err) {
       this.manager.ctx.redelivery.stop()
+      this.manager.ctx.webhooks.close()
       await this.http?.close()
       await this.server.close()
       await this.durability.close()
@@ -83,6 +86,7 @@ export class Broker {
     if (this.stopping === null) {
       this.stopping = (async () => {
         this.manager.ctx.redelivery.stop()
+        this.manager.ctx.webhooks.close()
         await Promise.all([this.server.close(), this.tls?.close(), this.http?.close()])
         await this.durability.close()
       })()

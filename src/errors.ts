@@ -21,6 +21,8 @@ export const Errors = {
   'BAD_ARGS.badUserName': 'invalid user name {user:q}: use 1-64 characters of A-Z a-z 0-9 _ -',
   'BAD_ARGS.ownTopic': 'you own {topic} already',
   'BAD_ARGS.repeatedId': 'event id {id:q} is listed twice; nothing was acked',
+  'BAD_ARGS.webhook': '{problem}',
+  'BAD_ARGS.maxDeliveries': 'max deliveries must be an integer from 1 to {max}, got {got:q20}',
   BAD_OPTION: 'unknown option {option:q20}; usage: {usage}',
   'BAD_OPTION.value': 'option {option} must be {expected}, got {got:q20}',
   'BAD_OPTION.duplicate': 'option {option} given twice; usage: {usage}',
@@ -45,6 +47,7 @@ export const Errors = {
   'LINE_TOO_LONG.body': 'request body exceeds maxLineBytes ({max} bytes)',
   CONTROL_CHAR: 'control character {hex} in command',
   BAD_NAME: 'invalid client id {name:q}: use 1-200 characters of A-Z a-z 0-9 . _ -',
+  'BAD_NAME.webhook': 'invalid webhook name {name:q}: use 1-200 characters of A-Z a-z 0-9 . _ -',
   NAME_IN_USE: 'name {name} is held by another live connection',
   ALREADY_NAMED: 'this connection is already named {name}',
   NAME_AFTER_SUB: 'set the name before subscribing: anonymous subscriptions are already open',
@@ -66,6 +69,8 @@ export const Errors = {
   FORBIDDEN: 'user {user} may not {right} {topic}',
   'FORBIDDEN.notOwner': 'you can grant and revoke only on your own private topics (~{user}.<name>)',
   TLS_REQUIRED: 'this broker accepts only TLS connections, on port {port}',
+  WEBHOOK_EXISTS: 'topic {topic} already has a webhook named {name}; delete it first or pick another name',
+  UNKNOWN_WEBHOOK: 'topic {topic} has no webhook named {name:q}',
   INTERNAL: 'internal error',
 } as const
 
@@ -127,6 +132,8 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   RATE_LIMITED: 429,
   FORBIDDEN: 403,
   TLS_REQUIRED: 403,
+  WEBHOOK_EXISTS: 409,
+  UNKNOWN_WEBHOOK: 404,
   INTERNAL: 500,
 }
 

@@ -3,7 +3,9 @@ import type { BrokerConfig } from '../config/defaults'
 import { fail } from '../errors'
 import { rejectControlChars, skipBlanks, tokenEnd } from '../protocol/tokens'
 import { parseEvent, type ParsedEvent } from '../store/event'
-import { checkClientName, checkTopicName } from '../store/names'
+import { checkClientName, checkTopicName, isValidClientName } from '../store/names'
+import { checkAddress, literalAddress, parseWebhookUrl } from '../webhooks/addressPolicy'
+import { parseSecret } from '../webhooks/signature'
 import type { ArgKind, ArgSpec } from './spec'
 
 /**
@@ -157,4 +159,66 @@ export function offset<N extends string = 'offset'> (name: N = 'offset' as N): A
 /** `<event-json>`: the rest of the line, parsed and validated as an event (BAD_JSON, BAD_EVENT otherwise). */
 export function event<N extends string = 'event'> (name: N = 'event' as N): ArgSpec<N, ParsedEvent, false> {
   return required(name, 'event-json', 'event JSON', EVENT, true, true)
+}
+
+const WEBHOOK_NAME: ArgKind<string> = {
+  type: 'string',
+  parse: text => {
+    if (!isValidClientName(text)) fail('BAD_NAME.webhook', { name: text })
+    return text
+  },
+}
+
+const WEBHOOK_URL: ArgKind<string> = {
+  type: 'string',
+  parse: (text, config) => {
+    const url = parseWebhookUrl(text)
+    if (typeof url === 'string') fail('BAD_ARGS.webhook', { problem: url })
+    // A literal address is judged here; a host name at every connection (and, over HTTP, when the webhook is created).
+    const literal = literalAddress(url)
+    const refused = literal === null ? null : checkAddress(literal, literal, config.webhooks.allowPrivateAddresses)
+    if (refused !== null) fail('BAD_ARGS.webhook', { problem: refused.message })
+    return url.href
+  },
+}
+
+const WEBHOOK_SECRET: ArgKind<string> = {
+  type: 'string',
+  parse: text => {
+    const key = parseSecret(text)
+    if (typeof key === 'string') fail('BAD_ARGS.webhook', { problem: key })
+    return text
+  },
+}
+
+/** The most deliveries a webhook may set before its events are dead-lettered. */
+export const MAX_WEBHOOK_DELIVERIES = 1000000
+
+const MAX_DELIVERIES: ArgKind<number> = {
+  type: 'integer',
+  parse: text => {
+    const n = digitsValue(text, 9)
+    if (!(n >= 1 && n <= MAX_WEBHOOK_DELIVERIES)) fail('BAD_ARGS.maxDeliveries', { max: MAX_WEBHOOK_DELIVERIES, got: text })
+    return n
+  },
+}
+
+/** `<name>`: a webhook's name, the client-id alphabet (BAD_NAME otherwise). */
+export function webhookName<N extends string = 'name'> (name: N = 'name' as N): ArgSpec<N, string, false> {
+  return required(name, 'name', 'webhook name', WEBHOOK_NAME)
+}
+
+/** `<url>`: an http or https URL a webhook may reach (BAD_ARGS naming the problem otherwise); normalised by the URL parser. */
+export function webhookUrl<N extends string = 'url'> (name: N = 'url' as N): ArgSpec<N, string, false> {
+  return required(name, 'url', 'url', WEBHOOK_URL)
+}
+
+/** `<secret>`: `whsec_` and the base64 of 24 to 64 bytes (BAD_ARGS otherwise). */
+export function webhookSecret<N extends string = 'secret'> (name: N = 'secret' as N): ArgSpec<N, string, false> {
+  return required(name, 'secret', 'secret', WEBHOOK_SECRET)
+}
+
+/** `<max-deliveries>`: 1 to MAX_WEBHOOK_DELIVERIES (BAD_ARGS otherwise). */
+export function maxDeliveries<N extends string = 'maxDeliveries'> (name: N = 'maxDeliveries' as N): ArgSpec<N, number, false> {
+  return required(name, 'max-deliveries', 'max deliveries', MAX_DELIVERIES)
 }

@@ -3,6 +3,7 @@ import { auth } from '../manager/handlers/auth'
 import { commit } from '../manager/handlers/commit'
 import { create } from '../manager/handlers/create'
 import { del } from '../manager/handlers/delete'
+import { events } from '../manager/handlers/events'
 import { grant } from '../manager/handlers/grant'
 import { help } from '../manager/handlers/help'
 import { nack } from '../manager/handlers/nack'
@@ -16,6 +17,9 @@ import { sub } from '../manager/handlers/sub'
 import { topics } from '../manager/handlers/topics'
 import { touch } from '../manager/handlers/touch'
 import { unsub } from '../manager/handlers/unsub'
+import { unwebhook } from '../manager/handlers/unwebhook'
+import { webhook } from '../manager/handlers/webhook'
+import { webhooks } from '../manager/handlers/webhooks'
 
 /**
  * Every command the broker speaks, in the order `help` lists them. A new
@@ -24,7 +28,7 @@ import { unsub } from '../manager/handlers/unsub'
  * config schema, DEFAULTS.commands, usage texts, `help` and the auth gate
  * all follow from the entry.
  */
-export const BUILTIN_COMMANDS = [pub, sub, unsub, ack, nack, touch, commit, create, del, topics, name, help, ping, quit, stats, auth, grant, revoke] as const
+export const BUILTIN_COMMANDS = [pub, sub, unsub, ack, nack, touch, commit, create, del, topics, name, help, ping, quit, stats, events, webhook, webhooks, unwebhook, auth, grant, revoke] as const
 
 /** A built-in command's registry name: the key of the config's `commands` table. */
 export type Action = typeof BUILTIN_COMMANDS[number]['name']

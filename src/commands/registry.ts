@@ -5,6 +5,16 @@ import { compileLineParser, type LineParser } from './compile'
 import type { AnyArg, AnyOption, Command, Fields } from './spec'
 
 /**
+ * A field value a transport has already parsed with its argument's kind (an
+ * HTTP batch's events, each validated before any is published): `run` takes
+ * it as is instead of parsing its text again. Only code can make one; no
+ * JSON body can.
+ */
+export class Parsed<T> {
+  constructor (readonly value: T) {}
+}
+
+/**
  * The commands one broker speaks, with their words as configured: the
  * config's `commands.<name>` replaces a command's default words. It maps words
  * to commands case-insensitively, renders usage and `help` from the argument
@@ -103,7 +113,9 @@ export class CommandRegistry {
     }
     const fields: Record<string, unknown> = {}
     for (const a of command.args) {
-      const text = fieldText(a.name, a.kind.type, values[a.name])
+      const v = values[a.name]
+      if (v instanceof Parsed) { fields[a.name] = v.value; continue }
+      const text = fieldText(a.name, a.kind.type, v)
       if (text === undefined || text === '') {
         fields[a.name] = this.absent(command, a)
         continue

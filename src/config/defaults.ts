@@ -36,6 +36,8 @@ export interface BrokerConfig {
   idleTimeoutMs: number
   /** Parsed lines waiting per connection before the broker stops reading from it. */
   maxQueuedLines: number
+  /** Most events one `events` page (GET /topics/:topic/events) returns; its bytes are also bounded by maxLineBytes. */
+  maxPageEvents: number
   /** Lines one worker task applies before yielding to other connections. */
   workerBatchLines: number
   /** fastq worker-pool concurrency. */
@@ -122,6 +124,7 @@ export const DEFAULTS: Readonly<BrokerConfig> = Object.freeze({
   maxTopics: 10000,
   idleTimeoutMs: 300000,
   maxQueuedLines: 10000,
+  maxPageEvents: 1000,
   workerBatchLines: 512,
   workerConcurrency: 4,
   flushBytes: 64 * 1024,

@@ -38,6 +38,7 @@ export const configFileSchema = {
     maxTopics: positiveInt,
     idleTimeoutMs: positiveInt,
     maxQueuedLines: positiveInt,
+    maxPageEvents: positiveInt,
     workerBatchLines: positiveInt,
     workerConcurrency: positiveInt,
     flushBytes: positiveInt,

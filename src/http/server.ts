@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { IncomingMessage } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
@@ -7,7 +8,9 @@ import type { BrokerConfig } from '../config/defaults'
 import { BrokerError, brokerError, HTTP_STATUS, type ErrorCode } from '../errors'
 import type { Manager } from '../manager/manager'
 import type { BrokerServer } from '../server/server'
-import { parseEvent } from '../store/event'
+import { Parsed } from '../commands/registry'
+import { parseEvent, type ParsedEvent } from '../store/event'
+import { checkWebhookUrl } from '../webhooks/addressPolicy'
 import { HTTP_DEFAULTS, type HttpConfig } from './config'
 import { CredentialCache, parseBasic } from './credentials'
 import { arrayElementTexts } from './jsonArray'
@@ -59,6 +62,18 @@ export class HttpListener {
     this.app.post('/topics/:topic/events', (req, reply) => this.publish(req, reply, (req.params as { topic: string }).topic, bodyText(req)))
     this.app.get('/topics/:topic', (req, reply) => this.stats(req, reply, (req.params as { topic: string }).topic))
     this.app.post('/publish', (req, reply) => this.seedPublish(req, reply))
+    this.app.post('/topics/:topic/webhooks', (req, reply) => this.createWebhook(req, reply, (req.params as { topic: string }).topic))
+    this.app.get('/topics/:topic/webhooks', (req, reply) => this.listWebhooks(req, reply, (req.params as { topic: string }).topic))
+    this.app.delete('/topics/:topic/webhooks/:name', (req, reply) => {
+      const p = req.params as { topic: string, name: string }
+      return this.deleteWebhook(req, reply, p.topic, p.name)
+    })
+    this.app.post('/subscribe', (req, reply) => this.seedSubscribe(req, reply))
+    this.app.post('/topics', (req, reply) => this.createTopic(req, reply))
+    this.app.post('/create', (req, reply) => this.createTopic(req, reply))
+    this.app.get('/topics', (req, reply) => this.listTopics(req, reply))
+    this.app.delete('/topics/:topic', (req, reply) => this.deleteTopic(req, reply, (req.params as { topic: string }).topic))
+    this.app.get('/topics/:topic/events', (req, reply) => this.readEvents(req, reply, (req.params as { topic: string }).topic))
     this.wss = new WebSocketServer({ noServer: true, maxPayload: this.cfg.maxFrameBytes })
     this.app.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.upgrade(req, socket, head))
   }
@@ -87,11 +102,11 @@ export class HttpListener {
       const lines = await this.exec(req, s => this.manager.commands.run(s, 'pub', { topic, event: body }))
       return this.send(reply, publishResult(lines[0]))
     }
-    const texts = this.batchTexts(body)
+    const events = this.batchEvents(body)
     const lines = await this.exec(req, s => {
-      for (let i = 0; i < texts.length; i++) {
+      for (let i = 0; i < events.length; i++) {
         try {
-          this.manager.commands.run(s, 'pub', { topic, event: texts[i] })
+          this.manager.commands.run(s, 'pub', { topic, event: events[i] })
         } catch (err) {
           if (!(err instanceof BrokerError)) throw err
           const before = i === 0 ? '' : `; the ${i} event${i === 1 ? '' : 's'} before it were published`
@@ -102,26 +117,25 @@ export class HttpListener {
     return this.send(reply, lines.map(publishResult))
   }
 
-  /** A batch's events as sent, each validated before any is published: one bad event refuses the batch, naming its index. */
-  private batchTexts (body: string): string[] {
-    let parsed: unknown
-    try {
-      parsed = JSON.parse(body)
-    } catch {
-      throw brokerError('BAD_JSON', { where: ': the batch is not a valid JSON array' })
-    }
-    const max = this.config.maxQueuedLines
-    if (!Array.isArray(parsed) || parsed.length === 0 || parsed.length > max) throw brokerError('BAD_EVENT.notBatch', { max })
+  /**
+   * A batch's events as sent, each parsed and validated (once) before any is published: one bad event refuses
+   * the batch, naming its index. They go to `pub` already parsed (Parsed), so no event is parsed twice.
+   */
+  private batchEvents (body: string): Array<Parsed<ParsedEvent>> {
     const texts = arrayElementTexts(body)
+    if (texts === null) throw brokerError('BAD_JSON', { where: ': the batch is not a valid JSON array' })
+    const max = this.config.maxQueuedLines
+    if (texts.length === 0 || texts.length > max) throw brokerError('BAD_EVENT.notBatch', { max })
+    const out: Array<Parsed<ParsedEvent>> = new Array(texts.length)
     for (let i = 0; i < texts.length; i++) {
       try {
-        parseEvent(texts[i])
+        out[i] = new Parsed(parseEvent(texts[i]))
       } catch (err) {
         if (!(err instanceof BrokerError)) throw err
         throw brokerError('BAD_EVENT.batch', { index: i, detail: `${err.code} ${err.message}` })
       }
     }
-    return texts
+    return out
   }
 
   private async stats (req: FastifyRequest, reply: FastifyReply, topic: string): Promise<void> {
@@ -145,6 +159,96 @@ export class HttpListener {
     if (payloadType !== undefined && typeof payloadType !== 'string') throw brokerError('BAD_ARGS.fieldType', { field: 'payloadType', type: 'a string' })
     const event = JSON.stringify(payloadType === undefined ? { msg: payload } : { msg: payload, payloadType })
     return this.publish(req, reply, topic, event)
+  }
+
+  /**
+   * `POST /topics/:topic/webhooks {"name","url","maxInFlight"?,"maxDeliveries"?,"secret"?}` → 201 with the
+   * settings and the secret (shown this once). The `webhook` command does the work; a host name is resolved
+   * here first, so a name that points at a refused address gets its 400 now rather than failing every delivery.
+   */
+  private async createWebhook (req: FastifyRequest, reply: FastifyReply, topic: string): Promise<void> {
+    const fields = jsonObject(bodyText(req))
+    if (fields.maxDeliveries === null) delete fields.maxDeliveries // null: retried for ever, as when absent
+    await this.checkUrl(fields.url)
+    const lines = await this.exec(req, s => this.manager.commands.run(s, 'webhook', { ...fields, topic }))
+    reply.status(201).type('application/json').send(okBody(lines[0]))
+  }
+
+  private async listWebhooks (req: FastifyRequest, reply: FastifyReply, topic: string): Promise<void> {
+    const lines = await this.exec(req, s => this.manager.commands.run(s, 'webhooks', { topic }))
+    reply.type('application/json').send(okBody(lines[0]))
+  }
+
+  private async deleteWebhook (req: FastifyRequest, reply: FastifyReply, topic: string, name: string): Promise<void> {
+    const lines = await this.exec(req, s => this.manager.commands.run(s, 'unwebhook', { topic, name }))
+    const m = /\((\d+) undelivered/.exec(lines[0])
+    this.send(reply, { topic, name, dropped: m === null ? 0 : Number(m[1]) })
+  }
+
+  /**
+   * Seed 000's `POST /subscribe {"topic","addr"}`: a webhook to `addr`, named after it (`sub-` and a hash of
+   * the URL), so the same call again finds the same webhook: 201 with its secret the first time, 200 with its
+   * state after.
+   */
+  private async seedSubscribe (req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const { topic, addr, ...rest } = jsonObject(bodyText(req))
+    const extra = Object.keys(rest)[0]
+    if (extra !== undefined) throw brokerError('BAD_ARGS.unknownField', { field: extra, expected: 'topic, addr' })
+    if (typeof topic !== 'string') throw brokerError('BAD_ARGS.fieldType', { field: 'topic', type: 'a string' })
+    if (typeof addr !== 'string') throw brokerError('BAD_ARGS.fieldType', { field: 'addr', type: 'a string' })
+    const name = 'sub-' + createHash('sha256').update(addr).digest('hex').slice(0, 16)
+    await this.checkUrl(addr)
+    try {
+      const lines = await this.exec(req, s => this.manager.commands.run(s, 'webhook', { topic, name, url: addr }))
+      reply.status(201).type('application/json').send(okBody(lines[0]))
+    } catch (err) {
+      if (!(err instanceof BrokerError) || err.code !== 'WEBHOOK_EXISTS') throw err
+      const lines = await this.exec(req, s => this.manager.commands.run(s, 'webhooks', { topic }))
+      const found = (JSON.parse(okBody(lines[0])) as Array<{ name: string }>).find(w => w.name === name)
+      this.send(reply, found)
+    }
+  }
+
+  /** `POST /topics {"topic"}` and seed 000's `POST /create`: the `create` command; 201 `{"topic"}`, 409 TOPIC_EXISTS. */
+  private async createTopic (req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const { topic, ...rest } = jsonObject(bodyText(req))
+    const extra = Object.keys(rest)[0]
+    if (extra !== undefined) throw brokerError('BAD_ARGS.unknownField', { field: extra, expected: 'topic' })
+    await this.exec(req, s => this.manager.commands.run(s, 'create', { topic }))
+    reply.status(201)
+    this.send(reply, { topic })
+  }
+
+  /** `GET /topics`: the `topics` command's list (the topics this user may see, with their counts). */
+  private async listTopics (req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const lines = await this.exec(req, s => this.manager.commands.run(s, 'topics', {}))
+    reply.type('application/json').send(okBody(lines[0]))
+  }
+
+  /** `DELETE /topics/:topic`: the `delete` command; 200 `{"topic","deleted":true}`. */
+  private async deleteTopic (req: FastifyRequest, reply: FastifyReply, topic: string): Promise<void> {
+    await this.exec(req, s => this.manager.commands.run(s, 'delete', { topic }))
+    this.send(reply, { topic, deleted: true })
+  }
+
+  /** `GET /topics/:topic/events?from=&limit=`: the `events` command, a read-only page of retained events. */
+  private async readEvents (req: FastifyRequest, reply: FastifyReply, topic: string): Promise<void> {
+    const query = req.query as Record<string, string | string[] | undefined>
+    const fields: Record<string, unknown> = { topic }
+    for (const [key, value] of Object.entries(query)) {
+      if (key === 'topic') throw brokerError('BAD_ARGS.unknownField', { field: key, expected: 'from, limit' })
+      if (Array.isArray(value)) throw brokerError('BAD_OPTION.duplicate', { option: key, usage: 'GET /topics/:topic/events?from=<offset>&limit=<n>' })
+      fields[key] = value
+    }
+    const lines = await this.exec(req, s => this.manager.commands.run(s, 'events', fields))
+    reply.type('application/json').send(okBody(lines[0]))
+  }
+
+  /** The creation-time address check of a webhook URL (docs/webhooks.md): a 400 naming the refused address. */
+  private async checkUrl (url: unknown): Promise<void> {
+    if (typeof url !== 'string') return // the command names a missing or mistyped url
+    const problem = await checkWebhookUrl(url, this.config.webhooks.allowPrivateAddresses)
+    if (problem !== null) throw brokerError('BAD_ARGS.webhook', { problem })
   }
 
   // --- plumbing ---
@@ -213,6 +317,18 @@ export class HttpListener {
   private sendError (reply: FastifyReply, err: BrokerError): void {
     reply.status(HTTP_STATUS[err.code]).type('application/json').send(JSON.stringify({ error: { code: err.code, message: err.message } }))
   }
+}
+
+/** A request body that must be one JSON object; its fields, for a command's typed path. */
+function jsonObject (text: string): Record<string, unknown> {
+  let body: unknown
+  try {
+    body = JSON.parse(text)
+  } catch {
+    throw brokerError('BAD_JSON', { where: ': the request body must be a JSON object' })
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw brokerError('BAD_ARGS.fieldType', { field: 'body', type: 'a JSON object' })
+  return body as Record<string, unknown>
 }
 
 function bodyText (req: FastifyRequest): string {

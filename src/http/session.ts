@@ -13,6 +13,7 @@ export class HttpSession implements Session {
   readonly subscriptions = new Map<string, Subscription>()
   scheduled = false
   throttled = false
+  replyPending = false
   /** Reply lines in order, once released. */
   readonly lines: string[] = []
   private held: Array<[number, string]> = []
@@ -23,6 +24,7 @@ export class HttpSession implements Session {
   reply (line: string): void {
     if (this.held.length > 0) this.held.push([0, line])
     else this.lines.push(line)
+    if (this.held.length === 0 && !this.replyPending) this.wake?.()
   }
 
   get holding (): boolean {
@@ -38,7 +40,7 @@ export class HttpSession implements Session {
     while (i < this.held.length && this.held[i][0] <= durableTicket) this.lines.push(this.held[i++][1])
     this.held = this.held.slice(i)
     if (this.held.length > 0) return false
-    this.wake?.()
+    if (!this.replyPending) this.wake?.()
     return true
   }
 
@@ -48,9 +50,9 @@ export class HttpSession implements Session {
     this.wake?.()
   }
 
-  /** Resolves once no reply waits for the journal. */
+  /** Resolves once no reply waits for the journal or for I/O (a reply given later: replyLater.ts). */
   settled (): Promise<void> {
-    if (this.held.length === 0) return Promise.resolve()
+    if (this.held.length === 0 && !this.replyPending) return Promise.resolve()
     return new Promise(resolve => { this.wake = resolve })
   }
 

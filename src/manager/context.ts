@@ -9,6 +9,7 @@ import type { FlowControl } from './flowControl'
 import type { CommandRegistry } from '../commands/registry'
 import type { Store } from '../store/store'
 import type { Session } from './session'
+import type { WebhookSubscribers } from './webhookSubscribers'
 
 /** Everything a command handler may use. */
 export interface HandlerContext {
@@ -29,6 +30,10 @@ export interface HandlerContext {
   readonly flow: FlowControl
   /** Users, sessions' identities, grants, failed-auth limiter. */
   readonly auth: AuthService
+  /** Webhook subscribers: durable subscriptions that deliver by HTTP POST. */
+  webhooks: WebhookSubscribers
+  /** Applies a session's waiting lines again after a reply given later (replyLater.ts). */
+  readonly resume: (session: Session) => void
   /** The broker's clock (the store's), injectable for tests. */
   readonly clock: Clock
 }

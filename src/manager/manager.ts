@@ -13,6 +13,7 @@ import type { HandlerContext } from './context'
 import type { Session } from './session'
 import { Redelivery } from './redelivery'
 import { FlowControl } from './flowControl'
+import { WebhookSubscribers, type WebhookEnvironment } from './webhookSubscribers'
 
 /**
  * Receives each session's command lines and runs them on a fastq worker pool
@@ -27,8 +28,9 @@ export class Manager {
   private readonly pool: queue<Session, void>
   private readonly batchLines: number
 
-  /** commands: the registry's entries (the built-in ones; tests add their own). */
-  constructor (config: BrokerConfig, store: Store, log: Logger, durability: Durability, commands: readonly Command[] = BUILTIN_COMMANDS) {
+  /** commands: the registry's entries (the built-in ones; tests add their own). webhookEnv: what tests inject into webhooks. */
+  constructor (config: BrokerConfig, store: Store, log: Logger, durability: Durability, commands: readonly Command[] = BUILTIN_COMMANDS,
+    webhookEnv: WebhookEnvironment = {}) {
     this.ctx = {
       config,
       store,
@@ -40,9 +42,12 @@ export class Manager {
       clock: store.clock,
       auth: new AuthService(config, store, log),
       redelivery: undefined as unknown as Redelivery,
+      webhooks: undefined as unknown as WebhookSubscribers,
+      resume: (s) => { if (s.hasLines()) this.schedule(s) },
       flow: new FlowControl(config.publishHoldPending, config.publishHoldMaxMs, (s) => { if (s.hasLines()) this.schedule(s) }, store.clock),
     }
     this.ctx.redelivery = new Redelivery(this.ctx)
+    this.ctx.webhooks = new WebhookSubscribers(this.ctx, webhookEnv)
     this.commands = new CommandLayer(this.ctx)
     this.batchLines = config.workerBatchLines
     this.pool = fastq(this, this.work, config.workerConcurrency)

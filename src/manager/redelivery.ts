@@ -62,7 +62,7 @@ export class Redelivery {
   }
 
   /** Moves an event to the dead-letter topic; false (nothing changed) when that topic refuses it. */
-  private deadLetter (sub: Subscription, d: Delivery, reason: string): boolean {
+  deadLetter (sub: Subscription, d: Delivery, reason: string): boolean {
     const ctx = this.ctx
     const source = sub.topic
     const dlqName = source.name + DLQ_SUFFIX

@@ -16,6 +16,8 @@ export interface Session extends DeliverySink {
   scheduled: boolean
   /** Set by flow control: the session's further lines wait until a lagging subscriber catches up. */
   throttled: boolean
+  /** Set (with `throttled`) while a command's reply is being prepared off the event loop's turn (replyLater.ts). */
+  replyPending?: boolean
   /** Sends one reply line (no newline). */
   reply: (line: string) => void
   /** The next queued command line, or undefined when none are queued. */

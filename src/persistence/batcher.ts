@@ -378,6 +378,7 @@ function imageOf (s: Subscription): SubImage {
     tailFrom: s.listFrom >= 0 ? s.listFrom : s.topic.nextOffset,
     user: s.user,
     waiting: s.waiting.clone(),
+    hook: s.hook === null ? null : { ...s.hook },
     forEachDelivered: (fn) => { for (let i = 0; i < delivered.length; i += 3) fn(delivered[i], delivered[i + 1], delivered[i + 2]) },
   }
 }

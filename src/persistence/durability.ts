@@ -13,7 +13,7 @@ import { acquireLock } from './files'
 import { Journal } from './journal'
 import { encodePublishRecord } from './publishRecord'
 import { recover, type RecoveryResult } from './recovery'
-import { committedRecord, deliveredRecord, grantRecord, subscribedRecord, unsubscribedRecord } from './stateCodec'
+import { committedRecord, deliveredRecord, grantRecord, hookRecord, hookStateRecord, subscribedRecord, unsubscribedRecord } from './stateCodec'
 
 /**
  * What makes the store outlive the process (storage v2). Handlers and the
@@ -33,6 +33,8 @@ import { committedRecord, deliveredRecord, grantRecord, subscribedRecord, unsubs
  *   ["A", topic, sub, offset, offset]                     acked (or dropped by the drop-oldest policy)
  *   ["C", topic, sub, offset]                             commit: every delivered offset <= offset acked
  *   ["R", topic, user, rights]                            what a user may now do on a private topic: pub, sub, both or none
+ *   ["H", topic, sub, url, secret, maxDeliveries]         the named subscription is a webhook subscriber
+ *   ["F", topic, sub, failures, nextAttemptAt, reason]    a webhook subscriber's retry state changed
  *
  * A reply that confirms a change (`OK` to pub, ack, sub, unsub, grant,
  * revoke, commit) is held until the journal group holding its record is stored.
@@ -152,6 +154,20 @@ export class Durability implements StoreObserver {
   subscribed (sub: Subscription): number {
     if (!sub.named) return 0
     return this.record(sub.topic, subscribedRecord(sub.key, sub.maxInFlight, sub.ackTimeoutMs, sub.start, sub.to, sub.user))
+  }
+
+  /** A named subscription became a webhook subscriber (after its `subscribed`): its URL, secret and limit. */
+  hooked (sub: Subscription): number {
+    const h = sub.hook
+    if (h === null) return 0
+    return this.record(sub.topic, hookRecord(sub.key, h.url, h.secret, h.maxDeliveries))
+  }
+
+  /** A webhook subscriber's retry state (sub.hook) changed. */
+  hookStateChanged (sub: Subscription): number {
+    const h = sub.hook
+    if (h === null) return 0
+    return this.record(sub.topic, hookStateRecord(sub.key, h.failures, h.nextAttemptAt, h.disabledReason))
   }
 
   /** `user`'s grant on `topic` changed (grant or revoke): records what it holds now. */

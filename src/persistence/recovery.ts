@@ -209,7 +209,7 @@ function replay (loading: Map<string, Loading>, line: string, rec: unknown[], ge
       lt.unflushed.push(event)
       return true
     }
-    case 'S': case 'U': case 'D': case 'A': case 'C': case 'R': {
+    case 'S': case 'U': case 'D': case 'A': case 'C': case 'R': case 'H': case 'F': {
       const stateRec = [kind, ...rec.slice(2)]
       const text = JSON.stringify(stateRec)
       lt.state.apply(parseStateLine(text))
@@ -274,6 +274,7 @@ async function build (lt: Loading, store: Store, log: Logger, o: RecoveryOptions
   for (const s of state.subs.values()) {
     const sub = new Subscription(topic, s.name, true, s.maxInFlight > 0 ? s.maxInFlight : 1, s.ackTimeoutMs > 0 ? s.ackTimeoutMs : o.defaultAckTimeoutMs, s.start, s.to)
     sub.user = s.user
+    sub.hook = s.hook
     sub.restoreWaiting(s.waiting)
     for (const [offset, deliveries] of [...s.delivered.keys()].map(k => [k, s.deliveriesOf(k)])) {
       const ev = topic.eventAt(offset) ?? (await topic.readEvents(offset, offset, 0))[0]

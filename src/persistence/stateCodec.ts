@@ -1,4 +1,5 @@
 import { PRIORITIES, type PendingIndex } from '../store/pendingIndex'
+import type { HookSettings } from '../store/subscription'
 
 /**
  * The text formats of a topic's subscription state in storage v2
@@ -13,6 +14,8 @@ import { PRIORITIES, type PendingIndex } from '../store/pendingIndex'
  *   ["D", sub, offset, priority, n]     offset delivered for the n-th time
  *   ["A", sub, first, last]             offsets first..last acked (or dropped by an overflow policy)
  *   ["C", sub, offset]                  commit: every delivered, unacked offset <= offset acked
+ *   ["H", sub, url, secret, maxDeliveries]             the subscription is a webhook subscriber (maxDeliveries null: for ever)
+ *   ["F", sub, failures, nextAttemptAt, disabledReason]  a webhook's retry state changed (nulls: not backing off, not disabled)
  *   ["G", gen, nextOffset, nextAutoId]  batch marker: reflects journal generations <= gen
  *
  * Snapshot `snapshot-<k>.jsonl` (the state as of the end of log k-1):
@@ -21,6 +24,7 @@ import { PRIORITIES, type PendingIndex } from '../store/pendingIndex'
  *   ["S", sub, maxInFlight, ackTimeoutMs, start, to, tailFrom, user?]   tailFrom: offsets >= it are owed implicitly (not listed below)
  *   ["W", sub, priority, [start, end, start, end, …]]            waiting (never delivered) offsets as runs
  *   ["D", sub, [offset, priority, n, …]]                          delivered, not acked
+ *   ["H", …] and ["F", …]                                        a webhook subscriber, as in the log
  *   ["END", lines]                                                the line count: a snapshot without it is incomplete
  * A snapshot costs one line per subscription plus its runs and unacked
  * deliveries, never one line per pending event.
@@ -53,6 +57,16 @@ export function committedRecord (sub: string, offset: number): string {
   return `["C",${q(sub)},${offset}]`
 }
 
+/** The subscription delivers by HTTP POST (src/webhooks): its URL, secret and dead-letter limit. */
+export function hookRecord (sub: string, url: string, secret: string, maxDeliveries: number | null): string {
+  return `["H",${q(sub)},${q(url)},${q(secret)},${maxDeliveries === null ? 'null' : maxDeliveries}]`
+}
+
+/** A webhook's retry state: failures in a row, when it may send again, why it is disabled. */
+export function hookStateRecord (sub: string, failures: number, nextAttemptAt: number | null, disabledReason: string | null): string {
+  return `["F",${q(sub)},${failures},${nextAttemptAt === null ? 'null' : nextAttemptAt},${disabledReason === null ? 'null' : q(disabledReason)}]`
+}
+
 export function batchMarker (gen: number, nextOffset: number, nextAutoId: number): string {
   return `["G",${gen},${nextOffset},${nextAutoId}]`
 }
@@ -83,6 +97,8 @@ export interface SubImage {
   /** A consistent copy when the live one keeps changing while the snapshot is written (PendingIndex.clone()). */
   readonly waiting: PendingIndex
   forEachDelivered: (fn: (offset: number, priority: number, deliveries: number) => void) => void
+  /** A webhook subscriber's settings and retry state (a copy); null or absent otherwise. */
+  readonly hook?: HookSettings | null
 }
 
 export interface SnapshotHeader {
@@ -108,6 +124,12 @@ export function * snapshotLines (header: SnapshotHeader, subs: Iterable<SubImage
     const name = q(s.name)
     lines++
     yield `["S",${name},${s.maxInFlight},${s.ackTimeoutMs},${s.start},${s.to},${s.tailFrom}${s.user === null ? '' : ',' + q(s.user)}]`
+    const hook = s.hook
+    if (hook != null) {
+      lines += 2
+      yield hookRecord(s.name, hook.url, hook.secret, hook.maxDeliveries)
+      yield hookStateRecord(s.name, hook.failures, hook.nextAttemptAt, hook.disabledReason)
+    }
     for (let p = PRIORITIES - 1; p >= 0; p--) {
       const level = s.waiting.level(p)
       const n = level?.runCount ?? 0
@@ -156,6 +178,8 @@ const SHAPES: Record<string, (r: unknown[]) => boolean> = Object.assign(Object.c
     (r.length === 3 && isName(r[1]) && allCounts(r[2], 3) && (r[2] as number[]).every((v, i) => i % 3 !== 1 || isPriority(v))),
   A: (r: unknown[]) => r.length === 4 && isName(r[1]) && isCount(r[2]) && isCount(r[3]) && (r[3] as number) >= (r[2] as number),
   C: (r: unknown[]) => r.length === 3 && isName(r[1]) && isCount(r[2]),
+  H: (r: unknown[]) => r.length === 5 && isName(r[1]) && isName(r[2]) && isName(r[3]) && (r[4] === null || (isCount(r[4]) && (r[4] as number) > 0)),
+  F: (r: unknown[]) => r.length === 5 && isName(r[1]) && isCount(r[2]) && (r[3] === null || isCount(r[3])) && (r[4] === null || isName(r[4])),
   G: (r: unknown[]) => r.length === 4 && isCount(r[1]) && isCount(r[2]) && isCount(r[3]),
   W: (r: unknown[]) => r.length === 4 && isName(r[1]) && isPriority(r[2]) && allCounts(r[3], 2) &&
     (r[3] as number[]).every((v, i, a) => i % 2 === 0 || v >= a[i - 1]),

@@ -285,7 +285,7 @@ export class StateLog {
     state.applyHeader(header)
     for (let i = 1; i < lines.length - 1; i++) {
       const rec = parseStateLine(lines[i])
-      if (rec[0] !== 'S' && rec[0] !== 'W' && rec[0] !== 'D' && rec[0] !== 'R') throw new Error(`line ${i + 1}: a ${String(rec[0])} record does not belong in a snapshot`)
+      if (rec[0] !== 'S' && rec[0] !== 'W' && rec[0] !== 'D' && rec[0] !== 'R' && rec[0] !== 'H' && rec[0] !== 'F') throw new Error(`line ${i + 1}: a ${String(rec[0])} record does not belong in a snapshot`)
       if (rec[0] === 'S' && typeof rec[6] !== 'number') throw new Error(`line ${i + 1}: an S line of a snapshot has a tailFrom`)
       if (rec[0] === 'D' && rec.length !== 3) throw new Error(`line ${i + 1}: malformed D line`)
       state.apply(rec)

@@ -1,4 +1,5 @@
 import { PendingIndex } from '../store/pendingIndex'
+import type { HookSettings } from '../store/subscription'
 import type { SnapshotHeader, SubImage } from './stateCodec'
 
 /** Delivered offsets keep their priority and count in one number. */
@@ -15,6 +16,8 @@ export class SubState implements SubImage {
   tailFrom: number
   /** On a private topic, the user that made (or last resumed) the subscription. */
   user: string | null = null
+  /** A webhook subscriber's settings and retry state (H and F records); null otherwise. */
+  hook: HookSettings | null = null
   readonly waiting = new PendingIndex()
   /** offset -> priority + 16 * deliveries, for events delivered and not acked. */
   readonly delivered = new Map<number, number>()
@@ -142,6 +145,7 @@ export class TopicState {
       return
     }
     if (kind === 'U') { this.subs.delete(name); return }
+    if (kind === 'H' || kind === 'F') { this.applyHook(kind, name, rec); return }
     if (kind !== 'D' && kind !== 'A' && kind !== 'C' && kind !== 'W') throw new Error(`record kind ${JSON.stringify(kind)} does not belong in a state log`)
     const sub = this.subs.get(name)
     if (sub === undefined) return
@@ -154,6 +158,19 @@ export class TopicState {
       sub.committed(rec[2] as number)
     } else {
       for (let i = 0, a = rec[3] as number[]; i < a.length; i += 2) sub.waiting.addRange(a[i], a[i + 1], rec[2] as number)
+    }
+  }
+
+  /** H: the subscription is a webhook subscriber (its retry state starts clear); F: its retry state. */
+  private applyHook (kind: 'H' | 'F', name: string, rec: unknown[]): void {
+    const sub = this.subs.get(name)
+    if (sub === undefined) return
+    if (kind === 'H') {
+      sub.hook = { url: rec[2] as string, secret: rec[3] as string, maxDeliveries: rec[4] as number | null, failures: 0, nextAttemptAt: null, disabledReason: null }
+    } else if (sub.hook !== null) {
+      sub.hook.failures = rec[2] as number
+      sub.hook.nextAttemptAt = rec[3] as number | null
+      sub.hook.disabledReason = rec[4] as string | null
     }
   }
 
@@ -204,6 +221,7 @@ export class TopicState {
         tailFrom: s.tailFrom,
         user: s.user,
         waiting: s.waiting.clone(),
+        hook: s.hook === null ? null : { ...s.hook },
         forEachDelivered: (fn) => { for (const [o, v] of delivered) fn(o, v % PACK, Math.floor(v / PACK)) },
       })
     }

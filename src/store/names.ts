@@ -35,6 +35,11 @@ export function checkTopicName (name: string): string {
   return name
 }
 
+/** Whether `name` is a valid client id (also the alphabet of webhook names). */
+export function isValidClientName (name: string): boolean {
+  return CLIENT_NAME.test(name)
+}
+
 /** Returns a valid client id, else throws BAD_NAME. */
 export function checkClientName (name: string): string {
   if (!CLIENT_NAME.test(name)) {

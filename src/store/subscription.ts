@@ -14,6 +14,25 @@ export interface DeliverySink {
   ended?: (sub: Subscription, reason: string) => void
 }
 
+/**
+ * What makes a named subscription a webhook subscriber (src/webhooks): its
+ * settings and the retry state that outlives a restart. The durability layer
+ * keeps it (`H` and `F` state records); the store only carries it.
+ */
+export interface HookSettings {
+  url: string
+  /** `whsec_<base64>`, kept in the state log like the subscription itself. */
+  secret: string
+  /** Deliveries before an event is dead-lettered; null: retried for ever. */
+  maxDeliveries: number | null
+  /** Failed attempts since the last success. */
+  failures: number
+  /** While backing off, when the webhook may send again (ms since epoch); null otherwise. */
+  nextAttemptAt: number | null
+  /** Why the webhook stopped delivering (410 Gone); null while it delivers. */
+  disabledReason: string | null
+}
+
 /** An event handed to the subscriber and not yet acknowledged. */
 export interface Delivery {
   ev: StoredEvent
@@ -56,6 +75,8 @@ export class Subscription {
    * from. Null on public topics. Durable for named subscriptions.
    */
   user: string | null = null
+  /** Set for a webhook subscriber: where it delivers and its durable retry state. Null for a connection's subscription. */
+  hook: HookSettings | null = null
   /** When the subscriber last acked (flow control tells active subscribers from stuck ones). */
   lastAckAt = 0
   /** The first offset this subscription is owed. */

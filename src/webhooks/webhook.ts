@@ -41,6 +41,8 @@ export interface WebhookOutcomes {
   disabled: (reason: string) => void
   /** The webhook can take deliveries again (its back-off is over, or it was enabled): pump. */
   ready: () => void
+  /** The store ended the subscription itself (its topic was deleted, its range done, a revoke): stop the webhook. */
+  ended?: (reason: string) => void
 }
 
 /** What a webhook needs from the broker. */
@@ -252,6 +254,11 @@ export class Webhook implements DeliverySink {
     this.log?.warn({ topic: this.topic, webhook: this.name, reason }, 'webhook disabled')
     this.outcomes.retryLater(key, 0) // the event stays pending for when the webhook is enabled again
     this.outcomes.disabled(reason)
+  }
+
+  /** DeliverySink: the store ended the subscription (topic deleted, revoke); the broker closes the webhook. */
+  ended (_sub: unknown, reason: string): void {
+    this.outcomes.ended?.(reason)
   }
 
   /** Clears a 410 and the failure streak (an API call, or a re-created webhook); delivery resumes at once. */

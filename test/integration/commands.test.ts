@@ -5,7 +5,7 @@ t.test('every command answers OK, and each error names the problem', async t => 
   const tb = await startTestBroker(t)
   const a = await tb.client()
   t.equal(await a.request('ping'), 'OK PONG')
-  t.match(await a.request('help'), /^OK commands: pub\|PUBLISH <topic> <event-json>, sub\|SUBSCRIBE <topic> \[max-in-flight \[ack-timeout-ms\]\] \[from=beginning\|latest\|<offset>\|time:<unix-ms>\] \[to=<offset>\] \[ack=explicit\|none\], unsub\|UNSUBSCRIBE <topic>, ack\|ACKNOWLEDGE <topic> <event-id> \[event-id \.\.\.\], nack\|NACK <topic> <event-id> \[delay-ms\], touch\|TOUCH <topic> <event-id> \[extend-ms\], commit <topic> <offset>, create <topic>, delete <topic>, topics, name <client-id>, help, ping, quit, stats \[topic\]$/)
+  t.match(await a.request('help'), /^OK commands: pub\|PUBLISH <topic> <event-json>, sub\|SUBSCRIBE <topic> \[max-in-flight \[ack-timeout-ms\]\] \[from=beginning\|latest\|<offset>\|time:<unix-ms>\] \[to=<offset>\] \[ack=explicit\|none\], unsub\|UNSUBSCRIBE <topic>, ack\|ACKNOWLEDGE <topic> <event-id> \[event-id \.\.\.\], nack\|NACK <topic> <event-id> \[delay-ms\], touch\|TOUCH <topic> <event-id> \[extend-ms\], commit <topic> <offset>, create <topic>, delete <topic>, topics, name <client-id>, help, ping, quit, stats \[topic\], events <topic> \[from=<offset>\] \[limit=<n>\], webhook <topic> <name> <url> \[max-in-flight \[max-deliveries \[secret\]\]\], webhooks <topic>, unwebhook <topic> <name>$/)
   t.equal(await a.request('frob x'), 'ERR UNKNOWN_COMMAND unknown command "frob"; type help for the list')
   t.equal(await a.request('sub nosuch'), 'ERR UNKNOWN_TOPIC topic nosuch does not exist; publish to it first')
   t.equal(await a.request('pub'), 'ERR BAD_ARGS missing topic name; usage: pub <topic> <event-json>')

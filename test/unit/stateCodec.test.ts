@@ -1,5 +1,5 @@
 import t from 'tap'
-import { ackRecords, ackedRecord, batchMarker, committedRecord, deliveredRecord, parseStateLine, snapshotLines, subscribedRecord, unsubscribedRecord } from '../../src/persistence/stateCodec'
+import { ackRecords, ackedRecord, batchMarker, committedRecord, deliveredRecord, hookRecord, hookStateRecord, parseStateLine, snapshotLines, subscribedRecord, unsubscribedRecord } from '../../src/persistence/stateCodec'
 import { TopicState } from '../../src/persistence/topicState'
 
 /** Everything a subscription holds, comparable with t.same. */
@@ -154,4 +154,38 @@ t.test('a snapshot is as big as the live state, not the backlog: 1,000,000 pendi
   const text = [...snapshotLines({ snapshot: 2, topic: 'big', gen: 1, nextOffset: 1_000_001, nextAutoId: 1 }, st.images())].join('\n')
   t.ok(text.length < 200, `${text.length} characters: ${text}`)
   t.equal(st.liveEntries(), 2)
+})
+
+t.test('webhook subscribers: H and F records, in the log and in a snapshot, read back to the same settings and retry state', async t => {
+  const h = hookRecord('webhook:billing', 'https://example.com/in?a="b"', 'whsec_AAAA', null)
+  const f = hookStateRecord('webhook:billing', 3, 1700000000000, null)
+  const gone = hookStateRecord('webhook:billing', 4, null, 'https://example.com answered 410 Gone')
+  t.equal(h, '["H","webhook:billing","https://example.com/in?a=\\"b\\"","whsec_AAAA",null]')
+  t.equal(hookRecord('x', 'http://a/', 's', 5), '["H","x","http://a/","s",5]')
+  t.equal(f, '["F","webhook:billing",3,1700000000000,null]')
+  for (const l of [h, f, gone]) t.same(parseStateLine(l), JSON.parse(l))
+  for (const bad of ['["H","x","http://a/","s",0]', '["H","x","","s",null]', '["H","x","u","s"]', '["F","x",-1,null,null]', '["F","x",1,"soon",null]', '["F","x",1,null,""]']) {
+    t.throws(() => parseStateLine(bad), /malformed/, bad)
+  }
+
+  const st = new TopicState('orders')
+  applyAll(st, [subscribedRecord('webhook:billing', 10, 21000, 1, 0), f, h])
+  t.same(st.subs.get('webhook:billing')!.hook, { url: 'https://example.com/in?a="b"', secret: 'whsec_AAAA', maxDeliveries: null, failures: 0, nextAttemptAt: null, disabledReason: null },
+    'H starts a clear retry state (an F before it, for a subscription not yet a webhook, is ignored)')
+  applyAll(st, [f, gone])
+  const hook = st.subs.get('webhook:billing')!.hook
+  t.same(hook, { url: 'https://example.com/in?a="b"', secret: 'whsec_AAAA', maxDeliveries: null, failures: 4, nextAttemptAt: null, disabledReason: 'https://example.com answered 410 Gone' })
+  applyAll(st, [hookStateRecord('nobody', 1, null, null), hookRecord('nobody', 'http://a/', 's', 1)])
+  t.notOk(st.subs.has('nobody'), 'records of an unknown subscription are ignored')
+
+  st.finishTail(1)
+  const lines = [...snapshotLines({ snapshot: 1, topic: 'orders', gen: 1, nextOffset: 1, nextAutoId: 1 }, st.images())]
+  t.same(lines.slice(1, -1).map(l => JSON.parse(l)[0]), ['S', 'H', 'F'])
+  t.same(JSON.parse(lines[lines.length - 1]), ['END', lines.length], 'the line count includes them')
+  const back = new TopicState('orders')
+  back.applyHeader(JSON.parse(lines[0]))
+  applyAll(back, lines.slice(1, -1))
+  t.same(back.subs.get('webhook:billing')!.hook, hook)
+  applyAll(back, [unsubscribedRecord('webhook:billing')])
+  t.equal(back.subs.size, 0, 'U ends a webhook like any subscription')
 })

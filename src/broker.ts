@@ -7,6 +7,7 @@ import type { BrokerConfig } from './config/defaults'
 import { resolveConfig, type ConfigOverrides } from './config/loadConfig'
 import { silentLogger, type Logger } from './log'
 import { Manager } from './manager/manager'
+import { Monitoring } from './metrics/monitoring'
 import type { HttpListener } from './http/server'
 import { Durability } from './persistence/durability'
 import { BrokerServer } from './server/server'
@@ -28,6 +29,8 @@ export class Broker {
   /** The HTTP API and WebSocket listener unless `http` is null. */
   http: HttpListener | null = null
   httpAddress: AddressInfo | null = null
+  /** Latency histograms, disk usage and queue ages: GET /metrics, the dashboard and the alerts read them. */
+  readonly monitoring: Monitoring
   private stopping: Promise<void> | null = null
 
   /** The commands this broker speaks (the registry's entries). */
@@ -42,11 +45,12 @@ export class Broker {
     this.commands = commands
     this.log = log
     this.store = new Store(clock, config.eventCacheBytes)
+    this.monitoring = new Monitoring(config, clock)
   }
 
   /** Locks and recovers the log dir, then listens. Throws ConfigError for an unusable log dir. */
   async start (): Promise<AddressInfo> {
-    this.durability = await Durability.open(this.config, this.store, this.log)
+    this.durability = await Durability.open(this.config, this.store, this.log, this.monitoring.timings)
     this.manager = new Manager(this.config, this.store, this.log, this.durability, this.commands)
     this.server = new BrokerServer(this.config, this.manager)
     this.manager.ctx.redelivery.start()
@@ -63,7 +67,7 @@ export class Broker {
       if (this.config.http !== null) {
         // Loaded only when used: fastify is most of the CLI's start-up time (`ackline --help`, bench).
         const { HttpListener } = await import('./http/server')
-        this.http = new HttpListener(this.config, this.config.http, this.manager, this.server)
+        this.http = new HttpListener(this.config, this.config.http, this.manager, this.server, this.monitoring)
         this.httpAddress = await this.http.listen()
         this.log.debug({ host: this.httpAddress.address, port: this.httpAddress.port }, 'listening for HTTP')
       }

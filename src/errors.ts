@@ -25,6 +25,7 @@ export const Errors = {
   'BAD_EVENT.reserved': 'field "{field}" is reserved for the broker',
   'BAD_EVENT.batch': 'event {index} of the batch: {detail}',
   'BAD_EVENT.notBatch': 'a batch must be a JSON array of event objects with 1 to {max} events',
+  'BAD_TOPIC.notDeadLetter': '{topic:q} is not a dead-letter topic; requeue takes <topic>.dlq',
   UNKNOWN_TOPIC: 'topic {topic} does not exist',
   'UNKNOWN_TOPIC.sub': 'topic {topic} does not exist; publish to it first',
   NOT_SUBSCRIBED: 'not subscribed to {topic}',
@@ -56,6 +57,8 @@ export const Errors = {
   FORBIDDEN: 'user {user} may not {right} {topic}',
   'FORBIDDEN.notOwner': 'you can grant and revoke only on your own private topics (~{user}.<name>)',
   TLS_REQUIRED: 'this broker accepts only TLS connections, on port {port}',
+  NO_DEAD_LETTER: 'no dead letter {id:q} waits in {topic}',
+  'NO_DEAD_LETTER.empty': 'no dead letters wait in {topic}',
   INTERNAL: 'internal error',
 } as const
 
@@ -115,6 +118,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   RATE_LIMITED: 429,
   FORBIDDEN: 403,
   TLS_REQUIRED: 403,
+  NO_DEAD_LETTER: 404,
   INTERNAL: 500,
 }
 

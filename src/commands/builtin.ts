@@ -7,6 +7,7 @@ import { name } from '../manager/handlers/name'
 import { ping } from '../manager/handlers/ping'
 import { pub } from '../manager/handlers/pub'
 import { quit } from '../manager/handlers/quit'
+import { requeue } from '../manager/handlers/requeue'
 import { revoke } from '../manager/handlers/revoke'
 import { stats } from '../manager/handlers/stats'
 import { sub } from '../manager/handlers/sub'
@@ -20,7 +21,7 @@ import { unsub } from '../manager/handlers/unsub'
  * config schema, DEFAULTS.commands, usage texts, `help` and the auth gate
  * all follow from the entry.
  */
-export const BUILTIN_COMMANDS = [pub, sub, unsub, ack, nack, touch, name, help, ping, quit, stats, auth, grant, revoke] as const
+export const BUILTIN_COMMANDS = [pub, sub, unsub, ack, nack, touch, name, help, ping, quit, stats, requeue, auth, grant, revoke] as const
 
 /** A built-in command's registry name: the key of the config's `commands` table. */
 export type Action = typeof BUILTIN_COMMANDS[number]['name']

@@ -99,6 +99,8 @@ export interface BrokerConfig {
   /** The HTTP API and WebSocket listener (docs/http.md); null = off. Serves HTTPS when `tls` is set. */
   http: HttpConfig | null
   /** GET /metrics (docs/metrics.md). */
+  /** Dead letters one `requeue` moves at most (it reads them synchronously); `all` on a longer queue moves this many and says how many are left. */
+  requeueMaxEvents: number
   metrics: MetricsConfig
   /** Alert rules (docs/alerts.md), evaluated every alertCheckMs. */
   alerts: AlertRule[]
@@ -152,6 +154,7 @@ export const DEFAULTS: Readonly<BrokerConfig> = Object.freeze({
   tls: null,
   webhooks: WEBHOOK_DEFAULTS,
   http: { ...HTTP_DEFAULTS },
+  requeueMaxEvents: 1000,
   metrics: { ...METRICS_DEFAULTS },
   alerts: [],
   alertCheckMs: ALERTS_DEFAULTS.checkMs,

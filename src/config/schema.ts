@@ -88,6 +88,7 @@ export const configFileSchema = {
     tls: tlsSchema,
     webhooks: webhooksSchema,
     http: httpSchema,
+    requeueMaxEvents: { type: 'integer', minimum: 1, maximum: 100000 },
     metrics: metricsSchema,
     alerts: alertsSchema,
     alertCheckMs: alertCheckMsSchema,

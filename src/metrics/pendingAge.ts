@@ -13,6 +13,8 @@ interface Known { offset: number, timestamp: number }
  */
 export class PendingAge {
   private readonly known = new WeakMap<Topic, Known>()
+  /** Timestamps read from the segments for subscribers' oldest owed offsets. */
+  private readonly subscriberHeads = new WeakMap<Topic, Map<number, number>>()
 
   /** Milliseconds the topic's oldest owed event has waited at `now`; 0 when nothing is owed. */
   async topicAgeMs (topic: Topic, now: number): Promise<number> {
@@ -34,6 +36,27 @@ export class PendingAge {
       this.known.set(topic, k)
     }
     return Math.max(0, now - k.timestamp)
+  }
+
+  /** Milliseconds the event at `offset` of `topic` has waited (a subscriber's oldest owed one); 0 when it is not retained. */
+  async offsetAgeMs (topic: Topic, offset: number, now: number): Promise<number> {
+    let ts = topic.eventAt(offset)?.timestamp
+    if (ts === undefined) {
+      let byOffset = this.subscriberHeads.get(topic)
+      if (byOffset === undefined) this.subscriberHeads.set(topic, (byOffset = new Map()))
+      ts = byOffset.get(offset)
+      if (ts === undefined) {
+        try {
+          ts = (await topic.readEvents(offset, topic.nextOffset - 1, 0))[0]?.timestamp
+        } catch {
+          ts = undefined
+        }
+        if (ts === undefined) return 0
+        if (byOffset.size >= 1000) byOffset.clear() // heads move on; keep the memo small
+        byOffset.set(offset, ts)
+      }
+    }
+    return Math.max(0, now - ts)
   }
 
   /** Ages of every topic (ms), by name. */

@@ -94,6 +94,13 @@ export class Subscription {
     return n
   }
 
+  /** Events held that were delivered before and not acked: owed a redelivery, delayed by nack, or in flight again (the dashboard). */
+  get redeliveries (): number {
+    let n = this.redeliver.length + this.delayed.length
+    for (const d of this.inFlight.values()) if (d.deliveries > 1) n++
+    return n
+  }
+
   /** True while this subscription has deliveries with deadlines (in flight or delayed). */
   get timed (): boolean {
     return this.inFlight.size > 0 || this.delayed.length > 0

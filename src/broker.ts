@@ -8,6 +8,7 @@ import { resolveConfig, type ConfigOverrides } from './config/loadConfig'
 import { silentLogger, type Logger } from './log'
 import { Manager } from './manager/manager'
 import { Monitoring } from './metrics/monitoring'
+import { AlertEngine } from './alerts/alerts'
 import type { HttpListener } from './http/server'
 import { Durability } from './persistence/durability'
 import { BrokerServer } from './server/server'
@@ -31,6 +32,8 @@ export class Broker {
   httpAddress: AddressInfo | null = null
   /** Latency histograms, disk usage and queue ages: GET /metrics, the dashboard and the alerts read them. */
   readonly monitoring: Monitoring
+  /** The `alerts` rules (idle when there are none). */
+  readonly alerts: AlertEngine
   private stopping: Promise<void> | null = null
 
   /** The commands this broker speaks (the registry's entries). */
@@ -46,6 +49,7 @@ export class Broker {
     this.log = log
     this.store = new Store(clock, config.eventCacheBytes)
     this.monitoring = new Monitoring(config, clock)
+    this.alerts = new AlertEngine(config, this.store, this.monitoring, clock, log) // checks the rules: a bad one stops start-up here
   }
 
   /** Locks and recovers the log dir, then listens. Throws ConfigError for an unusable log dir. */
@@ -72,6 +76,7 @@ export class Broker {
         this.log.debug({ host: this.httpAddress.address, port: this.httpAddress.port }, 'listening for HTTP')
       }
       this.manager.ctx.stats.start()
+      this.alerts.start()
     } catch (err) {
       this.manager.ctx.redelivery.stop()
       await this.http?.close()
@@ -87,7 +92,7 @@ export class Broker {
     if (this.stopping === null) {
       this.stopping = (async () => {
         this.manager.ctx.redelivery.stop()
-        await Promise.all([this.server.close(), this.tls?.close(), this.http?.close()])
+        await Promise.all([this.server.close(), this.tls?.close(), this.http?.close(), this.alerts.stop()])
         await this.durability.close()
       })()
     }

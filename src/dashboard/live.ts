@@ -42,7 +42,7 @@ export class LiveFeed {
     })
     res.on('drain', () => { client.blocked = false })
     if (this.timer === null) this.timer = this.clock.every(this.intervalMs, () => { void this.tick() })
-    void this.send([client])
+    this.send([client]).catch(err => this.log.error({ err }, 'dashboard live update failed'))
   }
 
   stop (): void {

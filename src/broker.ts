@@ -8,7 +8,7 @@ import { resolveConfig, type ConfigOverrides } from './config/loadConfig'
 import { silentLogger, type Logger } from './log'
 import { Manager } from './manager/manager'
 import { Monitoring } from './metrics/monitoring'
-import { AlertEngine } from './alerts/alerts'
+import type { AlertEngine } from './alerts/alerts'
 import type { HttpListener } from './http/server'
 import { Durability } from './persistence/durability'
 import { BrokerServer } from './server/server'
@@ -32,9 +32,10 @@ export class Broker {
   httpAddress: AddressInfo | null = null
   /** Latency histograms, disk usage and queue ages: GET /metrics, the dashboard and the alerts read them. */
   readonly monitoring: Monitoring
-  /** The `alerts` rules (idle when there are none). */
-  readonly alerts: AlertEngine
+  /** The `alerts` rules; null when there are none. */
+  alerts: AlertEngine | null = null
   private stopping: Promise<void> | null = null
+  private readonly clock: Clock
 
   /** The commands this broker speaks (the registry's entries). */
   readonly commands: readonly Command[]
@@ -49,11 +50,16 @@ export class Broker {
     this.log = log
     this.store = new Store(clock, config.eventCacheBytes)
     this.monitoring = new Monitoring(config, clock)
-    this.alerts = new AlertEngine(config, this.store, this.monitoring, clock, log) // checks the rules: a bad one stops start-up here
+    this.clock = clock
   }
 
   /** Locks and recovers the log dir, then listens. Throws ConfigError for an unusable log dir. */
   async start (): Promise<AddressInfo> {
+    if (this.config.alerts.length > 0) {
+      // Loaded only when used; checks the rules, so a bad one stops start-up before the log dir is touched.
+      const { AlertEngine } = await import('./alerts/alerts')
+      this.alerts = new AlertEngine(this.config, this.store, this.monitoring, this.clock, this.log)
+    }
     this.durability = await Durability.open(this.config, this.store, this.log, this.monitoring.timings)
     this.manager = new Manager(this.config, this.store, this.log, this.durability, this.commands)
     this.server = new BrokerServer(this.config, this.manager)
@@ -76,7 +82,7 @@ export class Broker {
         this.log.debug({ host: this.httpAddress.address, port: this.httpAddress.port }, 'listening for HTTP')
       }
       this.manager.ctx.stats.start()
-      this.alerts.start()
+      this.alerts?.start()
     } catch (err) {
       this.manager.ctx.redelivery.stop()
       await this.http?.close()
@@ -92,7 +98,7 @@ export class Broker {
     if (this.stopping === null) {
       this.stopping = (async () => {
         this.manager.ctx.redelivery.stop()
-        await Promise.all([this.server.close(), this.tls?.close(), this.http?.close(), this.alerts.stop()])
+        await Promise.all([this.server.close(), this.tls?.close(), this.http?.close(), this.alerts?.stop()])
         await this.durability.close()
       })()
     }

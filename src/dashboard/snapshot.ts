@@ -3,7 +3,6 @@ import type { Session } from '../manager/session'
 import type { Monitoring } from '../metrics/monitoring'
 import { DLQ_SUFFIX } from '../store/names'
 import type { Topic } from '../store/topic'
-import { Webhook } from '../webhooks/webhook'
 
 /** Broker-wide figures: the overview (counters are cumulative; the page turns them into rates). */
 export interface Overview {
@@ -124,9 +123,10 @@ export class DashboardData {
     for (const s of t.subscriptions.values()) {
       const sink = s.sink
       let connection: string | null = null
-      if (sink instanceof Webhook) {
-        webhooks.push({ ...sink.state() })
-        connection = 'webhook ' + sink.url.href
+      if (isWebhook(sink)) {
+        const state = sink.state()
+        webhooks.push({ ...state })
+        connection = 'webhook ' + String(state.url)
       } else if (sink !== null) {
         const session = sink as Partial<Session>
         connection = `#${String(session.id)}${session.remoteAddress === undefined ? '' : ' ' + session.remoteAddress}`
@@ -172,4 +172,9 @@ export class DashboardData {
       oldestPendingMs: await this.monitoring.ages.topicAgeMs(t, this.ctx.clock.now()),
     }
   }
+}
+
+/** A webhook subscriber (src/webhooks/webhook.ts), told apart without loading its module. */
+function isWebhook (sink: unknown): sink is { state: () => Record<string, unknown> } {
+  return typeof (sink as { state?: unknown }).state === 'function' && typeof (sink as { deliver?: unknown }).deliver === 'function'
 }

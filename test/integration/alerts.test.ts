@@ -18,9 +18,9 @@ async function setup (t: { teardown: (fn: () => unknown) => void }, alerts: Arra
   t.teardown(() => tb.broker.stop())
   /** Runs one evaluation (as the timer does) and waits for it and its POSTs. */
   const check = async (): Promise<void> => {
-    await tb.broker.alerts.idle() // one the timer started earlier, so the next one reads the new time
+    await tb.broker.alerts!.idle() // one the timer started earlier, so the next one reads the new time
     clock.advance(CHECK_MS)
-    await tb.broker.alerts.evaluate()
+    await tb.broker.alerts!.evaluate()
   }
   const bodies = (): Array<Record<string, unknown>> => receiver.received.map(r => verifyWithStandardWebhooks(SECRET, r, clock.now()) as Record<string, unknown>)
   return { receiver, clock, tb, check, bodies }
@@ -47,7 +47,7 @@ t.test('pending > N fires once per topic, stays quiet while firing, resolves onc
   t.equal(receiver.received[0].url, '/alerts')
   t.match(receiver.received[0].headers['webhook-id'], /^alert_0_\d+_firing_/)
   t.match(tb.logs.filter(l => l.msg === 'alert firing'), [{ level: 40, alert: 'pending > 2', topic: 'orders.eu', value: 3 }], 'logged at warn')
-  t.same(tb.broker.alerts.active, ['0:orders.eu'])
+  t.same(tb.broker.alerts!.active, ['0:orders.eu'])
 
   for (let i = 0; i < 5; i++) await check()
   t.equal(receiver.received.length, 1, 'still firing: nothing more is sent')
@@ -67,7 +67,7 @@ t.test('pending > N fires once per topic, stays quiet while firing, resolves onc
   t.equal(receiver.received.length, 2)
   t.match(bodies()[1], { status: 'resolved', topic: 'orders.eu', value: 2, since: fired.since })
   t.match(tb.logs.filter(l => l.msg === 'alert resolved'), [{ level: 40, topic: 'orders.eu', value: 2 }])
-  t.same(tb.broker.alerts.active, [])
+  t.same(tb.broker.alerts!.active, [])
   await check()
   t.equal(receiver.received.length, 2, 'resolved once')
 })

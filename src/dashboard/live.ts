@@ -72,13 +72,20 @@ export class LiveFeed {
   private async send (clients: LiveClient[]): Promise<void> {
     const overview = await this.data.overview()
     const topicsByUser = new Map<string | null, TopicRow[]>()
+    // Tabs of one user on one page get the same frame: built and serialized once per tick.
+    const frames = new Map<string, string>()
     for (const c of clients) {
       if (c.blocked || c.res.destroyed) continue
-      let topics = topicsByUser.get(c.user)
-      if (topics === undefined) topicsByUser.set(c.user, (topics = await this.data.topics(c.user)))
-      const topic = c.topic === null ? null : await this.data.topic(c.user, c.topic)
-      const ok = c.res.write(`data: ${JSON.stringify({ overview, topics, topic })}\n\n`)
-      if (!ok) c.blocked = true
+      const key = `${c.user ?? ''}\u0000${c.topic ?? ''}`
+      let frame = frames.get(key)
+      if (frame === undefined) {
+        let topics = topicsByUser.get(c.user)
+        if (topics === undefined) topicsByUser.set(c.user, (topics = await this.data.topics(c.user)))
+        const topic = c.topic === null ? null : await this.data.topic(c.user, c.topic)
+        frame = `data: ${JSON.stringify({ overview, topics, topic })}\n\n`
+        frames.set(key, frame)
+      }
+      if (!c.res.write(frame)) c.blocked = true
     }
   }
 }

@@ -176,5 +176,5 @@ export class DashboardData {
 
 /** A webhook subscriber (src/webhooks/webhook.ts), told apart without loading its module. */
 function isWebhook (sink: unknown): sink is { state: () => Record<string, unknown> } {
-  return typeof (sink as { state?: unknown }).state === 'function' && typeof (sink as { deliver?: unknown }).deliver === 'function'
+  return sink !== null && typeof (sink as { state?: unknown }).state === 'function' && typeof (sink as { deliver?: unknown }).deliver === 'function'
 }

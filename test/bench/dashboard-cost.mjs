@@ -28,6 +28,8 @@ function option (name, fallback) {
   return i === -1 ? fallback : process.argv[i + 1]
 }
 const DASHBOARDS = Number(option('dashboards', '10'))
+const IDLE_SECONDS = Number(option('idle-seconds', '20'))
+const TOPICS = Number(option('topics', '100'))
 const REPEATS = Number(option('repeats', '3'))
 const MESSAGES = option('messages', '100000')
 const CLI = join(root, 'dist', 'cli.js')
@@ -105,7 +107,69 @@ async function w2 (port) {
   return { delivered: r.rates.delivered, seconds: r.durationMs === undefined ? null : r.durationMs / 1000 }
 }
 
+/** Opens a TCP connection, sends the lines, waits for as many replies. */
+async function tcpLines (port, lines) {
+  const { connect } = await import('node:net')
+  await new Promise((resolve, reject) => {
+    const sock = connect(port, '127.0.0.1', () => sock.write(lines.map(l => l + '\n').join('')))
+    let got = 0
+    sock.setEncoding('utf8').on('data', s => {
+      got += s.split('\n').length - 1
+      if (got >= lines.length) { sock.destroy(); resolve() }
+    })
+    sock.on('error', reject)
+  })
+}
+
+/**
+ * The dashboards' own cost, independent of how busy the machine is: the
+ * broker's CPU time per second with the dashboards open and no traffic, on a
+ * broker holding TOPICS topics (each with a named subscriber away and a few
+ * pending events, so every tick has a real topics table to build).
+ */
+async function idleCost (n) {
+  const b = await broker()
+  const lines = []
+  for (let i = 0; i < TOPICS; i++) lines.push(`pub topic-${i} {"msg":"create"}`)
+  await tcpLines(b.port, lines)
+  const subs = ['name reader']
+  for (let i = 0; i < TOPICS; i++) subs.push(`sub topic-${i} 1`)
+  await tcpLines(b.port, subs)
+  const more = []
+  for (let i = 0; i < TOPICS; i++) for (let k = 0; k < 3; k++) more.push(`pub topic-${i} {"msg":${k}}`)
+  await tcpLines(b.port, more)
+  const tabs = []
+  for (let i = 0; i < n; i++) tabs.push(await dashboard(b.httpPort))
+  await new Promise(resolve => setTimeout(resolve, 2000))
+  const c0 = b.cpuMs()
+  const t0 = Date.now()
+  await new Promise(resolve => setTimeout(resolve, IDLE_SECONDS * 1000))
+  const msPerS = (b.cpuMs() - c0) / ((Date.now() - t0) / 1000)
+  const frames = tabs.reduce((s, t) => s + t.frames, 0)
+  for (const t of tabs) t.close()
+  await b.stop()
+  return { msPerS, frames }
+}
+
 const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor((s.length - 1) / 2)] }
+if (process.argv.includes('--idle-only') || process.argv.includes('--idle')) {
+  console.log(`idle cost: ${TOPICS} topics, broker CPU over ${IDLE_SECONDS} s`)
+  const idle = { 0: [], [DASHBOARDS]: [] }
+  for (let r = 0; r < REPEATS; r++) {
+    for (const n of (r % 2 === 0 ? [0, DASHBOARDS] : [DASHBOARDS, 0])) {
+      const x = await idleCost(n)
+      idle[n].push(x.msPerS)
+      console.log(`  repeat ${r + 1}, ${n} dashboards: broker CPU ${x.msPerS.toFixed(1)} ms per second, ${x.frames} live frames received`)
+    }
+  }
+  const i0 = median(idle[0])
+  const iN = median(idle[DASHBOARDS])
+  console.log(`\n| dashboards open | broker CPU, ms per second (median) | runs |\n|---:|---:|---|`)
+  for (const n of [0, DASHBOARDS]) console.log(`| ${n} | ${median(idle[n]).toFixed(1)} | ${idle[n].map(x => x.toFixed(1)).join(', ')} |`)
+  console.log(`\n${DASHBOARDS} dashboards cost ${(iN - i0).toFixed(1)} ms of broker CPU per second, ${((iN - i0) / 10).toFixed(2)} % of one core`)
+  if (process.argv.includes('--idle-only')) process.exit(0)
+}
+
 const results = { 0: [], [DASHBOARDS]: [] }
 console.log(`dashboard cost: W2 with 0 and ${DASHBOARDS} open dashboards, ${REPEATS} repeats, ${MESSAGES} events, fsync always`)
 for (let r = 0; r < REPEATS; r++) {

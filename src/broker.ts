@@ -7,6 +7,8 @@ import type { BrokerConfig } from './config/defaults'
 import { resolveConfig, type ConfigOverrides } from './config/loadConfig'
 import { silentLogger, type Logger } from './log'
 import { Manager } from './manager/manager'
+import { Monitoring } from './metrics/monitoring'
+import type { AlertEngine } from './alerts/alerts'
 import type { HttpListener } from './http/server'
 import { Durability } from './persistence/durability'
 import { BrokerServer } from './server/server'
@@ -28,7 +30,12 @@ export class Broker {
   /** The HTTP API and WebSocket listener unless `http` is null. */
   http: HttpListener | null = null
   httpAddress: AddressInfo | null = null
+  /** Latency histograms, disk usage and queue ages: GET /metrics, the dashboard and the alerts read them. */
+  readonly monitoring: Monitoring
+  /** The `alerts` rules; null when there are none. */
+  alerts: AlertEngine | null = null
   private stopping: Promise<void> | null = null
+  private readonly clock: Clock
 
   /** The commands this broker speaks (the registry's entries). */
   readonly commands: readonly Command[]
@@ -42,11 +49,18 @@ export class Broker {
     this.commands = commands
     this.log = log
     this.store = new Store(clock, config.eventCacheBytes)
+    this.monitoring = new Monitoring(config, clock)
+    this.clock = clock
   }
 
   /** Locks and recovers the log dir, then listens. Throws ConfigError for an unusable log dir. */
   async start (): Promise<AddressInfo> {
-    this.durability = await Durability.open(this.config, this.store, this.log)
+    if (this.config.alerts.length > 0) {
+      // Loaded only when used; checks the rules, so a bad one stops start-up before the log dir is touched.
+      const { AlertEngine } = await import('./alerts/alerts')
+      this.alerts = new AlertEngine(this.config, this.store, this.monitoring, this.clock, this.log)
+    }
+    this.durability = await Durability.open(this.config, this.store, this.log, this.monitoring.timings)
     this.manager = new Manager(this.config, this.store, this.log, this.durability, this.commands)
     this.server = new BrokerServer(this.config, this.manager)
     this.manager.ctx.redelivery.start()
@@ -65,11 +79,12 @@ export class Broker {
       if (this.config.http !== null) {
         // Loaded only when used: fastify is most of the CLI's start-up time (`ackline --help`, bench).
         const { HttpListener } = await import('./http/server')
-        this.http = new HttpListener(this.config, this.config.http, this.manager, this.server)
+        this.http = new HttpListener(this.config, this.config.http, this.manager, this.server, this.monitoring)
         this.httpAddress = await this.http.listen()
         this.log.debug({ host: this.httpAddress.address, port: this.httpAddress.port }, 'listening for HTTP')
       }
       this.manager.ctx.stats.start()
+      this.alerts?.start()
     } catch (err) {
       this.manager.ctx.redelivery.stop()
       this.manager.ctx.webhooks.close()
@@ -87,7 +102,7 @@ export class Broker {
       this.stopping = (async () => {
         this.manager.ctx.redelivery.stop()
         this.manager.ctx.webhooks.close()
-        await Promise.all([this.server.close(), this.tls?.close(), this.http?.close()])
+        await Promise.all([this.server.close(), this.tls?.close(), this.http?.close(), this.alerts?.stop()])
         await this.durability.close()
       })()
     }

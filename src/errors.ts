@@ -35,6 +35,7 @@ export const Errors = {
   'BAD_EVENT.reserved': 'field "{field}" is reserved for the broker',
   'BAD_EVENT.batch': 'event {index} of the batch: {detail}',
   'BAD_EVENT.notBatch': 'a batch must be a JSON array of event objects with 1 to {max} events',
+  'BAD_TOPIC.notDeadLetter': '{topic:q} is not a dead-letter topic; requeue takes <topic>.dlq',
   UNKNOWN_TOPIC: 'topic {topic} does not exist',
   'UNKNOWN_TOPIC.sub': 'topic {topic} does not exist; publish to it first',
   TOPIC_EXISTS: 'topic {topic} exists already',
@@ -71,6 +72,8 @@ export const Errors = {
   TLS_REQUIRED: 'this broker accepts only TLS connections, on port {port}',
   WEBHOOK_EXISTS: 'topic {topic} already has a webhook named {name}; delete it first or pick another name',
   UNKNOWN_WEBHOOK: 'topic {topic} has no webhook named {name:q}',
+  NO_DEAD_LETTER: 'no dead letter {id:q} waits in {topic}',
+  'NO_DEAD_LETTER.empty': 'no dead letters wait in {topic}',
   INTERNAL: 'internal error',
 } as const
 
@@ -134,6 +137,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   TLS_REQUIRED: 403,
   WEBHOOK_EXISTS: 409,
   UNKNOWN_WEBHOOK: 404,
+  NO_DEAD_LETTER: 404,
   INTERNAL: 500,
 }
 

@@ -31,6 +31,8 @@ export class AuthService {
   readonly required: boolean
   /** Auth is in use: users are configured or auth is required. */
   readonly enabled: boolean
+  /** Failed logins (AUTH_FAILED: `auth` lines, HTTP Basic credentials) since start: GET /metrics. */
+  failures = 0
   private readonly users = new Map<string, User>()
   private readonly sessions = new WeakMap<Session, string>()
   private readonly limiter: FailureLimiter
@@ -138,6 +140,7 @@ export class AuthService {
     const ok = verifyPassword(password, u?.hash ?? this.dummyHash()) && u !== undefined
     if (!ok) {
       this.limiter.recordFailure(ip, now)
+      this.failures++
       this.log.warn({ ip, session: session.id, user }, 'auth failed')
       fail('AUTH_FAILED')
     }

@@ -11,6 +11,7 @@ import { name } from '../manager/handlers/name'
 import { ping } from '../manager/handlers/ping'
 import { pub } from '../manager/handlers/pub'
 import { quit } from '../manager/handlers/quit'
+import { requeue } from '../manager/handlers/requeue'
 import { revoke } from '../manager/handlers/revoke'
 import { stats } from '../manager/handlers/stats'
 import { sub } from '../manager/handlers/sub'
@@ -28,7 +29,7 @@ import { webhooks } from '../manager/handlers/webhooks'
  * config schema, DEFAULTS.commands, usage texts, `help` and the auth gate
  * all follow from the entry.
  */
-export const BUILTIN_COMMANDS = [pub, sub, unsub, ack, nack, touch, commit, create, del, topics, name, help, ping, quit, stats, events, webhook, webhooks, unwebhook, auth, grant, revoke] as const
+export const BUILTIN_COMMANDS = [pub, sub, unsub, ack, nack, touch, commit, create, del, topics, name, help, ping, quit, stats, events, webhook, webhooks, unwebhook, requeue, auth, grant, revoke] as const
 
 /** A built-in command's registry name: the key of the config's `commands` table. */
 export type Action = typeof BUILTIN_COMMANDS[number]['name']

@@ -26,12 +26,17 @@ export class CommandLayer {
     this.authUsage = auth === undefined ? 'auth' : ctx.commands.usage(auth)
   }
 
+  /** The command being applied (set once its word is known), so a refusal can be counted by command. */
+  private current: Command | undefined = undefined
+
   /** Applies one command line; exactly one reply comes out (none for a blank line). */
   runLine (session: Session, line: string): void {
+    this.current = undefined
     try {
       this.applyLine(session, line)
     } catch (err) {
       if (!(err instanceof BrokerError)) this.ctx.log.error({ err, session: session.id }, 'command failed unexpectedly')
+      else this.refused(err)
       session.reply(errLine(err))
     }
   }
@@ -44,8 +49,19 @@ export class CommandLayer {
   run (session: Session, name: string, fields: Fields): void {
     const command = this.ctx.commands.get(name)
     if (command === undefined) fail('UNKNOWN_COMMAND', { word: name })
-    this.ctx.auth.admit(command, session, this.authUsage)
-    this.apply(command, this.ctx.commands.fieldsFromValues(command, fields), session)
+    this.current = command
+    try {
+      this.ctx.auth.admit(command, session, this.authUsage)
+      this.apply(command, this.ctx.commands.fieldsFromValues(command, fields), session)
+    } catch (err) {
+      if (err instanceof BrokerError) this.refused(err)
+      throw err
+    }
+  }
+
+  /** Counts a refused publish by code for GET /metrics (plain map increment). */
+  private refused (err: BrokerError): void {
+    if (this.current?.name === 'pub') this.ctx.stats.refusedPublish(err.code)
   }
 
   /** frame → word → admit → fields → authorize → handler; throws what the line gets as its ERR. */
@@ -56,6 +72,7 @@ export class CommandLayer {
     const wordEnd = tokenEnd(line, start)
     const word = line.slice(start, wordEnd)
     const command = this.ctx.commands.lookup(word)
+    this.current = command
     const argStart = skipBlanks(line, wordEnd)
     // A control character anywhere refuses the line, before the word is judged. The JSON of a pub is not scanned
     // (JSON.parse refuses every raw control character but a CR between tokens, and the event kind names the

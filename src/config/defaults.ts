@@ -5,6 +5,8 @@ import type { LogLevel } from '../log'
 import type { FsyncPolicy } from '../persistence/journal'
 import { WEBHOOK_DEFAULTS, type WebhookConfig } from '../webhooks/config'
 import type { RetentionConfig } from '../persistence/retention'
+import { METRICS_DEFAULTS, type MetricsConfig } from '../metrics/config'
+import { ALERTS_DEFAULTS, type AlertRule } from '../alerts/config'
 
 export type { Action }
 
@@ -103,6 +105,13 @@ export interface BrokerConfig {
   webhooks: WebhookConfig
   /** The HTTP API and WebSocket listener (docs/http.md); null = off. Serves HTTPS when `tls` is set. */
   http: HttpConfig | null
+  /** GET /metrics (docs/metrics.md). */
+  /** Dead letters one `requeue` moves at most (it reads them synchronously); `all` on a longer queue moves this many and says how many are left. */
+  requeueMaxEvents: number
+  metrics: MetricsConfig
+  /** Alert rules (docs/alerts.md), evaluated every alertCheckMs. */
+  alerts: AlertRule[]
+  alertCheckMs: number
 }
 
 /**
@@ -154,4 +163,8 @@ export const DEFAULTS: Readonly<BrokerConfig> = Object.freeze({
   tls: null,
   webhooks: WEBHOOK_DEFAULTS,
   http: { ...HTTP_DEFAULTS },
+  requeueMaxEvents: 1000,
+  metrics: { ...METRICS_DEFAULTS },
+  alerts: [],
+  alertCheckMs: ALERTS_DEFAULTS.checkMs,
 })

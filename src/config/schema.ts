@@ -2,6 +2,8 @@ import { httpSchema } from '../http/config'
 import { authSchema, tlsSchema } from '../auth/config'
 import { LOG_LEVELS } from '../log'
 import { webhooksSchema } from '../webhooks/config'
+import { metricsSchema } from '../metrics/config'
+import { alertsSchema, alertCheckMsSchema } from '../alerts/config'
 import { COMMAND_NAMES } from '../commands/builtin'
 
 const positiveInt = { type: 'integer', minimum: 1 }
@@ -88,5 +90,9 @@ export const configFileSchema = {
     tls: tlsSchema,
     webhooks: webhooksSchema,
     http: httpSchema,
+    requeueMaxEvents: { type: 'integer', minimum: 1, maximum: 100000 },
+    metrics: metricsSchema,
+    alerts: alertsSchema,
+    alertCheckMs: alertCheckMsSchema,
   },
 } as const

@@ -11,6 +11,9 @@ import type { BrokerServer } from '../server/server'
 import { Parsed } from '../commands/registry'
 import { parseEvent, type ParsedEvent } from '../store/event'
 import { checkWebhookUrl } from '../webhooks/addressPolicy'
+import { registerDashboard } from '../dashboard/routes'
+import { registerMetrics } from '../metrics/route'
+import type { Monitoring } from '../metrics/monitoring'
 import { HTTP_DEFAULTS, type HttpConfig } from './config'
 import { CredentialCache, parseBasic } from './credentials'
 import { arrayElementTexts } from './jsonArray'
@@ -38,7 +41,8 @@ export class HttpListener {
   private readonly cfg: Required<HttpConfig>
   private nextId = 1
 
-  constructor (private readonly config: BrokerConfig, http: HttpConfig, private readonly manager: Manager, private readonly tcp: BrokerServer) {
+  /** monitoring: what GET /metrics and the dashboard read besides the store (absent: neither is served). */
+  constructor (private readonly config: BrokerConfig, http: HttpConfig, private readonly manager: Manager, private readonly tcp: BrokerServer, monitoring: Monitoring | null = null) {
     this.cfg = { ...HTTP_DEFAULTS, host: config.host, ...http }
     this.credentials = new CredentialCache(this.cfg.credentialCacheMs)
     const tls = config.tls
@@ -74,6 +78,10 @@ export class HttpListener {
     this.app.get('/topics', (req, reply) => this.listTopics(req, reply))
     this.app.delete('/topics/:topic', (req, reply) => this.deleteTopic(req, reply, (req.params as { topic: string }).topic))
     this.app.get('/topics/:topic/events', (req, reply) => this.readEvents(req, reply, (req.params as { topic: string }).topic))
+    if (monitoring !== null) {
+      registerMetrics(this, monitoring)
+      registerDashboard(this, monitoring)
+    }
     this.wss = new WebSocketServer({ noServer: true, maxPayload: this.cfg.maxFrameBytes })
     this.app.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.upgrade(req, socket, head))
   }
@@ -254,7 +262,7 @@ export class HttpListener {
   // --- plumbing ---
 
   /** Runs commands on a fresh session for the request (authenticated by its Basic header) and waits for held replies. */
-  private async exec (req: FastifyRequest, fn: (s: HttpSession) => void): Promise<string[]> {
+  async exec (req: FastifyRequest, fn: (s: HttpSession) => void): Promise<string[]> {
     const session = new HttpSession(this.nextId++, req.ip)
     try {
       this.authenticate(session, req.headers.authorization)
@@ -268,6 +276,24 @@ export class HttpListener {
     return session.lines
   }
 
+  /**
+   * The user a request's `Authorization: Basic` header names (null: none sent);
+   * throws AUTH_FAILED / RATE_LIMITED for bad credentials, AUTH_REQUIRED when
+   * none were sent and `auth.required`.
+   */
+  identify (req: FastifyRequest): string | null {
+    const probe = new HttpSession(0, req.ip)
+    this.authenticate(probe, req.headers.authorization)
+    const user = this.manager.ctx.auth.userOf(probe)
+    if (user === null && this.manager.ctx.auth.required) throw brokerError('AUTH_REQUIRED', { usage: 'HTTP Basic credentials' })
+    return user
+  }
+
+  /** The manager behind the routes (the dashboard and /metrics read its store and stats). */
+  get broker (): Manager {
+    return this.manager
+  }
+
   /** `Authorization: Basic` → the session's user; scrypt runs only when the header is not in the cache. */
   private authenticate (session: HttpSession, header: string | undefined): void {
     if (header === undefined) return
@@ -279,7 +305,10 @@ export class HttpListener {
       return
     }
     const creds = parseBasic(header)
-    if (creds === null) throw brokerError('AUTH_FAILED')
+    if (creds === null) {
+      auth.failures++
+      throw brokerError('AUTH_FAILED')
+    }
     const user = auth.login(session, creds.user, creds.password, now)
     this.credentials.remember(header, user, now)
   }
@@ -314,7 +343,9 @@ export class HttpListener {
     reply.type('application/json').send(JSON.stringify(value))
   }
 
-  private sendError (reply: FastifyReply, err: BrokerError): void {
+  sendError (reply: FastifyReply, err: BrokerError): void {
+    // A browser asks for credentials on a 401 that names the scheme (the dashboard's login prompt).
+    if (err.code === 'AUTH_REQUIRED' || err.code === 'AUTH_FAILED') reply.header('www-authenticate', 'Basic realm="ackline", charset="UTF-8"')
     reply.status(HTTP_STATUS[err.code]).type('application/json').send(JSON.stringify({ error: { code: err.code, message: err.message } }))
   }
 }

@@ -2,6 +2,7 @@ import type { Clock, Timer } from '../clock'
 import { unlinkSync } from 'node:fs'
 import { grantWord } from '../auth/acl'
 import type { Logger } from '../log'
+import type { PersistenceTimings } from '../metrics/histogram'
 import type { StoredEvent } from '../store/event'
 import type { Subscription } from '../store/subscription'
 import type { Topic } from '../store/topic'
@@ -39,6 +40,8 @@ export interface BatcherOptions {
   retentionCheckMs: number
   dedupeWindowMs: number
   dedupeMaxIds: number
+  /** Where each batch's duration goes (GET /metrics). */
+  timings?: PersistenceTimings | null
 }
 
 /**
@@ -253,6 +256,7 @@ export class EventsBatcher {
       }
       this.batches++
       this.lastReport = { topics: work.map(w => w.topic.name), events, bytes, syncMs }
+      this.o.timings?.batch.observe((performance.now() - t0) / 1000)
     }
   }
 

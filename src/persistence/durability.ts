@@ -3,6 +3,7 @@ import type { BrokerConfig } from '../config/defaults'
 import { ConfigError } from '../errors'
 import { grantWord } from '../auth/acl'
 import type { Logger } from '../log'
+import type { PersistenceTimings } from '../metrics/histogram'
 import type { Session } from '../manager/session'
 import type { StoredEvent } from '../store/event'
 import type { Store } from '../store/store'
@@ -56,7 +57,8 @@ export class Durability implements StoreObserver {
   }
 
   /** Locks the log dir, recovers the store from it (migrating a v1 one) and starts journaling. Throws ConfigError when it cannot. */
-  static async open (config: BrokerConfig, store: Store, log: Logger): Promise<Durability> {
+  /** timings: the journal's and batcher's latency histograms (GET /metrics); null when nobody reads them. */
+  static async open (config: BrokerConfig, store: Store, log: Logger, timings: PersistenceTimings | null = null): Promise<Durability> {
     const dir = config.logDir
     try {
       mkdirSync(dir, { recursive: true })
@@ -84,7 +86,7 @@ export class Durability implements StoreObserver {
         : new Journal(dir, result.maxGen + 1, config.fsync, {
           durable: (ticket) => d?.released(ticket),
           failed: (ticket, err) => d?.failed(ticket, err),
-        })
+        }, timings)
       const batcher = new EventsBatcher({
         dir,
         journal,
@@ -98,6 +100,7 @@ export class Durability implements StoreObserver {
         retentionCheckMs: config.retentionCheckMs,
         dedupeWindowMs: config.dedupeWindowMs,
         dedupeMaxIds: config.dedupeMaxIds,
+        timings,
       })
       for (const [topic, f] of files) {
         f.sinceSnapshot = f.segments.bytesFrom(Math.min(topic.nextOffset, topic.lowestOwed()))

@@ -1,5 +1,6 @@
 import { close, closeSync, fdatasync, fstatSync, fsync, fsyncSync, ftruncateSync, open, openSync, unlinkSync, write, writeSync } from 'node:fs'
 import { join } from 'node:path'
+import type { PersistenceTimings } from '../metrics/histogram'
 
 export type FsyncPolicy = 'always' | 'batch' | 'off'
 
@@ -40,8 +41,14 @@ export class Journal {
   private writing = false
   private paused = false
   private idleWaiters: Array<() => void> = []
+  /** performance.now() when the queued group got its first record, and for the group being written: then, when its write began, its records. */
+  private groupAt = 0
+  private writeGroupAt = 0
+  private writeAt = 0
+  private writeRecords = 0
 
-  constructor (dir: string, gen: number, policy: FsyncPolicy, events: JournalEvents) {
+  /** timings: where group-commit and confirm latencies go (GET /metrics); null when nobody reads them. */
+  constructor (dir: string, gen: number, policy: FsyncPolicy, events: JournalEvents, private readonly timings: PersistenceTimings | null = null) {
     this.dir = dir
     this.gen = gen
     this.policy = policy
@@ -62,6 +69,7 @@ export class Journal {
 
   /** Queues one record (a JSON text without newline); returns the ticket to wait for. */
   append (record: string): number {
+    if (this.buf.length === 0 && this.timings !== null) this.groupAt = performance.now()
     this.buf.push(record)
     if (!this.scheduled) {
       this.scheduled = true
@@ -79,6 +87,7 @@ export class Journal {
   flush (): void {
     this.scheduled = false
     if (this.writing || this.paused || this.buf.length === 0) return
+    this.startTiming()
     const data = Buffer.from(this.buf.join('\n') + '\n', 'utf8')
     this.buf = []
     const ticket = this.openTicket++
@@ -138,6 +147,7 @@ export class Journal {
     let err: Error | null = null
     try {
       if (this.buf.length > 0) {
+        this.startTiming()
         writeAllSync(oldFd, Buffer.from(this.buf.join('\n') + '\n', 'utf8'))
         this.buf = []
         ticket = this.openTicket++
@@ -197,9 +207,23 @@ export class Journal {
     if (empty) unlinkSync(journalFile(this.dir, this.gen))
   }
 
+  /** Notes when the group now being written started, for the latency histograms. */
+  private startTiming (): void {
+    if (this.timings === null) return
+    this.writeGroupAt = this.groupAt
+    this.writeAt = performance.now()
+    this.writeRecords = this.buf.length
+  }
+
   private settle (ticket: number, err: Error | null): void {
     this.writing = false
     if (err === null) {
+      if (this.timings !== null && this.writeRecords > 0) {
+        const now = performance.now()
+        this.timings.journalCommit.observe((now - this.writeAt) / 1000)
+        this.timings.publishConfirm.observe((now - this.writeGroupAt) / 1000, this.writeRecords)
+        this.writeRecords = 0
+      }
       if (ticket > this.durableTicket) this.durableTicket = ticket
       this.events.durable(this.durableTicket)
     } else {

@@ -494,6 +494,56 @@ export class SegmentLog {
     return this.next
   }
 
+  /**
+   * The events at the given offsets (ascending) that are retained, read
+   * synchronously for a command that cannot wait (`requeue`): one pass over
+   * the stretch from the first to the last, with positional reads. A damaged
+   * line ends the read there (the asynchronous reads move its segment aside).
+   */
+  readOffsetsSync (offsets: readonly number[]): SegmentLine[] {
+    const out: SegmentLine[] = []
+    if (offsets.length === 0) return out
+    const to = offsets[offsets.length - 1]
+    let k = 0
+    for (let i = this.segmentFor(offsets[0]); i < this.segs.length && k < offsets.length; i++) {
+      const s = this.segs[i]
+      if (s.index.count === 0 || s.index.lastOffset < offsets[k]) continue
+      if (s.index.firstOffset > to) break
+      let pos = s.index.floorPosition(offsets[k])
+      const fd = this.files.acquire(s.file)
+      try {
+        let buf = Buffer.allocUnsafe(64 * 1024)
+        while (pos < s.index.bytes && k < offsets.length) {
+          const n = readSync(fd, buf, 0, Math.min(buf.length, s.index.bytes - pos), pos)
+          const view = buf.subarray(0, n)
+          let start = 0
+          let nl = view.indexOf(0x0a, 0)
+          if (nl === -1) {
+            if (n < buf.length) return out
+            buf = Buffer.allocUnsafe(buf.length * 2)
+            continue
+          }
+          while (nl !== -1 && k < offsets.length) {
+            const quick = tailOffset(view, start, nl)
+            while (k < offsets.length && quick >= 0 && offsets[k] < quick) k++ // not retained: skipped
+            if (quick < 0 || quick === offsets[k]) {
+              const line = decodeLine(view.toString('utf8', start, nl))
+              if (line === null) return out
+              while (k < offsets.length && offsets[k] < line.offset) k++
+              if (k < offsets.length && offsets[k] === line.offset) { out.push(line); k++ }
+            }
+            start = nl + 1
+            nl = view.indexOf(0x0a, start)
+          }
+          pos += start
+        }
+      } finally {
+        this.files.release(s.file)
+      }
+    }
+    return out
+  }
+
   /** Reads the lines of `s` in [from, to] into out, from the index position for `from`. */
   private async readFrom (s: Segment, from: number, to: number, budget: { left: number, skip?: LineFilter }, out: SegmentLine[]): Promise<Read> {
     let pos = s.index.floorPosition(from)

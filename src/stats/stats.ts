@@ -31,6 +31,8 @@ export class BrokerStats {
   connections = 0
   /** Connections accepted since start. */
   accepted = 0
+  /** Publishes refused, by error code (`pub` lines and HTTP publishes): GET /metrics. */
+  readonly refusedPublishes = new Map<string, number>()
   /** Times a limit was hit, by config field. */
   readonly limitHits = {
     maxConnections: 0,
@@ -51,6 +53,11 @@ export class BrokerStats {
     this.now = clock.now
     this.startedAt = clock.now()
     this.samples.push(this.sample(this.startedAt))
+  }
+
+  /** Counts one refused publish. */
+  refusedPublish (code: string): void {
+    this.refusedPublishes.set(code, (this.refusedPublishes.get(code) ?? 0) + 1)
   }
 
   /** Starts sampling for rates. */

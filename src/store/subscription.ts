@@ -124,6 +124,13 @@ export class Subscription {
     return n
   }
 
+  /** Events held that were delivered before and not acked: owed a redelivery, delayed by nack, or in flight again (the dashboard). */
+  get redeliveries (): number {
+    let n = this.redeliver.length + this.delayed.length
+    for (const d of this.inFlight.values()) if (d.deliveries > 1) n++
+    return n
+  }
+
   /** True while this subscription has deliveries with deadlines (in flight or delayed). */
   get timed (): boolean {
     return this.inFlight.size > 0 || this.delayed.length > 0
@@ -397,6 +404,31 @@ export class Subscription {
       this.topic.owedStale = true
     }
     return n
+  }
+
+  /**
+   * The offsets this subscription still owes, ascending: waiting, in flight,
+   * owed a redelivery or delayed (not those of a replay still being listed).
+   */
+  owedOffsets (): number[] {
+    const out: number[] = []
+    this.waiting.forEachRun((_p, start, end) => { for (let o = start; o <= end; o++) out.push(o) })
+    for (const d of this.inFlight.values()) out.push(d.ev.offset)
+    for (const d of this.redeliver) out.push(d.ev.offset)
+    for (const d of this.delayed) out.push(d.ev.offset)
+    return out.sort((a, b) => a - b)
+  }
+
+  /** Drops an owed event wherever it waits (`requeue` moved it elsewhere); true when it was owed. */
+  forget (offset: number, key: string): boolean {
+    let found = this.waiting.removeAny(offset) >= 0
+    const d = this.inFlight.get(key)
+    if (d !== undefined && d.ev.offset === offset) { this.inFlight.delete(key); found = true }
+    const keep = (x: Delivery): boolean => x.ev.offset !== offset
+    if (this.redeliver.some(x => !keep(x))) { this.redeliver = this.redeliver.filter(keep); found = true }
+    if (this.delayed.some(x => !keep(x))) { this.delayed = this.delayed.filter(keep); found = true }
+    if (found) this.topic.owedStale = true
+    return found
   }
 
   /** Whether this subscription still holds the event at `offset` whose id is `key`. */

@@ -45,6 +45,8 @@ export interface StoredEventLog {
   bytesFrom: (offset: number) => number
   /** The first stored offset stamped at or after `ms` (lastOffset + 1 when none); reads a little of one segment. */
   offsetAtTimeSync: (ms: number) => number
+  /** The retained events at these offsets (ascending), read synchronously. */
+  readOffsetsSync?: (offsets: readonly number[]) => SegmentLine[]
 }
 
 /** Where a new subscription starts (`sub … from=`): see Topic.startOffset. */
@@ -322,6 +324,27 @@ export class Topic {
       const ev = this.unflushed[i]
       if (ev.offset > to) break
       if (ev.offset >= from) out.push(ev)
+    }
+    return out
+  }
+
+  /**
+   * The events at these offsets (ascending) that are retained, from memory or
+   * read synchronously from the segments: for a command that cannot wait
+   * (`requeue`), so keep the list short.
+   */
+  eventsAtSync (offsets: readonly number[]): StoredEvent[] {
+    const out: StoredEvent[] = []
+    const missing: number[] = []
+    for (const o of offsets) {
+      const ev = this.eventAt(o)
+      if (ev !== undefined) out.push(ev)
+      else missing.push(o)
+    }
+    const log = this.log
+    if (missing.length > 0 && log?.readOffsetsSync !== undefined) {
+      for (const l of log.readOffsetsSync(missing)) out.push(storedEventOf(l))
+      out.sort((a, b) => a.offset - b.offset)
     }
     return out
   }

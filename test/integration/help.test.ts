@@ -7,7 +7,7 @@ import { startLoggedBroker, testHash } from '../helpers/auth'
 const COMMON = 'pub|PUBLISH <topic> <event-json>, sub|SUBSCRIBE <topic> [max-in-flight [ack-timeout-ms]] [from=beginning|latest|<offset>|time:<unix-ms>] [to=<offset>] [ack=explicit|none], unsub|UNSUBSCRIBE <topic>, ' +
   'ack|ACKNOWLEDGE <topic> <event-id> [event-id ...], nack|NACK <topic> <event-id> [delay-ms], touch|TOUCH <topic> <event-id> [extend-ms], commit <topic> <offset>, create <topic>, delete <topic>, topics, ' +
   'name <client-id>, help, ping, quit, stats [topic], ' +
-  'events <topic> [from=<offset>] [limit=<n>], webhook <topic> <name> <url> [max-in-flight [max-deliveries [secret]]], webhooks <topic>, unwebhook <topic> <name>'
+  'events <topic> [from=<offset>] [limit=<n>], webhook <topic> <name> <url> [max-in-flight [max-deliveries [secret]]], webhooks <topic>, unwebhook <topic> <name>, requeue <topic> [event-id|all]'
 const AUTH = 'auth|AUTH <user> <password>'
 const GRANTS = 'grant <topic> <user> [pub|sub|both], revoke <topic> <user> [pub|sub|both]'
 const users = { alice: { passwordHash: testHash('alice-pw'), publish: ['*'], subscribe: ['*'] } }

@@ -10,8 +10,8 @@ import type { Session } from './session'
  * half the limit (`releaseAt`), or `publishHoldMaxMs` has passed. The gap
  * between the two marks lets a released publisher go for a burst: releasing
  * it as soon as the subscriber is back at the limit held and released it
- * once per ack (a timer, a reschedule and a small socket write per event,
- * a third of the broker's time in a W2 profile). Its unread input then backs
+ * once per ack (a timer and a reschedule per event: 7% of the broker's time
+ * in a W2 profile). Its unread input then backs
  * up into its socket, so back-pressure reaches the producer instead of the
  * queue growing. Active means connected, draining its socket, and acking: a
  * subscriber that has not acked for publishHoldMaxMs (stuck or gone) holds

@@ -28,8 +28,20 @@ function dropsOldest (ctx: HandlerContext, topic: string): boolean {
 }
 
 /**
- * The one way an event enters a topic, for `pub` and for dead letters:
- * checks that its id is not pending, the broker's pending-bytes limit and
+ * Idempotent publish: whether an event with this publisher-given id was
+ * published to the topic less than `dedupeWindowMs` ago, or is still held by
+ * some subscription. `pub` then answers `OK <id> duplicate, …` and stores nothing.
+ */
+export function alreadyPublished (ctx: HandlerContext, topic: Topic, key: string): boolean {
+  const seen = topic.ids.get(key)
+  if (seen === undefined) return false
+  return ctx.clock.now() - topic.ids.stampOf(key)! < ctx.config.dedupeWindowMs || topic.holds(seen, key)
+}
+
+/**
+ * The one way an event enters a topic, for `pub` (which has ruled out a
+ * duplicate first: alreadyPublished) and for dead letters: checks that its id
+ * is not pending (DUPLICATE_ID), the broker's pending-bytes limit and
  * every subscriber's queue bound (all before anything changes, so a refused
  * pub changes nothing), then gives it the topic's next offset, journals it
  * and fans it out. `beforeFanOut` runs between the journal record and the

@@ -139,11 +139,15 @@ export class Connection implements Session {
     this.write('EVENT ' + topic + ' ' + deliveryJson(ev, deliveries))
   }
 
-  /** The store ended a subscription (range acked, topic deleted): `END <topic> <reason>`, in order with the replies. */
+  /**
+   * The store ended a subscription (range acked, topic deleted): `END <topic> <reason>`, in order with
+   * the replies, once the records that end it (U, or the topic's X, appended in this same turn) are stored.
+   */
   ended (sub: Subscription, reason: string): void {
     const name = sub.topic.name
     if (this.subscriptions.get(name) === sub) this.subscriptions.delete(name)
-    this.reply('END ' + name + ' ' + reason)
+    const durability = this.manager.ctx.durability
+    durability.reply(this, 'END ' + name + ' ' + reason, durability.pendingTicket())
   }
 
   nextLine (): string | undefined {

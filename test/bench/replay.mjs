@@ -5,6 +5,7 @@
 //   npm run build
 //   node test/bench/replay.mjs [--events 1000000] [--in-flight 1000] [--repeats 3]
 //                              [--modes from,resume,ceiling] [--cli dist/cli.js] [--limit 900] [--keep]
+//                              [--broker-node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"]
 //
 // 1. Spawns `node <cli> start --port 0 --log-dir <tmp> --config <tmp>/cfg.json`
 //    (fsync always; maxPendingPerSubscriber and maxPendingBytes raised).
@@ -51,6 +52,8 @@ const MODES = option('modes', 'from,resume,ceiling').split(',')
 const CLI = resolve(option('cli', join(root, 'dist', 'cli.js')))
 const LIMIT = Number(option('limit', '900'))
 const KEEP = process.argv.includes('--keep')
+/** Extra node options for the broker only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (NODE_OPTIONS refuses --cpu-prof). */
+const BROKER_NODE_ARGS = option('broker-node-args', '').split(' ').filter(x => x !== '')
 const NL = 10
 
 /** ~100 bytes as stored, like backlog.mjs's events. */
@@ -215,7 +218,7 @@ async function main () {
     return { rate: delivered / ((last - t0) / 1000), firstMs: first - t0, subReply, delivered }
   }
 
-  const broker = spawnListening([CLI, 'start', '--port', '0', '--log-dir', join(DIR, 'logs'), '--config', join(DIR, 'cfg.json'), ...noHttpArgs(CLI)], /listening on [^:\s]+:(\d+)/)
+  const broker = spawnListening([...BROKER_NODE_ARGS, CLI, 'start', '--port', '0', '--log-dir', join(DIR, 'logs'), '--config', join(DIR, 'cfg.json'), ...noHttpArgs(CLI)], /listening on [^:\s]+:(\d+)/)
   const port = await broker.port
   const pid = broker.child.pid
   const pub = await client(port)

@@ -5,7 +5,7 @@
 //
 //   npm run build
 //   node test/bench/recovery.mjs [--events 1000000] [--runs 3] [--cli dist/cli.js] [--source v2|v1]
-//                                [--stop term|kill] [--dir DIR] [--keep] [--limit 900]
+//                                [--stop term|kill] [--dir DIR] [--keep] [--limit 900] [--set '{"dedupeWindowMs":1000}']
 //
 // --source v2 (default): the log dir is made by the broker itself: it starts on
 // an empty DIR (fsync always, pending limits raised), a named subscriber
@@ -56,7 +56,9 @@ if (!Number.isSafeInteger(N) || N < 1 || !Number.isSafeInteger(RUNS) || RUNS < 1
   process.exit(2)
 }
 const CONFIG = join(DIR, '..', `${DIR.split('/').pop()}-cfg.json`)
-writeFileSync(CONFIG, JSON.stringify({ maxPendingPerSubscriber: 2 * N + 100000, maxPendingBytes: Math.max(1 << 30, N * 400) }))
+/** --set '{"dedupeWindowMs":1000}': more config for the broker (JSON, merged over the limits above). */
+const EXTRA = JSON.parse(option('set', '{}'))
+writeFileSync(CONFIG, JSON.stringify({ maxPendingPerSubscriber: 2 * N + 100000, maxPendingBytes: Math.max(1 << 30, N * 400), ...EXTRA }))
 
 /** Writes <DIR>/bench.json (storage v1, topic-log format 2): N never-delivered events, ~100 bytes each, in delivery order (priority, then publish order). */
 function writeLog () {
@@ -188,6 +190,8 @@ async function run (i) {
   const startMs = performance.now() - t0
   const rssMb = vm(b.child.pid, 'VmRSS')
   const hwmMb = vm(b.child.pid, 'VmHWM')
+  // The log line goes to stderr, a different pipe than the listening line: it can arrive a little later.
+  for (let waited = 0; !b.stderr().includes('recovered from log dir') && waited < 5000; waited += 20) await new Promise(resolve => setTimeout(resolve, 20))
   const rec = b.stderr().split('\n').filter(l => l.includes('recovered from log dir')).map(l => JSON.parse(l))[0]
   const t1 = performance.now()
   const c = await client(port)

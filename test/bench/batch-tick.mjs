@@ -56,7 +56,13 @@ function cpuMs () {
 }
 const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor((s.length - 1) / 2)] }
 const dir = mkdtempSync(join(tmpdir(), 'ackline-batch-tick-'))
-const broker = await startBroker({ overrides: { port: 0, host: '127.0.0.1', logDir: dir, fsync: FSYNC, batchIntervalMs: 3600000, maxTopics: Math.max(TOPICS * 2, 100000), maxSubscriptionsPerConnection: Math.max(TOPICS * 2, 100000), ...(HAS_HTTP ? { http: null } : {}) } })
+let broker
+try {
+  broker = await startBroker({ overrides: { port: 0, host: '127.0.0.1', logDir: dir, fsync: FSYNC, batchIntervalMs: 3600000, maxTopics: Math.max(TOPICS * 2, 100000), maxSubscriptionsPerConnection: Math.max(TOPICS * 2, 100000), ...(HAS_HTTP ? { http: null } : {}) } })
+} catch (err) {
+  rmSync(dir, { recursive: true, force: true }) // a broker that could not start leaves no directory behind
+  throw err
+}
 try {
   const sock = connect({ host: '127.0.0.1', port: broker.address.port })
   sock.setNoDelay(true)

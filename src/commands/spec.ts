@@ -9,13 +9,13 @@ import type { Session } from '../manager/session'
  *
  * - `open`: anyone, before `auth` too (help, ping, quit).
  * - `login`: anyone; listed only while auth is in use and the connection is anonymous (auth).
- * - `authenticated`: a user when `auth.required`, anyone otherwise (name).
+ * - `authenticated`: a user when `auth.required`, anyone otherwise (name, topics).
  * - `topic-read`: as `authenticated`, and the `topic` field, when given, must be visible and
  *   published to or subscribed to by the user (stats).
- * - `topic-publish`: as `authenticated`, plus the publish right on `topic` (pub).
+ * - `topic-publish`: as `authenticated`, plus the publish right on `topic` (pub, create, delete).
  * - `topic-subscribe`: as `authenticated`, plus the subscribe right on `topic` (sub).
  * - `topic-visible`: as `authenticated`, and `topic` must be visible: the command works on the
- *   connection's own subscription (ack, nack, touch, unsub).
+ *   connection's own subscription (ack, nack, touch, commit, unsub).
  * - `owner`: always a user (also when auth is optional), the owner of the private `topic` (grant, revoke).
  *
  * A private topic the user may not see gets exactly the reply of a missing topic.

@@ -23,7 +23,7 @@
 //    (the restart serves sub), and VmRSS / VmHWM (peak) after.
 // Everything it spawns is killed on exit; a watchdog ends the run after
 // --limit seconds. The temporary directory is removed unless --keep.
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -58,9 +58,14 @@ process.on('SIGINT', () => process.exit(130))
 
 writeFileSync(join(DIR, 'cfg.json'), JSON.stringify({ fsync: FSYNC, maxPendingPerSubscriber: 2 * N + 100000, maxPendingBytes: Math.max(1 << 30, N * 400), logLevel: 'warn', ...(option('cache', null) !== null ? { eventCacheBytes: Number(option('cache', '0')) } : {}) }))
 
+/** `--no-http-port` if this build has the HTTP listener (on by default on the fixed port 8080, which another broker or test may hold). */
+function noHttpArgs (cli) {
+  return execFileSync(process.execPath, [cli, 'start', '--help'], { encoding: 'utf8' }).includes('--no-http-port') ? ['--no-http-port'] : []
+}
+const NO_HTTP = noHttpArgs(CLI)
 function start () {
   const t0 = performance.now()
-  const child = spawn(process.execPath, [CLI, 'start', '--port', '0', '--log-dir', LOGS, '--config', join(DIR, 'cfg.json')], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [CLI, 'start', '--port', '0', '--log-dir', LOGS, '--config', join(DIR, 'cfg.json'), ...NO_HTTP], { stdio: ['ignore', 'pipe', 'pipe'] })
   children.add(child)
   let out = ''
   let err = ''
@@ -150,6 +155,7 @@ await new Promise((resolve, reject) => {
     if (batch !== '') pub.s.write(batch)
   }
   pub.s.on('data', () => {
+    const had = confirmed
     while (pub.lines.length > 0) {
       const line = pub.lines.shift()
       if (!line.startsWith('OK ')) { reject(new Error(line)); return }
@@ -157,7 +163,7 @@ await new Promise((resolve, reject) => {
     }
     if (confirmed === N) resolve()
     else pump()
-    if (confirmed % 1000000 === 0) console.log(`  ${confirmed} published (${(confirmed / ((performance.now() - t0) / 1000)).toFixed(0)} ev/s)`)
+    if (Math.floor(confirmed / 1000000) !== Math.floor(had / 1000000)) console.log(`  ${confirmed} published (${(confirmed / ((performance.now() - t0) / 1000)).toFixed(0)} ev/s)`)
   })
   pump()
 })

@@ -18,7 +18,7 @@
 // publish-to-OK p50/p99, and the broker's CPU time per event from
 // /proc/<pid>/stat, the steadier figure on a shared machine). Brokers are stopped by pid; a watchdog ends the run
 // after --limit seconds.
-import { spawn, execFile } from 'node:child_process'
+import { spawn, execFile, execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -49,10 +49,14 @@ process.on('exit', () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true })
 })
 
+/** `--no-http-port` if this build has the HTTP listener (on by default on the fixed port 8080, which another broker or test may hold). */
+function noHttpArgs (cli) {
+  return execFileSync(process.execPath, [cli, 'start', '--help'], { encoding: 'utf8' }).includes('--no-http-port') ? ['--no-http-port'] : []
+}
 async function broker (cli) {
   const dir = mkdtempSync(join(tmpdir(), 'ackline-compare-'))
   dirs.add(dir)
-  const child = spawn(process.execPath, [cli, 'start', '--port', '0', '--log-dir', join(dir, 'logs'), '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, [cli, 'start', '--port', '0', '--log-dir', join(dir, 'logs'), '--log-level', 'warn', ...noHttp.get(cli)], { stdio: ['ignore', 'pipe', 'inherit'] })
   children.add(child)
   let out = ''
   const port = await new Promise((resolve, reject) => {
@@ -86,6 +90,7 @@ async function bench (port, named) {
 }
 
 const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor((s.length - 1) / 2)] }
+const noHttp = new Map([[BASE, noHttpArgs(BASE)], [HEAD, noHttpArgs(HEAD)]])
 const results = { base: { W2: [], W3: [] }, head: { W2: [], W3: [] } }
 console.log(`compare: base ${BASE}, head ${HEAD}, ${REPEATS} repeats, ${MESSAGES} events, fsync always`)
 for (let r = 0; r < REPEATS; r++) {

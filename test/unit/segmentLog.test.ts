@@ -449,3 +449,27 @@ t.test('offsetAtTimeSync finds the first event stamped at or after a time, readi
   const half = log.bytesFrom(101)
   t.ok(half > log.bytes * 0.4 && half < log.bytes * 0.6, `about half from the middle (${half} of ${log.bytes})`)
 })
+
+t.test('a range of a few events reads about the bytes it spans, not a whole 256 KiB chunk (a replay reads as many events as it has free slots)', async t => {
+  const dir = t.testdir()
+  const log = SegmentLog.open(dir, opts())
+  await log.append(entries(1, 5000)) // ~85 bytes a line: ~420 KiB, one segment
+  const chunk = 256 * 1024
+  let before = log.bytesRead
+  const few = await log.readRange(2000, 2009, chunk)
+  t.same(few.map(l => l.offset), Array.from({ length: 10 }, (_, i) => 2000 + i))
+  t.ok(log.bytesRead - before <= 3 * 4096 + 1024, `10 events read with ${log.bytesRead - before} bytes`)
+  // Up to the last offset, and a range a budget cuts short, are still read whole.
+  before = log.bytesRead
+  const end = await log.readRange(4990, 5000, chunk)
+  t.same(end.map(l => l.offset), Array.from({ length: 11 }, (_, i) => 4990 + i))
+  const all = []
+  for (let from = 1; from <= 5000;) {
+    const part = await log.readRange(from, 5000, chunk)
+    all.push(...part)
+    from = part[part.length - 1].offset + 1
+  }
+  t.equal(all.length, 5000)
+  t.ok(all.every((l, i) => l.offset === i + 1 && l.text === entry(i + 1).json))
+  await log.close()
+})

@@ -58,13 +58,9 @@ export class Manager {
   /** The session is gone: anonymous subscriptions end, named ones wait for their owner. */
   disconnect (session: Session): void {
     this.ctx.flow.forget(session)
-    for (const s of session.subscriptions.values()) {
-      if (s.named) {
-        s.detach()
-      } else {
-        s.topic.subscriptions.delete(s.key)
-        s.destroy()
-      }
+    for (const s of [...session.subscriptions.values()]) {
+      if (s.named) s.detach()
+      else s.topic.unsubscribe(s, 'disconnect')
     }
     session.subscriptions.clear()
     if (session.name !== null && this.ctx.names.get(session.name) === session) this.ctx.names.delete(session.name)

@@ -168,9 +168,9 @@ export class Durability implements StoreObserver {
     this.record(sub.topic, deliveredRecord(sub.key, d.ev.offset, d.ev.priority, d.deliveries))
   }
 
-  /** The store ended a subscription: a range done is journaled like an unsub (a deleted topic ends everything with its X). */
-  ended (sub: Subscription, reason: string): void {
-    if (reason !== 'deleted') this.unsubscribed(sub)
+  /** A subscription ended (Topic.unsubscribe): a named one gets its `U` record (a deleted topic ends everything with its X). */
+  ended (sub: Subscription, reason: string): number {
+    return reason === 'deleted' ? 0 : this.unsubscribed(sub)
   }
 
   eventsLost (sub: Subscription, from: number, to: number, count: number): void {

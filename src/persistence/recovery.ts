@@ -282,7 +282,7 @@ async function build (lt: Loading, store: Store, log: Logger, o: RecoveryOptions
       delivered.push(ev)
     }
     sub.restoreDone()
-    topic.subscriptions.set(s.name, sub)
+    topic.adopt(sub)
   }
   if (lost > 0) log.warn({ topic: lt.name, lost }, 'events delivered and not acked are gone from the segments (a damaged segment was moved aside); skipped')
 

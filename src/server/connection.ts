@@ -6,7 +6,7 @@ import type { Manager } from '../manager/manager'
 import type { Session } from '../manager/session'
 import { LineFramer } from '../protocol/frameLines'
 import { deliveryJson, type StoredEvent } from '../store/event'
-import type { Subscription } from '../store/subscription'
+import { QUIET_ENDS, type Subscription } from '../store/subscription'
 
 /**
  * Queued input, answered in order: a command line, the byte count of an
@@ -139,11 +139,11 @@ export class Connection implements Session {
     this.write('EVENT ' + topic + ' ' + deliveryJson(ev, deliveries))
   }
 
-  /** The store ended a subscription (range acked, topic deleted): `END <topic> <reason>`, in order with the replies. */
+  /** A subscription ended: forgotten here; one the client did not end itself (range acked, topic deleted) gets `END <topic> <reason>`, in order with the replies. */
   ended (sub: Subscription, reason: string): void {
     const name = sub.topic.name
     if (this.subscriptions.get(name) === sub) this.subscriptions.delete(name)
-    this.reply('END ' + name + ' ' + reason)
+    if (!QUIET_ENDS.has(reason)) this.reply('END ' + name + ' ' + reason)
   }
 
   nextLine (): string | undefined {

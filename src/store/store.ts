@@ -62,7 +62,6 @@ export class Store {
     const t = this.topics.get(name)
     if (t === undefined) return undefined
     this.topics.delete(name)
-    for (const s of t.subscriptions.values()) this.timed.delete(s)
     t.wipe()
     this.observer?.topicDeleted?.(t)
     return t

@@ -9,9 +9,16 @@ export interface DeliverySink {
   /** True while the client is not draining its socket or is going away (a pause for the journal does not count). */
   stalled: () => boolean
   deliver: (topic: string, ev: StoredEvent, deliveries: number) => void
-  /** The subscription ended without the client asking (its range was acked, its topic deleted): `END <topic> <reason>`. */
+  /**
+   * The subscription ended (Topic.unsubscribe): the sink forgets it; for an
+   * end the client did not ask for (its range was acked, its topic deleted)
+   * it says so (`END <topic> <reason>`). See QUIET_ENDS.
+   */
   ended?: (sub: Subscription, reason: string) => void
 }
+
+/** Ends a subscriber asked for itself (or that it caused): its sink forgets the subscription without an `END` line. */
+export const QUIET_ENDS: ReadonlySet<string> = new Set(['unsub', 'disconnect', 'revoked'])
 
 /** An event handed to the subscriber and not yet acknowledged. */
 export interface Delivery {
@@ -384,20 +391,7 @@ export class Subscription {
   checkRangeDone (): void {
     if (this.to <= 0 || this.ended || this.listFrom >= 0 || this.topic.nextOffset <= this.to) return
     if (this.waiting.size > 0 || this.inFlight.size > 0 || this.redeliver.length > 0 || this.delayed.length > 0 || this.reading) return
-    this.end(String(this.to))
-  }
-
-  /**
-   * Ends the subscription from the store's side (range done, topic deleted):
-   * removed from its topic, its sink and the durability layer are told.
-   */
-  end (reason: string): void {
-    if (this.ended) return
-    const sink = this.sink
-    if (this.topic.subscriptions.get(this.key) === this) this.topic.subscriptions.delete(this.key)
-    this.destroy()
-    this.topic.observer?.ended?.(this, reason)
-    sink?.ended?.(this, reason)
+    this.topic.unsubscribe(this, String(this.to))
   }
 
   attach (sink: DeliverySink): void {
@@ -415,7 +409,7 @@ export class Subscription {
     this.redeliver.sort(deliveryOrder)
   }
 
-  /** Ends the subscription: it holds nothing any more. */
+  /** Clears the subscription once it has ended (called by Topic.unsubscribe): it holds nothing any more. */
   destroy (): void {
     this.ended = true
     this.sink = null

@@ -17,9 +17,8 @@ export const unsub = defineCommand({ name: 'unsub', words: ['unsub', 'UNSUBSCRIB
 
 function handler (ctx: HandlerContext, session: Session, { topic: name }: FieldsOf<typeof args>): void {
   const subscription = session.subscriptions.get(name) ?? notSubscribed(ctx, name)
-  session.subscriptions.delete(name)
-  subscription.topic.subscriptions.delete(subscription.key)
   const dropped = subscription.pending + subscription.inFlight.size
-  subscription.destroy()
-  ctx.durability.reply(session, `OK unsubscribed from ${name}${dropped > 0 ? ` (${dropped} unacked event${dropped === 1 ? '' : 's'} dropped)` : ''}`, ctx.durability.unsubscribed(subscription))
+  const ticket = subscription.topic.unsubscribe(subscription, 'unsub')
+  session.subscriptions.delete(name)
+  ctx.durability.reply(session, `OK unsubscribed from ${name}${dropped > 0 ? ` (${dropped} unacked event${dropped === 1 ? '' : 's'} dropped)` : ''}`, ticket)
 }

@@ -12,6 +12,11 @@ import { stats } from '../manager/handlers/stats'
 import { sub } from '../manager/handlers/sub'
 import { touch } from '../manager/handlers/touch'
 import { unsub } from '../manager/handlers/unsub'
+import { exchange } from '../manager/handlers/exchange'
+import { bind } from '../manager/handlers/bind'
+import { unbind } from '../manager/handlers/unbind'
+import { exchanges } from '../manager/handlers/exchanges'
+import { route } from '../manager/handlers/route'
 
 /**
  * Every command the broker speaks, in the order `help` lists them. A new
@@ -20,7 +25,7 @@ import { unsub } from '../manager/handlers/unsub'
  * config schema, DEFAULTS.commands, usage texts, `help` and the auth gate
  * all follow from the entry.
  */
-export const BUILTIN_COMMANDS = [pub, sub, unsub, ack, nack, touch, name, help, ping, quit, stats, auth, grant, revoke] as const
+export const BUILTIN_COMMANDS = [pub, sub, unsub, ack, nack, touch, name, help, ping, quit, stats, auth, grant, revoke, exchange, bind, unbind, exchanges, route] as const
 
 /** A built-in command's registry name: the key of the config's `commands` table. */
 export type Action = typeof BUILTIN_COMMANDS[number]['name']

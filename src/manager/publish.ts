@@ -27,18 +27,37 @@ function dropsOldest (ctx: HandlerContext, topic: string): boolean {
   return set.matches(topic)
 }
 
+/** What admitEvent settled: the event's id, and whether full queues drop their oldest to take it. */
+export interface Admission {
+  id: string | number
+  key: string
+  dropping: boolean
+}
+
 /**
- * The one way an event enters a topic, for `pub` and for dead letters:
- * checks that its id is not pending, the broker's pending-bytes limit and
- * every subscriber's queue bound (all before anything changes, so a refused
- * pub changes nothing), then gives it the topic's next offset, journals it
- * and fans it out. `beforeFanOut` runs between the journal record and the
- * deliveries (pub sends its OK there).
+ * The one way an event enters a topic, for `pub`, `route` and dead letters:
+ * admitEvent, then storeEvent, then `beforeFanOut` (pub sends its OK there),
+ * then the fan-out.
  */
 export function publishEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedEvent, beforeFanOut?: (p: Published) => void): Published {
+  const result = storeEvent(ctx, topic, parsed, admitEvent(ctx, topic, parsed))
+  if (beforeFanOut !== undefined) beforeFanOut(result)
+  topic.publish(result.ev, parsed.id !== undefined)
+  return result
+}
+
+/**
+ * Checks, before anything changes (so a refused event changes nothing),
+ * that the event's id is not pending, the broker's pending-bytes limit and
+ * every subscriber's queue bound. `givenId`: an id the caller assigned when
+ * the event has none (route: one id for every topic it reaches).
+ */
+export function admitEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedEvent, givenId?: string): Admission {
   let id = parsed.id
   let key: string
-  if (id === undefined) {
+  if (id === undefined && givenId !== undefined) {
+    id = key = givenId
+  } else if (id === undefined) {
     id = topic.assignId()
     key = topic.assignedKey
   } else {
@@ -60,7 +79,6 @@ export function publishEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedE
       fail('QUEUE_FULL', { subscriber: s.named ? s.key : 'anonymous', topic: topic.name, max })
     }
   }
-  let dropped = 0
   if (dropping) {
     // Every full queue must be able to drop before any does: a refused pub changes nothing.
     for (const s of topic.subscriptions.values()) {
@@ -68,18 +86,28 @@ export function publishEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedE
         fail('QUEUE_FULL.allDelivered', { subscriber: s.named ? s.key : 'anonymous', topic: topic.name, max })
       }
     }
+  }
+  return { id, key, dropping }
+}
+
+/**
+ * Gives an admitted event the topic's next offset (full queues drop their
+ * oldest first under drop-oldest) and journals it; the caller fans it out
+ * with `topic.publish(ev, parsed.id !== undefined)`.
+ */
+export function storeEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedEvent, a: Admission): Published {
+  let dropped = 0
+  if (a.dropping) {
+    const max = ctx.config.maxPendingPerSubscriber
     for (const s of topic.subscriptions.values()) {
       if (s.pending + s.inFlight.size < max) continue
       const gone = s.dropLowest()
       ctx.durability.acked(s, gone)
-      store.counters.dropped++
+      ctx.store.counters.dropped++
       dropped++
       ctx.log.warn({ topic: topic.name, subscriber: s.key, offset: gone, priority: s.waiting.lastPriority }, 'queue full: dropped lowest-priority oldest event')
     }
   }
-  const ev = sealEvent(parsed, id, topic.nextOffset, ctx.clock.now(), key)
-  const result: Published = { ev, subscribers: topic.subscriptions.size, ticket: ctx.durability.published(topic, ev), dropped }
-  if (beforeFanOut !== undefined) beforeFanOut(result)
-  topic.publish(ev, parsed.id !== undefined)
-  return result
+  const ev = sealEvent(parsed, a.id, topic.nextOffset, ctx.clock.now(), a.key)
+  return { ev, subscribers: topic.subscriptions.size, ticket: ctx.durability.published(topic, ev), dropped }
 }

@@ -1,4 +1,5 @@
 import { systemClock, type Clock } from '../clock'
+import { ExchangeTable } from '../routing/exchanges'
 import { EventCache } from './eventCache'
 import type { Subscription } from './subscription'
 import { Topic, type StoreObserver } from './topic'
@@ -15,6 +16,8 @@ export class Store {
   /** The broker's clock: delivery deadlines and ack times come from it. */
   readonly clock: Clock
   readonly topics = new Map<string, Topic>()
+  /** Exchanges and their bindings (`exchange`, `bind`, `route`): durable, journaled by the durability layer. */
+  readonly exchanges = new ExchangeTable()
   /** Set by the durability layer; null when nothing is persisted. */
   observer: StoreObserver | null = null
   /** Subscriptions with deliveries that have deadlines; the redelivery sweep walks only these. */

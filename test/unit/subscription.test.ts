@@ -6,6 +6,7 @@ import { Topic } from '../../src/store/topic'
 class Sink implements DeliverySink {
   got: Array<[string, number]> = []
   open = true
+  ended?: (s: Subscription, reason: string) => void
   canDeliver (): boolean { return this.open }
   stalled (): boolean { return !this.open }
   deliver (_topic: string, ev: StoredEvent, deliveries: number): void { this.got.push([ev.key, deliveries]) }

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { startTestBroker, type LineClient } from '../helpers/broker'
+import { startLoggedBroker, testHash } from '../helpers/auth'
 
 /** The events a client got, as `topic id` strings, until it is quiet. */
 async function drained (c: LineClient): Promise<string[]> {
@@ -131,4 +132,60 @@ t.test('maxTopics: a route that would create more topics than allowed publishes 
   t.match(await c.request('bind f t3'), /^OK/)
   t.equal(await c.request('route f k {"msg":2}'), 'ERR TOO_MANY_TOPICS the broker is at its limit of 2 topics (maxTopics); topic t3 was not created')
   t.equal(b.broker.store.topic('t1')!.nextOffset, 3, 'nothing published to t1 by the refused route')
+})
+
+t.test('ACL: bind needs the publish right on the topic; route publishes under the publish ACL of every topic, all or nothing', async t => {
+  const users = {
+    alice: { passwordHash: testHash('alice-pw'), publish: ['orders.*'], subscribe: ['*'] },
+    bob: { passwordHash: testHash('bob-pw'), publish: ['*'], subscribe: ['*'] },
+  }
+  const tb = await startLoggedBroker(t, { auth: { required: true, users } })
+  const alice = await tb.client()
+  const bob = await tb.client()
+  t.equal(await alice.request('exchange x fanout'), 'ERR AUTH_REQUIRED authenticate first: auth <user> <password>')
+  t.match(await alice.request('auth alice alice-pw'), /^OK/)
+  t.match(await bob.request('auth bob bob-pw'), /^OK/)
+  t.equal(await alice.request('exchange x fanout'), 'OK exchange x (fanout) declared')
+  t.equal(await alice.request('bind x orders.eu'), 'OK bound orders.eu to x')
+  t.equal(await alice.request('bind x audit'), 'ERR FORBIDDEN user alice may not publish to audit')
+  t.equal(await bob.request('bind x audit'), 'OK bound audit to x')
+  t.equal(await alice.request('route x k {"id":"r1","msg":1}'), 'ERR FORBIDDEN user alice may not publish to audit')
+  t.notOk(tb.broker.store.topic('orders.eu'), 'nothing was published, not even to the topic alice may publish to')
+  t.equal(await bob.request('route x k {"id":"r2","msg":2}'), 'OK r2 routed to 2 topics')
+  t.equal(await bob.request('bind x ~alice.private'), 'ERR UNKNOWN_TOPIC topic ~alice.private does not exist', 'a private topic bob cannot see')
+  t.equal(await alice.request('bind x ~alice.private'), 'OK bound ~alice.private to x')
+  t.equal(await bob.request('route x k {"id":"r3","msg":3}'), 'ERR FORBIDDEN user bob may not publish to every topic exchange x routes "k" to; nothing was published')
+  const seen = JSON.parse((await bob.request('exchanges')).slice(3))
+  t.same(seen[0].bindings.map((b: { topic: string }) => b.topic), ['orders.eu', 'audit'], 'exchanges hides the private topic from bob')
+  const own = JSON.parse((await alice.request('exchanges')).slice(3))
+  t.same(own[0].bindings.map((b: { topic: string }) => b.topic), ['orders.eu', 'audit', '~alice.private'])
+})
+
+t.test('HTTP: PUT /exchanges/:name, POST bindings, POST events (bytes kept), GET /exchanges, coded errors', async t => {
+  const tb = await startTestBroker(t)
+  const base = `http://127.0.0.1:${tb.broker.httpAddress!.port}`
+  const call = async (method: string, path: string, body?: string): Promise<{ status: number, json: any }> => {
+    const res = await fetch(base + path, { method, body, headers: body === undefined ? {} : { 'content-type': 'application/json' } })
+    return { status: res.status, json: JSON.parse(await res.text()) }
+  }
+  t.same(await call('PUT', '/exchanges/shop', '{"type":"topic"}'), { status: 200, json: { exchange: 'shop', type: 'topic', created: true } })
+  t.same(await call('PUT', '/exchanges/shop', '{"type":"topic"}'), { status: 200, json: { exchange: 'shop', type: 'topic', created: false } })
+  t.same((await call('PUT', '/exchanges/shop', '{"type":"direct"}')).json.error.code, 'EXCHANGE_TYPE')
+  t.equal((await call('PUT', '/exchanges/shop', '{"type":"direct","x":1}')).status, 400)
+  t.same(await call('POST', '/exchanges/shop/bindings', '{"topic":"eu","key":"orders.eu.#"}'), { status: 200, json: { exchange: 'shop', topic: 'eu', key: 'orders.eu.#', created: true } })
+  t.same(await call('POST', '/exchanges/shop/bindings', '{"topic":"eu","key":"orders.eu.#"}'), { status: 200, json: { exchange: 'shop', topic: 'eu', key: 'orders.eu.#', created: false } })
+  t.same(await call('POST', '/exchanges/nope/bindings', '{"topic":"eu","key":"k"}'), { status: 404, json: { error: { code: 'UNKNOWN_EXCHANGE', message: 'exchange nope does not exist; declare it with exchange <name> fanout|direct|topic' } } })
+  const c = await tb.client()
+  t.match(await c.request('pub eu {"msg":"create"}'), /^OK/)
+  t.match(await c.request('sub eu'), /^OK/)
+  const body = '{"id":"h1", "msg":"héllo",  "n":1.50}'
+  t.same(await call('POST', '/exchanges/shop/events?key=orders.eu.paid', body), { status: 200, json: { id: 'h1', exchange: 'shop', routed: 1 } })
+  const line = await c.next()
+  t.ok(line.startsWith('EVENT eu {"priority":0,"id":"h1", "msg":"héllo",  "n":1.50,"timestamp":'), `bytes kept: ${line}`)
+  t.same(await call('POST', '/exchanges/shop/events?key=stock', '{"id":"h2","msg":1}'), { status: 200, json: { id: 'h2', exchange: 'shop', routed: 0 } })
+  const un = await call('POST', '/exchanges/shop/events?key=stock&mandatory=1', '{"id":"h3","msg":1}')
+  t.same([un.status, un.json.error.code], [404, 'UNROUTABLE'])
+  t.same((await call('POST', '/exchanges/shop/events?key=stock&mandatory=2', '{"msg":1}')).json.error.code, 'BAD_ARGS')
+  t.same((await call('POST', '/exchanges/shop/events', '{"msg":1}')).json.error.message, 'missing routing key; usage: route <exchange> <routing-key> <event-json> [mandatory=1]')
+  t.same((await call('GET', '/exchanges')).json, [{ name: 'shop', type: 'topic', bindings: [{ topic: 'eu', key: 'orders.eu.#' }] }])
 })

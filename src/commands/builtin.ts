@@ -25,7 +25,7 @@ import { route } from '../manager/handlers/route'
  * config schema, DEFAULTS.commands, usage texts, `help` and the auth gate
  * all follow from the entry.
  */
-export const BUILTIN_COMMANDS = [pub, sub, unsub, ack, nack, touch, name, help, ping, quit, stats, auth, grant, revoke, exchange, bind, unbind, exchanges, route] as const
+export const BUILTIN_COMMANDS = [pub, sub, unsub, ack, nack, touch, name, help, ping, quit, stats, exchange, bind, unbind, exchanges, route, auth, grant, revoke] as const
 
 /** A built-in command's registry name: the key of the config's `commands` table. */
 export type Action = typeof BUILTIN_COMMANDS[number]['name']

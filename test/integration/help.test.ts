@@ -6,7 +6,8 @@ import { startLoggedBroker, testHash } from '../helpers/auth'
 
 const COMMON = 'pub|PUBLISH <topic> <event-json>, sub|SUBSCRIBE <topic> [max-in-flight [ack-timeout-ms]], unsub|UNSUBSCRIBE <topic>, ' +
   'ack|ACKNOWLEDGE <topic> <event-id>, nack|NACK <topic> <event-id> [delay-ms], touch|TOUCH <topic> <event-id> [extend-ms], ' +
-  'name <client-id>, help, ping, quit, stats [topic]'
+  'name <client-id>, help, ping, quit, stats [topic], exchange <exchange> <fanout|direct|topic>, bind <exchange> <topic> [binding-key], ' +
+  'unbind <exchange> <topic> [binding-key], exchanges, route <exchange> <routing-key> <event-json> [mandatory=1]'
 const AUTH = 'auth|AUTH <user> <password>'
 const GRANTS = 'grant <topic> <user> [pub|sub|both], revoke <topic> <user> [pub|sub|both]'
 const users = { alice: { passwordHash: testHash('alice-pw'), publish: ['*'], subscribe: ['*'] } }

@@ -91,5 +91,8 @@ function publishResult (text: string): PublishResult {
   if (parsed !== null) return { id: parsed.id, duplicate: false, subscribers: parsed.subscribers, dropped: parsed.dropped }
   // An OK always means published; a wording this client does not know still starts with the id.
   const sp = text.indexOf(' ')
-  return { id: sp === -1 ? text : text.slice(0, sp), duplicate: false, subscribers: null, dropped: 0 }
+  const id = sp === -1 ? text : text.slice(0, sp)
+  // `<id> duplicate, already published to <topic>`: the broker had it already (idempotent publish), nothing new was stored.
+  if (text.startsWith(' duplicate, ', sp)) return { id, duplicate: true, subscribers: 0, dropped: 0 }
+  return { id, duplicate: false, subscribers: null, dropped: 0 }
 }

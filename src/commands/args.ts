@@ -119,6 +119,18 @@ export function choice<N extends string, const C extends string> (name: N, what:
   })
 }
 
+/** `<offset>`: a topic offset, an integer from 1 up to 2^53-1 (BAD_ARGS otherwise). */
+export function offset<N extends string = 'offset'> (name: N = 'offset' as N): ArgSpec<N, number, false> {
+  return required(name, 'offset', 'offset', {
+    type: 'integer',
+    parse: (text: string) => {
+      const n = digitsValue(text, 16)
+      if (!(n >= 1 && Number.isSafeInteger(n))) fail('BAD_ARGS.notOffset', { what: 'offset', got: text })
+      return n
+    },
+  })
+}
+
 /** `<event-json>`: the rest of the line, parsed and validated as an event (BAD_JSON, BAD_EVENT otherwise). */
 export function event<N extends string = 'event'> (name: N = 'event' as N): ArgSpec<N, ParsedEvent, false> {
   return required(name, 'event-json', 'event JSON', EVENT, true, true)

@@ -1,5 +1,8 @@
 import { ack } from '../manager/handlers/ack'
 import { auth } from '../manager/handlers/auth'
+import { commit } from '../manager/handlers/commit'
+import { create } from '../manager/handlers/create'
+import { del } from '../manager/handlers/delete'
 import { grant } from '../manager/handlers/grant'
 import { help } from '../manager/handlers/help'
 import { nack } from '../manager/handlers/nack'
@@ -10,6 +13,7 @@ import { quit } from '../manager/handlers/quit'
 import { revoke } from '../manager/handlers/revoke'
 import { stats } from '../manager/handlers/stats'
 import { sub } from '../manager/handlers/sub'
+import { topics } from '../manager/handlers/topics'
 import { touch } from '../manager/handlers/touch'
 import { unsub } from '../manager/handlers/unsub'
 import { exchange } from '../manager/handlers/exchange'
@@ -25,7 +29,7 @@ import { route } from '../manager/handlers/route'
  * config schema, DEFAULTS.commands, usage texts, `help` and the auth gate
  * all follow from the entry.
  */
-export const BUILTIN_COMMANDS = [pub, sub, unsub, ack, nack, touch, name, help, ping, quit, stats, exchange, bind, unbind, exchanges, route, auth, grant, revoke] as const
+export const BUILTIN_COMMANDS = [pub, sub, unsub, ack, nack, touch, commit, create, del, topics, name, help, ping, quit, stats, exchange, bind, unbind, exchanges, route, auth, grant, revoke] as const
 
 /** A built-in command's registry name: the key of the config's `commands` table. */
 export type Action = typeof BUILTIN_COMMANDS[number]['name']

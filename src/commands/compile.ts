@@ -13,6 +13,17 @@ export type LineParser = (line: string, from: number, to: number) => Fields
 export interface ParserErrors {
   absent: (index: number) => undefined
   unexpected: (line: string, from: number, to: number) => never
+  /** Commands with options: parses the `key=value` words in line[from, to) into their values, in the spec's order. */
+  options?: (line: string, from: number, to: number) => readonly unknown[]
+}
+
+/** The option values of a line that has none. */
+const NO_OPTIONS: readonly unknown[] = Object.freeze([])
+
+/** Whether line[from, end) is a `key=value` option word. */
+export function isOptionWord (line: string, from: number, end: number): boolean {
+  const eq = line.indexOf('=', from)
+  return eq >= 0 && eq < end
 }
 
 /**
@@ -33,18 +44,39 @@ export interface ParserErrors {
  *
  * Only the field names come from the spec, and defineCommand accepts only
  * plain identifiers for them; everything else is passed in.
+ *
+ * A command with `key=value` options (sub) differs in two places: a word
+ * holding `=` ends the positional arguments (the ones left are absent), and
+ * the words from there on go to `options(line, i, to)`, whose values fill
+ * the option fields:
+ *
+ *     if (i < to && !isOptionWord(line, i, end = tokenEnd(line, i))) { v0 = ... } else v0 = absent(0)
+ *     ...
+ *     const o = i < to ? options(line, i, to) : NO_OPTIONS
+ *     return {"topic": v0, ..., "from": o[0], "to": o[1]}
+ *
+ * Commands without options (pub, ack) get exactly the code above.
  */
 export function compileLineParser (command: Command, config: BrokerConfig, errors: ParserErrors): LineParser {
+  const withOptions = command.options.length > 0
   const body = ['let i = from, end']
   command.args.forEach((a, j) => {
     body.push(`let v${j}`)
-    body.push(`if (i < to) { end = ${a.rest ? 'to' : 'tokenEnd(line, i)'}; v${j} = parse${j}(line.slice(i, end), config); i = skipBlanks(line, end) } else v${j} = absent(${j})`)
+    const present = withOptions ? 'i < to && !isOptionWord(line, i, end = tokenEnd(line, i))' : 'i < to'
+    const endAt = withOptions ? '' : `end = ${a.rest ? 'to' : 'tokenEnd(line, i)'}; `
+    body.push(`if (${present}) { ${endAt}v${j} = parse${j}(line.slice(i, end), config); i = skipBlanks(line, end) } else v${j} = absent(${j})`)
   })
-  if (!command.ignoreExtra) body.push('if (i < to) unexpected(line, i, to)')
-  body.push(`return {${command.args.map((a, j) => `${JSON.stringify(a.name)}: v${j}`).join(', ')}}`)
+  const fields = command.args.map((a, j) => `${JSON.stringify(a.name)}: v${j}`)
+  if (withOptions) {
+    body.push('const o = i < to ? options(line, i, to) : NO_OPTIONS')
+    command.options.forEach((o, k) => fields.push(`${JSON.stringify(o.name)}: o[${k}]`))
+  } else if (!command.ignoreExtra) {
+    body.push('if (i < to) unexpected(line, i, to)')
+  }
+  body.push(`return {${fields.join(', ')}}`)
   const parsers = command.args.map((_, j) => `parse${j}`)
   // eslint-disable-next-line no-new-func -- generated from a checked spec, see above
-  const make = new Function('tokenEnd', 'skipBlanks', 'config', 'absent', 'unexpected', ...parsers,
+  const make = new Function('tokenEnd', 'skipBlanks', 'isOptionWord', 'NO_OPTIONS', 'config', 'absent', 'unexpected', 'options', ...parsers,
     `return function (line, from, to) {\n  ${body.join('\n  ')}\n}`) as (...deps: unknown[]) => LineParser
-  return make(tokenEnd, skipBlanks, config, errors.absent, errors.unexpected, ...command.args.map(a => a.kind.parse))
+  return make(tokenEnd, skipBlanks, isOptionWord, NO_OPTIONS, config, errors.absent, errors.unexpected, errors.options, ...command.args.map(a => a.kind.parse))
 }

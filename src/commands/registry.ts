@@ -2,7 +2,7 @@ import type { BrokerConfig } from '../config/defaults'
 import { fail } from '../errors'
 import { isBlank, rejectControlChars, skipBlanks, tokenEnd } from '../protocol/tokens'
 import { compileLineParser, type LineParser } from './compile'
-import type { AnyArg, Command, Fields } from './spec'
+import type { AnyArg, AnyOption, Command, Fields } from './spec'
 
 /**
  * The commands one broker speaks, with their words as configured: the
@@ -34,6 +34,7 @@ export class CommandRegistry {
       this.parsers.set(command, compileLineParser(command, config, {
         absent: (j: number) => this.absent(command, command.args[j]),
         unexpected: (line: string, from: number, to: number) => fail('BAD_ARGS.unexpected', { extra: line.slice(from, to), usage: this.usage(command) }),
+        options: (line: string, from: number, to: number) => this.optionsFromLine(command, line, from, to),
       }))
       for (const word of words) {
         const other = this.folded.get(word.toLowerCase())
@@ -95,19 +96,15 @@ export class CommandRegistry {
    */
   fieldsFromValues (command: Command, values: Fields): Fields {
     for (const key of Object.keys(values)) {
-      if (!command.args.some(a => a.name === key)) {
-        fail('BAD_ARGS.unknownField', { field: key, expected: command.args.map(a => a.name).join(', ') || 'none' })
+      if (!command.args.some(a => a.name === key) && !command.options.some(o => o.name === key)) {
+        const expected = [...command.args.map(a => a.name), ...command.options.map(o => o.name)]
+        fail('BAD_ARGS.unknownField', { field: key, expected: expected.join(', ') || 'none' })
       }
     }
     const fields: Record<string, unknown> = {}
     for (const a of command.args) {
-      const v = values[a.name]
-      let text: string
-      if (typeof v === 'string') text = v
-      else if (typeof v === 'number' && a.kind.type === 'integer') text = String(v)
-      else if (v === undefined) text = ''
-      else fail('BAD_ARGS.fieldType', { field: a.name, type: a.kind.type === 'integer' ? 'an integer' : 'a string' })
-      if (text === '') {
+      const text = fieldText(a.name, a.kind.type, values[a.name])
+      if (text === undefined || text === '') {
         fields[a.name] = this.absent(command, a)
         continue
       }
@@ -115,13 +112,63 @@ export class CommandRegistry {
       if (!a.rest && hasBlank(text)) fail('BAD_ARGS.fieldType', { field: a.name, type: 'one word (no spaces)' })
       fields[a.name] = a.kind.parse(text, this.config)
     }
+    for (const o of command.options) {
+      // An option's value is checked as its text after `=` would be; absent is undefined (an empty text is a bad value, as on a line).
+      const text = fieldText(o.name, o.kind.type, values[o.name])
+      if (text !== undefined) {
+        rejectControlChars(text)
+        if (hasBlank(text)) fail('BAD_ARGS.fieldType', { field: o.name, type: 'one word (no spaces)' })
+      }
+      fields[o.name] = text === undefined ? undefined : o.kind.parse(text, this.config)
+    }
     return fields
+  }
+
+  /**
+   * The `key=value` words in line[from, to), each a known key at most once
+   * (BAD_OPTION otherwise; a word without `=` after an option is BAD_ARGS
+   * with the usage), as values in the command's option order.
+   */
+  private optionsFromLine (command: Command, line: string, from: number, to: number): readonly unknown[] {
+    const options = command.options
+    const values: unknown[] = new Array(options.length).fill(undefined)
+    const seen: boolean[] = new Array(options.length).fill(false)
+    let i = from
+    while (i < to) {
+      const end = tokenEnd(line, i)
+      const eq = line.indexOf('=', i)
+      if (eq < 0 || eq >= end) fail('BAD_ARGS.unexpected', { extra: line.slice(i, to), usage: this.usage(command) })
+      const key = line.slice(i, eq)
+      const k = optionIndex(options, key)
+      if (k < 0) fail('BAD_OPTION', { option: key, usage: this.usage(command) })
+      if (seen[k]) fail('BAD_OPTION.duplicate', { option: options[k].key, usage: this.usage(command) })
+      seen[k] = true
+      values[k] = options[k].kind.parse(line.slice(eq + 1, end), this.config)
+      i = skipBlanks(line, end)
+    }
+    return values
   }
 
   private absent (command: Command, a: AnyArg): undefined {
     if (!a.optional) fail('BAD_ARGS.missing', { what: a.what, usage: this.usage(command) })
     return undefined
   }
+}
+
+/** The option whose key is `key` (any case), or -1. */
+function optionIndex (options: readonly AnyOption[], key: string): number {
+  for (let k = 0; k < options.length; k++) if (options[k].key === key) return k
+  const lower = key.toLowerCase()
+  for (let k = 0; k < options.length; k++) if (options[k].key === lower) return k
+  return -1
+}
+
+/** A typed field's value as the text a line would carry: a string as is, a number for an integer kind; undefined when absent. */
+function fieldText (field: string, type: 'string' | 'integer', v: unknown): string | undefined {
+  if (typeof v === 'string') return v
+  if (typeof v === 'number' && type === 'integer') return String(v)
+  if (v === undefined) return undefined
+  fail('BAD_ARGS.fieldType', { field, type: type === 'integer' ? 'an integer' : 'a string' })
 }
 
 function hasBlank (s: string): boolean {

@@ -33,7 +33,7 @@ function describeOne (e: ErrorObject, data: unknown): string | null {
       const prefix = field === '' ? '' : field + '.'
       const near = nearestName(extra, known)
       if (near !== null) return `unknown field "${prefix}${extra}" (did you mean "${prefix}${near}"?)`
-      if (known.length <= 24) return `unknown field "${prefix}${extra}" (known fields: ${known.join(', ')})`
+      if (known.length <= 32) return `unknown field "${prefix}${extra}" (known fields: ${known.join(', ')})`
       return `unknown field "${prefix}${extra}"`
     }
     case 'enum':

@@ -16,10 +16,12 @@ import { HttpSession } from './session'
 import { WsLineStream } from './wsStream'
 
 /** What one published event reports over HTTP. */
-export interface PublishResult { id: string, topic: string, subscribers: number }
+export interface PublishResult { id: string, topic: string, subscribers: number, duplicate?: true }
 
 /** The `OK <id> published to <topic> (<n> subscribers...)` reply of `pub`, as JSON. */
 const PUB_OK = /^OK (\S+) published to (\S+) \((\d+) subscriber/
+/** The `OK <id> duplicate, already published to <topic>` reply of `pub` (idempotent publish): nothing was stored. */
+const PUB_DUPLICATE = /^OK (\S+) duplicate, already published to (\S+)$/
 
 /**
  * The HTTP API and the WebSocket endpoint (docs/http.md), on one fastify
@@ -227,8 +229,10 @@ function firstNonBlank (s: string): number {
 
 function publishResult (line: string): PublishResult {
   const m = PUB_OK.exec(line)
-  if (m === null) throw new BrokerError('INTERNAL', 'internal error')
-  return { id: m[1], topic: m[2], subscribers: Number(m[3]) }
+  if (m !== null) return { id: m[1], topic: m[2], subscribers: Number(m[3]) }
+  const d = PUB_DUPLICATE.exec(line)
+  if (d === null) throw new BrokerError('INTERNAL', 'internal error')
+  return { id: d[1], topic: d[2], subscribers: 0, duplicate: true }
 }
 
 function okBody (line: string): string {

@@ -35,9 +35,21 @@ export interface Admission {
 }
 
 /**
- * The one way an event enters a topic, for `pub`, `route` and dead letters:
- * admitEvent, then storeEvent, then `beforeFanOut` (pub sends its OK there),
- * then the fan-out.
+ * Idempotent publish: whether an event with this publisher-given id was
+ * published to the topic less than `dedupeWindowMs` ago, or is still held by
+ * some subscription. `pub` then answers `OK <id> duplicate, …` and stores nothing.
+ */
+export function alreadyPublished (ctx: HandlerContext, topic: Topic, key: string): boolean {
+  const seen = topic.ids.get(key)
+  if (seen === undefined) return false
+  return ctx.clock.now() - topic.ids.stampOf(key)! < ctx.config.dedupeWindowMs || topic.holds(seen, key)
+}
+
+/**
+ * The one way an event enters a topic, for `pub` (which has ruled out a
+ * duplicate first: alreadyPublished), `route` and dead letters: admitEvent,
+ * then storeEvent, then `beforeFanOut` (pub sends its OK there), then the
+ * fan-out.
  */
 export function publishEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedEvent, beforeFanOut?: (p: Published) => void): Published {
   const result = storeEvent(ctx, topic, parsed, admitEvent(ctx, topic, parsed))

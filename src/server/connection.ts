@@ -139,11 +139,17 @@ export class Connection implements Session {
     this.write('EVENT ' + topic + ' ' + deliveryJson(ev, deliveries))
   }
 
-  /** A subscription ended: forgotten here; one the client did not end itself (range acked, topic deleted) gets `END <topic> <reason>`, in order with the replies. */
+  /**
+   * A subscription ended: forgotten here. One the client did not end itself (range acked, topic deleted)
+   * gets `END <topic> <reason>`, in order with the replies, once the records that end it (U, or the
+   * topic's X, appended in this same turn) are stored.
+   */
   ended (sub: Subscription, reason: string): void {
     const name = sub.topic.name
     if (this.subscriptions.get(name) === sub) this.subscriptions.delete(name)
-    if (!QUIET_ENDS.has(reason)) this.reply('END ' + name + ' ' + reason)
+    if (QUIET_ENDS.has(reason)) return
+    const durability = this.manager.ctx.durability
+    durability.reply(this, 'END ' + name + ' ' + reason, durability.pendingTicket())
   }
 
   nextLine (): string | undefined {

@@ -386,10 +386,12 @@ export class Subscription {
   /**
    * A range subscription whose every offset has been acked (nothing waiting,
    * delivered or still to list, and the topic has reached `to`) ends: the
-   * subscriber is told `END <topic> <to>`.
+   * subscriber is told `END <topic> <to>`. Only while a subscriber is
+   * attached (`sub` checks again after attaching).
    */
   checkRangeDone (): void {
-    if (this.to <= 0 || this.ended || this.listFrom >= 0 || this.topic.nextOffset <= this.to) return
+    // Not without a sink: the subscriber must be told, and the handler checks again once it is attached.
+    if (this.to <= 0 || this.ended || this.sink === null || this.listFrom >= 0 || this.topic.nextOffset <= this.to) return
     if (this.waiting.size > 0 || this.inFlight.size > 0 || this.redeliver.length > 0 || this.delayed.length > 0 || this.reading) return
     this.topic.unsubscribe(this, String(this.to))
   }

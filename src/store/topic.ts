@@ -235,13 +235,13 @@ export class Topic {
    * Creates a subscription owed the offsets from `start` (default: the next
    * one) up to `to` (0: no end) and adds it to the topic. Offsets before the
    * topic's end are listed from the segments in the background before
-   * anything is delivered (a replay). The caller reports it to durability.
+   * anything is delivered (a replay). The caller reports it to durability,
+   * attaches a sink, then pumps and checks whether the range is done already.
    */
   subscribe (key: string, named: boolean, maxInFlight: number, ackTimeoutMs: number, start = this.nextOffset, to = 0): Subscription {
     const sub = new Subscription(this, key, named, maxInFlight, ackTimeoutMs, start, to)
     this.subscriptions.set(key, sub)
     if (start < this.nextOffset) sub.listPast()
-    else sub.checkRangeDone()
     return sub
   }
 

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { join } from 'node:path'
 import * as arg from '../../src/commands/args'
+import * as opt from '../../src/commands/options'
 import { BUILTIN_COMMANDS } from '../../src/commands/builtin'
 import { CommandLayer } from '../../src/commands/dispatch'
 import { CommandRegistry } from '../../src/commands/registry'
@@ -31,7 +32,8 @@ t.test('default words and aliases, any case', async t => {
 })
 
 t.test('usage and help come from the argument specs', async t => {
-  t.equal(registry.usage(get('sub')), 'sub <topic> [max-in-flight [ack-timeout-ms]]', 'optional arguments nest')
+  t.equal(registry.usage(get('sub')), 'sub <topic> [max-in-flight [ack-timeout-ms]] [from=beginning|latest|<offset>|time:<unix-ms>] [to=<offset>]',
+    'optional arguments nest; each key=value option has its own brackets')
   t.equal(registry.usage(get('grant')), 'grant <topic> <user> [pub|sub|both]', 'a choice shows its words')
   t.equal(registry.usage(get('stats')), 'stats [topic]')
   t.equal(registry.usage(get('ping')), 'ping', 'no arguments, no trailing blank')
@@ -39,8 +41,8 @@ t.test('usage and help come from the argument specs', async t => {
 })
 
 t.test('arguments become typed fields, left to right', async t => {
-  t.same(fields('sub', 't'), { topic: 't', maxInFlight: undefined, ackTimeoutMs: undefined })
-  t.same(fields('sub', 't\t5  6000 '), { topic: 't', maxInFlight: 5, ackTimeoutMs: 6000 }, 'tabs and runs of blanks separate words')
+  t.same(fields('sub', 't'), { topic: 't', maxInFlight: undefined, ackTimeoutMs: undefined, from: undefined, to: undefined })
+  t.same(fields('sub', 't\t5  6000 '), { topic: 't', maxInFlight: 5, ackTimeoutMs: 6000, from: undefined, to: undefined }, 'tabs and runs of blanks separate words')
   t.same(fields('nack', 'work w1 0'), { topic: 'work', id: 'w1', delayMs: 0 })
   t.same(fields('auth', 'alice  pass word '), { user: 'alice', password: 'pass word' }, 'the rest of the line keeps its inner blanks')
   t.same(fields('grant', '~alice.x bob sub'), { topic: '~alice.x', user: 'bob', rights: 'sub' })
@@ -67,6 +69,69 @@ t.test('arguments become typed fields, left to right', async t => {
   t.throws(() => fields('name', 'a/b'), err('BAD_NAME', 'invalid client id "a/b": use 1-200 characters of A-Z a-z 0-9 . _ -'))
 })
 
+t.test('key=value options: after the arguments, any order, typed and checked once', async t => {
+  const usage = 'usage: sub <topic> [max-in-flight [ack-timeout-ms]] [from=beginning|latest|<offset>|time:<unix-ms>] [to=<offset>]'
+  const sub = (text: string): Fields => fields('sub', text)
+  t.same(sub('t from=beginning'), { topic: 't', maxInFlight: undefined, ackTimeoutMs: undefined, from: 'beginning', to: undefined },
+    'an option ends the positional arguments: the ones left are absent')
+  t.same(sub('t 5 to=9 from=3'), { topic: 't', maxInFlight: 5, ackTimeoutMs: undefined, from: { offset: 3 }, to: 9 }, 'in any order')
+  t.same(sub('t 5 100 from=latest'), { topic: 't', maxInFlight: 5, ackTimeoutMs: 100, from: 'latest', to: undefined })
+  t.same(sub('t FROM=time:1700000000000'), { topic: 't', maxInFlight: undefined, ackTimeoutMs: undefined, from: { time: 1700000000000 }, to: undefined },
+    'keys in any case')
+  t.same(sub('t from=9007199254740991').from, { offset: 9007199254740991 }, 'the largest safe integer')
+
+  const bad = (text: string, message: string): void => { t.throws(() => sub(text), err('BAD_OPTION', message), text) }
+  bad('t form=beginning', `unknown option "form"; ${usage}`)
+  bad('t =5', `unknown option ""; ${usage}`)
+  bad('t from=1 from=2', `option from given twice; ${usage}`)
+  bad('t from=1 FROM=2', `option from given twice; ${usage}`)
+  bad('t from=', 'option from must be beginning, latest, an offset from 1 or time:<unix-ms>, got ""')
+  bad('t from=0', 'option from must be beginning, latest, an offset from 1 or time:<unix-ms>, got "0"')
+  bad('t from=-1', 'option from must be beginning, latest, an offset from 1 or time:<unix-ms>, got "-1"')
+  bad('t from=Beginning', 'option from must be beginning, latest, an offset from 1 or time:<unix-ms>, got "Beginning"')
+  bad('t from=time:', 'option from must be beginning, latest, an offset from 1 or time:<unix-ms>, got "time:"')
+  bad('t from=time:1e3', 'option from must be beginning, latest, an offset from 1 or time:<unix-ms>, got "time:1e3"')
+  bad('t from=9007199254740992', 'option from must be beginning, latest, an offset from 1 or time:<unix-ms>, got "9007199254740992"')
+  bad('t to=0', 'option to must be an offset (an integer from 1), got "0"')
+  bad('t to=x', 'option to must be an offset (an integer from 1), got "x"')
+  bad('t to=1=2', 'option to must be an offset (an integer from 1), got "1=2"')
+  t.throws(() => sub('t from=1 5'), err('BAD_ARGS', `unexpected "5"; ${usage}`), 'arguments come before the options')
+  t.throws(() => sub('from=1'), err('BAD_ARGS', `missing topic name; ${usage}`), 'a required argument cannot be an option')
+  t.throws(() => sub('t 0 from=x'), err('BAD_IN_FLIGHT', 'max in flight must be an integer from 1 to 1000, got "0"'), 'left to right')
+  t.same(fields('ack', 't id=5'), { topic: 't', id: 'id=5' }, 'a command without options reads = as text')
+})
+
+t.test('an option is one line in a command\'s spec', async t => {
+  const mode = opt.choice('ack', 'ackMode', ['none', 'explicit'])
+  const group = opt.option('group', 'group', '<name>', '1-20 letters', 'string', text => /^[a-z]{1,20}$/.test(text) ? text : undefined)
+  const cmd = defineCommand({
+    name: 'listen',
+    words: ['listen'],
+    args: [arg.topic()],
+    options: [mode, group],
+    access: 'open',
+    handler: (_ctx, session, f) => {
+      const m: 'none' | 'explicit' | undefined = f.ackMode // typed by the spec
+      session.reply(`OK ${f.topic} ${m ?? '-'} ${f.group ?? '-'}`)
+    },
+  })
+  const { run } = layerWith([cmd])
+  t.equal(cmd.usage, '<topic> [ack=none|explicit] [group=<name>]')
+  t.same(run('listen t group=g ack=none'), ['OK t none g'])
+  t.same(run('listen t'), ['OK t - -'])
+  t.same(run('listen t ack=all'), ['ERR BAD_OPTION option ack must be none or explicit, got "all"'])
+  t.same(run('listen t group=G1'), ['ERR BAD_OPTION option group must be 1-20 letters, got "G1"'])
+  t.same(run('listen t ack=none group=a ack=none'), ['ERR BAD_OPTION option ack given twice; usage: listen <topic> [ack=none|explicit] [group=<name>]'])
+  t.same(run('listen t x=\x01'), ['ERR CONTROL_CHAR control character 0x01 in command'])
+  const handler = (): void => {}
+  t.throws(() => defineCommand({ name: 'x', words: ['x'], args: [arg.topic()], options: [opt.to('topic')], access: 'open', handler }), /two arguments or options are named topic/)
+  t.throws(() => defineCommand({ name: 'x', words: ['x'], args: [], options: [opt.to(), opt.offset('to', 'upTo')], access: 'open', handler }), /two options use the key to/)
+  t.throws(() => defineCommand({ name: 'x', words: ['x'], args: [], options: [opt.offset('To', 'upTo')], access: 'open', handler }), /the option key "To" must be lower-case/)
+  t.throws(() => defineCommand({ name: 'x', words: ['x'], args: [], options: [opt.offset('to', 'a-b')], access: 'open', handler }), /the option field name "a-b"/)
+  t.throws(() => defineCommand({ name: 'x', words: ['x'], args: [arg.password()], options: [opt.to()], access: 'open', handler }), /rest of the line cannot have options/)
+  t.throws(() => defineCommand({ name: 'x', words: ['x'], args: [], options: [opt.to()], access: 'open', ignoreExtra: true, handler }), /ignores extra words cannot have options/)
+})
+
 t.test('a choice of one word says so', async t => {
   const only = arg.choice('mode', 'mode', ['fast'])
   t.equal(only.label, 'fast')
@@ -83,8 +148,15 @@ t.test('limits of the arguments come from the config', async t => {
 
 t.test('typed fields (a transport without lines) get the same checks and errors', async t => {
   const values = (name: string, v: Fields): Fields => registry.fieldsFromValues(get(name), v)
-  t.same(values('sub', { topic: 't', maxInFlight: 5 }), { topic: 't', maxInFlight: 5, ackTimeoutMs: undefined })
-  t.same(values('sub', { topic: 't', maxInFlight: '5', ackTimeoutMs: 6000 }), { topic: 't', maxInFlight: 5, ackTimeoutMs: 6000 }, 'an integer also as its decimal text')
+  t.same(values('sub', { topic: 't', maxInFlight: 5 }), { topic: 't', maxInFlight: 5, ackTimeoutMs: undefined, from: undefined, to: undefined })
+  t.same(values('sub', { topic: 't', maxInFlight: '5', ackTimeoutMs: 6000 }), { topic: 't', maxInFlight: 5, ackTimeoutMs: 6000, from: undefined, to: undefined },
+    'an integer also as its decimal text')
+  t.same(values('sub', { topic: 't', from: 'beginning', to: 9 }), { topic: 't', maxInFlight: undefined, ackTimeoutMs: undefined, from: 'beginning', to: 9 },
+    'options are fields too')
+  t.throws(() => values('sub', { topic: 't', from: 'x' }), err('BAD_OPTION', 'option from must be beginning, latest, an offset from 1 or time:<unix-ms>, got "x"'))
+  t.throws(() => values('sub', { topic: 't', to: '' }), err('BAD_OPTION', 'option to must be an offset (an integer from 1), got ""'), 'an empty option value is a bad value')
+  t.throws(() => values('sub', { topic: 't', from: 7 }), err('BAD_ARGS', 'field "from" must be a string'))
+  t.throws(() => values('sub', { topic: 't', from: 'time: 5' }), err('BAD_ARGS', 'field "from" must be one word (no spaces)'))
   t.same(values('auth', { user: 'alice', password: 'pass word' }), { user: 'alice', password: 'pass word' })
   const pub = values('pub', { topic: 'news', event: '{"msg":1.0}' })
   t.equal((pub.event as { text: string }).text, '{"msg":1.0}', 'an event is taken as its JSON text, so its bytes are kept')
@@ -94,7 +166,7 @@ t.test('typed fields (a transport without lines) get the same checks and errors'
   t.throws(() => values('sub', { topic: 't', maxInFlight: 1.5 }), err('BAD_IN_FLIGHT', 'max in flight must be an integer from 1 to 1000, got "1.5"'))
   t.throws(() => values('sub', { topic: 't', maxInFlight: true }), err('BAD_ARGS', 'field "maxInFlight" must be an integer'))
   t.throws(() => values('sub', { topic: 5 }), err('BAD_ARGS', 'field "topic" must be a string'))
-  t.throws(() => values('sub', { topic: 't', from: 'x' }), err('BAD_ARGS', 'unknown field "from"; expected topic, maxInFlight, ackTimeoutMs'))
+  t.throws(() => values('sub', { topic: 't', form: 'x' }), err('BAD_ARGS', 'unknown field "form"; expected topic, maxInFlight, ackTimeoutMs, from, to'))
   t.throws(() => values('ping', { x: 1 }), err('BAD_ARGS', 'unknown field "x"; expected none'))
   t.throws(() => values('ack', { topic: 't', id: 'a b' }), err('BAD_ARGS', 'field "id" must be one word (no spaces)'), 'what no line could carry')
   t.throws(() => values('ack', { topic: 't', id: 'a\u0004' }), err('CONTROL_CHAR', 'control character 0x04 in command'))

@@ -1,20 +1,27 @@
 import * as arg from '../../commands/args'
+import * as opt from '../../commands/options'
 import { defineCommand, type FieldsOf } from '../../commands/spec'
 import { fail } from '../../errors'
-import { Subscription } from '../../store/subscription'
 import type { HandlerContext } from '../context'
 import type { Session } from '../session'
 import { checkSubscriptionLimit } from '../limits'
 
 const args = [arg.topic(), arg.optional(arg.inFlight()), arg.optional(arg.millis('ackTimeoutMs', 'ack-timeout-ms', 'ack timeout', 10))] as const
+const options = [
+  opt.from(),
+  opt.to(),
+] as const
 
 /**
- * `sub <topic> [max-in-flight [ack-timeout-ms]]`: subscribes. A named client that subscribes
- * again resumes its durable subscription: events it had not acked go first.
+ * `sub <topic> [max-in-flight [ack-timeout-ms]] [from=…] [to=<offset>]`: subscribes, to new events
+ * (no from=) or from a start position (a replay), up to `to` for a range. A named client that
+ * subscribes again resumes its durable subscription from its own state (from= and to= apply only
+ * when it is created): events it had not acked go first.
  */
-export const sub = defineCommand({ name: 'sub', words: ['sub', 'SUBSCRIBE'], args, access: 'topic-subscribe', handler })
+export const sub = defineCommand({ name: 'sub', words: ['sub', 'SUBSCRIBE'], args, options, access: 'topic-subscribe', handler })
 
-function handler (ctx: HandlerContext, session: Session, { topic: name, maxInFlight: asked, ackTimeoutMs: askedTimeout }: FieldsOf<typeof args>): void {
+function handler (ctx: HandlerContext, session: Session, fields: FieldsOf<typeof args, typeof options>): void {
+  const { topic: name, maxInFlight: asked, ackTimeoutMs: askedTimeout } = fields
   const topic = ctx.store.topic(name)
   if (topic === undefined) fail('UNKNOWN_TOPIC.sub', { topic: name })
   if (session.subscriptions.has(name)) fail('ALREADY_SUBSCRIBED', { topic: name })
@@ -27,7 +34,10 @@ function handler (ctx: HandlerContext, session: Session, { topic: name, maxInFli
   const resumed = subscription !== undefined
   let ticket = 0
   if (subscription === undefined) {
-    subscription = topic.subscribe(key, session.name !== null, asked ?? ctx.config.maxInFlight, askedTimeout ?? ctx.config.ackTimeoutMs)
+    const start = topic.startOffset(fields.from ?? 'next')
+    const to = fields.to ?? 0
+    if (to > 0 && to < start) fail('BAD_OPTION.range', { to, start })
+    subscription = topic.subscribe(key, session.name !== null, asked ?? ctx.config.maxInFlight, askedTimeout ?? ctx.config.ackTimeoutMs, start, to)
     subscription.user = user
     ticket = ctx.durability.subscribed(subscription)
   } else if ((asked !== undefined && asked !== subscription.maxInFlight) || (askedTimeout !== undefined && askedTimeout !== subscription.ackTimeoutMs) ||
@@ -42,4 +52,5 @@ function handler (ctx: HandlerContext, session: Session, { topic: name, maxInFli
   const detail = resumed ? `, resumed with ${subscription.pending} pending` : ''
   ctx.durability.reply(session, `OK subscribed to ${name} (max in flight ${subscription.maxInFlight}${detail})`, ticket)
   subscription.pump()
+  subscription.checkRangeDone()
 }

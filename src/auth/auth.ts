@@ -6,6 +6,7 @@ import type { Session } from '../manager/session'
 import type { Store } from '../store/store'
 import type { Topic } from '../store/topic'
 import { ALL, NONE, PatternSet, privateOwner, type Rights } from './acl'
+import { isPatternName } from '../routing/topicPattern'
 import { hashPassword, parseScryptHash, verifyPassword, type ScryptHash } from './password'
 import { FailureLimiter } from './rateLimit'
 
@@ -79,7 +80,7 @@ export class AuthService {
    * missing topic gets (UNKNOWN_TOPIC), so it cannot be discovered.
    */
   authorize (command: Command, topic: string | undefined, session: Session): void {
-    if (topic === undefined) return
+    if (topic === undefined || isPatternName(topic)) return // a wildcard subscription checks each topic it matches
     const access = command.access
     const user = this.userOf(session)
     if (access === 'owner') return this.checkOwner(session, user!, topic, command.name) // admitted: user is set

@@ -13,6 +13,7 @@ import type { HandlerContext } from './context'
 import type { Session } from './session'
 import { Redelivery } from './redelivery'
 import { FlowControl } from './flowControl'
+import { closeWildcards } from '../routing/wildcard'
 
 /**
  * Receives each session's command lines and runs them on a fastq worker pool
@@ -58,6 +59,7 @@ export class Manager {
   /** The session is gone: anonymous subscriptions end, named ones wait for their owner. */
   disconnect (session: Session): void {
     this.ctx.flow.forget(session)
+    closeWildcards(session)
     for (const s of [...session.subscriptions.values()]) {
       if (s.named) s.detach()
       else s.topic.unsubscribe(s, 'disconnect')

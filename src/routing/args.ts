@@ -2,7 +2,8 @@ import { fail } from '../errors'
 import { parseEvent, type ParsedEvent } from '../store/event'
 import { rejectControlChars } from '../protocol/tokens'
 import type { ArgKind, ArgSpec } from '../commands/spec'
-import { topicPatternProblem } from './topicPattern'
+import { checkTopicName } from '../store/names'
+import { isPatternName, topicPatternProblem } from './topicPattern'
 
 /** The argument kinds of the routing commands (exchange, bind, unbind, route); see src/commands/args.ts for the others. */
 
@@ -77,4 +78,21 @@ export function routedEvent<N extends string = 'event'> (name: N = 'event' as N)
       }
     },
   }, true, true)
+}
+
+const TOPIC_PATTERN = /^[A-Za-z0-9._*#-]{1,200}$/
+
+/**
+ * `<topic>` of `sub` and `unsub`: a topic name, or a pattern of its words
+ * (`orders.*`, `orders.#`: a wildcard subscription); BAD_TOPIC otherwise.
+ */
+export function topicOrPattern<N extends string = 'topic'> (name: N = 'topic' as N): ArgSpec<N, string, false> {
+  return spec(name, 'topic', 'topic name', {
+    type: 'string',
+    parse: text => {
+      if (!isPatternName(text)) return checkTopicName(text)
+      if (!TOPIC_PATTERN.test(text) || topicPatternProblem(text) !== null) fail('BAD_TOPIC', { name: text })
+      return text
+    },
+  })
 }

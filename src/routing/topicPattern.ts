@@ -12,6 +12,11 @@ export function isTopicPattern (text: string): boolean {
   return false
 }
 
+/** Whether a checked name is a pattern: topic names cannot hold `*` or `#`, so one such character says so. */
+export function isPatternName (text: string): boolean {
+  return text.includes('*') || text.includes('#')
+}
+
 /**
  * Why `text` is not a valid pattern (a `*` or `#` inside a word, such as
  * `a*` or `#b`), or null when it is one.

@@ -16,6 +16,8 @@ export class Store {
   /** The broker's clock: delivery deadlines and ack times come from it. */
   readonly clock: Clock
   readonly topics = new Map<string, Topic>()
+  /** Told of every topic created (wildcard subscriptions add the topics they match). */
+  readonly topicWatchers = new Set<(topic: Topic) => void>()
   /** Exchanges and their bindings (`exchange`, `bind`, `route`): durable, journaled by the durability layer. */
   readonly exchanges = new ExchangeTable()
   /** Set by the durability layer; null when nothing is persisted. */
@@ -51,6 +53,7 @@ export class Store {
       t = new Topic(name, this)
       this.topics.set(name, t)
       if (notify) this.observer?.topicCreated(t)
+      for (const w of this.topicWatchers) w(t)
     }
     return t
   }

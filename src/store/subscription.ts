@@ -20,6 +20,18 @@ export interface DeliverySink {
 /** Ends a subscriber asked for itself (or that it caused): its sink forgets the subscription without an `END` line. */
 export const QUIET_ENDS: ReadonlySet<string> = new Set(['unsub', 'disconnect', 'revoked'])
 
+/**
+ * An in-flight cap shared by several subscriptions (a wildcard subscription's
+ * topics): each may deliver only while the whole has room, and a pump of one
+ * pumps them all, in turn.
+ */
+export interface SharedCap {
+  /** Deliveries the whole may still make now. */
+  free: () => number
+  /** Fills the free slots from the members, in turn. */
+  pump: () => void
+}
+
 /** An event handed to the subscriber and not yet acknowledged. */
 export interface Delivery {
   ev: StoredEvent
@@ -75,6 +87,8 @@ export class Subscription {
   listFrom = -1
   /** Set once the subscription has ended: late reads and listings leave it alone. */
   ended = false
+  /** The cap this subscription shares with others (a wildcard subscription's), or null. */
+  shared: SharedCap | null = null
   /** Delivered before and not acked (e.g. the subscriber went away): these go out first. */
   private redeliver: Delivery[] = []
   /** Nacked with a delay: due again at their deadline. */
@@ -111,7 +125,7 @@ export class Subscription {
     if (this.listFrom >= 0) return // a replay under way lists it with the rest
     if (ev.offset < this.start || (this.to > 0 && ev.offset > this.to)) return
     const sink = this.sink
-    if (sink !== null && this.inFlight.size < this.maxInFlight && this.waiting.size === 0 &&
+    if (sink !== null && this.inFlight.size < this.maxInFlight && (this.shared === null || this.shared.free() > 0) && this.waiting.size === 0 &&
         this.redeliver.length === 0 && sink.canDeliver() && !this.inFlight.has(ev.key)) {
       this.send(sink, { ev, deliveries: 1, deadline: this.topic.clock.now() + this.ackTimeoutMs })
       this.topic.timed?.add(this)
@@ -137,11 +151,18 @@ export class Subscription {
 
   /** Fills free in-flight slots: redeliveries first, then by priority, then offset. */
   pump (): void {
+    if (this.shared !== null) this.shared.pump()
+    else this.pumpOwn()
+  }
+
+  /** pump() of this subscription alone (a shared cap pumps its members with this). */
+  pumpOwn (): void {
     const sink = this.sink
     if (sink === null || this.listFrom >= 0) return
     const now = this.topic.clock.now()
+    const shared = this.shared
     let sent = 0
-    while (this.inFlight.size < this.maxInFlight && sink.canDeliver()) {
+    while (this.inFlight.size < this.maxInFlight && (shared === null || shared.free() > 0) && sink.canDeliver()) {
       let d: Delivery
       if (this.redeliver.length > 0) {
         d = this.redeliver[0]

@@ -5,8 +5,11 @@ import { fail } from '../../errors'
 import type { HandlerContext } from '../context'
 import type { Session } from '../session'
 import { checkSubscriptionLimit } from '../limits'
+import { topicOrPattern } from '../../routing/args'
+import { isPatternName } from '../../routing/topicPattern'
+import { subscribePattern } from './subPattern'
 
-const args = [arg.topic(), arg.optional(arg.inFlight()), arg.optional(arg.millis('ackTimeoutMs', 'ack-timeout-ms', 'ack timeout', 10))] as const
+const args = [topicOrPattern(), arg.optional(arg.inFlight()), arg.optional(arg.millis('ackTimeoutMs', 'ack-timeout-ms', 'ack timeout', 10))] as const
 const options = [
   opt.from(),
   opt.to(),
@@ -22,6 +25,7 @@ export const sub = defineCommand({ name: 'sub', words: ['sub', 'SUBSCRIBE'], arg
 
 function handler (ctx: HandlerContext, session: Session, fields: FieldsOf<typeof args, typeof options>): void {
   const { topic: name, maxInFlight: asked, ackTimeoutMs: askedTimeout } = fields
+  if (isPatternName(name)) return subscribePattern(ctx, session, name, asked, askedTimeout, fields.from, fields.to)
   const topic = ctx.store.topic(name)
   if (topic === undefined) fail('UNKNOWN_TOPIC.sub', { topic: name })
   if (session.subscriptions.has(name)) fail('ALREADY_SUBSCRIBED', { topic: name })

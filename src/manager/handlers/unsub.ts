@@ -1,8 +1,10 @@
-import * as arg from '../../commands/args'
 import { defineCommand, type FieldsOf } from '../../commands/spec'
 import { fail } from '../../errors'
 import type { HandlerContext } from '../context'
 import type { Session } from '../session'
+import { topicOrPattern } from '../../routing/args'
+import { isPatternName } from '../../routing/topicPattern'
+import { unsubscribePattern } from './subPattern'
 
 /** The error for a command that needs a subscription this session does not have. */
 export function notSubscribed (ctx: HandlerContext, name: string): never {
@@ -10,12 +12,13 @@ export function notSubscribed (ctx: HandlerContext, name: string): never {
   fail('NOT_SUBSCRIBED', { topic: name })
 }
 
-const args = [arg.topic()] as const
+const args = [topicOrPattern()] as const
 
 /** `unsub <topic>`: ends the subscription for good, named or not; its unacked events are dropped. */
 export const unsub = defineCommand({ name: 'unsub', words: ['unsub', 'UNSUBSCRIBE'], args, access: 'topic-visible', handler })
 
 function handler (ctx: HandlerContext, session: Session, { topic: name }: FieldsOf<typeof args>): void {
+  if (isPatternName(name)) return unsubscribePattern(ctx, session, name)
   const subscription = session.subscriptions.get(name) ?? notSubscribed(ctx, name)
   const dropped = subscription.pending + subscription.inFlight.size
   const ticket = subscription.topic.unsubscribe(subscription, 'unsub')

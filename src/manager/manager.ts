@@ -61,7 +61,9 @@ export class Manager {
     this.ctx.flow.forget(session)
     closeWildcards(session)
     for (const s of [...session.subscriptions.values()]) {
-      if (s.named) s.detach()
+      const shared = s.sink !== session ? s.sink?.leave : undefined
+      if (shared !== undefined) shared.call(s.sink, session) // a consumer group: this member leaves it
+      else if (s.named) s.detach()
       else s.topic.unsubscribe(s, 'disconnect')
     }
     session.subscriptions.clear()

@@ -15,6 +15,12 @@ export interface DeliverySink {
    * it says so (`END <topic> <reason>`). See QUIET_ENDS.
    */
   ended?: (sub: Subscription, reason: string) => void
+  /** A sink shared by several clients (a consumer group): a delivery left flight (acked, taken back, timed out). */
+  settled?: (key: string) => void
+  /** A shared sink: whether the in-flight event `key` was delivered to `member` (only that member may settle it). */
+  heldBy?: (key: string, member: DeliverySink) => boolean
+  /** A shared sink: `member` leaves (its connection closed, or it unsubscribed); what it held goes back to the queue. */
+  leave?: (member: DeliverySink) => void
 }
 
 /** Ends a subscriber asked for itself (or that it caused): its sink forgets the subscription without an `END` line. */
@@ -274,10 +280,18 @@ export class Subscription {
   }
 
   /** Takes an in-flight delivery back (nack, timeout); the caller requeues it or dead-letters it. */
-  takeBack (key: string): Delivery | undefined {
+  takeBack (key: string, by?: DeliverySink): Delivery | undefined {
     const d = this.inFlight.get(key)
-    if (d !== undefined) this.inFlight.delete(key)
+    if (d === undefined || !this.heldBy(key, by)) return undefined
+    this.inFlight.delete(key)
+    this.sink?.settled?.(key)
     return d
+  }
+
+  /** Whether `by` (a client; undefined: anyone) may settle the in-flight event `key`: in a consumer group, only the member it went to. */
+  heldBy (key: string, by: DeliverySink | undefined): boolean {
+    const heldBy = this.sink?.heldBy
+    return by === undefined || heldBy === undefined || heldBy.call(this.sink, key, by)
   }
 
   /** In-flight deliveries whose deadline has passed, taken out of flight. */
@@ -287,7 +301,10 @@ export class Subscription {
       if (d.deadline <= now) (out ??= []).push(d)
     }
     if (out === null) return []
-    for (const d of out) this.inFlight.delete(d.ev.key)
+    for (const d of out) {
+      this.inFlight.delete(d.ev.key)
+      this.sink?.settled?.(d.ev.key)
+    }
     return out
   }
 
@@ -318,9 +335,9 @@ export class Subscription {
   }
 
   /** Extends an in-flight delivery's deadline; false when that id is not in flight. */
-  touch (key: string, ms: number, now: number): boolean {
+  touch (key: string, ms: number, now: number, by?: DeliverySink): boolean {
     const d = this.inFlight.get(key)
-    if (d === undefined) return false
+    if (d === undefined || !this.heldBy(key, by)) return false
     d.deadline = now + ms
     return true
   }
@@ -343,10 +360,11 @@ export class Subscription {
   }
 
   /** Acknowledges an in-flight event; returns its delivery, or undefined when that id is not in flight here. */
-  ack (key: string): Delivery | undefined {
+  ack (key: string, by?: DeliverySink): Delivery | undefined {
     const d = this.inFlight.get(key)
-    if (d === undefined) return undefined
+    if (d === undefined || !this.heldBy(key, by)) return undefined
     this.inFlight.delete(key)
+    this.sink?.settled?.(key)
     this.lastAckAt = this.topic.clock.now()
     this.topic.owedStale = true
     return d
@@ -360,7 +378,7 @@ export class Subscription {
   commit (upTo: number): number {
     let n = 0
     for (const [key, d] of this.inFlight) {
-      if (d.ev.offset <= upTo) { this.inFlight.delete(key); n++ }
+      if (d.ev.offset <= upTo) { this.inFlight.delete(key); this.sink?.settled?.(key); n++ }
     }
     const keep = (d: Delivery): boolean => d.ev.offset > upTo
     const r = this.redeliver.filter(keep)

@@ -12,7 +12,7 @@ export const ack = defineCommand({ name: 'ack', words: ['ack', 'ACKNOWLEDGE'], a
 
 function handler (ctx: HandlerContext, session: Session, { topic: name, id }: FieldsOf<typeof args>): void {
   const subscription = session.subscriptions.get(name) ?? notSubscribed(ctx, name)
-  const d = subscription.ack(id)
+  const d = subscription.ack(id, session)
   if (d === undefined) fail('NOT_IN_FLIGHT', { id, topic: name })
   ctx.durability.reply(session, `OK acked ${id} on ${name}`, ctx.durability.acked(subscription, d.ev.offset))
   subscription.pump()

@@ -8,11 +8,13 @@ import { checkSubscriptionLimit } from '../limits'
 import { topicOrPattern } from '../../routing/args'
 import { isPatternName } from '../../routing/topicPattern'
 import { subscribePattern } from './subPattern'
+import { groupOption, subscribeGroup } from './subGroup'
 
 const args = [topicOrPattern(), arg.optional(arg.inFlight()), arg.optional(arg.millis('ackTimeoutMs', 'ack-timeout-ms', 'ack timeout', 10))] as const
 const options = [
   opt.from(),
   opt.to(),
+  groupOption(),
 ] as const
 
 /**
@@ -25,7 +27,11 @@ export const sub = defineCommand({ name: 'sub', words: ['sub', 'SUBSCRIBE'], arg
 
 function handler (ctx: HandlerContext, session: Session, fields: FieldsOf<typeof args, typeof options>): void {
   const { topic: name, maxInFlight: asked, ackTimeoutMs: askedTimeout } = fields
-  if (isPatternName(name)) return subscribePattern(ctx, session, name, asked, askedTimeout, fields.from, fields.to)
+  if (isPatternName(name)) {
+    if (fields.group !== undefined) fail('BAD_OPTION.value', { option: 'group', expected: 'absent on a wildcard subscription', got: fields.group })
+    return subscribePattern(ctx, session, name, asked, askedTimeout, fields.from, fields.to)
+  }
+  if (fields.group !== undefined) return subscribeGroup(ctx, session, name, fields.group, asked, askedTimeout, fields.from, fields.to)
   const topic = ctx.store.topic(name)
   if (topic === undefined) fail('UNKNOWN_TOPIC.sub', { topic: name })
   if (session.subscriptions.has(name)) fail('ALREADY_SUBSCRIBED', { topic: name })

@@ -14,7 +14,7 @@ export function notSubscribed (ctx: HandlerContext, name: string): never {
   fail('NOT_SUBSCRIBED', { topic: name })
 }
 
-const args = [topicOrPattern(), arg.optional(arg.choice('forget', 'forget', ['forget']))] as const
+const args = [topicOrPattern(), arg.optional(arg.choice('forget', 'the word after the topic', ['forget']))] as const
 const options = [groupOption()] as const
 
 /**

@@ -57,6 +57,21 @@ t.test('POST /topics/:topic/events with an array publishes a batch, one result p
   t.match(await sub.next(), /^EVENT jobs \{"priority":0,"id":"b3",/)
 })
 
+t.test('an id published again within the dedupe window: duplicate true, not delivered twice', async t => {
+  const tb = await startTestBroker(t)
+  const sub = await tb.client()
+  await sub.request('create d')
+  await sub.request('sub d')
+  const url = `${base(tb)}/topics/d/events`
+  t.same((await call(url, 'POST', '{"id":"k","msg":1}')).json, { id: 'k', topic: 'd', subscribers: 1 })
+  t.same((await call(url, 'POST', '{"id":"k","msg":"resent"}')).json, { id: 'k', topic: 'd', subscribers: 0, duplicate: true })
+  t.same((await call(url, 'POST', '[{"id":"k","msg":2},{"id":"j","msg":3}]')).json,
+    [{ id: 'k', topic: 'd', subscribers: 0, duplicate: true }, { id: 'j', topic: 'd', subscribers: 1 }], 'in a batch too')
+  t.match((await sub.event()).event, { id: 'k', msg: 1 })
+  t.match((await sub.event()).event, { id: 'j', msg: 3 })
+  t.ok(await sub.quiet(), 'each id delivered once')
+})
+
 t.test('one bad event rejects the whole batch, naming its index; nothing is published', async t => {
   const tb = await startTestBroker(t)
   const url = `${base(tb)}/topics/jobs/events`

@@ -172,6 +172,8 @@ t.test('HTTP: PUT /exchanges/:name, POST bindings, POST events (bytes kept), GET
   t.same(await call('PUT', '/exchanges/shop', '{"type":"topic"}'), { status: 200, json: { exchange: 'shop', type: 'topic', created: false } })
   t.same((await call('PUT', '/exchanges/shop', '{"type":"direct"}')).json.error.code, 'EXCHANGE_TYPE')
   t.equal((await call('PUT', '/exchanges/shop', '{"type":"direct","x":1}')).status, 400)
+  t.same((await call('PUT', '/exchanges/shop', '{"type":')).json.error, { code: 'BAD_JSON', message: 'event is not valid JSON: the body must be a JSON object' })
+  t.same((await call('PUT', '/exchanges/shop', '["topic"]')).json.error.code, 'BAD_ARGS')
   t.same(await call('POST', '/exchanges/shop/bindings', '{"topic":"eu","key":"orders.eu.#"}'), { status: 200, json: { exchange: 'shop', topic: 'eu', key: 'orders.eu.#', created: true } })
   t.same(await call('POST', '/exchanges/shop/bindings', '{"topic":"eu","key":"orders.eu.#"}'), { status: 200, json: { exchange: 'shop', topic: 'eu', key: 'orders.eu.#', created: false } })
   t.same(await call('POST', '/exchanges/nope/bindings', '{"topic":"eu","key":"k"}'), { status: 404, json: { error: { code: 'UNKNOWN_EXCHANGE', message: 'exchange nope does not exist; declare it with exchange <name> fanout|direct|topic' } } })

@@ -63,6 +63,13 @@ t.test('groups: options and errors', async t => {
   t.equal(await c.request('sub jobs group=h'), 'ERR ALREADY_SUBSCRIBED already subscribed to jobs')
   t.equal(await c.request('unsub jobs group=h'), 'ERR NOT_SUBSCRIBED not subscribed to jobs (group h)')
   t.equal(await c.request('unsub jobs group=g'), 'OK left group g on jobs')
+  t.equal(await c.request('unsub jobs'), 'ERR NOT_SUBSCRIBED not subscribed to jobs', 'no longer a member')
+  const d = await b.client()
+  t.equal(await d.request('sub jobs 3 5000 group=g'), 'OK subscribed to jobs (group g, max in flight 3, 1 member, 0 pending)', 'a later ack timeout is the group\'s')
+  t.equal(b.broker.store.topic('jobs')!.subscriptions.get('group:g')!.ackTimeoutMs, 5000)
+  t.equal(await d.request('unsub jobs forget group=g'), 'OK forgot group g on jobs', 'a member may forget its own group')
+  t.ok(await d.quiet(), 'no END for the member that forgot it')
+  t.equal(await d.request('ack jobs x'), 'ERR NOT_SUBSCRIBED not subscribed to jobs')
 })
 
 t.test('groups start at from=: a replay for the group', async t => {

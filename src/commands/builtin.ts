@@ -16,6 +16,11 @@ import { sub } from '../manager/handlers/sub'
 import { topics } from '../manager/handlers/topics'
 import { touch } from '../manager/handlers/touch'
 import { unsub } from '../manager/handlers/unsub'
+import { exchange } from '../manager/handlers/exchange'
+import { bind } from '../manager/handlers/bind'
+import { unbind } from '../manager/handlers/unbind'
+import { exchanges } from '../manager/handlers/exchanges'
+import { route } from '../manager/handlers/route'
 
 /**
  * Every command the broker speaks, in the order `help` lists them. A new
@@ -24,7 +29,7 @@ import { unsub } from '../manager/handlers/unsub'
  * config schema, DEFAULTS.commands, usage texts, `help` and the auth gate
  * all follow from the entry.
  */
-export const BUILTIN_COMMANDS = [pub, sub, unsub, ack, nack, touch, commit, create, del, topics, name, help, ping, quit, stats, auth, grant, revoke] as const
+export const BUILTIN_COMMANDS = [pub, sub, unsub, ack, nack, touch, commit, create, del, topics, name, help, ping, quit, stats, exchange, bind, unbind, exchanges, route, auth, grant, revoke] as const
 
 /** A built-in command's registry name: the key of the config's `commands` table. */
 export type Action = typeof BUILTIN_COMMANDS[number]['name']

@@ -36,6 +36,8 @@ export const configFileSchema = {
     maxConnectionsPerIp: positiveInt,
     maxSubscriptionsPerConnection: positiveInt,
     maxTopics: positiveInt,
+    maxExchanges: positiveInt,
+    maxBindingsPerExchange: positiveInt,
     idleTimeoutMs: positiveInt,
     maxQueuedLines: positiveInt,
     workerBatchLines: positiveInt,

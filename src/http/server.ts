@@ -10,6 +10,7 @@ import type { BrokerServer } from '../server/server'
 import { parseEvent } from '../store/event'
 import { HTTP_DEFAULTS, type HttpConfig } from './config'
 import { CredentialCache, parseBasic } from './credentials'
+import { registerExchangeRoutes } from './exchangeRoutes'
 import { arrayElementTexts } from './jsonArray'
 import { HttpSession } from './session'
 import { WsLineStream } from './wsStream'
@@ -59,6 +60,7 @@ export class HttpListener {
     this.app.post('/topics/:topic/events', (req, reply) => this.publish(req, reply, (req.params as { topic: string }).topic, bodyText(req)))
     this.app.get('/topics/:topic', (req, reply) => this.stats(req, reply, (req.params as { topic: string }).topic))
     this.app.post('/publish', (req, reply) => this.seedPublish(req, reply))
+    registerExchangeRoutes(this.app, this.manager, (req, fn) => this.exec(req, fn))
     this.wss = new WebSocketServer({ noServer: true, maxPayload: this.cfg.maxFrameBytes })
     this.app.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.upgrade(req, socket, head))
   }

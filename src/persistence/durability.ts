@@ -33,6 +33,12 @@ import { committedRecord, deliveredRecord, grantRecord, subscribedRecord, unsubs
  *   ["A", topic, sub, offset, offset]                     acked (or dropped by the drop-oldest policy)
  *   ["C", topic, sub, offset]                             commit: every delivered offset <= offset acked
  *   ["R", topic, user, rights]                            what a user may now do on a private topic: pub, sub, both or none
+ *   ["XE", exchange, type]                                exchange declared (fanout, direct or topic)
+ *   ["XB", exchange, topic, key]                          binding added
+ *   ["XU", exchange, topic, key]                          binding removed
+ *
+ * Exchange records belong to no topic: a batch stores the whole exchange
+ * table in exchanges.json (exchangeFile.ts) before the journal goes.
  *
  * A reply that confirms a change (`OK` to pub, ack, sub, unsub, grant,
  * revoke, commit) is held until the journal group holding its record is stored.
@@ -105,6 +111,9 @@ export class Durability implements StoreObserver {
         const c = batcher.changes(topic)
         for (const r of records) c.push(r)
       }
+      batcher.exchangesState = () => store.exchanges.toJSON()
+      // Replayed exchange records are stored by the first batch, before it deletes the journal they came from.
+      if (result.exchangeRecords > 0) batcher.exchangesDirty = true
       d = new Durability(batcher, result, journal, log, releaseLock)
       store.observer = d
       for (const t of store.topics.values()) t.observer = d
@@ -154,6 +163,12 @@ export class Durability implements StoreObserver {
     return this.record(sub.topic, subscribedRecord(sub.key, sub.maxInFlight, sub.ackTimeoutMs, sub.start, sub.to, sub.user))
   }
 
+  /** An exchange was declared or a binding changed: journaled now (`XE`, `XB`, `XU`), exchanges.json at the next batch. */
+  exchangeChanged (record: readonly [string, ...string[]]): number {
+    this.batcher.exchangesDirty = true
+    return this.journal?.append(JSON.stringify(record)) ?? 0
+  }
+
   /** `user`'s grant on `topic` changed (grant or revoke): records what it holds now. */
   granted (topic: Topic, user: string): number {
     return this.record(topic, grantRecord(user, grantWord(topic.grants.get(user))))
@@ -168,9 +183,9 @@ export class Durability implements StoreObserver {
     this.record(sub.topic, deliveredRecord(sub.key, d.ev.offset, d.ev.priority, d.deliveries))
   }
 
-  /** The store ended a subscription: a range done is journaled like an unsub (a deleted topic ends everything with its X). */
-  ended (sub: Subscription, reason: string): void {
-    if (reason !== 'deleted') this.unsubscribed(sub)
+  /** A subscription ended (Topic.unsubscribe): a named one gets its `U` record (a deleted topic ends everything with its X). */
+  ended (sub: Subscription, reason: string): number {
+    return reason === 'deleted' ? 0 : this.unsubscribed(sub)
   }
 
   eventsLost (sub: Subscription, from: number, to: number, count: number): void {

@@ -3,10 +3,10 @@ import type { BrokerConfig } from '../config/defaults'
 import { ConfigError, fail } from '../errors'
 import type { Logger } from '../log'
 import type { Session } from '../manager/session'
-import type { Subscription } from '../store/subscription'
 import type { Store } from '../store/store'
 import type { Topic } from '../store/topic'
 import { ALL, NONE, PatternSet, privateOwner, type Rights } from './acl'
+import { isPatternName } from '../routing/topicPattern'
 import { hashPassword, parseScryptHash, verifyPassword, type ScryptHash } from './password'
 import { FailureLimiter } from './rateLimit'
 
@@ -82,7 +82,7 @@ export class AuthService {
    * missing topic gets (UNKNOWN_TOPIC), so it cannot be discovered.
    */
   authorize (command: Command, topic: string | undefined, session: Session): void {
-    if (topic === undefined) return
+    if (topic === undefined || isPatternName(topic)) return // a wildcard subscription checks each topic it matches
     const access = command.access
     const user = this.userOf(session)
     if (access === 'owner') return this.checkOwner(session, user!, topic, command.name) // admitted: user is set
@@ -167,15 +167,11 @@ export class AuthService {
    * longer subscribe (attached, or named and waiting for their client, also
    * ones restored after a restart). Returns how many.
    */
-  dropSubscriptions (topic: Topic, user: string, ended: (s: Subscription) => void): number {
+  dropSubscriptions (topic: Topic, user: string, ended: (ticket: number) => void): number {
     let n = 0
-    for (const s of topic.subscriptions.values()) {
+    for (const s of [...topic.subscriptions.values()]) {
       if (s.user !== user) continue
-      const sink = s.sink as Partial<Session> | null
-      if (sink?.subscriptions?.get(topic.name) === s) sink.subscriptions.delete(topic.name)
-      topic.subscriptions.delete(s.key) // deleting the current entry keeps the iteration valid
-      s.destroy()
-      ended(s)
+      ended(topic.unsubscribe(s, 'revoked'))
       n++
     }
     return n

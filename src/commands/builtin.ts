@@ -21,6 +21,11 @@ import { unsub } from '../manager/handlers/unsub'
 import { unwebhook } from '../manager/handlers/unwebhook'
 import { webhook } from '../manager/handlers/webhook'
 import { webhooks } from '../manager/handlers/webhooks'
+import { exchange } from '../manager/handlers/exchange'
+import { bind } from '../manager/handlers/bind'
+import { unbind } from '../manager/handlers/unbind'
+import { exchanges } from '../manager/handlers/exchanges'
+import { route } from '../manager/handlers/route'
 
 /**
  * Every command the broker speaks, in the order `help` lists them. A new
@@ -29,7 +34,7 @@ import { webhooks } from '../manager/handlers/webhooks'
  * config schema, DEFAULTS.commands, usage texts, `help` and the auth gate
  * all follow from the entry.
  */
-export const BUILTIN_COMMANDS = [pub, sub, unsub, ack, nack, touch, commit, create, del, topics, name, help, ping, quit, stats, events, webhook, webhooks, unwebhook, requeue, auth, grant, revoke] as const
+export const BUILTIN_COMMANDS = [pub, sub, unsub, ack, nack, touch, commit, create, del, topics, name, help, ping, quit, stats, events, webhook, webhooks, unwebhook, requeue, exchange, bind, unbind, exchanges, route, auth, grant, revoke] as const
 
 /** A built-in command's registry name: the key of the config's `commands` table. */
 export type Action = typeof BUILTIN_COMMANDS[number]['name']

@@ -34,6 +34,10 @@ export interface BrokerConfig {
   maxSubscriptionsPerConnection: number
   /** Topics the broker holds; a `pub` that would create one more is answered ERR. */
   maxTopics: number
+  /** Exchanges the broker holds; declaring one more is answered ERR TOO_MANY_EXCHANGES. */
+  maxExchanges: number
+  /** Bindings one exchange holds; one more is answered ERR TOO_MANY_BINDINGS. */
+  maxBindingsPerExchange: number
   /** A connection with no subscriptions that sends nothing for this long is told ERR IDLE_TIMEOUT and closed. */
   idleTimeoutMs: number
   /** Parsed lines waiting per connection before the broker stops reading from it. */
@@ -131,6 +135,8 @@ export const DEFAULTS: Readonly<BrokerConfig> = Object.freeze({
   maxConnectionsPerIp: 1000,
   maxSubscriptionsPerConnection: 1000,
   maxTopics: 10000,
+  maxExchanges: 1000,
+  maxBindingsPerExchange: 1000,
   idleTimeoutMs: 300000,
   maxQueuedLines: 10000,
   maxPageEvents: 1000,

@@ -38,6 +38,8 @@ export const configFileSchema = {
     maxConnectionsPerIp: positiveInt,
     maxSubscriptionsPerConnection: positiveInt,
     maxTopics: positiveInt,
+    maxExchanges: positiveInt,
+    maxBindingsPerExchange: positiveInt,
     idleTimeoutMs: positiveInt,
     maxQueuedLines: positiveInt,
     maxPageEvents: positiveInt,

@@ -16,6 +16,7 @@ import { registerMetrics } from '../metrics/route'
 import type { Monitoring } from '../metrics/monitoring'
 import { HTTP_DEFAULTS, type HttpConfig } from './config'
 import { CredentialCache, parseBasic } from './credentials'
+import { registerExchangeRoutes } from './exchangeRoutes'
 import { arrayElementTexts } from './jsonArray'
 import { HttpSession } from './session'
 import { WsLineStream } from './wsStream'
@@ -82,6 +83,7 @@ export class HttpListener {
       registerMetrics(this, monitoring)
       registerDashboard(this, monitoring)
     }
+    registerExchangeRoutes(this.app, this.manager, (req, fn) => this.exec(req, fn))
     this.wss = new WebSocketServer({ noServer: true, maxPayload: this.cfg.maxFrameBytes })
     this.app.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.upgrade(req, socket, head))
   }

@@ -14,6 +14,7 @@ import type { Session } from './session'
 import { Redelivery } from './redelivery'
 import { FlowControl } from './flowControl'
 import { WebhookSubscribers, type WebhookEnvironment } from './webhookSubscribers'
+import { closeWildcards } from '../routing/wildcard'
 
 /**
  * Receives each session's command lines and runs them on a fastq worker pool
@@ -63,13 +64,12 @@ export class Manager {
   /** The session is gone: anonymous subscriptions end, named ones wait for their owner. */
   disconnect (session: Session): void {
     this.ctx.flow.forget(session)
-    for (const s of session.subscriptions.values()) {
-      if (s.named) {
-        s.detach()
-      } else {
-        s.topic.subscriptions.delete(s.key)
-        s.destroy()
-      }
+    closeWildcards(session)
+    for (const s of [...session.subscriptions.values()]) {
+      const shared = s.sink !== session ? s.sink?.leave : undefined
+      if (shared !== undefined) shared.call(s.sink, session) // a consumer group: this member leaves it
+      else if (s.named) s.detach()
+      else s.topic.unsubscribe(s, 'disconnect')
     }
     session.subscriptions.clear()
     if (session.name !== null && this.ctx.names.get(session.name) === session) this.ctx.names.delete(session.name)

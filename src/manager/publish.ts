@@ -27,6 +27,13 @@ function dropsOldest (ctx: HandlerContext, topic: string): boolean {
   return set.matches(topic)
 }
 
+/** What admitEvent settled: the event's id, and whether full queues drop their oldest to take it. */
+export interface Admission {
+  id: string | number
+  key: string
+  dropping: boolean
+}
+
 /**
  * Idempotent publish: whether an event with this publisher-given id was
  * published to the topic less than `dedupeWindowMs` ago, or is still held by
@@ -40,27 +47,28 @@ export function alreadyPublished (ctx: HandlerContext, topic: Topic, key: string
 
 /**
  * The one way an event enters a topic, for `pub` (which has ruled out a
- * duplicate first: alreadyPublished) and for dead letters: checks that its id
- * is not pending (DUPLICATE_ID), the broker's pending-bytes limit and
- * every subscriber's queue bound (all before anything changes, so a refused
- * pub changes nothing), then gives it the topic's next offset, journals it
- * and fans it out.
+ * duplicate first: alreadyPublished, and which replies between storeEvent and
+ * the fan-out, without a closure per event), `route` and dead letters:
+ * admitEvent, then storeEvent, then the fan-out.
  */
 export function publishEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedEvent): Published {
-  const result = admitEvent(ctx, topic, parsed)
+  const result = storeEvent(ctx, topic, parsed, admitEvent(ctx, topic, parsed))
   topic.publish(result.ev, parsed.id !== undefined)
   return result
 }
 
 /**
- * publishEvent up to the fan-out: checked, sealed with the topic's next
- * offset and journaled; the caller then calls `topic.publish(ev, parsed.id
- * !== undefined)` (pub replies in between, without a closure per event).
+ * Checks, before anything changes (so a refused event changes nothing),
+ * that the event's id is not pending, the broker's pending-bytes limit and
+ * every subscriber's queue bound. `givenId`: an id the caller assigned when
+ * the event has none (route: one id for every topic it reaches).
  */
-export function admitEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedEvent): Published {
+export function admitEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedEvent, givenId?: string): Admission {
   let id = parsed.id
   let key: string
-  if (id === undefined) {
+  if (id === undefined && givenId !== undefined) {
+    id = key = givenId
+  } else if (id === undefined) {
     id = topic.assignId()
     key = topic.assignedKey
   } else {
@@ -82,7 +90,6 @@ export function admitEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedEve
       fail('QUEUE_FULL', { subscriber: s.named ? s.key : 'anonymous', topic: topic.name, max })
     }
   }
-  let dropped = 0
   if (dropping) {
     // Every full queue must be able to drop before any does: a refused pub changes nothing.
     for (const s of topic.subscriptions.values()) {
@@ -90,15 +97,28 @@ export function admitEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedEve
         fail('QUEUE_FULL.allDelivered', { subscriber: s.named ? s.key : 'anonymous', topic: topic.name, max })
       }
     }
+  }
+  return { id, key, dropping }
+}
+
+/**
+ * Gives an admitted event the topic's next offset (full queues drop their
+ * oldest first under drop-oldest) and journals it; the caller fans it out
+ * with `topic.publish(ev, parsed.id !== undefined)`.
+ */
+export function storeEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedEvent, a: Admission): Published {
+  let dropped = 0
+  if (a.dropping) {
+    const max = ctx.config.maxPendingPerSubscriber
     for (const s of topic.subscriptions.values()) {
       if (s.pending + s.inFlight.size < max || s.atMostOnce !== null) continue
       const gone = s.dropLowest()
       ctx.durability.acked(s, gone)
-      store.counters.dropped++
+      ctx.store.counters.dropped++
       dropped++
       ctx.log.warn({ topic: topic.name, subscriber: s.key, offset: gone, priority: s.waiting.lastPriority }, 'queue full: dropped lowest-priority oldest event')
     }
   }
-  const ev = sealEvent(parsed, id, topic.nextOffset, ctx.clock.now(), key)
+  const ev = sealEvent(parsed, a.id, topic.nextOffset, ctx.clock.now(), a.key)
   return { ev, subscribers: topic.subscriptions.size, ticket: ctx.durability.published(topic, ev), dropped }
 }

@@ -111,15 +111,9 @@ export class WebhookSubscribers {
   /** Ends a webhook subscription for good (as `unsub` does): returns the events it dropped and the ticket of its `U` record. */
   remove (sub: Subscription): { dropped: number, ticket: number } {
     const dropped = sub.pending + sub.inFlight.size
-    sub.topic.subscriptions.delete(sub.key)
-    sub.destroy()
+    const ticket = sub.topic.unsubscribe(sub, 'unsub') // the one end of a subscription: journals U, tells the sink
     this.stop(sub)
-    return { dropped, ticket: this.ctx.durability.unsubscribed(sub) }
-  }
-
-  /** The store ended `sub` without telling its sink (a revoke): its webhook, if it is one, stops. */
-  forget (sub: Subscription): void {
-    this.stop(sub)
+    return { dropped, ticket }
   }
 
   /** Broker shutdown: every webhook stops; events in flight are owed a redelivery (their D records are stored). */

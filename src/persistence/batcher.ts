@@ -14,6 +14,7 @@ import { topicDirPath, TOPICS_DIR } from './topicDir'
 import { fsyncDir } from './files'
 import { join } from 'node:path'
 import { TopicFiles, trashTopicDir } from './topicFiles'
+import { writeExchangeFile } from './exchangeFile'
 
 export interface BatchReport {
   /** Topics this batch wrote to (new events, state records or both). */
@@ -135,6 +136,10 @@ export class EventsBatcher {
   private readonly pendingCompactions = new Set<Promise<unknown>>()
   /** Topic directories created and not yet synced into `topics/`. */
   private created = 0
+  /** An exchange or binding changed since the last batch: exchanges.json is rewritten. */
+  exchangesDirty = false
+  /** The exchange table as exchanges.json stores it (set by the durability layer). */
+  exchangesState: (() => unknown) | null = null
 
   constructor (o: BatcherOptions) {
     this.o = o
@@ -176,7 +181,7 @@ export class EventsBatcher {
     this.timer?.cancel()
     this.timer = null
     await this.run()
-    if (this.dirty.size > 0 || this.deletedTopics.length > 0) await this.run()
+    if (this.dirty.size > 0 || this.deletedTopics.length > 0 || this.exchangesDirty) await this.run()
     await Promise.all([...this.pendingCompactions])
     for (const files of this.files.values()) await files.close()
   }
@@ -189,7 +194,7 @@ export class EventsBatcher {
   private async batch (): Promise<void> {
     const now = this.o.clock.now()
     const retentionDue = now - this.lastRetention >= this.o.retentionCheckMs
-    if (this.dirty.size > 0 || this.deletedTopics.length > 0 || this.cleanupPending) await this.store()
+    if (this.dirty.size > 0 || this.deletedTopics.length > 0 || this.cleanupPending || this.exchangesDirty) await this.store()
     if (retentionDue) {
       this.lastRetention = now
       await this.retain(now)
@@ -217,6 +222,9 @@ export class EventsBatcher {
       work.push({ topic, changes, records, events: topic.takeForAppend(), files, snapshot })
     }
     this.dirty.clear()
+    // The exchange table as of this generation: captured in the same synchronous step as the rotation.
+    const exchanges = this.exchangesDirty && this.exchangesState !== null ? this.exchangesState() : undefined
+    this.exchangesDirty = false
     if (journal !== null) journal.rotate(gen + 1)
     const syncMs = performance.now() - t0
 
@@ -235,6 +243,15 @@ export class EventsBatcher {
       }
     }
     await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, work.length) }, worker))
+    if (exchanges !== undefined) {
+      try {
+        await writeExchangeFile(this.o.dir, gen, exchanges, this.o.fsync !== 'off')
+      } catch (err) {
+        failed++
+        this.exchangesDirty = true // the journal keeps the records until a batch stores the table
+        this.o.log.error({ err }, 'could not store the exchanges; will retry at the next batch')
+      }
+    }
     if (this.created > 0 && this.o.fsync !== 'off') {
       // The new topic directories' entries, once for the whole batch.
       try {

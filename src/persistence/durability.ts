@@ -36,6 +36,12 @@ import { committedRecord, deliveredRecord, grantRecord, hookRecord, hookStateRec
  *   ["R", topic, user, rights]                            what a user may now do on a private topic: pub, sub, both or none
  *   ["H", topic, sub, url, secret, maxDeliveries]         the named subscription is a webhook subscriber
  *   ["F", topic, sub, failures, nextAttemptAt, reason]    a webhook subscriber's retry state changed
+ *   ["XE", exchange, type]                                exchange declared (fanout, direct or topic)
+ *   ["XB", exchange, topic, key]                          binding added
+ *   ["XU", exchange, topic, key]                          binding removed
+ *
+ * Exchange records belong to no topic: a batch stores the whole exchange
+ * table in exchanges.json (exchangeFile.ts) before the journal goes.
  *
  * A reply that confirms a change (`OK` to pub, ack, sub, unsub, grant,
  * revoke, commit) is held until the journal group holding its record is stored.
@@ -110,6 +116,9 @@ export class Durability implements StoreObserver {
         const c = batcher.changes(topic)
         for (const r of records) c.push(r)
       }
+      batcher.exchangesState = () => store.exchanges.toJSON()
+      // Replayed exchange records are stored by the first batch, before it deletes the journal they came from.
+      if (result.exchangeRecords > 0) batcher.exchangesDirty = true
       d = new Durability(batcher, result, journal, log, releaseLock)
       store.observer = d
       for (const t of store.topics.values()) t.observer = d
@@ -173,6 +182,12 @@ export class Durability implements StoreObserver {
     return this.record(sub.topic, hookStateRecord(sub.key, h.failures, h.nextAttemptAt, h.disabledReason))
   }
 
+  /** An exchange was declared or a binding changed: journaled now (`XE`, `XB`, `XU`), exchanges.json at the next batch. */
+  exchangeChanged (record: readonly [string, ...string[]]): number {
+    this.batcher.exchangesDirty = true
+    return this.journal?.append(JSON.stringify(record)) ?? 0
+  }
+
   /** `user`'s grant on `topic` changed (grant or revoke): records what it holds now. */
   granted (topic: Topic, user: string): number {
     return this.record(topic, grantRecord(user, grantWord(topic.grants.get(user))))
@@ -187,9 +202,9 @@ export class Durability implements StoreObserver {
     this.record(sub.topic, deliveredRecord(sub.key, d.ev.offset, d.ev.priority, d.deliveries))
   }
 
-  /** The store ended a subscription: a range done is journaled like an unsub (a deleted topic ends everything with its X). */
-  ended (sub: Subscription, reason: string): void {
-    if (reason !== 'deleted') this.unsubscribed(sub)
+  /** A subscription ended (Topic.unsubscribe): a named one gets its `U` record (a deleted topic ends everything with its X). */
+  ended (sub: Subscription, reason: string): number {
+    return reason === 'deleted' ? 0 : this.unsubscribed(sub)
   }
 
   eventsLost (sub: Subscription, from: number, to: number, count: number): void {

@@ -11,6 +11,8 @@ import { JOURNAL_PREFIX, JOURNAL_SUFFIX } from './journal'
 import { FORMAT_FILE, MIGRATING_DIR, TOPICS_DIR, TRASH_DIR, listJournalGens, readFormat, writeFormat, STORAGE_FORMAT } from './layout'
 import { finishV1Backup, hasV1Files, migrateV1 } from './migrateV1'
 import { decodePublishRecord } from './publishRecord'
+import { EXCHANGES_FILE, readExchangeFile } from './exchangeFile'
+import { moveAside } from './files'
 import type { SegmentLine } from './segmentCodec'
 import { parseStateLine } from './stateCodec'
 import { topicDirPath } from './topicDir'
@@ -36,6 +38,8 @@ export interface RecoveryResult {
   problems: number
   /** A v1 log dir was migrated. */
   migrated: boolean
+  /** Exchange records replayed from the journal (exchanges.json does not hold them yet). */
+  exchangeRecords: number
 }
 
 /** What recovery hands the durability layer besides the store. */
@@ -120,6 +124,22 @@ export async function recover (dir: string, store: Store, log: Logger, o: Recove
     loading.set(topic, { name: topic, files, state, unflushed: [], changes: [] })
   }
 
+  let exchangesGen = -1
+  try {
+    const stored = readExchangeFile(dir)
+    if (stored !== null) {
+      exchangesGen = stored.gen
+      // The new journal must start above the generation the table reflects, as above every topic's.
+      maxGen = Math.max(maxGen, stored.gen)
+      const bad = store.exchanges.load(stored.exchanges)
+      if (bad > 0) problem('exchanges.json: entries that do not parse were skipped', { file: join(dir, EXCHANGES_FILE), bad })
+    }
+  } catch (err) {
+    const aside = moveAside(join(dir, EXCHANGES_FILE), o.now())
+    problem('exchanges.json is damaged; moved aside, the exchanges in the journal are recovered', { file: aside, error: (err as Error).message })
+  }
+  let exchangeRecords = 0
+
   let replayed = 0
   for (const gen of listJournalGens(dir)) {
     maxGen = Math.max(maxGen, gen)
@@ -137,7 +157,14 @@ export async function recover (dir: string, store: Store, log: Logger, o: Recove
       try {
         const rec = JSON.parse(line) as unknown[]
         if (!Array.isArray(rec)) throw new Error('not a record')
-        if (replay(loading, line, rec, gen, dir, o.now)) replayed++
+        if (typeof rec[0] === 'string' && rec[0].length === 2 && rec[0][0] === 'X') {
+          // An exchange record: one the stored table does not reflect yet.
+          if (gen > exchangesGen) {
+            store.exchanges.apply(rec)
+            exchangeRecords++
+            replayed++
+          }
+        } else if (replay(loading, line, rec, gen, dir, o.now)) replayed++
       } catch (err) {
         damaged++
         problem('damaged journal record skipped', { file, line: i + 1, error: (err as Error).message })
@@ -168,7 +195,7 @@ export async function recover (dir: string, store: Store, log: Logger, o: Recove
     for (const s of topic.subscriptions.values()) pending += s.pending + s.inFlight.size
   }
   if (!existsSync(join(dir, FORMAT_FILE))) throw new Error('format.json vanished during recovery')
-  return { result: { maxGen, topics: store.topics.size, events, pending, replayed, problems, migrated }, files, changes }
+  return { result: { maxGen, topics: store.topics.size, events, pending, replayed, problems, migrated, exchangeRecords }, files, changes }
 }
 
 function loadingFor (loading: Map<string, Loading>, name: unknown): Loading {
@@ -283,7 +310,7 @@ async function build (lt: Loading, store: Store, log: Logger, o: RecoveryOptions
       delivered.push(ev)
     }
     sub.restoreDone()
-    topic.subscriptions.set(s.name, sub)
+    topic.adopt(sub)
   }
   if (lost > 0) log.warn({ topic: lt.name, lost }, 'events delivered and not acked are gone from the segments (a damaged segment was moved aside); skipped')
 

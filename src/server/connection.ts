@@ -6,7 +6,7 @@ import type { Manager } from '../manager/manager'
 import type { Session } from '../manager/session'
 import { LineFramer } from '../protocol/frameLines'
 import { deliveryJson, type StoredEvent } from '../store/event'
-import type { Subscription } from '../store/subscription'
+import { QUIET_ENDS, type Subscription } from '../store/subscription'
 
 /**
  * Queued input, answered in order: a command line, the byte count of an
@@ -140,12 +140,14 @@ export class Connection implements Session {
   }
 
   /**
-   * The store ended a subscription (range acked, topic deleted): `END <topic> <reason>`, in order with
-   * the replies, once the records that end it (U, or the topic's X, appended in this same turn) are stored.
+   * A subscription ended: forgotten here. One the client did not end itself (range acked, topic deleted)
+   * gets `END <topic> <reason>`, in order with the replies, once the records that end it (U, or the
+   * topic's X, appended in this same turn) are stored.
    */
   ended (sub: Subscription, reason: string): void {
     const name = sub.topic.name
     if (this.subscriptions.get(name) === sub) this.subscriptions.delete(name)
+    if (QUIET_ENDS.has(reason)) return
     const durability = this.manager.ctx.durability
     durability.reply(this, 'END ' + name + ' ' + reason, durability.pendingTicket())
   }

@@ -1,5 +1,6 @@
 import { systemClock, type Clock, type Timer } from '../clock'
 import type { Store } from '../store/store'
+import { GroupSink, groupOf } from '../routing/group'
 import type { Topic } from '../store/topic'
 
 /** Counter values at one moment, for rates. */
@@ -129,7 +130,7 @@ export function topicSnapshot (topic: Topic): Record<string, unknown> {
   for (const s of topic.subscriptions.values()) {
     pending += s.pending
     inFlight += s.inFlight.size
-    subscribers.push({
+    const entry: Record<string, unknown> = {
       name: s.named ? s.key : null,
       connected: s.sink !== null,
       pending: s.pending,
@@ -137,7 +138,14 @@ export function topicSnapshot (topic: Topic): Record<string, unknown> {
       maxInFlight: s.maxInFlight,
       ack: s.atMostOnce === null ? 'explicit' : 'none',
       dropped: s.dropped,
-    })
+    }
+    const group = groupOf(s.key)
+    if (group !== null) {
+      // A consumer group: its name, and each member with its own cap (none while it waits for one).
+      entry.group = group
+      entry.members = GroupSink.of(s)?.info() ?? []
+    }
+    subscribers.push(entry)
   }
   return {
     topic: topic.name,

@@ -1,4 +1,5 @@
 import { systemClock, type Clock } from '../clock'
+import { ExchangeTable } from '../routing/exchanges'
 import { EventCache } from './eventCache'
 import type { Subscription } from './subscription'
 import { Topic, type StoreObserver } from './topic'
@@ -15,6 +16,10 @@ export class Store {
   /** The broker's clock: delivery deadlines and ack times come from it. */
   readonly clock: Clock
   readonly topics = new Map<string, Topic>()
+  /** Told of every topic created (wildcard subscriptions add the topics they match). */
+  readonly topicWatchers = new Set<(topic: Topic) => void>()
+  /** Exchanges and their bindings (`exchange`, `bind`, `route`): durable, journaled by the durability layer. */
+  readonly exchanges = new ExchangeTable()
   /** Set by the durability layer; null when nothing is persisted. */
   observer: StoreObserver | null = null
   /** Subscriptions with deliveries that have deadlines; the redelivery sweep walks only these. */
@@ -48,6 +53,7 @@ export class Store {
       t = new Topic(name, this)
       this.topics.set(name, t)
       if (notify) this.observer?.topicCreated(t)
+      for (const w of this.topicWatchers) w(t)
     }
     return t
   }
@@ -62,7 +68,6 @@ export class Store {
     const t = this.topics.get(name)
     if (t === undefined) return undefined
     this.topics.delete(name)
-    for (const s of t.subscriptions.values()) this.timed.delete(s)
     t.wipe()
     this.observer?.topicDeleted?.(t)
     return t

@@ -10,8 +10,33 @@ export interface DeliverySink {
   /** True while the client is not draining its socket or is going away (a pause for the journal does not count). */
   stalled: () => boolean
   deliver: (topic: string, ev: StoredEvent, deliveries: number) => void
-  /** The subscription ended without the client asking (its range was acked, its topic deleted): `END <topic> <reason>`. */
+  /**
+   * The subscription ended (Topic.unsubscribe): the sink forgets it; for an
+   * end the client did not ask for (its range was acked, its topic deleted)
+   * it says so (`END <topic> <reason>`). See QUIET_ENDS.
+   */
   ended?: (sub: Subscription, reason: string) => void
+  /** A sink shared by several clients (a consumer group): a delivery left flight (acked, taken back, timed out). */
+  settled?: (key: string) => void
+  /** A shared sink: whether the in-flight event `key` was delivered to `member` (only that member may settle it). */
+  heldBy?: (key: string, member: DeliverySink) => boolean
+  /** A shared sink: `member` leaves (its connection closed, or it unsubscribed); what it held goes back to the queue. */
+  leave?: (member: DeliverySink) => void
+}
+
+/** Ends a subscriber asked for itself (or that it caused): its sink forgets the subscription without an `END` line. */
+export const QUIET_ENDS: ReadonlySet<string> = new Set(['unsub', 'disconnect', 'revoked'])
+
+/**
+ * An in-flight cap shared by several subscriptions (a wildcard subscription's
+ * topics): each may deliver only while the whole has room, and a pump of one
+ * pumps them all, in turn.
+ */
+export interface SharedCap {
+  /** Deliveries the whole may still make now. */
+  free: () => number
+  /** Fills the free slots from the members, in turn. */
+  pump: () => void
 }
 
 /**
@@ -97,6 +122,8 @@ export class Subscription {
   atMostOnce: AtMostOnceQueue | null = null
   /** Events this subscription lost undelivered: its at-most-once bound, or the drop-oldest overflow policy. */
   dropped = 0
+  /** The cap this subscription shares with others (a wildcard subscription's), or null. */
+  shared: SharedCap | null = null
   /** Delivered before and not acked (e.g. the subscriber went away): these go out first. */
   private redeliver: Delivery[] = []
   /** Nacked with a delay: due again at their deadline. */
@@ -142,7 +169,7 @@ export class Subscription {
     if (this.listFrom >= 0) return // a replay under way lists it with the rest
     if (ev.offset < this.start || (this.to > 0 && ev.offset > this.to)) return
     const sink = this.sink
-    if (sink !== null && this.inFlight.size < this.maxInFlight && this.waiting.size === 0 &&
+    if (sink !== null && this.inFlight.size < this.maxInFlight && (this.shared === null || this.shared.free() > 0) && this.waiting.size === 0 &&
         this.redeliver.length === 0 && sink.canDeliver() && !this.inFlight.has(ev.key)) {
       this.send(sink, { ev, deliveries: 1, deadline: this.topic.clock.now() + this.ackTimeoutMs })
       this.topic.timed?.add(this)
@@ -181,6 +208,12 @@ export class Subscription {
 
   /** Fills free in-flight slots: redeliveries first, then by priority, then offset. */
   pump (): void {
+    if (this.shared !== null) this.shared.pump()
+    else this.pumpOwn()
+  }
+
+  /** pump() of this subscription alone (a shared cap pumps its members with this). */
+  pumpOwn (): void {
     const sink = this.sink
     if (sink === null || this.listFrom >= 0) return
     const queue = this.atMostOnce
@@ -189,8 +222,9 @@ export class Subscription {
       return
     }
     const now = this.topic.clock.now()
+    const shared = this.shared
     let sent = 0
-    while (this.inFlight.size < this.maxInFlight && sink.canDeliver()) {
+    while (this.inFlight.size < this.maxInFlight && (shared === null || shared.free() > 0) && sink.canDeliver()) {
       let d: Delivery
       if (this.redeliver.length > 0) {
         d = this.redeliver[0]
@@ -302,10 +336,18 @@ export class Subscription {
   }
 
   /** Takes an in-flight delivery back (nack, timeout); the caller requeues it or dead-letters it. */
-  takeBack (key: string): Delivery | undefined {
+  takeBack (key: string, by?: DeliverySink): Delivery | undefined {
     const d = this.inFlight.get(key)
-    if (d !== undefined) this.inFlight.delete(key)
+    if (d === undefined || !this.heldBy(key, by)) return undefined
+    this.inFlight.delete(key)
+    this.sink?.settled?.(key)
     return d
+  }
+
+  /** Whether `by` (a client; undefined: anyone) may settle the in-flight event `key`: in a consumer group, only the member it went to. */
+  heldBy (key: string, by: DeliverySink | undefined): boolean {
+    const heldBy = this.sink?.heldBy
+    return by === undefined || heldBy === undefined || heldBy.call(this.sink, key, by)
   }
 
   /** In-flight deliveries whose deadline has passed, taken out of flight. */
@@ -315,7 +357,10 @@ export class Subscription {
       if (d.deadline <= now) (out ??= []).push(d)
     }
     if (out === null) return []
-    for (const d of out) this.inFlight.delete(d.ev.key)
+    for (const d of out) {
+      this.inFlight.delete(d.ev.key)
+      this.sink?.settled?.(d.ev.key)
+    }
     return out
   }
 
@@ -346,9 +391,9 @@ export class Subscription {
   }
 
   /** Extends an in-flight delivery's deadline; false when that id is not in flight. */
-  touch (key: string, ms: number, now: number): boolean {
+  touch (key: string, ms: number, now: number, by?: DeliverySink): boolean {
     const d = this.inFlight.get(key)
-    if (d === undefined) return false
+    if (d === undefined || !this.heldBy(key, by)) return false
     d.deadline = now + ms
     return true
   }
@@ -374,10 +419,11 @@ export class Subscription {
   }
 
   /** Acknowledges an in-flight event; returns its delivery, or undefined when that id is not in flight here. */
-  ack (key: string): Delivery | undefined {
+  ack (key: string, by?: DeliverySink): Delivery | undefined {
     const d = this.inFlight.get(key)
-    if (d === undefined) return undefined
+    if (d === undefined || !this.heldBy(key, by)) return undefined
     this.inFlight.delete(key)
+    this.sink?.settled?.(key)
     this.lastAckAt = this.topic.clock.now()
     this.topic.owedStale = true
     return d
@@ -391,7 +437,7 @@ export class Subscription {
   commit (upTo: number): number {
     let n = 0
     for (const [key, d] of this.inFlight) {
-      if (d.ev.offset <= upTo) { this.inFlight.delete(key); n++ }
+      if (d.ev.offset <= upTo) { this.inFlight.delete(key); this.sink?.settled?.(key); n++ }
     }
     const keep = (d: Delivery): boolean => d.ev.offset > upTo
     const r = this.redeliver.filter(keep)
@@ -470,20 +516,7 @@ export class Subscription {
     // Not without a sink: the subscriber must be told, and the handler checks again once it is attached.
     if (this.to <= 0 || this.ended || this.sink === null || this.listFrom >= 0 || this.topic.nextOffset <= this.to) return
     if (this.waiting.size > 0 || this.inFlight.size > 0 || this.redeliver.length > 0 || this.delayed.length > 0 || this.reading) return
-    this.end(String(this.to))
-  }
-
-  /**
-   * Ends the subscription from the store's side (range done, topic deleted):
-   * removed from its topic, its sink and the durability layer are told.
-   */
-  end (reason: string): void {
-    if (this.ended) return
-    const sink = this.sink
-    if (this.topic.subscriptions.get(this.key) === this) this.topic.subscriptions.delete(this.key)
-    this.destroy()
-    this.topic.observer?.ended?.(this, reason)
-    sink?.ended?.(this, reason)
+    this.topic.unsubscribe(this, String(this.to))
   }
 
   attach (sink: DeliverySink): void {
@@ -501,7 +534,7 @@ export class Subscription {
     this.redeliver.sort(deliveryOrder)
   }
 
-  /** Ends the subscription: it holds nothing any more. */
+  /** Clears the subscription once it has ended (called by Topic.unsubscribe): it holds nothing any more. */
   destroy (): void {
     this.ended = true
     this.sink = null

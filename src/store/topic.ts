@@ -13,8 +13,12 @@ export interface StoreObserver {
   topicDeleted?: (topic: Topic) => void
   /** A named subscription handed an event to its subscriber. */
   delivered: (sub: Subscription, d: Delivery) => void
-  /** A subscription ended by the store itself: its range was acked (`reason`: the range end) or its topic deleted (`deleted`). */
-  ended?: (sub: Subscription, reason: string) => void
+  /**
+   * A subscription ended (Topic.unsubscribe, the one path for every end): `unsub`, `disconnect`
+   * (an anonymous subscriber's connection closed), `revoked`, `deleted` (its topic), or its
+   * range was acked (the range end). Returns the ticket a confirming reply waits for (0: none).
+   */
+  ended?: (sub: Subscription, reason: string) => number
   /** Offsets a subscription was owed are no longer in the segments (a damaged segment was moved aside): skipped. */
   eventsLost?: (sub: Subscription, from: number, to: number, count: number) => void
   /** A read of the segments failed (I/O error): the subscription tries again a second later. */
@@ -263,6 +267,34 @@ export class Topic {
     if (this.host?.counters !== undefined) this.host.counters.atMostOnceDropped++
   }
 
+  /**
+   * Adds a subscription rebuilt by recovery (its state restored, nothing to
+   * list): the start-up side of subscribe().
+   */
+  adopt (sub: Subscription): void {
+    this.subscriptions.set(sub.key, sub)
+  }
+
+  /**
+   * Ends a subscription: the one path for every end (unsub, an anonymous
+   * subscriber's disconnect, revoke, a range done, the topic deleted). It
+   * leaves the topic and the deadline watch, holds nothing any more, and the
+   * observer (durability: the `U` record) and its sink (the connection's
+   * table, and `END` for ends the client did not ask for) are told. Returns
+   * the ticket a confirming reply waits for (0: none). A second call does
+   * nothing.
+   */
+  unsubscribe (sub: Subscription, reason: string): number {
+    if (sub.ended) return 0
+    const sink = sub.sink
+    if (this.subscriptions.get(sub.key) === sub) this.subscriptions.delete(sub.key)
+    this.timed?.delete(sub)
+    sub.destroy()
+    const ticket = this.observer?.ended?.(sub, reason) ?? 0
+    sink?.ended?.(sub, reason)
+    return ticket
+  }
+
   /** Reported by a subscription: owed offsets that are gone from the segments were skipped. */
   lost (sub: Subscription, from: number, to: number, count: number): void {
     this.observer?.eventsLost?.(sub, from, to, count)
@@ -425,8 +457,7 @@ export class Topic {
   /** The topic is deleted: every subscription ends, its events leave memory. */
   wipe (): void {
     this.deleted = true
-    for (const s of [...this.subscriptions.values()]) s.end('deleted')
-    this.subscriptions.clear()
+    for (const s of [...this.subscriptions.values()]) this.unsubscribe(s, 'deleted')
     this.cache?.drop(this.cached)
     this.unflushed = []
     this.head = 0

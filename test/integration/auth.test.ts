@@ -214,7 +214,7 @@ t.test('auth not required: anonymous clients use public topics, the ACL binds au
   t.equal(await anon.request('sub ~carol.x'), 'ERR UNKNOWN_TOPIC topic ~carol.x does not exist; publish to it first', 'private topics stay hidden')
   t.equal(await anon.request('pub ~carol.x {"msg":1}'), 'ERR UNKNOWN_TOPIC topic ~carol.x does not exist')
   t.equal(await anon.request('grant ~carol.x bob'), 'ERR AUTH_REQUIRED authenticate first: auth <user> <password>')
-  t.match(await anon.request('help'), /, stats \[topic\], events <topic> \[from=<offset>\] \[limit=<n>\], webhook <topic> <name> <url> \[max-in-flight \[max-deliveries \[secret\]\]\], webhooks <topic>, unwebhook <topic> <name>, requeue <topic> \[event-id\|all\], auth\|AUTH <user> <password>$/, 'help lists auth when users exist, not grant/revoke before auth')
+  t.match(await anon.request('help'), /, stats \[topic\], events <topic> \[from=<offset>\] \[limit=<n>\], webhook <topic> <name> <url> \[max-in-flight \[max-deliveries \[secret\]\]\], webhooks <topic>, unwebhook <topic> <name>, requeue <topic> \[event-id\|all\], exchange <exchange> <fanout\|direct\|topic>, bind <exchange> <topic> \[binding-key\], unbind <exchange> <topic> \[binding-key\], exchanges, route <exchange> <routing-key> <event-json> \[mandatory=1\], auth\|AUTH <user> <password>$/, 'help lists auth when users exist, not grant/revoke before auth')
   t.equal(await carol.request('auth carol carol-pw'), 'OK authenticated as carol')
   t.equal(await carol.request('pub news {"msg":1}'), 'ERR FORBIDDEN user carol may not publish to news')
   t.equal(await carol.request('pub ~carol.x {"msg":1}'), 'OK 1 published to ~carol.x (0 subscribers)')
@@ -223,7 +223,7 @@ t.test('auth not required: anonymous clients use public topics, the ACL binds au
 t.test('with no users configured, help is unchanged and auth always fails', async t => {
   const tb = await startLoggedBroker(t, {})
   const a = await tb.client()
-  t.match(await a.request('help'), /, help, ping, quit, stats \[topic\], events <topic> \[from=<offset>\] \[limit=<n>\], webhook <topic> <name> <url> \[max-in-flight \[max-deliveries \[secret\]\]\], webhooks <topic>, unwebhook <topic> <name>, requeue <topic> \[event-id\|all\]$/)
+  t.match(await a.request('help'), /, help, ping, quit, stats \[topic\], events <topic> \[from=<offset>\] \[limit=<n>\], webhook <topic> <name> <url> \[max-in-flight \[max-deliveries \[secret\]\]\], webhooks <topic>, unwebhook <topic> <name>, requeue <topic> \[event-id\|all\], exchange <exchange> <fanout\|direct\|topic>, bind <exchange> <topic> \[binding-key\], unbind <exchange> <topic> \[binding-key\], exchanges, route <exchange> <routing-key> <event-json> \[mandatory=1\]$/)
   t.equal(await a.request('auth admin admin'), 'ERR AUTH_FAILED wrong user or password')
 })
 

@@ -32,7 +32,7 @@ t.test('default words and aliases, any case', async t => {
 })
 
 t.test('usage and help come from the argument specs', async t => {
-  t.equal(registry.usage(get('sub')), 'sub <topic> [max-in-flight [ack-timeout-ms]] [from=beginning|latest|<offset>|time:<unix-ms>] [to=<offset>] [ack=explicit|none]',
+  t.equal(registry.usage(get('sub')), 'sub <topic> [max-in-flight [ack-timeout-ms]] [from=beginning|latest|<offset>|time:<unix-ms>] [to=<offset>] [ack=explicit|none] [group=<name>]',
     'optional arguments nest; each key=value option has its own brackets')
   t.equal(registry.usage(get('grant')), 'grant <topic> <user> [pub|sub|both]', 'a choice shows its words')
   t.equal(registry.usage(get('stats')), 'stats [topic]')
@@ -72,7 +72,7 @@ t.test('arguments become typed fields, left to right', async t => {
 })
 
 t.test('key=value options: after the arguments, any order, typed and checked once', async t => {
-  const usage = 'usage: sub <topic> [max-in-flight [ack-timeout-ms]] [from=beginning|latest|<offset>|time:<unix-ms>] [to=<offset>] [ack=explicit|none]'
+  const usage = 'usage: sub <topic> [max-in-flight [ack-timeout-ms]] [from=beginning|latest|<offset>|time:<unix-ms>] [to=<offset>] [ack=explicit|none] [group=<name>]'
   const sub = (text: string): Fields => fields('sub', text)
   t.same(sub('t from=beginning'), { topic: 't', maxInFlight: undefined, ackTimeoutMs: undefined, from: 'beginning', to: undefined },
     'an option ends the positional arguments: the ones left are absent')

@@ -40,7 +40,7 @@ t.test('an unknown field suggests the nearest known one, at any depth, or lists 
   t.equal(problem({ auth: { required: true, users: { alice: { pasword: 'x', passwordHash: 'scrypt$16384$8$1$c2FsdHNhbHQ=$aGFzaGhhc2hoYXNoaGFzaA==' } } } }),
     'unknown field "auth.users.alice.pasword" (did you mean "auth.users.alice.passwordHash"?)', 'the start of a longer name')
   t.equal(problem({ commands: { publish: ['p'] } }),
-    'unknown field "commands.publish" (known fields: pub, sub, unsub, ack, nack, touch, commit, create, delete, topics, name, help, ping, quit, stats, events, webhook, webhooks, unwebhook, requeue, auth, grant, revoke)')
+    'unknown field "commands.publish" (known fields: pub, sub, unsub, ack, nack, touch, commit, create, delete, topics, name, help, ping, quit, stats, events, webhook, webhooks, unwebhook, requeue, exchange, bind, unbind, exchanges, route, auth, grant, revoke)')
   t.equal(problem({ frobnicate: true }), 'unknown field "frobnicate"', 'nothing close, and too many fields to list')
 })
 

@@ -6,6 +6,7 @@ import { Topic } from '../../src/store/topic'
 class Sink implements DeliverySink {
   got: Array<[string, number]> = []
   open = true
+  ended?: (s: Subscription, reason: string) => void
   canDeliver (): boolean { return this.open }
   stalled (): boolean { return !this.open }
   deliver (_topic: string, ev: StoredEvent, deliveries: number): void { this.got.push([ev.key, deliveries]) }
@@ -94,15 +95,37 @@ t.test('destroy releases every event; shared events stay for other subscribers',
   publish(topic, 'a', 0)
   publish(topic, 'b', 0)
   t.ok(topic.holds(1, 'a') && topic.holds(2, 'b'))
-  topic.subscriptions.delete(sub.key)
-  sub.destroy()
+  topic.unsubscribe(sub, 'unsub')
   t.equal(sub.pending + sub.inFlight.size, 0, 'the ended subscription holds nothing')
   t.ok(topic.holds(1, 'a') && topic.holds(2, 'b'), 'still held by the other subscription')
   t.equal(topic.lowestOwed(), 1)
-  topic.subscriptions.delete(other.key)
-  other.destroy()
+  topic.unsubscribe(other, 'unsub')
   t.equal(topic.lowestOwed(), Infinity)
   t.notOk(topic.holds(1, 'a'))
+})
+
+t.test('Topic.unsubscribe: the one end of a subscription tells the observer and the sink once, and leaves the deadline watch', async t => {
+  const timed = new Set<Subscription>()
+  const told: string[] = []
+  const observer = {
+    topicCreated: () => {},
+    delivered: () => {},
+    ended: (s: Subscription, reason: string) => { told.push(`observer ${s.key} ${reason}`); return 7 },
+  }
+  const topic = new Topic('t', { observer, timed, clock: { now: () => 0 } as never, cache: null, pendingBytes: 0 })
+  const sub = topic.subscribe('alice', true, 1, 30000)
+  const sink = new Sink()
+  sink.ended = (s: Subscription, reason: string): void => { told.push(`sink ${s.key} ${reason}`) }
+  sub.attach(sink)
+  publish(topic, 'a', 0)
+  t.ok(timed.has(sub), 'an event in flight: watched')
+  t.equal(topic.unsubscribe(sub, 'revoked'), 7, 'the observer\'s ticket comes back')
+  t.same(told, ['observer alice revoked', 'sink alice revoked'])
+  t.notOk(topic.subscriptions.has('alice'))
+  t.notOk(timed.has(sub), 'no longer watched')
+  t.ok(sub.ended)
+  t.equal(topic.unsubscribe(sub, 'unsub'), 0, 'a second end does nothing')
+  t.equal(told.length, 2)
 })
 
 t.test('broker-assigned ids skip ids still pending', async t => {

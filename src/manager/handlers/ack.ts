@@ -21,7 +21,7 @@ function handler (ctx: HandlerContext, session: Session, { topic: name, id, more
     ackMany(ctx, session, subscription, id, more)
     return
   }
-  const d = subscription.ack(id)
+  const d = subscription.ack(id, session)
   if (d === undefined) fail('NOT_IN_FLIGHT', { id, topic: name })
   ctx.durability.reply(session, `OK acked ${id} on ${name}`, ctx.durability.acked(subscription, d.ev.offset))
   ctx.stats.acked++
@@ -36,11 +36,12 @@ function ackMany (ctx: HandlerContext, session: Session, subscription: Subscript
   for (const id of ids) {
     if (seen.has(id)) fail('BAD_ARGS.repeatedId', { id })
     seen.add(id)
-    if (!subscription.inFlight.has(id)) fail('NOT_IN_FLIGHT.batch', { id, topic: name })
+    // In a consumer group only the member an event went to may ack it.
+    if (!subscription.inFlight.has(id) || !subscription.heldBy(id, session)) fail('NOT_IN_FLIGHT.batch', { id, topic: name })
   }
   let ticket = 0
   for (const id of ids) {
-    const d = subscription.ack(id)!
+    const d = subscription.ack(id, session)!
     const t = ctx.durability.acked(subscription, d.ev.offset)
     if (t > ticket) ticket = t
   }

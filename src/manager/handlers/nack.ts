@@ -17,7 +17,7 @@ export const nack = defineCommand({ name: 'nack', words: ['nack', 'NACK'], args,
 function handler (ctx: HandlerContext, session: Session, { topic: name, id, delayMs }: FieldsOf<typeof args>): void {
   const delay = delayMs ?? 0
   const subscription = session.subscriptions.get(name) ?? notSubscribed(ctx, name)
-  const d = subscription.takeBack(id)
+  const d = subscription.takeBack(id, session)
   if (d === undefined) fail('NOT_IN_FLIGHT', { id, topic: name })
   const dead = ctx.redelivery.giveBack(subscription, d, 'nack', delay)
   session.reply(dead

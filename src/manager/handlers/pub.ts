@@ -2,7 +2,7 @@ import * as arg from '../../commands/args'
 import { defineCommand, type FieldsOf } from '../../commands/spec'
 import type { HandlerContext } from '../context'
 import type { Session } from '../session'
-import { admitEvent, alreadyPublished } from '../publish'
+import { admitEvent, alreadyPublished, storeEvent } from '../publish'
 import { checkTopicLimit } from '../limits'
 
 const args = [arg.topic(), arg.event()] as const
@@ -25,7 +25,7 @@ function handler (ctx: HandlerContext, session: Session, { topic: name, event: p
       return
     }
   }
-  const { ev, subscribers: n, ticket, dropped } = admitEvent(ctx, topic, parsed)
+  const { ev, subscribers: n, ticket, dropped } = storeEvent(ctx, topic, parsed, admitEvent(ctx, topic, parsed))
   // Reply before fan-out so a publisher subscribed to its own topic sees OK before the EVENT.
   const note = dropped > 0 ? `; ${dropped} lowest-priority event${dropped === 1 ? '' : 's'} dropped from full queues` : ''
   ctx.durability.reply(session, `OK ${ev.key} published to ${name} (${n} subscriber${n === 1 ? '' : 's'}${note})`, ticket)

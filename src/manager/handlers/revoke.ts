@@ -22,10 +22,7 @@ function handler (ctx: HandlerContext, session: Session, { topic: name, user, ri
     const before = topic.grants.get(user)
     left = removeGrant(topic.grants, user, kind)
     if (before !== undefined) ticket = ctx.durability.granted(topic, user)
-    if (left?.sub !== true) dropped = ctx.auth.dropSubscriptions(topic, user, s => {
-      ctx.webhooks.forget(s) // a webhook subscriber of the user's stops too
-      ticket = Math.max(ticket, ctx.durability.unsubscribed(s))
-    })
+    if (left?.sub !== true) dropped = ctx.auth.dropSubscriptions(topic, user, t => { ticket = Math.max(ticket, t) })
   }
   ctx.log.info({ ip: session.remoteAddress, session: session.id, user: owner, grantee: user, topic: name, kind, dropped }, 'revoked')
   const ended = dropped > 0 ? ` (${dropped} subscription${dropped === 1 ? '' : 's'} ended)` : ''

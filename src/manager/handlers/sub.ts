@@ -6,25 +6,40 @@ import type { Topic } from '../../store/topic'
 import type { HandlerContext } from '../context'
 import type { Session } from '../session'
 import { checkSubscriptionLimit } from '../limits'
+import { topicOrPattern } from '../../routing/args'
+import { isPatternName } from '../../routing/topicPattern'
+import { subscribePattern } from './subPattern'
+import { groupOption, subscribeGroup } from './subGroup'
 
-const args = [arg.topic(), arg.optional(arg.inFlight()), arg.optional(arg.millis('ackTimeoutMs', 'ack-timeout-ms', 'ack timeout', 10))] as const
+const args = [topicOrPattern(), arg.optional(arg.inFlight()), arg.optional(arg.millis('ackTimeoutMs', 'ack-timeout-ms', 'ack timeout', 10))] as const
 const options = [
   opt.from(),
   opt.to(),
   opt.choice('ack', 'ack', ['explicit', 'none']),
+  groupOption(),
 ] as const
 
 /**
- * `sub <topic> [max-in-flight [ack-timeout-ms]] [from=…] [to=<offset>] [ack=explicit|none]`: subscribes, to new events
+ * `sub <topic> [max-in-flight [ack-timeout-ms]] [from=…] [to=<offset>] [ack=explicit|none] [group=<name>]`: subscribes, to new events
  * (no from=) or from a start position (a replay), up to `to` for a range. A named client that
  * subscribes again resumes its durable subscription from its own state (from= and to= apply only
  * when it is created): events it had not acked go first. `ack=none` subscribes at most once
- * (anonymous only, new events only): events are written and forgotten.
+ * (anonymous only, new events only, one topic, no group): events are written and forgotten.
+ * A wildcard pattern (`orders.*`) subscribes to every matching topic (subPattern.ts);
+ * `group=<name>` joins a consumer group (subGroup.ts).
  */
 export const sub = defineCommand({ name: 'sub', words: ['sub', 'SUBSCRIBE'], args, options, access: 'topic-subscribe', handler })
 
 function handler (ctx: HandlerContext, session: Session, fields: FieldsOf<typeof args, typeof options>): void {
   const { topic: name, maxInFlight: asked, ackTimeoutMs: askedTimeout } = fields
+  // ack=none has nothing to share or to ack: a group's queue is durable and acked, a wildcard's members share an in-flight cap.
+  if (fields.ack === 'none' && isPatternName(name)) fail('BAD_OPTION.value', { option: 'ack', expected: 'explicit on a wildcard subscription', got: 'none' })
+  if (fields.ack === 'none' && fields.group !== undefined) fail('BAD_OPTION.value', { option: 'ack', expected: 'explicit in a consumer group', got: 'none' })
+  if (isPatternName(name)) {
+    if (fields.group !== undefined) fail('BAD_OPTION.value', { option: 'group', expected: 'absent on a wildcard subscription', got: fields.group })
+    return subscribePattern(ctx, session, name, asked, askedTimeout, fields.from, fields.to)
+  }
+  if (fields.group !== undefined) return subscribeGroup(ctx, session, name, fields.group, asked, askedTimeout, fields.from, fields.to)
   const topic = ctx.store.topic(name)
   if (topic === undefined) fail('UNKNOWN_TOPIC.sub', { topic: name })
   if (session.subscriptions.has(name)) fail('ALREADY_SUBSCRIBED', { topic: name })

@@ -13,6 +13,6 @@ export const touch = defineCommand({ name: 'touch', words: ['touch', 'TOUCH'], a
 function handler (ctx: HandlerContext, session: Session, { topic: name, id, extendMs }: FieldsOf<typeof args>): void {
   const subscription = session.subscriptions.get(name) ?? notSubscribed(ctx, name)
   const ms = extendMs ?? subscription.ackTimeoutMs
-  if (!subscription.touch(id, ms, ctx.clock.now())) fail('NOT_IN_FLIGHT', { id, topic: name })
+  if (!subscription.touch(id, ms, ctx.clock.now(), session)) fail('NOT_IN_FLIGHT', { id, topic: name })
   session.reply(`OK touched ${id} on ${name} (ack due in ${ms} ms)`)
 }

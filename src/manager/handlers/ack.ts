@@ -28,7 +28,7 @@ function handler (ctx: HandlerContext, session: Session, { topic: name, id, more
   settled(ctx, subscription)
 }
 
-/** A batch: checked whole first (every id in flight, none twice), then acked; one reply with the count. */
+/** A batch: checked whole first (every id in flight for this connection, none twice), then acked; one reply with the count. */
 function ackMany (ctx: HandlerContext, session: Session, subscription: Subscription, first: string, more: readonly string[]): void {
   const name = subscription.topic.name
   const ids = [first, ...more]

@@ -4,8 +4,9 @@ import * as fs from 'node:fs'
 import { rate } from '../../../src/bench/stats'
 import type { Meter } from './wire'
 
-export type Workload = 'W1' | 'W2' | 'W3' | 'M1'
-export const WORKLOADS: readonly Workload[] = ['W1', 'W2', 'W3', 'M1']
+/** W2G: W2 through competing consumers (an Ackline consumer group; one RabbitMQ queue with several consumers). */
+export type Workload = 'W1' | 'W2' | 'W2G' | 'W3' | 'M1'
+export const WORKLOADS: readonly Workload[] = ['W1', 'W2', 'W2G', 'W3', 'M1']
 
 export interface Settings {
   w1Messages: number

@@ -20,6 +20,8 @@ export interface Settings {
   /** open-loop publish rate, events/s (0 = as fast as the window allows) */
   rate: number
   inFlight: number
+  /** W2G on RabbitMQ: a durable queue and persistent messages, as durable as Ackline's group (a named subscription). */
+  rabbitmqW2gDurable?: boolean
   runTimeoutMs: number
   stallMs: number
   ackline: {

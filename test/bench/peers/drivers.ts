@@ -133,7 +133,7 @@ export async function ackline(srv: Server, w: Workload, subs: number, s: Setting
     const note =
       w === 'W1' ? (mode === 'none' ? how : `subscribers ${how}, in-flight ${inFlight}`)
       : w === 'W2' ? `prio 0-9, in-flight ${inFlight}, ${how}`
-      : w === 'W2G' ? `${subs} connections \`sub <topic> ${inFlight} group=g\`, prio 0-9, in-flight ${inFlight} each, ${how}`
+      : w === 'W2G' ? `${subs} connection${subs === 1 ? '' : 's'} \`sub <topic> ${inFlight} group=g\` (a named subscription: journaled, pub OK after fsync), prio 0-9, in-flight ${inFlight} each, ${how}`
       : `named subscriber, prio 0-9, in-flight ${inFlight}, ${how}, start args: ${s.ackline.durableArgs?.join(' ') || '(default fsync always)'}`
     return resultOf(m, 'ackline', w, variant, total, note)
   } finally {
@@ -516,7 +516,7 @@ export async function rabbitmq(srv: Server, w: Workload, subs: number, s: Settin
   if (w === 'W1') throw new Error('n/a')
   const m = new Meter()
   try {
-    const durable = w === 'W3'
+    const durable = w === 'W3' || (w === 'W2G' && s.rabbitmqW2gDurable === true)
     const q = `bench-${id()}`
     const pw = await amqp.open(m, srv.port, 'publisher')
     await amqp.declareQueue(pw, q, { durable })

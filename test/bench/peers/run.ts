@@ -25,12 +25,12 @@ import { BINARIES, Peer, PEERS, Server, startServer, stopAll, which } from './se
 /** Which (peer, workload) pairs exist, with the subscriber counts to run. */
 const MATRIX: Record<Peer, Partial<Record<Workload, number[]>>> = {
   forwarder: { W1: [1, 4], W2: [1], W3: [1] },
-  ackline: { W1: [1, 4], W2: [1], W2G: [4], W3: [1], M1: [1] },
+  ackline: { W1: [1, 4], W2: [1], W2G: [1, 4], W3: [1], M1: [1] },
   redis: { W1: [1, 4], W2: [1], M1: [1] },
   nats: { W1: [1, 4] },
   mosquitto: { W1: [1, 4] },
   beanstalkd: { W2: [1], W3: [1], M1: [1] },
-  rabbitmq: { W2: [1], W2G: [4], W3: [1], M1: [1] },
+  rabbitmq: { W2: [1], W2G: [1, 4], W3: [1], M1: [1] },
 }
 
 type Driver = (srv: Server, w: Workload, subs: number, s: Settings) => Promise<RunResult>
@@ -56,6 +56,7 @@ const program = new Command('bench-peers')
   .option('--ackline-w1-ack <list>', 'Ackline W1 ack modes, one cell each: none (sub ack=none), each, batch=<n>', 'none,each')
   .option('--ackline-w2-ack <list>', 'Ackline W2 ack modes, one cell each', 'each,batch=50')
   .option('--ackline-w2g-ack <list>', 'Ackline W2G ack modes, one cell each', 'each')
+  .option('--rabbitmq-w2g-durable', 'W2G on RabbitMQ: durable queue + persistent messages (Ackline\'s group is a named subscription: journaled, pub OK after fsync)')
   .option('--ackline-w3-ack <list>', 'Ackline W3 ack modes, one cell each', 'each')
   .option('--ackline-durable-args <args>', 'extra `ackline start` args for W3 (default none: the default fsync policy `always`; W3 always uses a named subscriber)')
   .option('--verify-durable <n>', 'after the W3 runs: publish n confirmed events, kill -9 the broker, restart it, count survivors (0 = off)', '1000')
@@ -101,6 +102,7 @@ async function main(): Promise<void> {
     syncEvery: o.syncEvery ? parseCount(o.syncEvery, '--sync-every') : Math.max(1, Math.floor(parseCount(o.window!, '--window') / 10)),
     rate: parseCount(o.rate!, '--rate', 0),
     inFlight: parseCount(o.inFlight!, '--in-flight'),
+    rabbitmqW2gDurable: Boolean(o.rabbitmqW2gDurable),
     runTimeoutMs: parseDurationMs(o.runTimeout!),
     stallMs: parseDurationMs(o.stall!),
     ackline: {

@@ -7,6 +7,7 @@ import type { Store } from '../store/store'
 import type { Topic } from '../store/topic'
 import { ALL, NONE, PatternSet, privateOwner, type Rights } from './acl'
 import { isPatternName } from '../routing/topicPattern'
+import { GroupSink } from '../routing/group'
 import { hashPassword, parseScryptHash, verifyPassword, type ScryptHash } from './password'
 import { FailureLimiter } from './rateLimit'
 
@@ -165,11 +166,18 @@ export class AuthService {
   /**
    * After a revoke: ends `user`'s subscriptions to `topic` when it may no
    * longer subscribe (attached, or named and waiting for their client, also
-   * ones restored after a restart). Returns how many.
+   * ones restored after a restart), and its connections' memberships in the
+   * topic's consumer groups (the groups live on; what a member held goes
+   * back to its group's queue). Returns how many.
    */
   dropSubscriptions (topic: Topic, user: string, ended: (ticket: number) => void): number {
     let n = 0
     for (const s of [...topic.subscriptions.values()]) {
+      const group = GroupSink.of(s)
+      if (group !== null) { // the group lives on; only the user's members leave it
+        n += group.revoke(user)
+        continue
+      }
       if (s.user !== user) continue
       ended(topic.unsubscribe(s, 'revoked'))
       n++

@@ -21,6 +21,8 @@ interface Member {
   readonly held: Set<string>
   /** A label for `stats`: the client name, or `#<connection id>`. */
   label: string
+  /** The user it joined as (a connection logs in once), or null: `revoke` ends that user's memberships. */
+  user: string | null
 }
 
 /** What `stats <topic>` shows of a member. */
@@ -64,8 +66,8 @@ export class GroupSink implements DeliverySink {
   }
 
   /** Adds a member with its cap (attaching the subscription on the first one). */
-  join (sink: DeliverySink, maxInFlight: number, label: string): void {
-    this.members.push({ sink, maxInFlight, held: new Set(), label })
+  join (sink: DeliverySink, maxInFlight: number, label: string, user: string | null = null): void {
+    this.members.push({ sink, maxInFlight, held: new Set(), label, user })
     this.resize()
     if (this.sub.sink !== this) this.sub.attach(this)
   }
@@ -86,6 +88,21 @@ export class GroupSink implements DeliverySink {
     }
     this.resize()
     this.sub.pump()
+  }
+
+  /**
+   * `user` lost the right to read the topic (`revoke`): each of its members
+   * leaves, giving back what it held, and its connection forgets the
+   * subscription quietly, as with any subscription a revoke ends. The number
+   * of members that left.
+   */
+  revoke (user: string): number {
+    const gone = this.members.filter(m => m.user === user)
+    for (const m of gone) {
+      this.leave(m.sink)
+      m.sink.ended?.(this.sub, 'revoked')
+    }
+    return gone.length
   }
 
   /** The subscription's cap is the members' total: each member's own cap is kept here. */

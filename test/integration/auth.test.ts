@@ -236,3 +236,41 @@ t.test('a bad password hash or pattern stops start-up', async t => {
     /auth\.users: the name "bad\.name" must be 1 to 64 letters, digits, _ or -/)
   await t.rejects(startLoggedBroker(t, { auth: { users: {} } } as never), /auth is missing the field "required"/)
 })
+
+t.test('revoke ends the user\'s consumer-group memberships on the topic; what they held goes back to the group', async t => {
+  const tb = await startLoggedBroker(t, required)
+  const alice = await tb.client()
+  const bob = await tb.client()
+  const carol = await tb.client()
+  await alice.request('auth alice alice-pw')
+  await bob.request('auth bob bob pw with spaces')
+  await carol.request('auth carol carol-pw')
+  t.equal(await alice.request('pub ~alice.jobs {"id":"j0","msg":0}'), 'OK j0 published to ~alice.jobs (0 subscribers)')
+  t.equal(await alice.request('grant ~alice.jobs bob sub'), 'OK bob may now sub on ~alice.jobs')
+  t.equal(await alice.request('grant ~alice.jobs carol sub'), 'OK carol may now sub on ~alice.jobs')
+  t.equal(await bob.request('sub ~alice.jobs 1 group=g'), 'OK subscribed to ~alice.jobs (group g, max in flight 1)')
+  t.equal(await carol.request('sub ~alice.jobs 1 group=g'), 'OK subscribed to ~alice.jobs (group g, max in flight 1, 2 members, 0 pending)')
+  t.equal(await alice.request('pub ~alice.jobs {"id":"j1","msg":1}'), 'OK j1 published to ~alice.jobs (1 subscriber)')
+  t.equal(await alice.request('pub ~alice.jobs {"id":"j2","msg":2}'), 'OK j2 published to ~alice.jobs (1 subscriber)')
+  t.equal((await bob.event()).event.id, 'j1')
+  t.equal((await carol.event()).event.id, 'j2')
+
+  t.equal(await alice.request('revoke ~alice.jobs bob sub'), 'OK bob may now none on ~alice.jobs (1 subscription ended)')
+  t.equal(await bob.request('ack ~alice.jobs j1'), 'ERR UNKNOWN_TOPIC topic ~alice.jobs does not exist', 'the topic is hidden from bob again')
+  t.equal(await carol.request('ack ~alice.jobs j2'), 'OK acked j2 on ~alice.jobs')
+  const back = await carol.event()
+  t.same([back.event.id, back.event.deliveries], ['j1', 2], 'what bob held went back to the group, to carol')
+  t.equal(await carol.request('ack ~alice.jobs j1'), 'OK acked j1 on ~alice.jobs')
+  for (let i = 3; i < 6; i++) {
+    t.equal(await alice.request(`pub ~alice.jobs {"id":"j${i}","msg":${i}}`), `OK j${i} published to ~alice.jobs (1 subscriber)`, 'the group lives on')
+    t.equal((await carol.event()).event.id, `j${i}`)
+    t.equal(await carol.request(`ack ~alice.jobs j${i}`), `OK acked j${i} on ~alice.jobs`)
+  }
+  t.ok(await bob.quiet(100), 'bob got nothing after the revoke')
+  const group = tb.broker.store.topic('~alice.jobs')!.subscriptions.get('group:g')!
+  t.same((group.sink as unknown as { info: () => unknown }).info(), [{ member: '#3', inFlight: 0, maxInFlight: 1 }], 'carol is the one member left')
+
+  // Granted again, bob joins again like anyone.
+  t.equal(await alice.request('grant ~alice.jobs bob sub'), 'OK bob may now sub on ~alice.jobs')
+  t.equal(await bob.request('sub ~alice.jobs 1 group=g'), 'OK subscribed to ~alice.jobs (group g, max in flight 1, 2 members, 0 pending)')
+})

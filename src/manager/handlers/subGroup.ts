@@ -39,7 +39,7 @@ export function subscribeGroup (ctx: HandlerContext, session: Session, name: str
   }
   const g = GroupSink.of(sub) ?? new GroupSink(sub)
   const cap = asked ?? ctx.config.maxInFlight
-  g.join(session, cap, session.name ?? `#${session.id}`)
+  g.join(session, cap, session.name ?? `#${session.id}`, ctx.auth.userOf(session))
   session.subscriptions.set(name, sub)
   const detail = resumed ? `, ${g.size} member${g.size === 1 ? '' : 's'}, ${sub.pending} pending` : ''
   ctx.durability.reply(session, `OK subscribed to ${name} (group ${group}, max in flight ${cap}${detail})`, ticket)

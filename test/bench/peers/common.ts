@@ -4,8 +4,9 @@ import * as fs from 'node:fs'
 import { rate } from '../../../src/bench/stats'
 import type { Meter } from './wire'
 
-export type Workload = 'W1' | 'W2' | 'W3' | 'M1'
-export const WORKLOADS: readonly Workload[] = ['W1', 'W2', 'W3', 'M1']
+/** W2G: W2 through competing consumers (an Ackline consumer group; one RabbitMQ queue with several consumers). */
+export type Workload = 'W1' | 'W2' | 'W2G' | 'W3' | 'M1'
+export const WORKLOADS: readonly Workload[] = ['W1', 'W2', 'W2G', 'W3', 'M1']
 
 export interface Settings {
   w1Messages: number
@@ -19,6 +20,8 @@ export interface Settings {
   /** open-loop publish rate, events/s (0 = as fast as the window allows) */
   rate: number
   inFlight: number
+  /** W2G on RabbitMQ: a durable queue and persistent messages, as durable as Ackline's group (a named subscription). */
+  rabbitmqW2gDurable?: boolean
   runTimeoutMs: number
   stallMs: number
   ackline: {

@@ -80,7 +80,8 @@ export async function ackline(srv: Server, w: Workload, subs: number, s: Setting
       subConns.push(c)
       // W3: a named subscriber, so every pub, delivery and ack is journaled (anonymous subscribers never are).
       if (w === 'W3') await lineCall(c, `name w3-${id()}-${i}`)
-      await lineCall(c, mode === 'none' ? `sub ${topic} ack=none` : `sub ${topic} ${inFlight}`)
+      // W2G: every connection joins one consumer group, each with its own in-flight cap.
+      await lineCall(c, mode === 'none' ? `sub ${topic} ack=none` : w === 'W2G' ? `sub ${topic} ${inFlight} group=g` : `sub ${topic} ${inFlight}`)
       // EVENT <topic> {"id":<id>,... : the id is read to ack it; nothing else is parsed.
       const idAt = topic.length + 1 + ID_KEY.length
       let ids = ''
@@ -126,12 +127,13 @@ export async function ackline(srv: Server, w: Workload, subs: number, s: Setting
       const mem = await m1(srv, m, total, async () => undefined, () => publishAll(m, pub, s, 1))
       return { ...resultOf(m, 'ackline', w, '1 sub, in-flight 1, no ack', total, 'pending in broker queue'), ...mem }
     }
-    await drive(m, pub, s, total * subs, ack)
-    const variant = w === 'W3' ? '1 named sub' : `${subs} sub`
+    await drive(m, pub, s, w === 'W2G' ? total : total * subs, ack) // a group gets each event once
+    const variant = w === 'W3' ? '1 named sub' : w === 'W2G' ? `group of ${subs}` : `${subs} sub`
     const how = mode === 'none' ? 'sub ack=none (at most once)' : mode === 'each' ? 'ack each' : `acks in lines of up to ${batch} ids`
     const note =
       w === 'W1' ? (mode === 'none' ? how : `subscribers ${how}, in-flight ${inFlight}`)
       : w === 'W2' ? `prio 0-9, in-flight ${inFlight}, ${how}`
+      : w === 'W2G' ? `${subs} connection${subs === 1 ? '' : 's'} \`sub <topic> ${inFlight} group=g\` (a named subscription: journaled, pub OK after fsync), prio 0-9, in-flight ${inFlight} each, ${how}`
       : `named subscriber, prio 0-9, in-flight ${inFlight}, ${how}, start args: ${s.ackline.durableArgs?.join(' ') || '(default fsync always)'}`
     return resultOf(m, 'ackline', w, variant, total, note)
   } finally {
@@ -510,11 +512,11 @@ function rabbitPubRules(total: number): (p: Publisher) => Array<[Bytes, Hook]> {
   }
 }
 
-export async function rabbitmq(srv: Server, w: Workload, _subs: number, s: Settings): Promise<RunResult> {
+export async function rabbitmq(srv: Server, w: Workload, subs: number, s: Settings): Promise<RunResult> {
   if (w === 'W1') throw new Error('n/a')
   const m = new Meter()
   try {
-    const durable = w === 'W3'
+    const durable = w === 'W3' || (w === 'W2G' && s.rabbitmqW2gDurable === true)
     const q = `bench-${id()}`
     const pw = await amqp.open(m, srv.port, 'publisher')
     await amqp.declareQueue(pw, q, { durable })
@@ -529,21 +531,26 @@ export async function rabbitmq(srv: Server, w: Workload, _subs: number, s: Setti
       const mem = await m1(srv, m, total, () => amqp.consume(cw, q, 1), () => publishAll(m, pub, s))
       return { ...resultOf(m, 'rabbitmq', w, '1 consumer, prefetch 1, no ack', total, 'priority queue, transient'), expected: 0, complete: m.published === total && m.failure === null, ...mem }
     }
-    await amqp.consume(cw, q, s.inFlight)
-    cw.attach(new Scanner([
-      [amqp.MARK.deliver, (b, _at, end) => {
-        const tag = end + tagAt
-        if (tag + 8 > b.length) return -1
-        m.deliver(b, tag + 8)
-        cw.send(amqp.ackFrame(b.toString('latin1', tag, tag + 8)))
-        m.acked++ // basic.ack has no reply: counted when sent
-        return tag + 8
-      }],
-    ]), () => m.tick())
+    // W2G: more consumers on the same queue, one connection each (RabbitMQ's competing consumers).
+    const consumers = [cw]
+    if (w === 'W2G') for (let i = 1; i < subs; i++) consumers.push(await amqp.open(m, srv.port, `consumer ${i}`))
+    for (const c of consumers) {
+      await amqp.consume(c, q, s.inFlight)
+      c.attach(new Scanner([
+        [amqp.MARK.deliver, (b, _at, end) => {
+          const tag = end + tagAt
+          if (tag + 8 > b.length) return -1
+          m.deliver(b, tag + 8)
+          c.send(amqp.ackFrame(b.toString('latin1', tag, tag + 8)))
+          m.acked++ // basic.ack has no reply: counted when sent
+          return tag + 8
+        }],
+      ]), () => m.tick())
+    }
     const pub = publisher(pw, m, plan, rabbitPubRules(total))
     await drive(m, pub, s, total, false)
-    return resultOf(m, 'rabbitmq', w, '1 consumer', total,
-      `x-max-priority 10, prefetch ${s.inFlight}, basic.ack each, publisher confirms${durable ? ', durable queue + persistent (delivery-mode 2)' : ''}`)
+    return resultOf(m, 'rabbitmq', w, w === 'W2G' ? `${subs} consumers, 1 queue` : '1 consumer', total,
+      `x-max-priority 10, prefetch ${s.inFlight}${w === 'W2G' ? ' per consumer' : ''}, basic.ack each, publisher confirms${durable ? ', durable queue + persistent (delivery-mode 2)' : ''}`)
   } finally {
     m.closeAll()
   }

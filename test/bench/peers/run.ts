@@ -25,12 +25,12 @@ import { BINARIES, Peer, PEERS, Server, startServer, stopAll, which } from './se
 /** Which (peer, workload) pairs exist, with the subscriber counts to run. */
 const MATRIX: Record<Peer, Partial<Record<Workload, number[]>>> = {
   forwarder: { W1: [1, 4], W2: [1], W3: [1] },
-  ackline: { W1: [1, 4], W2: [1], W3: [1], M1: [1] },
+  ackline: { W1: [1, 4], W2: [1], W2G: [1, 4], W3: [1], M1: [1] },
   redis: { W1: [1, 4], W2: [1], M1: [1] },
   nats: { W1: [1, 4] },
   mosquitto: { W1: [1, 4] },
   beanstalkd: { W2: [1], W3: [1], M1: [1] },
-  rabbitmq: { W2: [1], W3: [1], M1: [1] },
+  rabbitmq: { W2: [1], W2G: [1, 4], W3: [1], M1: [1] },
 }
 
 type Driver = (srv: Server, w: Workload, subs: number, s: Settings) => Promise<RunResult>
@@ -38,7 +38,7 @@ const DRIVERS: Record<Peer, Driver> = drivers
 
 const program = new Command('bench-peers')
   .option('--peers <list>', `comma list of ${PEERS.join(',')}`, PEERS.join(','))
-  .option('--workloads <list>', 'comma list of W1,W2,W3,M1', 'W1,W2,W3,M1')
+  .option('--workloads <list>', 'comma list of W1,W2,W2G,W3,M1 (W2G: W2 through 4 competing consumers)', 'W1,W2,W3,M1')
   .option('--repeats <k>', 'repeats per cell; the table shows medians', '3')
   .option('--w1-messages <n>', 'W1 events', '500000')
   .option('--w2-messages <n>', 'W2/W3 events', '100000')
@@ -55,6 +55,8 @@ const program = new Command('bench-peers')
   .option('--ackline-w1-in-flight <n>', 'Ackline W1 in-flight cap (subscribers ack)', '1000')
   .option('--ackline-w1-ack <list>', 'Ackline W1 ack modes, one cell each: none (sub ack=none), each, batch=<n>', 'none,each')
   .option('--ackline-w2-ack <list>', 'Ackline W2 ack modes, one cell each', 'each,batch=50')
+  .option('--ackline-w2g-ack <list>', 'Ackline W2G ack modes, one cell each', 'each')
+  .option('--rabbitmq-w2g-durable', 'W2G on RabbitMQ: durable queue + persistent messages (Ackline\'s group is a named subscription: journaled, pub OK after fsync)')
   .option('--ackline-w3-ack <list>', 'Ackline W3 ack modes, one cell each', 'each')
   .option('--ackline-durable-args <args>', 'extra `ackline start` args for W3 (default none: the default fsync policy `always`; W3 always uses a named subscriber)')
   .option('--verify-durable <n>', 'after the W3 runs: publish n confirmed events, kill -9 the broker, restart it, count survivors (0 = off)', '1000')
@@ -78,7 +80,7 @@ function label(c: Cell): string {
 /** Ackline's ack modes for workload `w` from --ackline-w<k>-ack. */
 function ackModes(o: Record<string, string>, w: Workload): string[] {
   if (w === 'M1') return ['each']
-  const list = (w === 'W1' ? o.acklineW1Ack : w === 'W2' ? o.acklineW2Ack : o.acklineW3Ack)!
+  const list = (w === 'W1' ? o.acklineW1Ack : w === 'W2' ? o.acklineW2Ack : w === 'W2G' ? o.acklineW2gAck : o.acklineW3Ack)!
   const modes = list.split(',').map((x) => x.trim()).filter(Boolean)
   for (const m of modes) {
     if (!/^(none|each|batch=[1-9]\d*)$/.test(m)) throw new Error(`invalid Ackline ack mode "${m}" for ${w} (expected none, each or batch=<n>)`)
@@ -100,6 +102,7 @@ async function main(): Promise<void> {
     syncEvery: o.syncEvery ? parseCount(o.syncEvery, '--sync-every') : Math.max(1, Math.floor(parseCount(o.window!, '--window') / 10)),
     rate: parseCount(o.rate!, '--rate', 0),
     inFlight: parseCount(o.inFlight!, '--in-flight'),
+    rabbitmqW2gDurable: Boolean(o.rabbitmqW2gDurable),
     runTimeoutMs: parseDurationMs(o.runTimeout!),
     stallMs: parseDurationMs(o.stall!),
     ackline: {
@@ -226,6 +229,7 @@ const k0 = (x: number): string => (Number.isNaN(x) ? '-' : `${Math.round(x / 100
 const TITLES: Record<Workload, string> = {
   W1: 'W1 fire-and-forget fan-out: 1 publisher, 1 and 4 subscribers',
   W2: 'W2 acked with priorities 0-9: 1 publisher, 1 subscriber, in-flight/prefetch limit, ack each',
+  W2G: 'W2G competing consumers: W2 through 4 workers sharing one queue (Ackline `sub … group=g`, RabbitMQ 4 consumers on one queue)',
   W3: 'W3 durable: W2 with confirmed publishes that survive kill -9',
   M1: 'M1 memory',
 }

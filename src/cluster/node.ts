@@ -168,10 +168,9 @@ export class ClusterNode implements SessionHooks {
     }
     if (!sub.session.canDeliver()) return // drained() pulls again
     sub.pulling = true
-    this.store.run('acklinePull', sub.topic, [sub.key, sub.consumer], false).then(reply => {
+    this.store.run('acklinePull', sub.topic, [sub.key, sub.consumer, sub.cap ?? ''], false).then(async reply => {
       if (reply[0] === 1) {
-        // The subscription is gone from Redis: its topic was deleted.
-        if (!sub.ended) this.endLocal(sub.topic, 'deleted')
+        await this.vanished(sub)
         return
       }
       for (const p of pulledFrom(reply, 1)) sub.session.deliver(sub.topic, storedEventOf(p.text, p.offset), p.deliveries)
@@ -184,6 +183,22 @@ export class ClusterNode implements SessionHooks {
         this.pull(sub)
       }
     })
+  }
+
+  /**
+   * The subscription is gone from Redis while its client is here: its topic
+   * was deleted (`END <topic> deleted` to every local subscriber), or its
+   * group forgotten (`END <topic> forgotten`), as on one node.
+   */
+  private async vanished (sub: LocalSubscription): Promise<void> {
+    if (sub.ended) return
+    if (!await this.topicExists(sub.topic)) {
+      this.endLocal(sub.topic, 'deleted')
+      return
+    }
+    if (sub.ended) return
+    this.removed(sub)
+    sub.session.reply(`END ${sub.topic} ${sub.group !== null ? 'forgotten' : 'ended'}`)
   }
 
   /** Pulls for a subscription after its reply is out. */
@@ -236,7 +251,8 @@ export class ClusterNode implements SessionHooks {
    */
   async deadLetter (topic: string, key: string, offset: number, deliveries: number, text: string, reason: string): Promise<boolean> {
     const now = this.clock.now()
-    const subscriber = key.startsWith('n:') ? key.slice(2) : null
+    // Named as on one node: the client id, or `group:<name>` for a group's subscription.
+    const subscriber = key.startsWith('n:') ? key.slice(2) : key.startsWith('g:') ? 'group:' + key.slice(2) : null
     const parts = deadLetterParts(text, { topic, subscriber, reason, deliveries, at: now }, now)
     const dlq = topic + DLQ_SUFFIX
     await this.ensureRegistered(dlq)

@@ -1,5 +1,5 @@
 import { DLQ_SUFFIX } from '../store/names'
-import { anonymousNode, topicPrefix } from './keys'
+import { anonymousNode, consumerNode, SUB_KEYS, topicPrefix } from './keys'
 import type { ClusterNode } from './node'
 
 /** Expired deliveries handled per subscription and sweep (the rest at the next sweep). */
@@ -67,18 +67,34 @@ export class Reaper {
     }
   }
 
-  /** Ends anonymous subscriptions whose node's heartbeat has expired (their client's connection is gone with it). */
+  /**
+   * What dead nodes' clients left: their anonymous subscriptions end (the
+   * connection is gone with the node), their group memberships end and give
+   * back what they held to the group's other members. A named subscription
+   * waits for its client to resume (its deadlines still hold).
+   */
   private async endOrphans (topic: string, alive: Map<string, Promise<boolean>>): Promise<void> {
     const node = this.node
-    const keys = await node.store.redis.smembers(topicPrefix(topic) + 'subs')
+    const prefix = topicPrefix(topic)
+    const isAlive = (owner: string): Promise<boolean> => {
+      let live = alive.get(owner)
+      if (live === undefined) alive.set(owner, live = owner === node.id ? Promise.resolve(true) : node.leases.alive(owner))
+      return live
+    }
+    const keys = await node.store.redis.smembers(prefix + 'subs')
     for (const key of keys) {
       const owner = anonymousNode(key)
-      if (owner === null || owner === node.id) continue
-      let live = alive.get(owner)
-      if (live === undefined) alive.set(owner, live = node.leases.alive(owner))
-      if (await live) continue
-      await node.store.run('acklineUnsubscribe', topic, [key], false)
-      node.log.info({ topic, subscription: key, node: owner }, 'ended an anonymous subscription of a dead node')
+      if (owner !== null && !await isAlive(owner)) {
+        await node.store.run('acklineUnsubscribe', topic, [key], false)
+        node.log.info({ topic, subscription: key, node: owner }, 'ended an anonymous subscription of a dead node')
+      }
+      if (!key.startsWith('g:')) continue
+      for (const consumer of await node.store.redis.hkeys(`${prefix}s:${key}:${SUB_KEYS.members}`)) {
+        if (await isAlive(consumerNode(consumer))) continue
+        const r = await node.store.run('acklineDetach', topic, [key, consumer], false)
+        if (Number(r[0]) > 0) node.announce(topic)
+        node.log.info({ topic, subscription: key, consumer }, 'removed a group member of a dead node')
+      }
     }
   }
 }

@@ -4,27 +4,29 @@ import { consumerId, subKey } from '../keys'
 import { LocalSubscription } from '../localSubscriptions'
 import { notInCluster } from './notInCluster'
 import type { ClusterHandler } from './handler'
+import { joinGroup } from './subGroup'
 
 /**
  * `sub <topic> [max-in-flight [ack-timeout-ms]]` in cluster mode: creates
  * the subscription in Redis, or resumes a named client's (events it had not
- * acked go first, with deliveries counted on). Wildcards, `from=`, `to=`,
- * `ack=none` and `group=` are not in cluster mode yet.
+ * acked go first, with deliveries counted on); `group=` joins a consumer
+ * group (subGroup.ts). Wildcards, `from=`, `to=` and `ack=none` are not in
+ * cluster mode yet.
  */
 export const sub: ClusterHandler = async (node, ctx, session, fields) => {
   const name = fields.topic as string
   if (isPatternName(name)) notInCluster('sub to a wildcard pattern')
-  if (fields.group !== undefined) notInCluster('sub group=')
-  if (fields.ack !== undefined) notInCluster('sub ack=')
+  if (fields.ack === 'none') notInCluster('sub ack=none')
   if (fields.from !== undefined || fields.to !== undefined) notInCluster('sub from= / to=')
   if (node.subs.get(session, name) !== undefined) fail('ALREADY_SUBSCRIBED', { topic: name })
   const max = ctx.config.maxSubscriptionsPerConnection
   if (node.subs.countOf(session) >= max) fail('TOO_MANY_SUBSCRIPTIONS', { max })
+  const asked = fields.maxInFlight as number | undefined
+  const askedTimeout = fields.ackTimeoutMs as number | undefined
+  if (fields.group !== undefined) return await joinGroup(node, ctx, session, name, fields.group as string, asked, askedTimeout)
   const named = session.name !== null
   const key = named ? subKey.named(session.name!) : subKey.anonymous(node.id, session.id)
   const consumer = consumerId(node.id, session.id)
-  const asked = fields.maxInFlight as number | undefined
-  const askedTimeout = fields.ackTimeoutMs as number | undefined
   const r = await node.store.run('acklineSubscribe', name, [key, consumer, asked ?? '', askedTimeout ?? '', named ? 1 : 0, ctx.config.maxInFlight, ctx.config.ackTimeoutMs], true)
   if (r[0] === -1) fail('UNKNOWN_TOPIC.sub', { topic: name })
   const local = new LocalSubscription(session, name, key, consumer, named)

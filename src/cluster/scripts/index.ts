@@ -68,15 +68,39 @@ return {resumed, pending, tonumber(redis.call('HGET', m, 'maxInFlight'))}
 `
 
 /**
- * pull: ARGV subscription, consumer. Moves up to (maxInFlight - this consumer's in flight) events from the
- * queue into flight with their deadline, counting the delivery.
- * → {0, offset, deliveries, text, …} | {1} the subscription is gone
+ * join: ARGV group subscription, consumer, member cap, ackTimeoutMs ('' = keep or default), default ackTimeoutMs.
+ * Joins a consumer group: one durable subscription whose members (HASH `mb` consumer → cap) share its queue.
+ * → {-1} no such topic | {resumed 0|1, members, pending}
+ */
+const join = `
+local sub, consumer, cap, askedTimeout = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+if redis.call('EXISTS', P .. 'seq') == 0 then return {-1} end
+local m = sk(sub, 'm')
+local resumed = redis.call('EXISTS', m)
+if resumed == 0 then
+  redis.call('HSET', m, 'maxInFlight', cap, 'ackTimeoutMs', askedTimeout ~= '' and askedTimeout or ARGV[6], 'named', '1', 'holder', '')
+  redis.call('SADD', P .. 'subs', sub)
+elseif askedTimeout ~= '' then
+  redis.call('HSET', m, 'ackTimeoutMs', askedTimeout)
+end
+redis.call('HSET', sk(sub, 'mb'), consumer, cap)
+return {resumed, redis.call('HLEN', sk(sub, 'mb')), redis.call('ZCARD', sk(sub, 'q')) + redis.call('ZCARD', sk(sub, 'dl'))}
+`
+
+/**
+ * pull: ARGV subscription, consumer, cap ('' = the subscription's maxInFlight; a group member's own cap).
+ * Moves up to (cap - this consumer's in flight) events from the queue into flight with their deadline,
+ * counting the delivery. → {0, offset, deliveries, text, …} | {1} the subscription (or membership) is gone
  */
 const pull = `
 local sub, consumer = ARGV[2], ARGV[3]
 local m = sk(sub, 'm')
 local max = tonumber(redis.call('HGET', m, 'maxInFlight'))
 if not max then return {1} end
+if ARGV[4] ~= '' then
+  if not redis.call('HGET', sk(sub, 'mb'), consumer) then return {1} end
+  max = tonumber(ARGV[4])
+end
 local room = max - tonumber(redis.call('HGET', sk(sub, 'c'), consumer) or '0')
 local out = {0}
 if room <= 0 then return out end
@@ -186,8 +210,9 @@ return {dropped}
 `
 
 /**
- * detach: ARGV subscription, consumer. A consumer went away (its connection closed): what it held goes back
- * to the front of the queue, redelivered first; a named subscription no longer has a holder. → {given back}
+ * detach: ARGV subscription, consumer. A consumer went away (its connection closed, or it left its group): what
+ * it held goes back to the front of the queue, redelivered first; a named subscription no longer has a holder,
+ * a group one member fewer. → {given back}
  */
 const detach = `
 local sub, consumer = ARGV[2], ARGV[3]
@@ -201,6 +226,7 @@ for i = 1, #offs do
   end
 end
 if redis.call('HGET', sk(sub, 'm'), 'holder') == consumer then redis.call('HSET', sk(sub, 'm'), 'holder', '') end
+redis.call('HDEL', sk(sub, 'mb'), consumer)
 return {n}
 `
 
@@ -288,6 +314,7 @@ return out
 export const SCRIPTS = {
   acklinePublish: publish,
   acklineSubscribe: subscribe,
+  acklineJoin: join,
   acklinePull: pull,
   acklineAck: ack,
   acklineNack: nack,

@@ -41,7 +41,7 @@ local function requeue(sub, off)
   redis.call('ZADD', sk(sub, 'q'), order(tonumber(off), prio_of(off)) - FRONT, off)
 end
 local function drop_sub(sub)
-  redis.call('DEL', sk(sub, 'q'), sk(sub, 'if'), sk(sub, 'dl'), sk(sub, 'd'), sk(sub, 'o'), sk(sub, 'c'), sk(sub, 'm'))
+  redis.call('DEL', sk(sub, 'q'), sk(sub, 'if'), sk(sub, 'dl'), sk(sub, 'd'), sk(sub, 'o'), sk(sub, 'c'), sk(sub, 'm'), sk(sub, 'mb'))
   redis.call('SREM', P .. 'subs', sub)
 end
 -- Appends an event to the topic of prefix tp (text built by the node: pre .. id .. body .. offset .. '}')

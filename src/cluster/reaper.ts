@@ -1,3 +1,4 @@
+import { retentionFor } from '../persistence/retention'
 import { DLQ_SUFFIX } from '../store/names'
 import { anonymousNode, consumerNode, SUB_KEYS, topicPrefix } from './keys'
 import type { ClusterNode } from './node'
@@ -12,7 +13,9 @@ const PARALLEL_TOPICS = 32
  * (the topics set), so deadlines hold whichever node delivered and whether
  * it still runs: in-flight events past their ack deadline and nacked events
  * whose delay is over go back to the front of their queue (or, past
- * maxDeliveries, to `<topic>.dlq`), and the topic is announced. About once
+ * maxDeliveries, to `<topic>.dlq`), and the topic is announced; retained
+ * events past the topic's retention (`retention`, its overrides included)
+ * that no subscription owes are trimmed, oldest first. About once
  * per nodeTtlMs it also ends the anonymous subscriptions of nodes whose
  * heartbeat has expired. Scripts are atomic, so nodes reaping the same topic
  * at once do not conflict.
@@ -53,9 +56,11 @@ export class Reaper {
 
   private async reapTopic (topic: string): Promise<void> {
     const node = this.node
-    const r = await node.store.run('acklineReap', topic, [node.broker.maxDeliveries, topic.endsWith(DLQ_SUFFIX) ? 1 : 0, REAP_LIMIT], false)
+    const retention = retentionFor(topic, node.broker.retention)
+    const r = await node.store.run('acklineReap', topic, [node.broker.maxDeliveries, topic.endsWith(DLQ_SUFFIX) ? 1 : 0, REAP_LIMIT,
+      retention.maxAgeMs, retention.maxBytes], false)
     const moved = Number(r[0])
-    for (let i = 1; i + 3 < r.length; i += 4) {
+    for (let i = 2; i + 3 < r.length; i += 4) {
       const key = String(r[i])
       const offset = Number(r[i + 1])
       const deliveries = Number(r[i + 2])

@@ -10,14 +10,15 @@ import { plural } from './handler'
  * `sub <topic> [max-in-flight [ack-timeout-ms]] group=<name>` in cluster
  * mode: joins the group's one durable subscription (`g:<name>`), whose
  * members on any node share its queue, each with its own in-flight cap; an
- * ack timeout given changes the group's. Replies as on one node.
+ * ack timeout given changes the group's; `from` is where a new group starts
+ * (startSpec). Replies as on one node.
  */
 export async function joinGroup (node: ClusterNode, ctx: HandlerContext, session: Session, name: string, group: string,
-  asked: number | undefined, askedTimeout: number | undefined): Promise<string> {
+  asked: number | undefined, askedTimeout: number | undefined, from: string): Promise<string> {
   const key = subKey.group(group)
   const consumer = consumerId(node.id, session.id)
   const cap = asked ?? ctx.config.maxInFlight
-  const r = await node.store.run('acklineJoin', name, [key, consumer, cap, askedTimeout ?? '', ctx.config.ackTimeoutMs], true)
+  const r = await node.store.run('acklineJoin', name, [key, consumer, cap, askedTimeout ?? '', ctx.config.ackTimeoutMs, from], true)
   if (r[0] === -1) fail('UNKNOWN_TOPIC.sub', { topic: name })
   const local = new LocalSubscription(session, name, key, consumer, true, group, cap)
   if (node.isGone(session)) {

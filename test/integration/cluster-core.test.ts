@@ -193,7 +193,7 @@ t.test('cluster core', { skip: hasRedis() ? false : skipReason }, async t => {
     t.equal(await c.request('exchanges'), 'ERR NOT_IN_CLUSTER exchanges is not available in cluster mode yet; see docs/cluster.md')
     t.equal(await c.request('commit nic 1'), 'ERR NOT_IN_CLUSTER commit is not available in cluster mode yet; see docs/cluster.md')
     t.equal(await c.request('sub nic.* '), 'ERR NOT_IN_CLUSTER sub to a wildcard pattern is not available in cluster mode yet; see docs/cluster.md')
-    t.equal(await c.request('sub nic ack=none'), 'ERR NOT_IN_CLUSTER sub ack= is not available in cluster mode yet; see docs/cluster.md')
+    t.equal(await c.request('sub nic ack=none'), 'ERR NOT_IN_CLUSTER sub ack=none is not available in cluster mode yet; see docs/cluster.md')
     t.equal(await c.request('ping'), 'OK PONG')
     t.match(await c.request('help'), /^OK commands: pub\|PUBLISH <topic> <event-json>, /)
     t.equal(await c.request('pub nic {"msg":1'), 'ERR BAD_JSON event is not valid JSON (error at character 9)', 'the same argument checks')

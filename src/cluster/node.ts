@@ -4,6 +4,7 @@ import type { BrokerConfig } from '../config/defaults'
 import type { Logger } from '../log'
 import type { HandlerContext } from '../manager/context'
 import type { Session } from '../manager/session'
+import { fail } from '../errors'
 import { DLQ_SUFFIX } from '../store/names'
 import { Announcer, type AnnouncementKind } from './announcer'
 import type { ClusterConfig } from './config'
@@ -97,11 +98,19 @@ export class ClusterNode implements SessionHooks {
       .catch((err: unknown) => this.log.warn({ err }, 'heartbeat failed'))
   }
 
-  /** Puts a topic in the topics set (the reaper's and `topics`' list), once per node. */
-  async ensureRegistered (topic: string): Promise<void> {
+  /**
+   * Puts a topic in the topics set (the reaper's and `topics`' list), once
+   * per node. `limited`: a new topic past maxTopics (counted over the
+   * cluster) is TOO_MANY_TOPICS, before anything is created.
+   */
+  async ensureRegistered (topic: string, limited = false): Promise<void> {
     if (this.registered.has(topic)) return
-    await this.store.registerTopic(topic)
-    if (this.registered.size >= this.broker.maxTopics) this.registered.clear()
+    const max = this.broker.maxTopics
+    if (!await this.store.registerTopic(topic, limited ? max : undefined)) {
+      if (this.ctx !== null) this.ctx.stats.limitHits.maxTopics++
+      fail('TOO_MANY_TOPICS', { max, topic })
+    }
+    if (this.registered.size >= max) this.registered.clear()
     this.registered.add(topic)
   }
 

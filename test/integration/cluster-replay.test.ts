@@ -68,6 +68,17 @@ t.test('cluster replay, retention, stats', { skip: hasRedis() ? false : skipReas
     t.match((JSON.parse((await pub.request('topics')).slice(3)) as Array<Record<string, unknown>>).find(x => x.topic === 'replay'), { retainedEvents: 5 })
   })
 
+  await t.test('maxTopics counts the topics of the whole cluster', async t => {
+    const names = JSON.parse((await (await a.client()).request('topics')).slice(3)) as unknown[]
+    const limited = await startNode(t, rc, {}, { maxTopics: names.length + 1 })
+    const c = await limited.client()
+    t.equal(await c.request('create lim.one'), 'OK created lim.one')
+    t.equal(await c.request('create lim.two'), `ERR TOO_MANY_TOPICS the broker is at its limit of ${names.length + 1} topics (maxTopics); topic lim.two was not created`)
+    t.equal(await c.request('pub lim.three {"msg":1}'), `ERR TOO_MANY_TOPICS the broker is at its limit of ${names.length + 1} topics (maxTopics); topic lim.three was not created`)
+    t.equal(await c.request('pub lim.one {"msg":1}'), 'OK 1 published to lim.one (0 subscribers)', 'existing topics keep working')
+    t.notMatch(await c.request('topics'), /lim\.t/)
+  })
+
   await t.test('stats: a topic\'s subscribers from Redis; broker-wide counts of the whole cluster', async t => {
     const pub = await a.client()
     await pub.request('create st')

@@ -182,7 +182,8 @@ export class ClusterNode implements SessionHooks {
         await this.vanished(sub)
         return
       }
-      for (const p of pulledFrom(reply, 1)) sub.session.deliver(sub.topic, storedEventOf(p.text, p.offset), p.deliveries)
+      const pulled = pulledFrom(reply, 1)
+      if (pulled.length > 0) this.deliverAfterReply(sub.session, () => { for (const p of pulled) sub.session.deliver(sub.topic, storedEventOf(p.text, p.offset), p.deliveries) })
     }).catch((err: unknown) => {
       this.log.warn({ err, topic: sub.topic }, 'pull failed; retried at the next tick')
     }).finally(() => {
@@ -208,6 +209,29 @@ export class ClusterNode implements SessionHooks {
     if (sub.ended) return
     this.removed(sub)
     sub.session.reply(`END ${sub.topic} ${sub.group !== null ? 'forgotten' : 'ended'}`)
+  }
+
+  /** Sessions whose command is being answered, with the deliveries waiting for that reply. */
+  private readonly replying = new Map<Session, Array<() => void>>()
+
+  /** A cluster command of the session started: deliveries wait until its reply is out. */
+  replyStarted (session: Session): void {
+    if (!this.replying.has(session)) this.replying.set(session, [])
+  }
+
+  /** Its reply is out (replyLater wrote it): the deliveries that waited go now, in order. */
+  replyDone (session: Session): void {
+    const waiting = this.replying.get(session)
+    if (waiting === undefined) return
+    this.replying.delete(session)
+    for (const deliver of waiting) deliver()
+  }
+
+  /** Delivers now, or after the reply the session is waiting for. */
+  private deliverAfterReply (session: Session, deliver: () => void): void {
+    const waiting = this.replying.get(session)
+    if (waiting === undefined) deliver()
+    else waiting.push(deliver)
   }
 
   /** Pulls for a subscription after its reply is out. */

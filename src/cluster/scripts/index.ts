@@ -49,7 +49,8 @@ if redis.call('EXISTS', P .. 'seq') == 0 then return {-1} end
 local m = sk(sub, 'm')
 local resumed = redis.call('EXISTS', m)
 if resumed == 0 then
-  redis.call('HSET', m, 'maxInFlight', askedMax ~= '' and askedMax or ARGV[7], 'ackTimeoutMs', askedTimeout ~= '' and askedTimeout or ARGV[8], 'named', ARGV[6], 'holder', consumer)
+  redis.call('HSET', m, 'maxInFlight', askedMax ~= '' and askedMax or ARGV[7], 'ackTimeoutMs', askedTimeout ~= '' and askedTimeout or ARGV[8], 'named', ARGV[6], 'holder', consumer,
+    'order', redis.call('INCR', P .. 'subseq'))
   redis.call('SADD', P .. 'subs', sub)
   owe_from(sub, ARGV[9])
 else
@@ -81,7 +82,8 @@ if redis.call('EXISTS', P .. 'seq') == 0 then return {-1} end
 local m = sk(sub, 'm')
 local resumed = redis.call('EXISTS', m)
 if resumed == 0 then
-  redis.call('HSET', m, 'maxInFlight', cap, 'ackTimeoutMs', askedTimeout ~= '' and askedTimeout or ARGV[6], 'named', '1', 'holder', '')
+  redis.call('HSET', m, 'maxInFlight', cap, 'ackTimeoutMs', askedTimeout ~= '' and askedTimeout or ARGV[6], 'named', '1', 'holder', '',
+    'order', redis.call('INCR', P .. 'subseq'))
   redis.call('SADD', P .. 'subs', sub)
   owe_from(sub, ARGV[7])
 elseif askedTimeout ~= '' then
@@ -184,7 +186,7 @@ redis.call('HDEL', sk(sub, 'd'), off)
 if redis.call('EXISTS', dp .. 'seq') == 0 then
   redis.call('SET', dp .. 'seq', 0)
   local reader = 'n:dead-letters'
-  redis.call('HSET', skp(dp, reader, 'm'), 'maxInFlight', ARGV[8], 'ackTimeoutMs', ARGV[9], 'named', '1', 'holder', '')
+  redis.call('HSET', skp(dp, reader, 'm'), 'maxInFlight', ARGV[8], 'ackTimeoutMs', ARGV[9], 'named', '1', 'holder', '', 'order', redis.call('INCR', dp .. 'subseq'))
   redis.call('SADD', dp .. 'subs', reader)
 end
 local o, id, n = append_event(dp, ARGV[5], ARGV[6], '', ARGV[7])
@@ -306,7 +308,7 @@ const remove = `
 if redis.call('EXISTS', P .. 'seq') == 0 then return {-1} end
 local subs = redis.call('SMEMBERS', P .. 'subs')
 for i = 1, #subs do drop_sub(subs[i]) end
-redis.call('DEL', P .. 'seq', P .. 'aid', P .. 'bytes', P .. 'first', P .. 'ev', P .. 'ids', P .. 'idt', P .. 'subs')
+redis.call('DEL', P .. 'seq', P .. 'aid', P .. 'bytes', P .. 'first', P .. 'subseq', P .. 'ev', P .. 'ids', P .. 'idt', P .. 'subs')
 local out = {0}
 for i = 1, #subs do out[#out + 1] = subs[i] end
 return out
@@ -320,7 +322,10 @@ return out
 const info = `
 if redis.call('EXISTS', P .. 'seq') == 0 then return {-1} end
 local subs = redis.call('SMEMBERS', P .. 'subs')
-table.sort(subs)
+-- In the order they were created, as on one node.
+local rank = {}
+for i = 1, #subs do rank[subs[i]] = tonumber(redis.call('HGET', sk(subs[i], 'm'), 'order') or '0') end
+table.sort(subs, function (x, y) return rank[x] < rank[y] end)
 local out = {tonumber(redis.call('GET', P .. 'seq')), redis.call('HLEN', P .. 'ev'), tonumber(redis.call('GET', P .. 'bytes') or '0'), #subs, 0, 0}
 for i = 1, #subs do
   local pending = redis.call('ZCARD', sk(subs[i], 'q')) + redis.call('ZCARD', sk(subs[i], 'dl'))

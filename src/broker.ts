@@ -14,6 +14,7 @@ import { Durability } from './persistence/durability'
 import { BrokerServer } from './server/server'
 import { TlsListener } from './server/tls'
 import { Store } from './store/store'
+import type { ClusterNode } from './cluster/node'
 
 /** The whole broker: store, durability (journal, batcher, logs), manager with its worker pool, TCP (and TLS) listeners. */
 export class Broker {
@@ -34,6 +35,8 @@ export class Broker {
   readonly monitoring: Monitoring
   /** The `alerts` rules; null when there are none. */
   alerts: AlertEngine | null = null
+  /** Cluster mode (`cluster` configured): this node of the cluster, its state in Redis; null on a single node. */
+  cluster: ClusterNode | null = null
   private stopping: Promise<void> | null = null
   private readonly clock: Clock
 
@@ -60,12 +63,16 @@ export class Broker {
       const { AlertEngine } = await import('./alerts/alerts')
       this.alerts = new AlertEngine(this.config, this.store, this.monitoring, this.clock, this.log)
     }
-    this.durability = await Durability.open(this.config, this.store, this.log, this.monitoring.timings)
-    this.manager = new Manager(this.config, this.store, this.log, this.durability, this.commands)
+    if (this.config.cluster !== null) {
+      await this.startClusterNode()
+    } else {
+      this.durability = await Durability.open(this.config, this.store, this.log, this.monitoring.timings)
+      this.manager = new Manager(this.config, this.store, this.log, this.durability, this.commands)
+      this.manager.ctx.redelivery.start()
+      // Recovered webhook subscribers start delivering (their back-off and 410s as they were).
+      this.manager.ctx.webhooks.start()
+    }
     this.server = new BrokerServer(this.config, this.manager)
-    this.manager.ctx.redelivery.start()
-    // Recovered webhook subscribers start delivering (their back-off and 410s as they were).
-    this.manager.ctx.webhooks.start()
     this.tls = this.config.tls === null ? null : new TlsListener(this.config.tls, this.config.host, this.server, this.log)
     try {
       this.address = await this.server.listen(this.config.port, this.config.host)
@@ -90,10 +97,28 @@ export class Broker {
       this.manager.ctx.webhooks.close()
       await this.http?.close()
       await this.server.close()
+      await this.cluster?.stop()
       await this.durability.close()
       throw err
     }
     return this.address
+  }
+
+  /**
+   * Cluster mode: no log dir; the node connects to the Redis Cluster
+   * (loaded only then: `npm start` needs no Redis) and the registry's core
+   * commands get their cluster handlers (src/cluster/commands.ts).
+   */
+  private async startClusterNode (): Promise<void> {
+    const { ClusterNode } = await import('./cluster/node')
+    const { clusterCommands } = await import('./cluster/commands')
+    const { noDurability } = await import('./cluster/noDurability')
+    const node = await ClusterNode.start(this.config, this.log, this.clock)
+    this.cluster = node
+    this.durability = noDurability()
+    this.manager = new Manager(this.config, this.store, this.log, this.durability, clusterCommands(this.commands, node))
+    this.manager.sessionHooks = node
+    node.attach(this.manager.ctx)
   }
 
   /** Stops accepting, closes clients, writes the final batch and releases the log dir. */
@@ -103,6 +128,7 @@ export class Broker {
         this.manager.ctx.redelivery.stop()
         this.manager.ctx.webhooks.close()
         await Promise.all([this.server.close(), this.tls?.close(), this.http?.close(), this.alerts?.stop()])
+        await this.cluster?.stop()
         await this.durability.close()
       })()
     }

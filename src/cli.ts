@@ -12,14 +12,21 @@ import { hashPassword, passwordProblem } from './auth/password'
 import { readPassword } from './auth/readPassword'
 import { npmStartMistake } from './npmStart'
 import { describeListenError, hostPort } from './server/listenError'
+import { mergeClusterConfig, parseClusterSeeds } from './cluster/config'
 
 /** Long flags of `start`, for recognising the ones npm kept for itself. */
-const START_FLAGS = ['port', 'http-port', 'host', 'config', 'log-dir', 'log-level'] as const
+const START_FLAGS = ['port', 'http-port', 'host', 'config', 'log-dir', 'log-level', 'cluster'] as const
 
 /** Prints one line on stderr and exits: code 2 for anything the user can fix by changing flags or config. */
 function die (message: string, code = 2): never {
   process.stderr.write(`ackline: ${message}\n`)
   process.exit(code)
+}
+
+function clusterSeeds (value: string): string[] {
+  const seeds = parseClusterSeeds(value)
+  if (seeds === null) throw new InvalidArgumentError('must be Redis Cluster nodes host:port, comma-separated, e.g. redis://127.0.0.1:7001,127.0.0.1:7002')
+  return seeds
 }
 
 function portNumber (value: string): number {
@@ -28,7 +35,7 @@ function portNumber (value: string): number {
   return n
 }
 
-interface StartOptions { port?: number, httpPort?: number | false, host?: string, config?: string, logDir?: string, logLevel?: LogLevel }
+interface StartOptions { port?: number, httpPort?: number | false, host?: string, config?: string, logDir?: string, logLevel?: LogLevel, cluster?: string[] }
 
 /** `ackline start`: config, broker, the one human line on stdout; anything the user can fix is one line on stderr and exit 2. */
 async function runStart (opts: StartOptions, strayArgs: string[]): Promise<void> {
@@ -46,6 +53,8 @@ async function runStart (opts: StartOptions, strayArgs: string[]): Promise<void>
   let config: BrokerConfig
   try {
     config = resolveConfig({ file: opts.config, overrides })
+    // --cluster names the seeds; the rest of a config file's `cluster` section stays.
+    if (opts.cluster !== undefined) config.cluster = mergeClusterConfig(config.cluster, { redis: opts.cluster })
     // --http-port changes only the port of whatever `http` the config files give.
     if (httpPort !== undefined && config.http !== null) config.http = { ...config.http, port: httpPort }
   } catch (err) {
@@ -100,6 +109,7 @@ export function buildProgram (): Command {
     .option('-H, --host <host>', `address to bind [default: ${DEFAULTS.host}]`)
     .option('-c, --config <file>', 'JSON config file layered over config/default.json')
     .option('-l, --log-dir <dir>', `directory for per-topic JSON logs [default: ${DEFAULTS.logDir}]`)
+    .option('--cluster <seeds>', 'cluster mode: keep state in this Redis Cluster (redis://host:port,host:port,...); see docs/cluster.md', clusterSeeds)
     .addOption(new Option('--log-level <level>', `structured log level on stderr [default: ${DEFAULTS.logLevel}]`).choices(LOG_LEVELS))
     .allowExcessArguments(true) // reported by runStart, with the npm start hint when that is the cause
     .action((opts: StartOptions, cmd: Command) => runStart(opts, cmd.args))

@@ -84,6 +84,8 @@ export const Errors = {
   UNKNOWN_WEBHOOK: 'topic {topic} has no webhook named {name:q}',
   NO_DEAD_LETTER: 'no dead letter {id:q} waits in {topic}',
   'NO_DEAD_LETTER.empty': 'no dead letters wait in {topic}',
+  NOT_IN_CLUSTER: '{command} is not available in cluster mode yet; see docs/cluster.md',
+  NOT_REPLICATED: 'applied on the Redis master, but {got} of {want} replicas confirmed within {ms} ms (cluster.waitReplicas); it may still be delivered, and a failover now could lose it',
   INTERNAL: 'internal error',
 } as const
 
@@ -156,6 +158,8 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   WEBHOOK_EXISTS: 409,
   UNKNOWN_WEBHOOK: 404,
   NO_DEAD_LETTER: 404,
+  NOT_IN_CLUSTER: 501,
+  NOT_REPLICATED: 503,
   INTERNAL: 500,
 }
 

@@ -7,6 +7,7 @@ import { WEBHOOK_DEFAULTS, type WebhookConfig } from '../webhooks/config'
 import type { RetentionConfig } from '../persistence/retention'
 import { METRICS_DEFAULTS, type MetricsConfig } from '../metrics/config'
 import { ALERTS_DEFAULTS, type AlertRule } from '../alerts/config'
+import type { ClusterConfig } from '../cluster/config'
 
 export type { Action }
 
@@ -116,6 +117,8 @@ export interface BrokerConfig {
   /** Alert rules (docs/alerts.md), evaluated every alertCheckMs. */
   alerts: AlertRule[]
   alertCheckMs: number
+  /** Cluster mode: state in a Redis Cluster, several nodes (docs/cluster.md); null = a single node with its log dir. */
+  cluster: ClusterConfig | null
 }
 
 /**
@@ -173,4 +176,5 @@ export const DEFAULTS: Readonly<BrokerConfig> = Object.freeze({
   metrics: { ...METRICS_DEFAULTS },
   alerts: [],
   alertCheckMs: ALERTS_DEFAULTS.checkMs,
+  cluster: null,
 })

@@ -8,6 +8,7 @@ import { COMMAND_NAMES } from '../commands/builtin'
 import { DEFAULTS, type Action, type BrokerConfig } from './defaults'
 import { configFileSchema } from './schema'
 import { mergeWebhookConfig, type WebhookConfig } from '../webhooks/config'
+import { mergeClusterConfig, type ClusterLayer } from '../cluster/config'
 
 /** The config file shipped with the package (command table and defaults). */
 export const DEFAULT_CONFIG_FILE = join(__dirname, '..', '..', 'config', 'default.json')
@@ -16,8 +17,9 @@ export const DEFAULT_CONFIG_FILE = join(__dirname, '..', '..', 'config', 'defaul
 const ajv = new Ajv({ allErrors: true, verbose: true })
 const validateFile = ajv.compile(configFileSchema)
 
-/** A config layer: any subset of fields; `commands`, `webhooks` and `retention` may name only the fields they change. */
-export type ConfigOverrides = Partial<Omit<BrokerConfig, 'commands' | 'webhooks' | 'retention'>> & {
+/** A config layer: any subset of fields; `commands`, `webhooks`, `retention` and `cluster` may name only the fields they change. */
+export type ConfigOverrides = Partial<Omit<BrokerConfig, 'commands' | 'webhooks' | 'retention' | 'cluster'>> & {
+  cluster?: ClusterLayer | null
   commands?: Partial<Record<Action, string[]>>
   webhooks?: Partial<WebhookConfig>
   retention?: Partial<BrokerConfig['retention']>
@@ -72,12 +74,13 @@ export function resolveConfig (opts: { file?: string, overrides?: ConfigOverride
 export function mergeConfig (layers: ConfigOverrides[]): BrokerConfig {
   const cfg: BrokerConfig = { ...DEFAULTS, commands: { ...DEFAULTS.commands }, webhooks: mergeWebhookConfig(DEFAULTS.webhooks, {}), retention: { ...DEFAULTS.retention } }
   for (const layer of layers) {
-    const { commands, webhooks, retention, ...rest } = layer
+    const { commands, webhooks, retention, cluster, ...rest } = layer
     Object.assign(cfg, rest)
     if (commands !== undefined) Object.assign(cfg.commands, commands)
     cfg.webhooks = mergeWebhookConfig(cfg.webhooks, webhooks)
     // Retention merges field by field, like commands: a file may set only maxAgeMs.
     if (retention !== undefined) cfg.retention = { ...cfg.retention, ...retention }
+    cfg.cluster = mergeClusterConfig(cfg.cluster, cluster)
   }
   checkCrossFields(cfg)
   return cfg

@@ -5,6 +5,7 @@ import { webhooksSchema } from '../webhooks/config'
 import { metricsSchema } from '../metrics/config'
 import { alertsSchema, alertCheckMsSchema } from '../alerts/config'
 import { COMMAND_NAMES } from '../commands/builtin'
+import { clusterSchema } from '../cluster/config'
 
 const positiveInt = { type: 'integer', minimum: 1 }
 /** A topic pattern: `name`, `prefix.*` or `*` (as in overflowDropOldest), private topics (`~owner.…`) included. */
@@ -96,5 +97,6 @@ export const configFileSchema = {
     metrics: metricsSchema,
     alerts: alertsSchema,
     alertCheckMs: alertCheckMsSchema,
+    cluster: clusterSchema,
   },
 } as const

@@ -15,6 +15,7 @@ import { Redelivery } from './redelivery'
 import { FlowControl } from './flowControl'
 import { WebhookSubscribers, type WebhookEnvironment } from './webhookSubscribers'
 import { closeWildcards } from '../routing/wildcard'
+import type { SessionHooks } from '../cluster/node'
 
 /**
  * Receives each session's command lines and runs them on a fastq worker pool
@@ -26,6 +27,8 @@ export class Manager {
   readonly ctx: HandlerContext
   /** The command layer: `runLine` for line transports, `run` for transports with typed fields. */
   readonly commands: CommandLayer
+  /** Cluster mode: the node that learns of closed and drained sessions (src/cluster/node.ts); null on a single node. */
+  sessionHooks: SessionHooks | null = null
   private readonly pool: queue<Session, void>
   private readonly batchLines: number
 
@@ -73,11 +76,13 @@ export class Manager {
     }
     session.subscriptions.clear()
     if (session.name !== null && this.ctx.names.get(session.name) === session) this.ctx.names.delete(session.name)
+    this.sessionHooks?.disconnected(session)
   }
 
   /** Deliveries resumed for a session whose socket drained. */
   resumeDeliveries (session: Session): void {
     for (const s of session.subscriptions.values()) s.pump()
+    this.sessionHooks?.drained(session)
   }
 
   /** Worker: applies up to batchLines of one session's lines, then yields so other clients get a turn. */

@@ -1,0 +1,42 @@
+import type { Command, CommandHandler, Fields } from '../commands/spec'
+import { ack } from './handlers/ack'
+import { create } from './handlers/create'
+import { del } from './handlers/delete'
+import { runClusterHandler, type ClusterHandler } from './handlers/handler'
+import { nack } from './handlers/nack'
+import { name } from './handlers/name'
+import { notInClusterHandler } from './handlers/notInCluster'
+import { pub } from './handlers/pub'
+import { sub } from './handlers/sub'
+import { topics } from './handlers/topics'
+import { touch } from './handlers/touch'
+import { unsub } from './handlers/unsub'
+import type { ClusterNode } from './node'
+
+/** The cluster handlers, by registry name (src/commands/builtin.ts). */
+export const CLUSTER_HANDLERS: Readonly<Record<string, ClusterHandler>> = {
+  pub, sub, unsub, ack, nack, touch, name, create, delete: del, topics,
+}
+
+/**
+ * Commands that need no state beyond the connection: their single-node
+ * handler serves cluster mode as it is.
+ */
+export const CONNECTION_COMMANDS: ReadonlySet<string> = new Set(['help', 'ping', 'quit', 'auth'])
+
+/**
+ * The command registry's entries for a cluster node: the same specs (words,
+ * typed arguments, options, access class; so usage, help, the auth gate and
+ * every transport are unchanged), each with its cluster handler, the
+ * single-node handler for connection-only commands, or `ERR NOT_IN_CLUSTER`.
+ */
+export function clusterCommands (commands: readonly Command[], node: ClusterNode): Command[] {
+  return commands.map(command => {
+    if (CONNECTION_COMMANDS.has(command.name)) return command
+    const cluster = CLUSTER_HANDLERS[command.name]
+    const handler: CommandHandler<Fields> = cluster === undefined
+      ? notInClusterHandler(command)
+      : (ctx, session, fields) => runClusterHandler(cluster, node, ctx, session, fields)
+    return Object.freeze({ ...command, handler })
+  })
+}

@@ -1,0 +1,11 @@
+import { fail } from '../../errors'
+import type { ClusterHandler } from './handler'
+
+/** `create <topic>` in cluster mode: an empty topic (TOPIC_EXISTS if it exists). */
+export const create: ClusterHandler = async (node, _ctx, _session, fields) => {
+  const name = fields.topic as string
+  await node.ensureRegistered(name)
+  const r = await node.store.run('acklineCreate', name, [], true)
+  if (Number(r) !== 1) fail('TOPIC_EXISTS', { topic: name })
+  return `OK created ${name}`
+}

@@ -1,0 +1,27 @@
+import { fail } from '../../errors'
+import type { ParsedEvent } from '../../store/event'
+import { eventParts } from '../eventText'
+import { plural, type ClusterHandler } from './handler'
+
+/**
+ * `pub <topic> <event-json>` in cluster mode: one publish script (dedupe by
+ * id within dedupeWindowMs or while held, offset, stored text, every
+ * subscription's queue), WAIT, then the topic is announced.
+ */
+export const pub: ClusterHandler = async (node, ctx, _session, fields) => {
+  const name = fields.topic as string
+  const parsed = fields.event as ParsedEvent
+  await node.ensureRegistered(name)
+  const { pre, body } = eventParts(parsed, ctx.clock.now())
+  const given = parsed.id === undefined ? '' : String(parsed.id)
+  const r = await node.store.run('acklinePublish', name, [pre, body, given, parsed.priority, ctx.config.dedupeWindowMs, ctx.config.maxPendingPerSubscriber], true)
+  if (r[0] === 2) return `OK ${given} duplicate, already published to ${name}`
+  if (r[0] === 3) {
+    const key = String(r[1])
+    fail('QUEUE_FULL', { subscriber: key.startsWith('n:') ? key.slice(2) : 'anonymous', topic: name, max: ctx.config.maxPendingPerSubscriber })
+  }
+  const n = Number(r[3])
+  if (n > 0) node.announce(name)
+  ctx.stats.published++
+  return `OK ${String(r[2])} published to ${name} (${n} subscriber${plural(n)})`
+}

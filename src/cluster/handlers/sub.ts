@@ -1,0 +1,39 @@
+import { fail } from '../../errors'
+import { isPatternName } from '../../routing/topicPattern'
+import { consumerId, subKey } from '../keys'
+import { LocalSubscription } from '../localSubscriptions'
+import { notInCluster } from './notInCluster'
+import type { ClusterHandler } from './handler'
+
+/**
+ * `sub <topic> [max-in-flight [ack-timeout-ms]]` in cluster mode: creates
+ * the subscription in Redis, or resumes a named client's (events it had not
+ * acked go first, with deliveries counted on). Wildcards, `from=`, `to=`,
+ * `ack=none` and `group=` are not in cluster mode yet.
+ */
+export const sub: ClusterHandler = async (node, ctx, session, fields) => {
+  const name = fields.topic as string
+  if (isPatternName(name)) notInCluster('sub to a wildcard pattern')
+  if (fields.group !== undefined) notInCluster('sub group=')
+  if (fields.ack !== undefined) notInCluster('sub ack=')
+  if (fields.from !== undefined || fields.to !== undefined) notInCluster('sub from= / to=')
+  if (node.subs.get(session, name) !== undefined) fail('ALREADY_SUBSCRIBED', { topic: name })
+  const max = ctx.config.maxSubscriptionsPerConnection
+  if (node.subs.countOf(session) >= max) fail('TOO_MANY_SUBSCRIPTIONS', { max })
+  const named = session.name !== null
+  const key = named ? subKey.named(session.name!) : subKey.anonymous(node.id, session.id)
+  const consumer = consumerId(node.id, session.id)
+  const asked = fields.maxInFlight as number | undefined
+  const askedTimeout = fields.ackTimeoutMs as number | undefined
+  const r = await node.store.run('acklineSubscribe', name, [key, consumer, asked ?? '', askedTimeout ?? '', named ? 1 : 0, ctx.config.maxInFlight, ctx.config.ackTimeoutMs], true)
+  if (r[0] === -1) fail('UNKNOWN_TOPIC.sub', { topic: name })
+  const local = new LocalSubscription(session, name, key, consumer, named)
+  if (node.isGone(session)) {
+    // The connection closed while the script ran: undo as its disconnect would have.
+    await node.release(local)
+    return 'OK'
+  }
+  await node.added(local)
+  const detail = r[0] === 1 ? `, resumed with ${Number(r[1])} pending` : ''
+  return `OK subscribed to ${name} (max in flight ${Number(r[2])}${detail})`
+}

@@ -1,0 +1,99 @@
+import { DLQ_SUFFIX } from '../store/names'
+
+/**
+ * The Redis key schema of cluster mode (docs/cluster.md#keys). Every key
+ * starts with `ackline:`, then a hash tag that picks its slot, then a fixed
+ * kind segment, so no client-chosen name (topic, client id, event id) can
+ * make a broker key: topic names and client ids cannot hold `{`, `}` or `:`
+ * (src/store/names.ts), and event ids are only ever hash fields, never keys.
+ *
+ * A topic and its dead-letter topic share the tag `{<base>}` (the name
+ * without `.dlq`), so one Lua script can move an event between them.
+ *
+ *   ackline:{<base>}:t:<topic>:seq        last offset (INCR); the topic exists while it does
+ *   ackline:{<base>}:t:<topic>:aid        last broker-assigned id
+ *   ackline:{<base>}:t:<topic>:ev         HASH offset → event text
+ *   ackline:{<base>}:t:<topic>:ids        HASH event id → offset
+ *   ackline:{<base>}:t:<topic>:idt        ZSET publisher-given id → publish time (dedupe window)
+ *   ackline:{<base>}:t:<topic>:subs       SET subscription keys
+ *   ackline:{<base>}:t:<topic>:s:<sub>:…  one subscription (SUB_KEYS)
+ *   ackline:{<base>}:notify               sharded pub/sub channel: new events in the family
+ *   ackline:{topics}:all                  SET of every topic name (reaper, `topics`)
+ *   ackline:{nodes}:n:<node>              a live node's heartbeat (PX nodeTtlMs)
+ *   ackline:{names}:n:<client-id>         lease of a durable name: its holder's consumer id (PX nodeTtlMs)
+ *
+ * Subscription keys (`<sub>`): `n:<client-id>` for a named client,
+ * `a:<node>:<session>` for an anonymous one (its node is in it, so the
+ * reaper knows whose it is), `g:<group>` for a consumer group.
+ */
+export const PREFIX = 'ackline:'
+
+/** The parts of one subscription, after `…:s:<sub>:`. */
+export const SUB_KEYS = {
+  /** ZSET offset → order (redeliveries first, then priority high first, then offset). */
+  pending: 'q',
+  /** ZSET offset → ack deadline (ms, Redis TIME). */
+  inFlight: 'if',
+  /** ZSET offset → when a nacked event with a delay is due. */
+  delayed: 'dl',
+  /** HASH offset → deliveries so far. */
+  deliveries: 'd',
+  /** HASH offset → consumer id the in-flight event went to. */
+  owner: 'o',
+  /** HASH consumer id → its events in flight (each consumer's cap). */
+  perConsumer: 'c',
+  /** HASH maxInFlight, ackTimeoutMs, named, holder. */
+  meta: 'm',
+} as const
+
+/** The topic family a topic belongs to: its name without `.dlq`. */
+export function familyOf (topic: string): string {
+  return topic.endsWith(DLQ_SUFFIX) ? topic.slice(0, -DLQ_SUFFIX.length) : topic
+}
+
+/** `ackline:{<base>}:t:<topic>:`: the start of every key of one topic. */
+export function topicPrefix (topic: string): string {
+  return `${PREFIX}{${familyOf(topic)}}:t:${topic}:`
+}
+
+/** The sharded pub/sub channel that announces new events of a topic family. */
+export function notifyChannel (topic: string): string {
+  return `${PREFIX}{${familyOf(topic)}}:notify`
+}
+
+/** The set of every topic name. */
+export const TOPICS_KEY = `${PREFIX}{topics}:all`
+
+/** A node's heartbeat key. */
+export function nodeKey (nodeId: string): string {
+  return `${PREFIX}{nodes}:n:${nodeId}`
+}
+
+/** A durable name's lease key. */
+export function nameKey (name: string): string {
+  return `${PREFIX}{names}:n:${name}`
+}
+
+/** The subscription key of a named client, an anonymous session, or a consumer group. */
+export const subKey = {
+  named: (name: string): string => `n:${name}`,
+  anonymous: (nodeId: string, sessionId: number): string => `a:${nodeId}:${sessionId}`,
+  group: (group: string): string => `g:${group}`,
+}
+
+/** The node id inside an anonymous subscription key; null for named and group keys. */
+export function anonymousNode (key: string): string | null {
+  if (!key.startsWith('a:')) return null
+  const end = key.lastIndexOf(':')
+  return key.slice(2, end)
+}
+
+/** A consumer id: the node and the session an in-flight event went to. */
+export function consumerId (nodeId: string, sessionId: number): string {
+  return `${nodeId}/${sessionId}`
+}
+
+/** The node of a consumer id. */
+export function consumerNode (consumer: string): string {
+  return consumer.slice(0, consumer.lastIndexOf('/'))
+}

@@ -1,0 +1,309 @@
+import { PRELUDE } from './prelude'
+
+/**
+ * The Lua scripts of cluster mode, one per multi-key change (docs/cluster.md#scripts).
+ * Each takes one key (a key of its topic, so ioredis routes it to the topic
+ * family's slot) and ARGV[1] = the topic's key prefix; the rest of ARGV is
+ * listed per script. Loaded with ioredis `defineCommand` (ClusterStore).
+ */
+
+/**
+ * publish: ARGV pre, body, id ('' = assign), priority digit, dedupeWindowMs, maxPendingPerSubscriber.
+ * → {1, offset, id, subscribers} | {2, offset, id} duplicate | {3, subscription} queue full
+ */
+const publish = `
+local pre, body, id, prio = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local window, maxPending = tonumber(ARGV[6]), tonumber(ARGV[7])
+local now = now_ms()
+redis.call('ZREMRANGEBYSCORE', P .. 'idt', '-inf', now - window)
+if id ~= '' then
+  local prev = redis.call('HGET', P .. 'ids', id)
+  if prev and (redis.call('ZSCORE', P .. 'idt', id) or held(prev)) then return {2, tonumber(prev), id} end
+end
+local subs = redis.call('SMEMBERS', P .. 'subs')
+for i = 1, #subs do
+  if redis.call('ZCARD', sk(subs[i], 'q')) + redis.call('ZCARD', sk(subs[i], 'if')) + redis.call('ZCARD', sk(subs[i], 'dl')) >= maxPending then return {3, subs[i]} end
+end
+if id ~= '' then
+  redis.call('ZADD', P .. 'idt', now, id)
+  -- Broker-assigned ids keep clear of numeric ids publishers chose, as on one node.
+  if #id < 16 and string.match(id, '^%d+$') then
+    local n = tonumber(id)
+    if n > tonumber(redis.call('GET', P .. 'aid') or '0') then redis.call('SET', P .. 'aid', n) end
+  end
+end
+local off, eid, n = append_event(P, pre, body, id, prio)
+return {1, off, eid, n}
+`
+
+/**
+ * subscribe: ARGV subscription, consumer, maxInFlight ('' = keep or default), ackTimeoutMs (same), named (1|0),
+ * default maxInFlight, default ackTimeoutMs. A subscription whose holder is another consumer (gone: names are
+ * leased) gives that holder's in-flight events back to the front of its queue.
+ * → {-1} no such topic | {resumed 0|1, pending, maxInFlight}
+ */
+const subscribe = `
+local sub, consumer, askedMax, askedTimeout = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+if redis.call('EXISTS', P .. 'seq') == 0 then return {-1} end
+local m = sk(sub, 'm')
+local resumed = redis.call('EXISTS', m)
+if resumed == 0 then
+  redis.call('HSET', m, 'maxInFlight', askedMax ~= '' and askedMax or ARGV[7], 'ackTimeoutMs', askedTimeout ~= '' and askedTimeout or ARGV[8], 'named', ARGV[6], 'holder', consumer)
+  redis.call('SADD', P .. 'subs', sub)
+else
+  if askedMax ~= '' then redis.call('HSET', m, 'maxInFlight', askedMax) end
+  if askedTimeout ~= '' then redis.call('HSET', m, 'ackTimeoutMs', askedTimeout) end
+  local holder = redis.call('HGET', m, 'holder')
+  if holder ~= consumer then
+    local offs = redis.call('ZRANGE', sk(sub, 'if'), 0, -1)
+    for i = 1, #offs do
+      unflight(sub, offs[i])
+      requeue(sub, offs[i])
+    end
+    redis.call('HSET', m, 'holder', consumer)
+  end
+end
+local pending = redis.call('ZCARD', sk(sub, 'q')) + redis.call('ZCARD', sk(sub, 'dl'))
+return {resumed, pending, tonumber(redis.call('HGET', m, 'maxInFlight'))}
+`
+
+/**
+ * pull: ARGV subscription, consumer. Moves up to (maxInFlight - this consumer's in flight) events from the
+ * queue into flight with their deadline, counting the delivery.
+ * → {0, offset, deliveries, text, …} | {1} the subscription is gone
+ */
+const pull = `
+local sub, consumer = ARGV[2], ARGV[3]
+local m = sk(sub, 'm')
+local max = tonumber(redis.call('HGET', m, 'maxInFlight'))
+if not max then return {1} end
+local room = max - tonumber(redis.call('HGET', sk(sub, 'c'), consumer) or '0')
+local out = {0}
+if room <= 0 then return out end
+local deadline = now_ms() + tonumber(redis.call('HGET', m, 'ackTimeoutMs'))
+local taken = 0
+while room > 0 do
+  local popped = redis.call('ZPOPMIN', sk(sub, 'q'), room)
+  if #popped == 0 then break end
+  for i = 1, #popped, 2 do
+    local off = popped[i]
+    local v = redis.call('HGET', P .. 'ev', off)
+    if v then
+      redis.call('ZADD', sk(sub, 'if'), deadline, off)
+      redis.call('HSET', sk(sub, 'o'), off, consumer)
+      local d = redis.call('HINCRBY', sk(sub, 'd'), off, 1)
+      out[#out + 1] = tonumber(off)
+      out[#out + 1] = d
+      out[#out + 1] = string.sub(v, 2)
+      room = room - 1
+      taken = taken + 1
+    else
+      redis.call('HDEL', sk(sub, 'd'), off)
+    end
+  end
+end
+if taken > 0 then redis.call('HINCRBY', sk(sub, 'c'), consumer, taken) end
+return out
+`
+
+/**
+ * ack: ARGV subscription, consumer, id… (distinct). All or nothing: every id must be in flight for this consumer.
+ * → {0} acked | {i} the i-th id is not in flight for it (nothing acked)
+ */
+const ack = `
+local sub, consumer = ARGV[2], ARGV[3]
+local offs = {}
+for i = 4, #ARGV do
+  local off = redis.call('HGET', P .. 'ids', ARGV[i])
+  if not off or not redis.call('ZSCORE', sk(sub, 'if'), off) or redis.call('HGET', sk(sub, 'o'), off) ~= consumer then return {i - 3} end
+  offs[#offs + 1] = off
+end
+for i = 1, #offs do
+  unflight(sub, offs[i])
+  redis.call('HDEL', sk(sub, 'd'), offs[i])
+end
+return {0}
+`
+
+/**
+ * nack: ARGV subscription, consumer, id, delayMs, maxDeliveries, isDeadLetterTopic (1|0).
+ * → {-1} not in flight | {0, deliveries} given back | {1, offset, deliveries, text} to dead-letter (still in flight: deadLetter moves it)
+ */
+const nack = `
+local sub, consumer, id, delay, maxDel = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
+local off = redis.call('HGET', P .. 'ids', id)
+if not off or not redis.call('ZSCORE', sk(sub, 'if'), off) or redis.call('HGET', sk(sub, 'o'), off) ~= consumer then return {-1} end
+local d = tonumber(redis.call('HGET', sk(sub, 'd'), off) or '0')
+if d >= maxDel and ARGV[7] == '0' then
+  local v = redis.call('HGET', P .. 'ev', off)
+  if v then return {1, tonumber(off), d, string.sub(v, 2)} end
+end
+unflight(sub, off)
+if delay > 0 then redis.call('ZADD', sk(sub, 'dl'), now_ms() + delay, off) else requeue(sub, off) end
+return {0, d}
+`
+
+/**
+ * deadLetter: ARGV subscription, offset, dead-letter topic prefix, pre, body, priority digit, default maxInFlight,
+ * default ackTimeoutMs. Moves an in-flight event to `<topic>.dlq` (same slot), creating that topic with its
+ * `dead-letters` reader. → {0} no longer in flight | {1, offset in the dead-letter topic, its subscribers}
+ */
+const deadLetter = `
+local sub, off, dp = ARGV[2], ARGV[3], ARGV[4]
+if not redis.call('ZSCORE', sk(sub, 'if'), off) then return {0} end
+unflight(sub, off)
+redis.call('HDEL', sk(sub, 'd'), off)
+if redis.call('EXISTS', dp .. 'seq') == 0 then
+  redis.call('SET', dp .. 'seq', 0)
+  local reader = 'n:dead-letters'
+  redis.call('HSET', skp(dp, reader, 'm'), 'maxInFlight', ARGV[8], 'ackTimeoutMs', ARGV[9], 'named', '1', 'holder', '')
+  redis.call('SADD', dp .. 'subs', reader)
+end
+local o, id, n = append_event(dp, ARGV[5], ARGV[6], '', ARGV[7])
+return {1, o, n}
+`
+
+/**
+ * touch: ARGV subscription, consumer, id, extendMs ('' = the subscription's ack timeout).
+ * → {-1} not in flight | {ms}
+ */
+const touch = `
+local sub, consumer, id = ARGV[2], ARGV[3], ARGV[4]
+local off = redis.call('HGET', P .. 'ids', id)
+if not off or not redis.call('ZSCORE', sk(sub, 'if'), off) or redis.call('HGET', sk(sub, 'o'), off) ~= consumer then return {-1} end
+local ms = ARGV[5] ~= '' and tonumber(ARGV[5]) or tonumber(redis.call('HGET', sk(sub, 'm'), 'ackTimeoutMs'))
+redis.call('ZADD', sk(sub, 'if'), now_ms() + ms, off)
+return {ms}
+`
+
+/** unsubscribe: ARGV subscription. Ends it, dropping what it holds. → {-1} none | {dropped} */
+const unsubscribe = `
+local sub = ARGV[2]
+if redis.call('EXISTS', sk(sub, 'm')) == 0 then return {-1} end
+local dropped = redis.call('ZCARD', sk(sub, 'q')) + redis.call('ZCARD', sk(sub, 'if')) + redis.call('ZCARD', sk(sub, 'dl'))
+drop_sub(sub)
+return {dropped}
+`
+
+/**
+ * detach: ARGV subscription, consumer. A consumer went away (its connection closed): what it held goes back
+ * to the front of the queue, redelivered first; a named subscription no longer has a holder. → {given back}
+ */
+const detach = `
+local sub, consumer = ARGV[2], ARGV[3]
+local offs = redis.call('ZRANGE', sk(sub, 'if'), 0, -1)
+local n = 0
+for i = 1, #offs do
+  if redis.call('HGET', sk(sub, 'o'), offs[i]) == consumer then
+    unflight(sub, offs[i])
+    requeue(sub, offs[i])
+    n = n + 1
+  end
+end
+if redis.call('HGET', sk(sub, 'm'), 'holder') == consumer then redis.call('HSET', sk(sub, 'm'), 'holder', '') end
+return {n}
+`
+
+/**
+ * reap: ARGV maxDeliveries, isDeadLetterTopic (1|0), limit. Delayed events that are due and in-flight events
+ * past their deadline go back to the front of their queue; one past maxDeliveries stays in flight (deadline
+ * moved 30 s on) for the node to dead-letter. → {given back, subscription, offset, deliveries, text, …}
+ */
+const reap = `
+local maxDel, isDlq, limit = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+local now = now_ms()
+local out = {0}
+local subs = redis.call('SMEMBERS', P .. 'subs')
+for i = 1, #subs do
+  local sub = subs[i]
+  local due = redis.call('ZRANGEBYSCORE', sk(sub, 'dl'), '-inf', now, 'LIMIT', 0, limit)
+  for j = 1, #due do
+    redis.call('ZREM', sk(sub, 'dl'), due[j])
+    requeue(sub, due[j])
+    out[1] = out[1] + 1
+  end
+  local expired = redis.call('ZRANGEBYSCORE', sk(sub, 'if'), '-inf', now, 'LIMIT', 0, limit)
+  for j = 1, #expired do
+    local off = expired[j]
+    local d = tonumber(redis.call('HGET', sk(sub, 'd'), off) or '0')
+    local v = redis.call('HGET', P .. 'ev', off)
+    if d >= maxDel and isDlq == '0' and v then
+      redis.call('ZADD', sk(sub, 'if'), now + 30000, off)
+      out[#out + 1] = sub
+      out[#out + 1] = tonumber(off)
+      out[#out + 1] = d
+      out[#out + 1] = string.sub(v, 2)
+    else
+      unflight(sub, off)
+      requeue(sub, off)
+      out[1] = out[1] + 1
+    end
+  end
+end
+return out
+`
+
+/** create: → 1 created | 0 it exists */
+const create = `
+if redis.call('EXISTS', P .. 'seq') == 1 then return 0 end
+redis.call('SET', P .. 'seq', 0)
+return 1
+`
+
+/** remove (delete): every key of the topic. → {-1} none | {0, subscription, …} the subscriptions it ended */
+const remove = `
+if redis.call('EXISTS', P .. 'seq') == 0 then return {-1} end
+local subs = redis.call('SMEMBERS', P .. 'subs')
+for i = 1, #subs do drop_sub(subs[i]) end
+redis.call('DEL', P .. 'seq', P .. 'aid', P .. 'bytes', P .. 'ev', P .. 'ids', P .. 'idt', P .. 'subs')
+local out = {0}
+for i = 1, #subs do out[#out + 1] = subs[i] end
+return out
+`
+
+/**
+ * info: → {-1} none | {lastOffset, retainedEvents, retainedBytes, subscriptions, pending, inFlight,
+ * then per subscription: key, pending, inFlight, maxInFlight, holder}
+ */
+const info = `
+if redis.call('EXISTS', P .. 'seq') == 0 then return {-1} end
+local subs = redis.call('SMEMBERS', P .. 'subs')
+table.sort(subs)
+local out = {tonumber(redis.call('GET', P .. 'seq')), redis.call('HLEN', P .. 'ev'), tonumber(redis.call('GET', P .. 'bytes') or '0'), #subs, 0, 0}
+for i = 1, #subs do
+  local pending = redis.call('ZCARD', sk(subs[i], 'q')) + redis.call('ZCARD', sk(subs[i], 'dl'))
+  local inFlight = redis.call('ZCARD', sk(subs[i], 'if'))
+  out[5] = out[5] + pending
+  out[6] = out[6] + inFlight
+  out[#out + 1] = subs[i]
+  out[#out + 1] = pending
+  out[#out + 1] = inFlight
+  out[#out + 1] = tonumber(redis.call('HGET', sk(subs[i], 'm'), 'maxInFlight'))
+  out[#out + 1] = redis.call('HGET', sk(subs[i], 'm'), 'holder') or ''
+end
+return out
+`
+
+/** Every script by its ioredis command name: the prelude, then the script's own Lua. */
+export const SCRIPTS = {
+  acklinePublish: publish,
+  acklineSubscribe: subscribe,
+  acklinePull: pull,
+  acklineAck: ack,
+  acklineNack: nack,
+  acklineDeadLetter: deadLetter,
+  acklineTouch: touch,
+  acklineUnsubscribe: unsubscribe,
+  acklineDetach: detach,
+  acklineReap: reap,
+  acklineCreate: create,
+  acklineRemove: remove,
+  acklineInfo: info,
+} as const
+
+export type ScriptName = keyof typeof SCRIPTS
+
+/** The full Lua text of a script. */
+export function scriptSource (name: ScriptName): string {
+  return PRELUDE + SCRIPTS[name]
+}

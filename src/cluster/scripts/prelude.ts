@@ -1,0 +1,74 @@
+/**
+ * Lua shared by every script (prepended to each): key helpers over one
+ * topic's prefix and the moves every script makes. Each script runs on the
+ * slot of its topic family (KEYS[1] is a key of the topic, ARGV[1] its prefix
+ * `ackline:{<base>}:t:<topic>:`), so every key it touches is in that slot.
+ *
+ * Event texts are stored as `<priority digit><text>` (HASH `ev`), so a
+ * redelivery knows the priority without parsing the JSON.
+ *
+ * Pending order (ZSET `q` scores): `(9 - priority) * 2^44 + offset` (high
+ * priority first, then offset); an event given back (ack timeout, nack, a
+ * holder gone) gets that minus 2^52, so redeliveries go first, as on one node.
+ */
+export const PRELUDE = `
+local P = ARGV[1]
+local PRIO = 17592186044416
+local FRONT = 4503599627370496
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function sk(sub, part) return P .. 's:' .. sub .. ':' .. part end
+local function skp(tp, sub, part) return tp .. 's:' .. sub .. ':' .. part end
+local function order(off, prio) return (9 - prio) * PRIO + off end
+local function prio_of(off)
+  local v = redis.call('HGET', P .. 'ev', off)
+  if v then return tonumber(string.sub(v, 1, 1)) end
+  return 0
+end
+-- An in-flight event leaves flight: its deadline, owner and its owner's count go.
+local function unflight(sub, off)
+  local owner = redis.call('HGET', sk(sub, 'o'), off)
+  redis.call('ZREM', sk(sub, 'if'), off)
+  redis.call('HDEL', sk(sub, 'o'), off)
+  if owner then
+    if redis.call('HINCRBY', sk(sub, 'c'), owner, -1) <= 0 then redis.call('HDEL', sk(sub, 'c'), owner) end
+  end
+end
+-- Back to the front of the queue: delivered again before anything new.
+local function requeue(sub, off)
+  redis.call('ZADD', sk(sub, 'q'), order(tonumber(off), prio_of(off)) - FRONT, off)
+end
+local function drop_sub(sub)
+  redis.call('DEL', sk(sub, 'q'), sk(sub, 'if'), sk(sub, 'dl'), sk(sub, 'd'), sk(sub, 'o'), sk(sub, 'c'), sk(sub, 'm'))
+  redis.call('SREM', P .. 'subs', sub)
+end
+-- Appends an event to the topic of prefix tp (text built by the node: pre .. id .. body .. offset .. '}')
+-- and queues it for every subscription. id == '': the broker assigns one. Returns offset, id, subscriber count.
+local function append_event(tp, pre, body, id, prio)
+  local off = redis.call('INCR', tp .. 'seq')
+  local text
+  if id == '' then
+    id = tostring(redis.call('INCR', tp .. 'aid'))
+    text = pre .. id .. body .. off .. '}'
+  else
+    text = body .. off .. '}'
+  end
+  redis.call('HSET', tp .. 'ev', off, prio .. text)
+  redis.call('INCRBY', tp .. 'bytes', #text)
+  redis.call('HSET', tp .. 'ids', id, off)
+  local subs = redis.call('SMEMBERS', tp .. 'subs')
+  local score = order(off, tonumber(prio))
+  for i = 1, #subs do redis.call('ZADD', skp(tp, subs[i], 'q'), score, off) end
+  return off, id, #subs
+end
+-- Whether some subscription of this topic still owes or holds offset off.
+local function held(off)
+  local subs = redis.call('SMEMBERS', P .. 'subs')
+  for i = 1, #subs do
+    if redis.call('ZSCORE', sk(subs[i], 'q'), off) or redis.call('ZSCORE', sk(subs[i], 'if'), off) or redis.call('ZSCORE', sk(subs[i], 'dl'), off) then return true end
+  end
+  return false
+end
+`

@@ -6,6 +6,7 @@
 import { connect, type Socket } from 'node:net'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { onExit } from 'signal-exit'
 import { runCli, type CliBroker } from './cli'
 import { tempDir } from './broker'
 import type { RedisCluster } from './redisCluster'
@@ -21,6 +22,10 @@ export interface AcklineNode {
   running: () => boolean
 }
 
+// Nodes still running when the test process ends (a timeout's SIGTERM skips teardowns) are killed then.
+const live = new Set<CliBroker>()
+onExit(() => { for (const c of live) c.child.kill('SIGKILL') })
+
 /** The `cluster` section the tests start nodes with; fields override the core's defaults. */
 export type ClusterSection = Record<string, unknown>
 
@@ -35,7 +40,8 @@ export async function startAcklineNode (t: { teardown: (fn: () => unknown) => vo
   writeFileSync(config, JSON.stringify({ ...extra, cluster: { redis: rc.urls, ...cluster } }))
   const cli = runCli(['start', '--cluster', rc.clusterArg, '--port', '0', '--log-dir', join(dir, 'logs'), '--config', config])
   let exited = false
-  void cli.exited.then(() => { exited = true })
+  live.add(cli)
+  void cli.exited.then(() => { exited = true; live.delete(cli) })
   const kill = async (): Promise<void> => {
     if (exited) return
     cli.child.kill('SIGKILL')
@@ -81,10 +87,11 @@ function nextNode (nodes: () => AcklineNode[], after: number | undefined): Ackli
 }
 
 /**
- * Publishes `{"id":"<prefix><i>","n":<i>,"pad":…}` for i = 0…total-1 to one topic, up to `window` unconfirmed
+ * Publishes `{"id":"<prefix><i>","msg":"event <i>","n":<i>,"pad":…}` for i = 0…total-1 to one topic, up to `window` unconfirmed
  * at a time. Replies come in order on a connection, so the oldest unanswered id gets each reply. When the
  * connection drops, its unanswered publishes count as unconfirmed (they may or may not have been applied)
- * and publishing goes on from the next i on another running node.
+ * and publishing goes on from the next i on another running node. A node that leaves publishes unanswered
+ * for `replyTimeoutMs` (default 15 s) fails the run.
  */
 export class CountingPublisher {
   /** Ids whose `pub` got an `OK`. */
@@ -102,11 +109,11 @@ export class CountingPublisher {
   private done: Promise<void> | null = null
 
   constructor (private readonly nodes: () => AcklineNode[], readonly topic: string, readonly total: number,
-    private readonly opts: { window?: number, prefix?: string, ratePerSec?: number } = {}) {}
+    private readonly opts: { window?: number, prefix?: string, ratePerSec?: number, replyTimeoutMs?: number } = {}) {}
 
   /** Body of event i: the test checks it comes out byte for byte. */
   body (i: number): string {
-    return `{"id":"${this.opts.prefix ?? 'e'}${i}","n":${i},"pad":"${'x'.repeat(i % 7)}"}`
+    return `{"id":"${this.opts.prefix ?? 'e'}${i}","msg":"event ${i}","n":${i},"pad":"${'x'.repeat(i % 7)}"}`
   }
 
   /** How many publishes have been sent (answered or not). */
@@ -125,6 +132,8 @@ export class CountingPublisher {
 
   private async run (): Promise<void> {
     const window = this.opts.window ?? 20
+    const replyTimeoutMs = this.opts.replyTimeoutMs ?? 15_000
+    let lastReply = Date.now()
     let after: number | undefined
     const deadline = Date.now() + 120_000
     while (!this.stopped && (this.next < this.total || this.waiting.length > 0)) {
@@ -139,6 +148,7 @@ export class CountingPublisher {
         this.sock = await openLines(node.port, (line) => {
           const id = this.waiting.shift()
           if (id === undefined) return
+          lastReply = Date.now()
           if (line.startsWith('OK ')) this.confirmed.add(id)
           else {
             this.unconfirmed.add(id)
@@ -151,6 +161,7 @@ export class CountingPublisher {
         continue
       }
       this.ports.push(node.port)
+      lastReply = Date.now()
       const gap = this.opts.ratePerSec === undefined ? 0 : 1000 / this.opts.ratePerSec
       while (!closed && !this.stopped && (this.next < this.total || this.waiting.length > 0)) {
         while (this.next < this.total && this.waiting.length < window) {
@@ -160,7 +171,14 @@ export class CountingPublisher {
           if (gap > 0) break
         }
         const w = woken()
-        await (gap > 0 ? Promise.race([w, sleep(gap)]) : w)
+        const before = this.confirmed.size + this.unconfirmed.size
+        let timer: NodeJS.Timeout | undefined
+        await Promise.race([w, new Promise(resolve => { timer = setTimeout(resolve, gap > 0 ? gap : replyTimeoutMs) })])
+        clearTimeout(timer)
+        if (this.waiting.length > 0 && this.confirmed.size + this.unconfirmed.size === before && Date.now() - lastReply > replyTimeoutMs) {
+          this.sock.destroy()
+          throw new Error(`publisher: no reply within ${replyTimeoutMs} ms to ${this.waiting.length} publishes on node ${node.port} (${this.confirmed.size} confirmed so far)`)
+        }
       }
       // whatever was not answered is unknown: it may have been applied before the node died
       for (const id of this.waiting.splice(0)) this.unconfirmed.add(id)

@@ -13,6 +13,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { onExit } from 'signal-exit'
 
 const run = promisify(execFile)
 
@@ -84,9 +85,11 @@ export interface RedisCluster {
   masterPorts: () => number[]
 }
 
-// Servers still running when the process exits are killed then (a test that crashed before its teardown).
+// Servers still running when the process ends are killed then: a test that crashed before its teardown, or
+// a test process ended by a signal (tap's timeout sends SIGTERM, which skips 'exit' handlers; signal-exit,
+// tap's own, runs this on both and then lets the signal do its work).
 const live = new Set<{ nodes: RedisNode[], dirs: string[] }>()
-process.once('exit', () => {
+onExit(() => {
   for (const c of live) {
     for (const n of c.nodes) killPid(n.pid, 'SIGKILL')
     for (const d of c.dirs) rmSync(d, { recursive: true, force: true })

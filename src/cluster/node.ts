@@ -87,9 +87,9 @@ export class ClusterNode implements SessionHooks {
     this.timers.push(this.clock.every(c.reapIntervalMs, () => { this.reaper.sweep() }))
   }
 
-  /** The handler context (after attach). */
-  get context (): HandlerContext {
-    return this.ctx!
+  /** The handler context (null before attach). */
+  get context (): HandlerContext | null {
+    return this.ctx
   }
 
   private heartbeat (): void {

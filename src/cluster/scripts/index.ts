@@ -9,7 +9,7 @@ import { PRELUDE } from './prelude'
 
 /**
  * publish: ARGV pre, body, id ('' = assign), priority digit, dedupeWindowMs, maxPendingPerSubscriber.
- * → {1, offset, id, subscribers} | {2, offset, id} duplicate | {3, subscription} queue full
+ * → {1, offset, id, subscribers, created 1|0} | {2, offset, id} duplicate | {3, subscription} queue full
  */
 const publish = `
 local pre, body, id, prio = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
@@ -32,8 +32,9 @@ if id ~= '' then
     if n > tonumber(redis.call('GET', P .. 'aid') or '0') then redis.call('SET', P .. 'aid', n) end
   end
 end
+local created = redis.call('EXISTS', P .. 'seq') == 0 and 1 or 0
 local off, eid, n = append_event(P, pre, body, id, prio)
-return {1, off, eid, n}
+return {1, off, eid, n, created}
 `
 
 /**
@@ -176,21 +177,23 @@ return {0, d}
 /**
  * deadLetter: ARGV subscription, offset, dead-letter topic prefix, pre, body, priority digit, default maxInFlight,
  * default ackTimeoutMs. Moves an in-flight event to `<topic>.dlq` (same slot), creating that topic with its
- * `dead-letters` reader. → {0} no longer in flight | {1, offset in the dead-letter topic, its subscribers}
+ * `dead-letters` reader. → {0} no longer in flight | {1, offset in the dead-letter topic, its subscribers, created 1|0}
  */
 const deadLetter = `
 local sub, off, dp = ARGV[2], ARGV[3], ARGV[4]
 if not redis.call('ZSCORE', sk(sub, 'if'), off) then return {0} end
 unflight(sub, off)
 redis.call('HDEL', sk(sub, 'd'), off)
+local created = 0
 if redis.call('EXISTS', dp .. 'seq') == 0 then
+  created = 1
   redis.call('SET', dp .. 'seq', 0)
   local reader = 'n:dead-letters'
   redis.call('HSET', skp(dp, reader, 'm'), 'maxInFlight', ARGV[8], 'ackTimeoutMs', ARGV[9], 'named', '1', 'holder', '', 'order', redis.call('INCR', dp .. 'subseq'))
   redis.call('SADD', dp .. 'subs', reader)
 end
 local o, id, n = append_event(dp, ARGV[5], ARGV[6], '', ARGV[7])
-return {1, o, n}
+return {1, o, n, created}
 `
 
 /**

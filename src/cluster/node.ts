@@ -186,7 +186,7 @@ export class ClusterNode implements SessionHooks {
         return
       }
       const pulled = pulledFrom(reply, 1)
-      if (pulled.length > 0) this.deliverAfterReply(sub.session, () => { for (const p of pulled) sub.session.deliver(sub.topic, storedEventOf(p.text, p.offset), p.deliveries) })
+      if (pulled.length > 0) this.afterReply(sub.session, () => { for (const p of pulled) sub.session.deliver(sub.topic, storedEventOf(p.text, p.offset), p.deliveries) })
     }).catch((err: unknown) => {
       this.log.warn({ err, topic: sub.topic }, 'pull failed; retried at the next tick')
     }).finally(() => {
@@ -230,8 +230,8 @@ export class ClusterNode implements SessionHooks {
     for (const deliver of waiting) deliver()
   }
 
-  /** Delivers now, or after the reply the session is waiting for. */
-  private deliverAfterReply (session: Session, deliver: () => void): void {
+  /** Delivers now (or writes an `END`), or after the reply the session is waiting for. */
+  afterReply (session: Session, deliver: () => void): void {
     const waiting = this.replying.get(session)
     if (waiting === undefined) deliver()
     else waiting.push(deliver)

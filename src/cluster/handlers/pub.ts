@@ -23,6 +23,7 @@ export const pub: ClusterHandler = async (node, ctx, _session, fields) => {
   }
   // Created by this publish: (re)registered, also when this node thought it known (deleted elsewhere since).
   if (r[4] === 1) await node.store.registerTopic(name)
+  ctx.store.counters.atMostOnceDropped += Number(r[5])
   const n = Number(r[3])
   if (n > 0) node.announce(name)
   ctx.stats.published++

@@ -63,8 +63,8 @@ export class ClusterNode implements SessionHooks {
     this.log = log.child({ node: this.id })
     this.clock = clock
     this.store = new ClusterStore(this.config, this.log)
-    this.announcer = new Announcer(this.store.redis, this.log, (kind, topic) => this.heard(kind, topic))
-    this.leases = new Leases(this.store.redis, this.config.nodeTtlMs)
+    this.announcer = new Announcer(this.store, this.log, (kind, topic) => this.heard(kind, topic))
+    this.leases = new Leases(this.store, this.config.nodeTtlMs)
     this.reaper = new Reaper(this)
   }
 
@@ -127,7 +127,7 @@ export class ClusterNode implements SessionHooks {
 
   /** Whether the topic exists (its offset counter does). */
   async topicExists (topic: string): Promise<boolean> {
-    return await this.store.redis.exists(topicPrefix(topic) + 'seq') === 1
+    return await this.store.bounded('EXISTS', this.store.redis.exists(topicPrefix(topic) + 'seq')) === 1
   }
 
   /** New events in `topic`: every node with a subscriber on it pulls. */

@@ -2,6 +2,7 @@ import { fail } from '../../errors'
 import type { ParsedEvent } from '../../store/event'
 import { eventParts } from '../eventText'
 import { plural, type ClusterHandler } from './handler'
+import { refusePrivate } from './notInCluster'
 
 /**
  * `pub <topic> <event-json>` in cluster mode: one publish script (dedupe by
@@ -11,6 +12,7 @@ import { plural, type ClusterHandler } from './handler'
 export const pub: ClusterHandler = async (node, ctx, _session, fields) => {
   const name = fields.topic as string
   const parsed = fields.event as ParsedEvent
+  refusePrivate(name)
   await node.ensureRegistered(name, true)
   const { pre, body } = eventParts(parsed, ctx.clock.now())
   const given = parsed.id === undefined ? '' : String(parsed.id)

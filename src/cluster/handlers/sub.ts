@@ -2,7 +2,7 @@ import { fail } from '../../errors'
 import { isPatternName } from '../../routing/topicPattern'
 import { consumerId, subKey } from '../keys'
 import { LocalSubscription } from '../localSubscriptions'
-import { notInCluster } from './notInCluster'
+import { notInCluster, refusePrivate } from './notInCluster'
 import type { ClusterHandler } from './handler'
 import { joinGroup } from './subGroup'
 import { startSpec } from '../eventText'
@@ -18,6 +18,7 @@ import type { StartAt } from '../../store/topic'
  */
 export const sub: ClusterHandler = async (node, ctx, session, fields) => {
   const name = fields.topic as string
+  refusePrivate(name)
   const atMostOnce = fields.ack === 'none'
   // As on one node: ack=none has nothing to share or to ack.
   if (atMostOnce && isPatternName(name)) fail('BAD_OPTION.value', { option: 'ack', expected: 'explicit on a wildcard subscription', got: 'none' })

@@ -7,6 +7,7 @@ import { nack } from './handlers/nack'
 import { name } from './handlers/name'
 import { notInClusterHandler } from './handlers/notInCluster'
 import { pub } from './handlers/pub'
+import { stats } from './handlers/stats'
 import { sub } from './handlers/sub'
 import { topics } from './handlers/topics'
 import { touch } from './handlers/touch'
@@ -15,7 +16,7 @@ import type { ClusterNode } from './node'
 
 /** The cluster handlers, by registry name (src/commands/builtin.ts). */
 export const CLUSTER_HANDLERS: Readonly<Record<string, ClusterHandler>> = {
-  pub, sub, unsub, ack, nack, touch, name, create, delete: del, topics,
+  pub, sub, unsub, ack, nack, touch, name, create, delete: del, topics, stats,
 }
 
 /**

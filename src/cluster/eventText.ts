@@ -1,4 +1,5 @@
 import { checkStoredEvent, deadLetterEvent, sealEvent, type ParsedEvent, type StoredEvent } from '../store/event'
+import type { StartAt } from '../store/topic'
 
 /**
  * An event's text as the publish script finishes it: `pre .. id .. body ..
@@ -37,4 +38,10 @@ export function deadLetterParts (text: string, info: { topic: string, subscriber
   const ev: StoredEvent = { id, key: String(id), priority, offset: 0, timestamp: 0, json: text }
   const parsed = deadLetterEvent(ev, { topic: info.topic, subscriber: info.subscriber, id, reason: info.reason, deliveries: info.deliveries, at: info.at })
   return { ...eventParts(parsed, now), priority }
+}
+
+/** A `from=` position as the subscribe and join scripts take it: `next`, `beginning`, `latest`, `o:<offset>`, `t:<unix-ms>`. */
+export function startSpec (at: StartAt | undefined): string {
+  if (at === undefined || at === 'next' || at === 'beginning' || at === 'latest') return at ?? 'next'
+  return 'offset' in at ? `o:${at.offset}` : `t:${at.time}`
 }

@@ -44,6 +44,8 @@ export const SUB_KEYS = {
   perConsumer: 'c',
   /** HASH maxInFlight, ackTimeoutMs, named, holder. */
   meta: 'm',
+  /** A consumer group's members: HASH consumer id → its cap. */
+  members: 'mb',
 } as const
 
 /** The topic family a topic belongs to: its name without `.dlq`. */

@@ -21,6 +21,10 @@ export class LocalSubscription {
     readonly consumer: string,
     /** A durable name's or a group's subscription: it outlives this connection. */
     readonly durable: boolean,
+    /** The consumer group it is a member of, or null. */
+    readonly group: string | null = null,
+    /** A group member's own in-flight cap (null: the subscription's). */
+    readonly cap: number | null = null,
   ) {}
 }
 

@@ -4,6 +4,7 @@ import type { BrokerConfig } from '../config/defaults'
 import type { Logger } from '../log'
 import type { HandlerContext } from '../manager/context'
 import type { Session } from '../manager/session'
+import { fail } from '../errors'
 import { DLQ_SUFFIX } from '../store/names'
 import { Announcer, type AnnouncementKind } from './announcer'
 import type { ClusterConfig } from './config'
@@ -97,11 +98,19 @@ export class ClusterNode implements SessionHooks {
       .catch((err: unknown) => this.log.warn({ err }, 'heartbeat failed'))
   }
 
-  /** Puts a topic in the topics set (the reaper's and `topics`' list), once per node. */
-  async ensureRegistered (topic: string): Promise<void> {
+  /**
+   * Puts a topic in the topics set (the reaper's and `topics`' list), once
+   * per node. `limited`: a new topic past maxTopics (counted over the
+   * cluster) is TOO_MANY_TOPICS, before anything is created.
+   */
+  async ensureRegistered (topic: string, limited = false): Promise<void> {
     if (this.registered.has(topic)) return
-    await this.store.registerTopic(topic)
-    if (this.registered.size >= this.broker.maxTopics) this.registered.clear()
+    const max = this.broker.maxTopics
+    if (!await this.store.registerTopic(topic, limited ? max : undefined)) {
+      if (this.ctx !== null) this.ctx.stats.limitHits.maxTopics++
+      fail('TOO_MANY_TOPICS', { max, topic })
+    }
+    if (this.registered.size >= max) this.registered.clear()
     this.registered.add(topic)
   }
 
@@ -168,13 +177,13 @@ export class ClusterNode implements SessionHooks {
     }
     if (!sub.session.canDeliver()) return // drained() pulls again
     sub.pulling = true
-    this.store.run('acklinePull', sub.topic, [sub.key, sub.consumer], false).then(reply => {
+    this.store.run('acklinePull', sub.topic, [sub.key, sub.consumer, sub.cap ?? ''], false).then(async reply => {
       if (reply[0] === 1) {
-        // The subscription is gone from Redis: its topic was deleted.
-        if (!sub.ended) this.endLocal(sub.topic, 'deleted')
+        await this.vanished(sub)
         return
       }
-      for (const p of pulledFrom(reply, 1)) sub.session.deliver(sub.topic, storedEventOf(p.text, p.offset), p.deliveries)
+      const pulled = pulledFrom(reply, 1)
+      if (pulled.length > 0) this.deliverAfterReply(sub.session, () => { for (const p of pulled) sub.session.deliver(sub.topic, storedEventOf(p.text, p.offset), p.deliveries) })
     }).catch((err: unknown) => {
       this.log.warn({ err, topic: sub.topic }, 'pull failed; retried at the next tick')
     }).finally(() => {
@@ -184,6 +193,45 @@ export class ClusterNode implements SessionHooks {
         this.pull(sub)
       }
     })
+  }
+
+  /**
+   * The subscription is gone from Redis while its client is here: its topic
+   * was deleted (`END <topic> deleted` to every local subscriber), or its
+   * group forgotten (`END <topic> forgotten`), as on one node.
+   */
+  private async vanished (sub: LocalSubscription): Promise<void> {
+    if (sub.ended) return
+    if (!await this.topicExists(sub.topic)) {
+      this.endLocal(sub.topic, 'deleted')
+      return
+    }
+    if (sub.ended) return
+    this.removed(sub)
+    sub.session.reply(`END ${sub.topic} ${sub.group !== null ? 'forgotten' : 'ended'}`)
+  }
+
+  /** Sessions whose command is being answered, with the deliveries waiting for that reply. */
+  private readonly replying = new Map<Session, Array<() => void>>()
+
+  /** A cluster command of the session started: deliveries wait until its reply is out. */
+  replyStarted (session: Session): void {
+    if (!this.replying.has(session)) this.replying.set(session, [])
+  }
+
+  /** Its reply is out (replyLater wrote it): the deliveries that waited go now, in order. */
+  replyDone (session: Session): void {
+    const waiting = this.replying.get(session)
+    if (waiting === undefined) return
+    this.replying.delete(session)
+    for (const deliver of waiting) deliver()
+  }
+
+  /** Delivers now, or after the reply the session is waiting for. */
+  private deliverAfterReply (session: Session, deliver: () => void): void {
+    const waiting = this.replying.get(session)
+    if (waiting === undefined) deliver()
+    else waiting.push(deliver)
   }
 
   /** Pulls for a subscription after its reply is out. */
@@ -236,7 +284,8 @@ export class ClusterNode implements SessionHooks {
    */
   async deadLetter (topic: string, key: string, offset: number, deliveries: number, text: string, reason: string): Promise<boolean> {
     const now = this.clock.now()
-    const subscriber = key.startsWith('n:') ? key.slice(2) : null
+    // Named as on one node: the client id, or `group:<name>` for a group's subscription.
+    const subscriber = key.startsWith('n:') ? key.slice(2) : key.startsWith('g:') ? 'group:' + key.slice(2) : null
     const parts = deadLetterParts(text, { topic, subscriber, reason, deliveries, at: now }, now)
     const dlq = topic + DLQ_SUFFIX
     await this.ensureRegistered(dlq)

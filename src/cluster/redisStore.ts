@@ -84,9 +84,16 @@ export class ClusterStore {
     return reply as Reply
   }
 
-  /** Registers a topic name in the topics set (once per node and topic: the caller remembers). */
-  async registerTopic (topic: string): Promise<void> {
-    await this.redis.sadd(TOPICS_KEY, topic)
+  /**
+   * Registers a topic name in the topics set (once per node and topic: the
+   * caller remembers). With `max`, a name that would make the set larger is
+   * taken out again: false.
+   */
+  async registerTopic (topic: string, max?: number): Promise<boolean> {
+    const added = await this.redis.sadd(TOPICS_KEY, topic)
+    if (added === 0 || max === undefined || await this.redis.scard(TOPICS_KEY) <= max) return true
+    await this.redis.srem(TOPICS_KEY, topic)
+    return false
   }
 
   async unregisterTopic (topic: string): Promise<void> {

@@ -11,7 +11,7 @@ import { plural, type ClusterHandler } from './handler'
 export const pub: ClusterHandler = async (node, ctx, _session, fields) => {
   const name = fields.topic as string
   const parsed = fields.event as ParsedEvent
-  await node.ensureRegistered(name)
+  await node.ensureRegistered(name, true)
   const { pre, body } = eventParts(parsed, ctx.clock.now())
   const given = parsed.id === undefined ? '' : String(parsed.id)
   const r = await node.store.run('acklinePublish', name, [pre, body, given, parsed.priority, ctx.config.dedupeWindowMs, ctx.config.maxPendingPerSubscriber], true)

@@ -4,28 +4,34 @@ import { consumerId, subKey } from '../keys'
 import { LocalSubscription } from '../localSubscriptions'
 import { notInCluster } from './notInCluster'
 import type { ClusterHandler } from './handler'
+import { joinGroup } from './subGroup'
+import { startSpec } from '../eventText'
+import type { StartAt } from '../../store/topic'
 
 /**
  * `sub <topic> [max-in-flight [ack-timeout-ms]]` in cluster mode: creates
  * the subscription in Redis, or resumes a named client's (events it had not
- * acked go first, with deliveries counted on). Wildcards, `from=`, `to=`,
- * `ack=none` and `group=` are not in cluster mode yet.
+ * acked go first, with deliveries counted on); `group=` joins a consumer
+ * group (subGroup.ts). `from=` applies when the subscription is created (a
+ * replay of the retained events). Wildcards, `to=` and `ack=none` are not in
+ * cluster mode yet.
  */
 export const sub: ClusterHandler = async (node, ctx, session, fields) => {
   const name = fields.topic as string
   if (isPatternName(name)) notInCluster('sub to a wildcard pattern')
-  if (fields.group !== undefined) notInCluster('sub group=')
-  if (fields.ack !== undefined) notInCluster('sub ack=')
-  if (fields.from !== undefined || fields.to !== undefined) notInCluster('sub from= / to=')
+  if (fields.ack === 'none') notInCluster('sub ack=none')
+  if (fields.to !== undefined) notInCluster('sub to=')
+  const from = startSpec(fields.from as StartAt | undefined)
   if (node.subs.get(session, name) !== undefined) fail('ALREADY_SUBSCRIBED', { topic: name })
   const max = ctx.config.maxSubscriptionsPerConnection
   if (node.subs.countOf(session) >= max) fail('TOO_MANY_SUBSCRIPTIONS', { max })
+  const asked = fields.maxInFlight as number | undefined
+  const askedTimeout = fields.ackTimeoutMs as number | undefined
+  if (fields.group !== undefined) return await joinGroup(node, ctx, session, name, fields.group as string, asked, askedTimeout, from)
   const named = session.name !== null
   const key = named ? subKey.named(session.name!) : subKey.anonymous(node.id, session.id)
   const consumer = consumerId(node.id, session.id)
-  const asked = fields.maxInFlight as number | undefined
-  const askedTimeout = fields.ackTimeoutMs as number | undefined
-  const r = await node.store.run('acklineSubscribe', name, [key, consumer, asked ?? '', askedTimeout ?? '', named ? 1 : 0, ctx.config.maxInFlight, ctx.config.ackTimeoutMs], true)
+  const r = await node.store.run('acklineSubscribe', name, [key, consumer, asked ?? '', askedTimeout ?? '', named ? 1 : 0, ctx.config.maxInFlight, ctx.config.ackTimeoutMs, from], true)
   if (r[0] === -1) fail('UNKNOWN_TOPIC.sub', { topic: name })
   const local = new LocalSubscription(session, name, key, consumer, named)
   if (node.isGone(session)) {

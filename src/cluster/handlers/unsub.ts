@@ -2,12 +2,18 @@ import { isPatternName } from '../../routing/topicPattern'
 import { plural, type ClusterHandler } from './handler'
 import { notInCluster } from './notInCluster'
 import { subscribed } from './subscribed'
+import { leaveGroup } from './subGroup'
 
-/** `unsub <topic>` in cluster mode: ends the subscription for good, named or not; its unacked events are dropped. */
+/**
+ * `unsub <topic>` in cluster mode: ends the subscription for good, named or
+ * not; its unacked events are dropped. A group member leaves its group;
+ * `unsub <topic> forget group=<name>` ends the group (subGroup.ts).
+ */
 export const unsub: ClusterHandler = async (node, _ctx, session, fields) => {
   const name = fields.topic as string
   if (isPatternName(name)) notInCluster('unsub of a wildcard pattern')
-  if (fields.group !== undefined || fields.forget !== undefined) notInCluster('unsub forget / group=')
+  const left = await leaveGroup(node, session, name, fields.group as string | undefined, fields.forget !== undefined)
+  if (left !== null) return left
   const local = await subscribed(node, session, name)
   node.removed(local)
   const r = await node.store.run('acklineUnsubscribe', name, [local.key], true)

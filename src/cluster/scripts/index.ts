@@ -38,8 +38,9 @@ return {1, off, eid, n}
 
 /**
  * subscribe: ARGV subscription, consumer, maxInFlight ('' = keep or default), ackTimeoutMs (same), named (1|0),
- * default maxInFlight, default ackTimeoutMs. A subscription whose holder is another consumer (gone: names are
- * leased) gives that holder's in-flight events back to the front of its queue.
+ * default maxInFlight, default ackTimeoutMs, start (`next`, `beginning`, `latest`, `o:<offset>`, `t:<unix-ms>`:
+ * where a new subscription starts; it is owed the retained events from there). A subscription whose holder is
+ * another consumer (gone: names are leased) gives that holder's in-flight events back to the front of its queue.
  * → {-1} no such topic | {resumed 0|1, pending, maxInFlight}
  */
 const subscribe = `
@@ -48,8 +49,10 @@ if redis.call('EXISTS', P .. 'seq') == 0 then return {-1} end
 local m = sk(sub, 'm')
 local resumed = redis.call('EXISTS', m)
 if resumed == 0 then
-  redis.call('HSET', m, 'maxInFlight', askedMax ~= '' and askedMax or ARGV[7], 'ackTimeoutMs', askedTimeout ~= '' and askedTimeout or ARGV[8], 'named', ARGV[6], 'holder', consumer)
+  redis.call('HSET', m, 'maxInFlight', askedMax ~= '' and askedMax or ARGV[7], 'ackTimeoutMs', askedTimeout ~= '' and askedTimeout or ARGV[8], 'named', ARGV[6], 'holder', consumer,
+    'order', redis.call('INCR', P .. 'subseq'))
   redis.call('SADD', P .. 'subs', sub)
+  owe_from(sub, ARGV[9])
 else
   if askedMax ~= '' then redis.call('HSET', m, 'maxInFlight', askedMax) end
   if askedTimeout ~= '' then redis.call('HSET', m, 'ackTimeoutMs', askedTimeout) end
@@ -68,15 +71,42 @@ return {resumed, pending, tonumber(redis.call('HGET', m, 'maxInFlight'))}
 `
 
 /**
- * pull: ARGV subscription, consumer. Moves up to (maxInFlight - this consumer's in flight) events from the
- * queue into flight with their deadline, counting the delivery.
- * → {0, offset, deliveries, text, …} | {1} the subscription is gone
+ * join: ARGV group subscription, consumer, member cap, ackTimeoutMs ('' = keep or default), default ackTimeoutMs,
+ * start (as for subscribe: where a new group starts).
+ * Joins a consumer group: one durable subscription whose members (HASH `mb` consumer → cap) share its queue.
+ * → {-1} no such topic | {resumed 0|1, members, pending}
+ */
+const join = `
+local sub, consumer, cap, askedTimeout = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+if redis.call('EXISTS', P .. 'seq') == 0 then return {-1} end
+local m = sk(sub, 'm')
+local resumed = redis.call('EXISTS', m)
+if resumed == 0 then
+  redis.call('HSET', m, 'maxInFlight', cap, 'ackTimeoutMs', askedTimeout ~= '' and askedTimeout or ARGV[6], 'named', '1', 'holder', '',
+    'order', redis.call('INCR', P .. 'subseq'))
+  redis.call('SADD', P .. 'subs', sub)
+  owe_from(sub, ARGV[7])
+elseif askedTimeout ~= '' then
+  redis.call('HSET', m, 'ackTimeoutMs', askedTimeout)
+end
+redis.call('HSET', sk(sub, 'mb'), consumer, cap)
+return {resumed, redis.call('HLEN', sk(sub, 'mb')), redis.call('ZCARD', sk(sub, 'q')) + redis.call('ZCARD', sk(sub, 'dl'))}
+`
+
+/**
+ * pull: ARGV subscription, consumer, cap ('' = the subscription's maxInFlight; a group member's own cap).
+ * Moves up to (cap - this consumer's in flight) events from the queue into flight with their deadline,
+ * counting the delivery. → {0, offset, deliveries, text, …} | {1} the subscription (or membership) is gone
  */
 const pull = `
 local sub, consumer = ARGV[2], ARGV[3]
 local m = sk(sub, 'm')
 local max = tonumber(redis.call('HGET', m, 'maxInFlight'))
 if not max then return {1} end
+if ARGV[4] ~= '' then
+  if not redis.call('HGET', sk(sub, 'mb'), consumer) then return {1} end
+  max = tonumber(ARGV[4])
+end
 local room = max - tonumber(redis.call('HGET', sk(sub, 'c'), consumer) or '0')
 local out = {0}
 if room <= 0 then return out end
@@ -94,7 +124,7 @@ while room > 0 do
       local d = redis.call('HINCRBY', sk(sub, 'd'), off, 1)
       out[#out + 1] = tonumber(off)
       out[#out + 1] = d
-      out[#out + 1] = string.sub(v, 2)
+      out[#out + 1] = ev_text(v)
       room = room - 1
       taken = taken + 1
     else
@@ -136,7 +166,7 @@ if not off or not redis.call('ZSCORE', sk(sub, 'if'), off) or redis.call('HGET',
 local d = tonumber(redis.call('HGET', sk(sub, 'd'), off) or '0')
 if d >= maxDel and ARGV[7] == '0' then
   local v = redis.call('HGET', P .. 'ev', off)
-  if v then return {1, tonumber(off), d, string.sub(v, 2)} end
+  if v then return {1, tonumber(off), d, ev_text(v)} end
 end
 unflight(sub, off)
 if delay > 0 then redis.call('ZADD', sk(sub, 'dl'), now_ms() + delay, off) else requeue(sub, off) end
@@ -156,7 +186,7 @@ redis.call('HDEL', sk(sub, 'd'), off)
 if redis.call('EXISTS', dp .. 'seq') == 0 then
   redis.call('SET', dp .. 'seq', 0)
   local reader = 'n:dead-letters'
-  redis.call('HSET', skp(dp, reader, 'm'), 'maxInFlight', ARGV[8], 'ackTimeoutMs', ARGV[9], 'named', '1', 'holder', '')
+  redis.call('HSET', skp(dp, reader, 'm'), 'maxInFlight', ARGV[8], 'ackTimeoutMs', ARGV[9], 'named', '1', 'holder', '', 'order', redis.call('INCR', dp .. 'subseq'))
   redis.call('SADD', dp .. 'subs', reader)
 end
 local o, id, n = append_event(dp, ARGV[5], ARGV[6], '', ARGV[7])
@@ -186,8 +216,9 @@ return {dropped}
 `
 
 /**
- * detach: ARGV subscription, consumer. A consumer went away (its connection closed): what it held goes back
- * to the front of the queue, redelivered first; a named subscription no longer has a holder. → {given back}
+ * detach: ARGV subscription, consumer. A consumer went away (its connection closed, or it left its group): what
+ * it held goes back to the front of the queue, redelivered first; a named subscription no longer has a holder,
+ * a group one member fewer. → {given back}
  */
 const detach = `
 local sub, consumer = ARGV[2], ARGV[3]
@@ -201,18 +232,22 @@ for i = 1, #offs do
   end
 end
 if redis.call('HGET', sk(sub, 'm'), 'holder') == consumer then redis.call('HSET', sk(sub, 'm'), 'holder', '') end
+redis.call('HDEL', sk(sub, 'mb'), consumer)
 return {n}
 `
 
 /**
- * reap: ARGV maxDeliveries, isDeadLetterTopic (1|0), limit. Delayed events that are due and in-flight events
- * past their deadline go back to the front of their queue; one past maxDeliveries stays in flight (deadline
- * moved 30 s on) for the node to dead-letter. → {given back, subscription, offset, deliveries, text, …}
+ * reap: ARGV maxDeliveries, isDeadLetterTopic (1|0), limit, retention maxAgeMs, retention maxBytes. Delayed
+ * events that are due and in-flight events past their deadline go back to the front of their queue; one past
+ * maxDeliveries stays in flight (deadline moved 30 s on) for the node to dead-letter. Then retention: from the
+ * oldest, events older than maxAgeMs or past maxBytes go, up to the first one a subscription still owes or
+ * holds (never dropped), at most `limit`. → {given back, trimmed, subscription, offset, deliveries, text, …}
  */
 const reap = `
 local maxDel, isDlq, limit = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+local maxAge, maxBytes = tonumber(ARGV[5]), tonumber(ARGV[6])
 local now = now_ms()
-local out = {0}
+local out = {0, 0}
 local subs = redis.call('SMEMBERS', P .. 'subs')
 for i = 1, #subs do
   local sub = subs[i]
@@ -232,7 +267,7 @@ for i = 1, #subs do
       out[#out + 1] = sub
       out[#out + 1] = tonumber(off)
       out[#out + 1] = d
-      out[#out + 1] = string.sub(v, 2)
+      out[#out + 1] = ev_text(v)
     else
       unflight(sub, off)
       requeue(sub, off)
@@ -240,6 +275,24 @@ for i = 1, #subs do
     end
   end
 end
+local first = tonumber(redis.call('GET', P .. 'first') or '1')
+local last = tonumber(redis.call('GET', P .. 'seq') or '0')
+local from = first
+while first <= last and out[2] < limit do
+  local v = redis.call('HGET', P .. 'ev', first)
+  if v then
+    if held(first) then break end
+    local bytes = tonumber(redis.call('GET', P .. 'bytes') or '0')
+    if now - ev_time(v) <= maxAge and bytes <= maxBytes then break end
+    redis.call('HDEL', P .. 'ev', first)
+    redis.call('DECRBY', P .. 'bytes', #ev_text(v))
+    local id = ev_id(v)
+    if redis.call('HGET', P .. 'ids', id) == tostring(first) then redis.call('HDEL', P .. 'ids', id) end
+    out[2] = out[2] + 1
+  end
+  first = first + 1
+end
+if first ~= from then redis.call('SET', P .. 'first', first) end
 return out
 `
 
@@ -255,7 +308,7 @@ const remove = `
 if redis.call('EXISTS', P .. 'seq') == 0 then return {-1} end
 local subs = redis.call('SMEMBERS', P .. 'subs')
 for i = 1, #subs do drop_sub(subs[i]) end
-redis.call('DEL', P .. 'seq', P .. 'aid', P .. 'bytes', P .. 'ev', P .. 'ids', P .. 'idt', P .. 'subs')
+redis.call('DEL', P .. 'seq', P .. 'aid', P .. 'bytes', P .. 'first', P .. 'subseq', P .. 'ev', P .. 'ids', P .. 'idt', P .. 'subs')
 local out = {0}
 for i = 1, #subs do out[#out + 1] = subs[i] end
 return out
@@ -263,12 +316,16 @@ return out
 
 /**
  * info: → {-1} none | {lastOffset, retainedEvents, retainedBytes, subscriptions, pending, inFlight,
- * then per subscription: key, pending, inFlight, maxInFlight, holder}
+ * then per subscription: key, pending, inFlight, maxInFlight, holder, member count, then per member:
+ * consumer, inFlight, cap}
  */
 const info = `
 if redis.call('EXISTS', P .. 'seq') == 0 then return {-1} end
 local subs = redis.call('SMEMBERS', P .. 'subs')
-table.sort(subs)
+-- In the order they were created, as on one node.
+local rank = {}
+for i = 1, #subs do rank[subs[i]] = tonumber(redis.call('HGET', sk(subs[i], 'm'), 'order') or '0') end
+table.sort(subs, function (x, y) return rank[x] < rank[y] end)
 local out = {tonumber(redis.call('GET', P .. 'seq')), redis.call('HLEN', P .. 'ev'), tonumber(redis.call('GET', P .. 'bytes') or '0'), #subs, 0, 0}
 for i = 1, #subs do
   local pending = redis.call('ZCARD', sk(subs[i], 'q')) + redis.call('ZCARD', sk(subs[i], 'dl'))
@@ -280,6 +337,13 @@ for i = 1, #subs do
   out[#out + 1] = inFlight
   out[#out + 1] = tonumber(redis.call('HGET', sk(subs[i], 'm'), 'maxInFlight'))
   out[#out + 1] = redis.call('HGET', sk(subs[i], 'm'), 'holder') or ''
+  local members = redis.call('HGETALL', sk(subs[i], 'mb'))
+  out[#out + 1] = #members / 2
+  for j = 1, #members, 2 do
+    out[#out + 1] = members[j]
+    out[#out + 1] = tonumber(redis.call('HGET', sk(subs[i], 'c'), members[j]) or '0')
+    out[#out + 1] = tonumber(members[j + 1])
+  end
 end
 return out
 `
@@ -288,6 +352,7 @@ return out
 export const SCRIPTS = {
   acklinePublish: publish,
   acklineSubscribe: subscribe,
+  acklineJoin: join,
   acklinePull: pull,
   acklineAck: ack,
   acklineNack: nack,

@@ -4,8 +4,9 @@
  * slot of its topic family (KEYS[1] is a key of the topic, ARGV[1] its prefix
  * `ackline:{<base>}:t:<topic>:`), so every key it touches is in that slot.
  *
- * Event texts are stored as `<priority digit><text>` (HASH `ev`), so a
- * redelivery knows the priority without parsing the JSON.
+ * Event texts are stored as `<priority digit><id> <text>` (HASH `ev`), so a
+ * redelivery knows the priority and retention the id without parsing the
+ * JSON (ids hold no blanks); the broker's `timestamp` and `offset` end every text.
  *
  * Pending order (ZSET `q` scores): `(9 - priority) * 2^44 + offset` (high
  * priority first, then offset); an event given back (ack timeout, nack, a
@@ -22,10 +23,42 @@ end
 local function sk(sub, part) return P .. 's:' .. sub .. ':' .. part end
 local function skp(tp, sub, part) return tp .. 's:' .. sub .. ':' .. part end
 local function order(off, prio) return (9 - prio) * PRIO + off end
+-- An event as stored in HASH ev: '<priority digit><id> <text>' (an id holds no space).
+local function ev_text(v) return string.sub(v, string.find(v, ' ', 2, true) + 1) end
+local function ev_id(v) return string.sub(v, 2, string.find(v, ' ', 2, true) - 1) end
+local function ev_time(v) return tonumber(string.match(v, '"timestamp":(%d+),"offset":%d+}$')) end
 local function prio_of(off)
   local v = redis.call('HGET', P .. 'ev', off)
   if v then return tonumber(string.sub(v, 1, 1)) end
   return 0
+end
+-- A new subscription is owed the retained events from its start: 'next' (none), 'beginning', 'latest'
+-- (the newest retained), 'o:<offset>' or 't:<unix-ms>' (the first stamped at or after it).
+local function owe_from(sub, mode)
+  if mode == 'next' then return end
+  local first = tonumber(redis.call('GET', P .. 'first') or '1')
+  local last = tonumber(redis.call('GET', P .. 'seq'))
+  local start = first
+  local kind = string.sub(mode, 1, 2)
+  if mode == 'latest' then
+    start = last
+  elseif kind == 'o:' then
+    start = math.max(first, tonumber(string.sub(mode, 3)))
+  elseif kind == 't:' then
+    local at = tonumber(string.sub(mode, 3))
+    start = last + 1
+    for off = first, last do
+      local v = redis.call('HGET', P .. 'ev', off)
+      if v and ev_time(v) >= at then
+        start = off
+        break
+      end
+    end
+  end
+  for off = start, last do
+    local v = redis.call('HGET', P .. 'ev', off)
+    if v then redis.call('ZADD', sk(sub, 'q'), order(off, tonumber(string.sub(v, 1, 1))), off) end
+  end
 end
 -- An in-flight event leaves flight: its deadline, owner and its owner's count go.
 local function unflight(sub, off)
@@ -41,7 +74,7 @@ local function requeue(sub, off)
   redis.call('ZADD', sk(sub, 'q'), order(tonumber(off), prio_of(off)) - FRONT, off)
 end
 local function drop_sub(sub)
-  redis.call('DEL', sk(sub, 'q'), sk(sub, 'if'), sk(sub, 'dl'), sk(sub, 'd'), sk(sub, 'o'), sk(sub, 'c'), sk(sub, 'm'))
+  redis.call('DEL', sk(sub, 'q'), sk(sub, 'if'), sk(sub, 'dl'), sk(sub, 'd'), sk(sub, 'o'), sk(sub, 'c'), sk(sub, 'm'), sk(sub, 'mb'))
   redis.call('SREM', P .. 'subs', sub)
 end
 -- Appends an event to the topic of prefix tp (text built by the node: pre .. id .. body .. offset .. '}')
@@ -55,7 +88,7 @@ local function append_event(tp, pre, body, id, prio)
   else
     text = body .. off .. '}'
   end
-  redis.call('HSET', tp .. 'ev', off, prio .. text)
+  redis.call('HSET', tp .. 'ev', off, prio .. id .. ' ' .. text)
   redis.call('INCRBY', tp .. 'bytes', #text)
   redis.call('HSET', tp .. 'ids', id, off)
   local subs = redis.call('SMEMBERS', tp .. 'subs')

@@ -326,6 +326,10 @@ async function cell (rc, workload, mode, nodeCount, repeat) {
       result.redisReplicaOpsPerEvent = +(sum(onReplicas) / events).toFixed(2)
       result.redisTopCommands = Object.entries(onMasters).sort((a, b) => b[1] - a[1]).slice(0, 6).map(([c, n]) => `${c} ${(n / events).toFixed(2)}`).join(', ')
       result.redisCpuUsPerEvent = Math.round((redisCpu1.reduce((a, c, i) => a + c - redisCpu0[i], 0) * 1000) / events)
+      // per server, masters first: which one works hardest bounds the projection
+      const perServer = rc.nodes.map((n, i) => ({ port: n.port, role: n.role, us: Math.round(((redisCpu1[i] - redisCpu0[i]) * 1000) / events) }))
+      result.redisMasterCpuUsPerEvent = perServer.filter(x => x.role === 'master').map(x => x.us)
+      result.redisReplicaCpuUsPerEvent = perServer.filter(x => x.role === 'replica').map(x => x.us)
       result.redisCommandsOnMasters = Object.fromEntries(Object.entries(onMasters).sort((a, b) => b[1] - a[1]).map(([c, n]) => [c, +(n / events).toFixed(3)]))
       const idleOps = sum(statsDelta(idleCs0, cs0, masters))
       result.redisIdleMasterOpsPerS = Math.round(idleOps / idleS)
@@ -364,7 +368,7 @@ try {
 }
 
 const rows = []
-rows.push('| workload | mode | Ackline nodes | delivered ev/s (runs) | p50 / p99 ms | Ackline CPU µs/event per node (sum) | same, net of idle (sum) | idle CPU ms/s per node | Redis CPU µs/event (6 servers) | Redis commands/event: masters (net of idle) / replicas | top commands on masters, per event | load before |')
+rows.push('| workload | mode | Ackline nodes | delivered ev/s (runs) | p50 / p99 ms | Ackline CPU µs/event per node (sum) | same, net of idle (sum) | idle CPU ms/s per node | Redis CPU µs/event: 6 servers (each master) | Redis commands/event: masters (net of idle) / replicas | top commands on masters, per event | load before |')
 rows.push('|---|---|---|---|---|---|---|---|---|---|---|---|')
 for (const w of WORKLOADS) {
   for (const [mode, count] of [['single', 1], ...NODE_COUNTS.map(n => ['cluster', n])]) {
@@ -375,7 +379,7 @@ for (const w of WORKLOADS) {
     const sumNet = median(rs.map(x => x.nodeNetCpuUsPerEvent.reduce((a, b) => a + b, 0)))
     const idle = Array.from({ length: count }, (_, i) => median(rs.map(x => x.idleNodeCpuMsPerS[i])))
     const mid = rs.slice().sort((a, b) => a.evs - b.evs)[Math.floor(rs.length / 2)]
-    rows.push(`| ${w} | ${mode === 'single' ? 'single node (no Redis)' : 'cluster'} | ${count} | **${median(rs.map(x => x.evs)).toLocaleString('en')}** (${rs.map(x => x.evs.toLocaleString('en')).join(', ')}) | ${median(rs.map(x => x.p50))} / ${median(rs.map(x => x.p99))} | ${perNode.join(' + ')} (${sumCpu}) | ${perNodeNet.join(' + ')} (${sumNet}) | ${idle.join(', ')} | ${mode === 'single' ? '–' : median(rs.map(x => x.redisCpuUsPerEvent))} | ${mode === 'single' ? '–' : `${median(rs.map(x => x.redisMasterOpsPerEvent))} (${median(rs.map(x => x.redisMasterNetOpsPerEvent))}) / ${median(rs.map(x => x.redisReplicaOpsPerEvent))}`} | ${mode === 'single' ? '–' : mid.redisTopCommands} | ${rs.map(x => x.loadBefore.split(' ')[0]).join(', ')} |`)
+    rows.push(`| ${w} | ${mode === 'single' ? 'single node (no Redis)' : 'cluster'} | ${count} | **${median(rs.map(x => x.evs)).toLocaleString('en')}** (${rs.map(x => x.evs.toLocaleString('en')).join(', ')}) | ${median(rs.map(x => x.p50))} / ${median(rs.map(x => x.p99))} | ${perNode.join(' + ')} (${sumCpu}) | ${perNodeNet.join(' + ')} (${sumNet}) | ${idle.join(', ')} | ${mode === 'single' ? '–' : `${median(rs.map(x => x.redisCpuUsPerEvent))} (${[0, 1, 2].map(i => median(rs.map(x => [...x.redisMasterCpuUsPerEvent].sort((a, b) => b - a)[i]))).join(', ')})`} | ${mode === 'single' ? '–' : `${median(rs.map(x => x.redisMasterOpsPerEvent))} (${median(rs.map(x => x.redisMasterNetOpsPerEvent))}) / ${median(rs.map(x => x.redisReplicaOpsPerEvent))}`} | ${mode === 'single' ? '–' : mid.redisTopCommands} | ${rs.map(x => x.loadBefore.split(' ')[0]).join(', ')} |`)
   }
 }
 console.log('\n' + rows.join('\n'))

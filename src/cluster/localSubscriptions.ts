@@ -70,6 +70,7 @@ export class LocalSubscriptions {
     let m = this.bySession.get(sub.session)
     if (m === undefined) this.bySession.set(sub.session, m = new Map())
     m.set(sub.topic, sub)
+    sub.session.clusterSubscriptions = m.size
     let s = this.byTopic.get(sub.topic)
     if (s === undefined) this.byTopic.set(sub.topic, s = new Set())
     s.add(sub)
@@ -81,6 +82,7 @@ export class LocalSubscriptions {
     const m = this.bySession.get(sub.session)
     if (m?.get(sub.topic) === sub) {
       m.delete(sub.topic)
+      sub.session.clusterSubscriptions = m.size
       if (m.size === 0) this.bySession.delete(sub.session)
     }
     const s = this.byTopic.get(sub.topic)

@@ -87,9 +87,9 @@ export class ClusterNode implements SessionHooks {
     this.timers.push(this.clock.every(c.reapIntervalMs, () => { this.reaper.sweep() }))
   }
 
-  /** The handler context (after attach). */
-  get context (): HandlerContext {
-    return this.ctx!
+  /** The handler context (null before attach). */
+  get context (): HandlerContext | null {
+    return this.ctx
   }
 
   private heartbeat (): void {
@@ -99,8 +99,10 @@ export class ClusterNode implements SessionHooks {
   }
 
   /**
-   * Puts a topic in the topics set (the reaper's and `topics`' list), once
-   * per node. `limited`: a new topic past maxTopics (counted over the
+   * Puts a topic in the topics set (the reaper's and `topics`' list) before
+   * it is first written, once per node (a cache: a script that finds it
+   * created the topic registers it again, in case another node deleted it
+   * since). `limited`: a new topic past maxTopics (counted over the
    * cluster) is TOO_MANY_TOPICS, before anything is created.
    */
   async ensureRegistered (topic: string, limited = false): Promise<void> {
@@ -150,6 +152,7 @@ export class ClusterNode implements SessionHooks {
 
   private heard (kind: AnnouncementKind, topic: string): void {
     if (kind === 'x') {
+      this.registered.delete(topic)
       this.endLocal(topic, 'deleted')
       return
     }
@@ -183,7 +186,7 @@ export class ClusterNode implements SessionHooks {
         return
       }
       const pulled = pulledFrom(reply, 1)
-      if (pulled.length > 0) this.deliverAfterReply(sub.session, () => { for (const p of pulled) sub.session.deliver(sub.topic, storedEventOf(p.text, p.offset), p.deliveries) })
+      if (pulled.length > 0) this.afterReply(sub.session, () => { for (const p of pulled) sub.session.deliver(sub.topic, storedEventOf(p.text, p.offset), p.deliveries) })
     }).catch((err: unknown) => {
       this.log.warn({ err, topic: sub.topic }, 'pull failed; retried at the next tick')
     }).finally(() => {
@@ -227,8 +230,8 @@ export class ClusterNode implements SessionHooks {
     for (const deliver of waiting) deliver()
   }
 
-  /** Delivers now, or after the reply the session is waiting for. */
-  private deliverAfterReply (session: Session, deliver: () => void): void {
+  /** Delivers now (or writes an `END`), or after the reply the session is waiting for. */
+  afterReply (session: Session, deliver: () => void): void {
     const waiting = this.replying.get(session)
     if (waiting === undefined) deliver()
     else waiting.push(deliver)
@@ -291,6 +294,7 @@ export class ClusterNode implements SessionHooks {
     await this.ensureRegistered(dlq)
     const r = await this.store.run('acklineDeadLetter', topic, [key, offset, topicPrefix(dlq), parts.pre, parts.body, parts.priority, this.broker.maxInFlight, this.broker.ackTimeoutMs], true)
     if (r[0] !== 1) return false
+    if (r[3] === 1) await this.store.registerTopic(dlq)
     this.announce(dlq)
     if (this.ctx !== null) this.ctx.store.counters.deadLettered++
     this.log.warn({ topic, subscriber: key, offset, reason, deliveries }, 'event moved to dead-letter topic')

@@ -67,7 +67,8 @@ export class Reaper {
       await node.deadLetter(topic, key, offset, deliveries, String(r[i + 3]), 'ack timeout')
     }
     if (moved > 0) {
-      if (node.context !== undefined && node.context !== null) node.context.store.counters.redelivered += moved
+      const ctx = node.context
+      if (ctx !== null) ctx.store.counters.redelivered += moved
       node.announce(topic)
     }
   }

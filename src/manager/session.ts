@@ -12,6 +12,8 @@ export interface Session extends DeliverySink {
   readonly remoteAddress?: string
   /** This session's subscriptions by topic name. */
   readonly subscriptions: Map<string, Subscription>
+  /** Cluster mode: how many subscriptions the session holds (their state is in Redis, not in `subscriptions`). */
+  clusterSubscriptions?: number
   /** Set by the manager while the session has a task in the worker pool. */
   scheduled: boolean
   /** Set by flow control: the session's further lines wait until a lagging subscriber catches up. */

@@ -24,6 +24,7 @@ export class Connection implements Session {
   readonly id: number
   name: string | null = null
   readonly subscriptions = new Map<string, Subscription>()
+  clusterSubscriptions = 0
   scheduled = false
   throttled = false
   readonly socket: Socket

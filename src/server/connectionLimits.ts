@@ -102,7 +102,7 @@ export class ConnectionLimits {
         conn.socket.destroy()
         continue
       }
-      if (conn.subscriptions.size > 0 || conn.hasLines() || conn.scheduled || conn.holding || conn.outboundBytes > 0) continue
+      if (conn.subscriptions.size > 0 || conn.clusterSubscriptions > 0 || conn.hasLines() || conn.scheduled || conn.holding || conn.outboundBytes > 0) continue
       n++
       this.stats.limitHits.idleTimeoutMs++
       this.log.warn({ limit: 'idleTimeoutMs', max: limit, session: conn.id, ip: t.ip }, 'limit hit: idle connection closed')

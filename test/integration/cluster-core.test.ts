@@ -185,6 +185,11 @@ t.test('cluster core', { skip: hasRedis() ? false : skipReason }, async t => {
     t.equal(await sub.request('ack gone x'), 'ERR UNKNOWN_TOPIC topic gone does not exist')
     t.equal(await pub.request('delete gone'), 'ERR UNKNOWN_TOPIC topic gone does not exist')
     t.notMatch(await pub.request('topics'), /"topic":"gone"/)
+    // Deleted on another node than the one that made it, then published to there again: listed again.
+    t.equal(await sub.request('create again'), 'OK created again')
+    t.equal(await pub.request('delete again'), 'OK deleted again')
+    t.equal(await sub.request('pub again {"msg":1}'), 'OK 1 published to again (0 subscribers)', 'a new topic from offset 1')
+    t.match(await pub.request('topics'), /\{"topic":"again","firstOffset":1,"lastOffset":1,"retainedEvents":1,/)
   })
 
   await t.test('commands without a cluster handler answer NOT_IN_CLUSTER; the connection stays usable', async t => {

@@ -100,6 +100,21 @@ t.test('cluster liveness', { skip: hasRedis() ? false : skipReason }, async t =>
     t.equal(await pub.request('pub clean {"msg":1}'), 'OK 1 published to clean (1 subscriber)', 'the named subscription stays, the anonymous one ended')
   })
 
+  await t.test('a subscribed connection is never idle-closed; an unsubscribed one is', async t => {
+    const idle = await startNode(t, rc, {}, { idleTimeoutMs: 200 })
+    const pub = await a.client()
+    await pub.request('create idle')
+    const sub = await idle.client()
+    const quiet = await idle.client()
+    t.equal(await sub.request('sub idle'), 'OK subscribed to idle (max in flight 10)')
+    t.equal(await quiet.next(2000), 'ERR IDLE_TIMEOUT no input for 200 ms (idleTimeoutMs) and no subscriptions; closing the connection')
+    await quiet.closedByPeer()
+    await pub.request('pub idle {"id":"i1","msg":1}')
+    t.equal((await sub.event()).event.id, 'i1', 'still connected and delivered to')
+    t.equal(await sub.request('unsub idle'), 'OK unsubscribed from idle (1 unacked event dropped)')
+    t.equal(await sub.next(2000), 'ERR IDLE_TIMEOUT no input for 200 ms (idleTimeoutMs) and no subscriptions; closing the connection')
+  })
+
   await t.test('WAIT: fewer replicas than cluster.waitReplicas within the timeout is NOT_REPLICATED', async t => {
     const strict = await startNode(t, rc, { waitReplicas: 2, waitTimeoutMs: 100 })
     const sub = await a.client()

@@ -38,7 +38,27 @@ t.test('cluster replay, retention, stats', { skip: hasRedis() ? false : skipReas
     await named.request('name replayer')
     await named.request('sub replay 1 from=beginning')
     t.same(await ids(named, 1), ['r3'])
-    t.equal(await named.request('sub replay to=3'), 'ERR NOT_IN_CLUSTER sub to= is not available in cluster mode yet; see docs/cluster.md')
+  })
+
+  await t.test('to= ranges: END <topic> <to> once the range is acked, for a named client too', async t => {
+    const pub = await a.client()
+    for (let i = 1; i <= 3; i++) await pub.request(`pub range {"id":"g${i}","msg":${i}}`)
+    const c = await b.client()
+    await c.request('name ranger')
+    t.equal(await c.request('sub range from=2 to=4'), 'OK subscribed to range (max in flight 10)')
+    t.same([(await c.event()).event.id, (await c.event()).event.id], ['g2', 'g3'])
+    t.equal(await c.request('ack range g2 g3'), 'OK acked 2 on range')
+    t.ok(await c.quiet(200), 'a range past the end waits for its events')
+    await pub.request('pub range {"id":"g4","msg":4}')
+    await pub.request('pub range {"id":"g5","msg":5}')
+    t.equal((await c.event()).event.id, 'g4')
+    t.equal(await c.request('ack range g4'), 'OK acked g4 on range')
+    t.equal(await c.next(), 'END range 4')
+    t.equal(await c.request('ack range g5'), 'ERR NOT_SUBSCRIBED not subscribed to range')
+    t.equal(await c.request('sub range from=3 to=2'), 'ERR BAD_OPTION to=2 is before the start of the range, offset 3')
+    t.equal(await c.request('sub range to=5'), 'ERR BAD_OPTION to=5 is before the start of the range, offset 6')
+    t.equal(await c.request('sub range 1 group=rg to=9'), 'ERR BAD_OPTION option to must be absent in a group, got "9"')
+    t.match(await pub.request('stats range'), /"subscriptions":0,/, 'the named range ended for good')
   })
 
   await t.test('retention trims acked events past maxAgeMs, never those still owed', async t => {

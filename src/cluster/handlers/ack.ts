@@ -27,6 +27,13 @@ export const ack: ClusterHandler = async (node, ctx, session, fields) => {
     fail('NOT_IN_FLIGHT.batch', { id: ids[refused - 1], topic: name })
   }
   ctx.stats.acked += ids.length
-  node.pullSoon(local)
+  const rangeEnd = Number(r[1])
+  if (rangeEnd > 0) {
+    // The range is acked to its end: the subscription is over, `END <topic> <to>` after this reply.
+    node.removed(local)
+    node.afterReply(session, () => session.reply(`END ${name} ${rangeEnd}`))
+  } else {
+    node.pullSoon(local)
+  }
   return more === undefined ? `OK acked ${first} on ${name}` : `OK acked ${ids.length} on ${name}`
 }

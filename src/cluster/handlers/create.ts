@@ -7,5 +7,6 @@ export const create: ClusterHandler = async (node, _ctx, _session, fields) => {
   await node.ensureRegistered(name, true)
   const r = await node.store.run('acklineCreate', name, [], true)
   if (Number(r) !== 1) fail('TOPIC_EXISTS', { topic: name })
+  await node.store.registerTopic(name) // also when this node thought it registered (deleted elsewhere since)
   return `OK created ${name}`
 }

@@ -18,8 +18,11 @@ export const pub: ClusterHandler = async (node, ctx, _session, fields) => {
   if (r[0] === 2) return `OK ${given} duplicate, already published to ${name}`
   if (r[0] === 3) {
     const key = String(r[1])
-    fail('QUEUE_FULL', { subscriber: key.startsWith('n:') ? key.slice(2) : 'anonymous', topic: name, max: ctx.config.maxPendingPerSubscriber })
+    const subscriber = key.startsWith('n:') ? key.slice(2) : key.startsWith('g:') ? 'group:' + key.slice(2) : 'anonymous'
+    fail('QUEUE_FULL', { subscriber, topic: name, max: ctx.config.maxPendingPerSubscriber })
   }
+  // Created by this publish: (re)registered, also when this node thought it known (deleted elsewhere since).
+  if (r[4] === 1) await node.store.registerTopic(name)
   const n = Number(r[3])
   if (n > 0) node.announce(name)
   ctx.stats.published++

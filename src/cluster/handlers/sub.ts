@@ -20,26 +20,35 @@ export const sub: ClusterHandler = async (node, ctx, session, fields) => {
   const name = fields.topic as string
   if (isPatternName(name)) notInCluster('sub to a wildcard pattern')
   if (fields.ack === 'none') notInCluster('sub ack=none')
-  if (fields.to !== undefined) notInCluster('sub to=')
   const from = startSpec(fields.from as StartAt | undefined)
+  const to = (fields.to as number | undefined) ?? 0
   if (node.subs.get(session, name) !== undefined) fail('ALREADY_SUBSCRIBED', { topic: name })
   const max = ctx.config.maxSubscriptionsPerConnection
   if (node.subs.countOf(session) >= max) fail('TOO_MANY_SUBSCRIPTIONS', { max })
   const asked = fields.maxInFlight as number | undefined
   const askedTimeout = fields.ackTimeoutMs as number | undefined
-  if (fields.group !== undefined) return await joinGroup(node, ctx, session, name, fields.group as string, asked, askedTimeout, from)
+  if (fields.group !== undefined) {
+    if (to > 0) fail('BAD_OPTION.value', { option: 'to', expected: 'absent in a group', got: String(to) })
+    return await joinGroup(node, ctx, session, name, fields.group as string, asked, askedTimeout, from)
+  }
   const named = session.name !== null
   const key = named ? subKey.named(session.name!) : subKey.anonymous(node.id, session.id)
   const consumer = consumerId(node.id, session.id)
-  const r = await node.store.run('acklineSubscribe', name, [key, consumer, asked ?? '', askedTimeout ?? '', named ? 1 : 0, ctx.config.maxInFlight, ctx.config.ackTimeoutMs, from], true)
+  const r = await node.store.run('acklineSubscribe', name, [key, consumer, asked ?? '', askedTimeout ?? '', named ? 1 : 0, ctx.config.maxInFlight, ctx.config.ackTimeoutMs, from, to], true)
   if (r[0] === -1) fail('UNKNOWN_TOPIC.sub', { topic: name })
+  if (r[0] === -2) fail('BAD_OPTION.range', { to, start: Number(r[1]) })
   const local = new LocalSubscription(session, name, key, consumer, named)
   if (node.isGone(session)) {
     // The connection closed while the script ran: undo as its disconnect would have.
     await node.release(local)
     return 'OK'
   }
+  const reply = `OK subscribed to ${name} (max in flight ${Number(r[2])}${r[0] === 1 ? `, resumed with ${Number(r[1])} pending` : ''})`
+  if (Number(r[3]) > 0) {
+    // A range with nothing left to deliver (its events were trimmed): over at once, as on one node.
+    node.afterReply(session, () => session.reply(`END ${name} ${Number(r[3])}`))
+    return reply
+  }
   await node.added(local)
-  const detail = r[0] === 1 ? `, resumed with ${Number(r[1])} pending` : ''
-  return `OK subscribed to ${name} (max in flight ${Number(r[2])}${detail})`
+  return reply
 }

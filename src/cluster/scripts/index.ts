@@ -9,7 +9,7 @@ import { PRELUDE } from './prelude'
 
 /**
  * publish: ARGV pre, body, id ('' = assign), priority digit, dedupeWindowMs, maxPendingPerSubscriber.
- * → {1, offset, id, subscribers} | {2, offset, id} duplicate | {3, subscription} queue full
+ * → {1, offset, id, subscribers, created 1|0} | {2, offset, id} duplicate | {3, subscription} queue full
  */
 const publish = `
 local pre, body, id, prio = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
@@ -32,27 +32,33 @@ if id ~= '' then
     if n > tonumber(redis.call('GET', P .. 'aid') or '0') then redis.call('SET', P .. 'aid', n) end
   end
 end
+local created = redis.call('EXISTS', P .. 'seq') == 0 and 1 or 0
 local off, eid, n = append_event(P, pre, body, id, prio)
-return {1, off, eid, n}
+return {1, off, eid, n, created}
 `
 
 /**
  * subscribe: ARGV subscription, consumer, maxInFlight ('' = keep or default), ackTimeoutMs (same), named (1|0),
  * default maxInFlight, default ackTimeoutMs, start (`next`, `beginning`, `latest`, `o:<offset>`, `t:<unix-ms>`:
- * where a new subscription starts; it is owed the retained events from there). A subscription whose holder is
- * another consumer (gone: names are leased) gives that holder's in-flight events back to the front of its queue.
- * → {-1} no such topic | {resumed 0|1, pending, maxInFlight}
+ * where a new subscription starts; it is owed the retained events from there), to (a range's last offset, 0:
+ * none). A subscription whose holder is another consumer (gone: names are leased) gives that holder's in-flight
+ * events back to the front of its queue.
+ * → {-1} no such topic | {-2, start} to before start | {resumed 0|1, pending, maxInFlight, range done at (0: not)}
  */
 const subscribe = `
 local sub, consumer, askedMax, askedTimeout = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 if redis.call('EXISTS', P .. 'seq') == 0 then return {-1} end
 local m = sk(sub, 'm')
 local resumed = redis.call('EXISTS', m)
+local done = 0
 if resumed == 0 then
+  local start, to = start_of(ARGV[9]), tonumber(ARGV[10])
+  if to > 0 and to < start then return {-2, start} end
   redis.call('HSET', m, 'maxInFlight', askedMax ~= '' and askedMax or ARGV[7], 'ackTimeoutMs', askedTimeout ~= '' and askedTimeout or ARGV[8], 'named', ARGV[6], 'holder', consumer,
-    'order', redis.call('INCR', P .. 'subseq'))
+    'order', redis.call('INCR', P .. 'subseq'), 'to', to)
   redis.call('SADD', P .. 'subs', sub)
-  owe_from(sub, ARGV[9])
+  owe_from(sub, start, to)
+  done = range_done(sub)
 else
   if askedMax ~= '' then redis.call('HSET', m, 'maxInFlight', askedMax) end
   if askedTimeout ~= '' then redis.call('HSET', m, 'ackTimeoutMs', askedTimeout) end
@@ -66,8 +72,9 @@ else
     redis.call('HSET', m, 'holder', consumer)
   end
 end
+if done > 0 then return {resumed, 0, tonumber(ARGV[4] ~= '' and ARGV[4] or ARGV[7]), done} end
 local pending = redis.call('ZCARD', sk(sub, 'q')) + redis.call('ZCARD', sk(sub, 'dl'))
-return {resumed, pending, tonumber(redis.call('HGET', m, 'maxInFlight'))}
+return {resumed, pending, tonumber(redis.call('HGET', m, 'maxInFlight')), 0}
 `
 
 /**
@@ -85,7 +92,7 @@ if resumed == 0 then
   redis.call('HSET', m, 'maxInFlight', cap, 'ackTimeoutMs', askedTimeout ~= '' and askedTimeout or ARGV[6], 'named', '1', 'holder', '',
     'order', redis.call('INCR', P .. 'subseq'))
   redis.call('SADD', P .. 'subs', sub)
-  owe_from(sub, ARGV[7])
+  owe_from(sub, start_of(ARGV[7]), 0)
 elseif askedTimeout ~= '' then
   redis.call('HSET', m, 'ackTimeoutMs', askedTimeout)
 end
@@ -138,7 +145,8 @@ return out
 
 /**
  * ack: ARGV subscription, consumer, id… (distinct). All or nothing: every id must be in flight for this consumer.
- * → {0} acked | {i} the i-th id is not in flight for it (nothing acked)
+ * A range whose every event is now acked ends. → {0, range end (0: not done)} acked | {i} the i-th id is not
+ * in flight for it (nothing acked)
  */
 const ack = `
 local sub, consumer = ARGV[2], ARGV[3]
@@ -152,7 +160,7 @@ for i = 1, #offs do
   unflight(sub, offs[i])
   redis.call('HDEL', sk(sub, 'd'), offs[i])
 end
-return {0}
+return {0, range_done(sub)}
 `
 
 /**
@@ -176,21 +184,23 @@ return {0, d}
 /**
  * deadLetter: ARGV subscription, offset, dead-letter topic prefix, pre, body, priority digit, default maxInFlight,
  * default ackTimeoutMs. Moves an in-flight event to `<topic>.dlq` (same slot), creating that topic with its
- * `dead-letters` reader. → {0} no longer in flight | {1, offset in the dead-letter topic, its subscribers}
+ * `dead-letters` reader. → {0} no longer in flight | {1, offset in the dead-letter topic, its subscribers, created 1|0}
  */
 const deadLetter = `
 local sub, off, dp = ARGV[2], ARGV[3], ARGV[4]
 if not redis.call('ZSCORE', sk(sub, 'if'), off) then return {0} end
 unflight(sub, off)
 redis.call('HDEL', sk(sub, 'd'), off)
+local created = 0
 if redis.call('EXISTS', dp .. 'seq') == 0 then
+  created = 1
   redis.call('SET', dp .. 'seq', 0)
   local reader = 'n:dead-letters'
   redis.call('HSET', skp(dp, reader, 'm'), 'maxInFlight', ARGV[8], 'ackTimeoutMs', ARGV[9], 'named', '1', 'holder', '', 'order', redis.call('INCR', dp .. 'subseq'))
   redis.call('SADD', dp .. 'subs', reader)
 end
 local o, id, n = append_event(dp, ARGV[5], ARGV[6], '', ARGV[7])
-return {1, o, n}
+return {1, o, n, created}
 `
 
 /**

@@ -32,33 +32,44 @@ local function prio_of(off)
   if v then return tonumber(string.sub(v, 1, 1)) end
   return 0
 end
--- A new subscription is owed the retained events from its start: 'next' (none), 'beginning', 'latest'
--- (the newest retained), 'o:<offset>' or 't:<unix-ms>' (the first stamped at or after it).
-local function owe_from(sub, mode)
-  if mode == 'next' then return end
+local function drop_sub(sub)
+  redis.call('DEL', sk(sub, 'q'), sk(sub, 'if'), sk(sub, 'dl'), sk(sub, 'd'), sk(sub, 'o'), sk(sub, 'c'), sk(sub, 'm'), sk(sub, 'mb'))
+  redis.call('SREM', P .. 'subs', sub)
+end
+-- Where a new subscription starts: 'next' (the next offset), 'beginning', 'latest' (the newest retained),
+-- 'o:<offset>' (the first retained one if it was trimmed) or 't:<unix-ms>' (the first stamped at or after it).
+local function start_of(mode)
   local first = tonumber(redis.call('GET', P .. 'first') or '1')
   local last = tonumber(redis.call('GET', P .. 'seq'))
-  local start = first
   local kind = string.sub(mode, 1, 2)
-  if mode == 'latest' then
-    start = last
-  elseif kind == 'o:' then
-    start = math.max(first, tonumber(string.sub(mode, 3)))
-  elseif kind == 't:' then
-    local at = tonumber(string.sub(mode, 3))
-    start = last + 1
-    for off = first, last do
-      local v = redis.call('HGET', P .. 'ev', off)
-      if v and ev_time(v) >= at then
-        start = off
-        break
-      end
-    end
+  if mode == 'next' then return last + 1 end
+  if mode == 'beginning' then return first end
+  if mode == 'latest' then return last >= first and last or last + 1 end
+  if kind == 'o:' then return math.max(first, tonumber(string.sub(mode, 3))) end
+  local at = tonumber(string.sub(mode, 3))
+  for off = first, last do
+    local v = redis.call('HGET', P .. 'ev', off)
+    if v and ev_time(v) >= at then return off end
   end
+  return last + 1
+end
+-- A new subscription is owed the retained events from start (up to its range's end, to; 0: none).
+local function owe_from(sub, start, to)
+  local last = tonumber(redis.call('GET', P .. 'seq'))
+  if to > 0 and to < last then last = to end
   for off = start, last do
     local v = redis.call('HGET', P .. 'ev', off)
     if v then redis.call('ZADD', sk(sub, 'q'), order(off, tonumber(string.sub(v, 1, 1))), off) end
   end
+end
+-- A range (to=) whose every event has been acked: the subscription ends. Returns its end offset, or 0.
+local function range_done(sub)
+  local to = tonumber(redis.call('HGET', sk(sub, 'm'), 'to') or '0')
+  if to == 0 then return 0 end
+  if tonumber(redis.call('GET', P .. 'seq')) < to then return 0 end
+  if redis.call('ZCARD', sk(sub, 'q')) + redis.call('ZCARD', sk(sub, 'if')) + redis.call('ZCARD', sk(sub, 'dl')) > 0 then return 0 end
+  drop_sub(sub)
+  return to
 end
 -- An in-flight event leaves flight: its deadline, owner and its owner's count go.
 local function unflight(sub, off)
@@ -72,10 +83,6 @@ end
 -- Back to the front of the queue: delivered again before anything new.
 local function requeue(sub, off)
   redis.call('ZADD', sk(sub, 'q'), order(tonumber(off), prio_of(off)) - FRONT, off)
-end
-local function drop_sub(sub)
-  redis.call('DEL', sk(sub, 'q'), sk(sub, 'if'), sk(sub, 'dl'), sk(sub, 'd'), sk(sub, 'o'), sk(sub, 'c'), sk(sub, 'm'), sk(sub, 'mb'))
-  redis.call('SREM', P .. 'subs', sub)
 end
 -- Appends an event to the topic of prefix tp (text built by the node: pre .. id .. body .. offset .. '}')
 -- and queues it for every subscription. id == '': the broker assigns one. Returns offset, id, subscriber count.
@@ -93,7 +100,11 @@ local function append_event(tp, pre, body, id, prio)
   redis.call('HSET', tp .. 'ids', id, off)
   local subs = redis.call('SMEMBERS', tp .. 'subs')
   local score = order(off, tonumber(prio))
-  for i = 1, #subs do redis.call('ZADD', skp(tp, subs[i], 'q'), score, off) end
+  for i = 1, #subs do
+    -- A range (to=) takes no event past its end.
+    local to = tonumber(redis.call('HGET', skp(tp, subs[i], 'm'), 'to') or '0')
+    if to == 0 or off <= to then redis.call('ZADD', skp(tp, subs[i], 'q'), score, off) end
+  end
   return off, id, #subs
 end
 -- Whether some subscription of this topic still owes or holds offset off.

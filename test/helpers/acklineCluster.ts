@@ -253,15 +253,15 @@ export class NamedConsumer {
   }
 
   /**
-   * An ack refused: `NOT_REPLICATED` (applied on the master, not confirmed by a replica) or `INTERNAL`
-   * (Redis unreachable during a failover) are retried, as a client would; `NOT_IN_FLIGHT` on a retry means
+   * An ack refused: `NOT_REPLICATED` (applied on the master, not confirmed by a replica), `CLUSTER_UNAVAILABLE`
+   * or `INTERNAL` (Redis unreachable during a failover) are retried, as a client would; `NOT_IN_FLIGHT` on a retry means
    * an earlier attempt was applied (or the event timed out and comes again, to be acked then).
    */
   private ackRefused (id: string, line: string): void {
     if (this.errors.length < 50) this.errors.push(`${id}: ${line}`)
     const attempt = this.attempts.get(id) ?? 1
     if (line.includes('NOT_IN_FLIGHT') && attempt > 1) this.settled.add(id)
-    else if ((line.includes('NOT_REPLICATED') || line.includes('INTERNAL')) && attempt < 20) {
+    else if (/NOT_REPLICATED|CLUSTER_UNAVAILABLE|INTERNAL/.test(line) && attempt < 20) {
       const sock = this.sock
       setTimeout(() => { if (this.sock === sock && !this.stopped) this.ack(id, attempt + 1) }, 300)
     }

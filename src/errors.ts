@@ -86,6 +86,7 @@ export const Errors = {
   'NO_DEAD_LETTER.empty': 'no dead letters wait in {topic}',
   NOT_IN_CLUSTER: '{command} is not available in cluster mode yet; see docs/cluster.md',
   NOT_REPLICATED: 'applied on the Redis master, but {got} of {want} replicas confirmed within {ms} ms (cluster.waitReplicas); it may still be delivered, and a failover now could lose it',
+  CLUSTER_UNAVAILABLE: 'the Redis Cluster did not answer ({cause:q}); the command may or may not have been applied: retry it (a pub with an id is deduplicated)',
   INTERNAL: 'internal error',
 } as const
 
@@ -160,6 +161,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   NO_DEAD_LETTER: 404,
   NOT_IN_CLUSTER: 501,
   NOT_REPLICATED: 503,
+  CLUSTER_UNAVAILABLE: 503,
   INTERNAL: 500,
 }
 

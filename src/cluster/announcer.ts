@@ -1,6 +1,7 @@
 import type { Cluster } from 'ioredis'
 import type { Logger } from '../log'
 import { familyOf, notifyChannel } from './keys'
+import type { ClusterStore } from './redisStore'
 
 /** What an announcement says: new events (`p`) or the topic was deleted (`x`). */
 export type AnnouncementKind = 'p' | 'x'
@@ -16,8 +17,11 @@ export class Announcer {
   /** Local subscribers per family being listened to. */
   private readonly listeners = new Map<string, number>()
 
-  constructor (private readonly redis: Cluster, private readonly log: Logger,
+  private readonly redis: Cluster
+
+  constructor (private readonly store: ClusterStore, private readonly log: Logger,
     private readonly heard: (kind: AnnouncementKind, topic: string) => void) {
+    const redis = this.redis = store.redis
     redis.on('smessage', (_channel: string, message: string) => {
       const space = message.indexOf(' ')
       if (space < 0) return
@@ -30,7 +34,7 @@ export class Announcer {
     const family = familyOf(topic)
     const n = this.listeners.get(family) ?? 0
     this.listeners.set(family, n + 1)
-    if (n === 0) await this.redis.ssubscribe(notifyChannel(topic))
+    if (n === 0) await this.store.bounded('SSUBSCRIBE', this.redis.ssubscribe(notifyChannel(topic)))
   }
 
   /** One local subscriber fewer on `topic`: stops listening to its family after the last. */

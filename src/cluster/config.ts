@@ -21,6 +21,8 @@ export interface ClusterConfig {
   reapIntervalMs: number
   /** A node (and the names its clients hold) counts as dead when its heartbeat is older than this. */
   nodeTtlMs: number
+  /** A Redis command (script and WAIT included) not answered within this is CLUSTER_UNAVAILABLE; more than a failover takes. */
+  commandTimeoutMs: number
 }
 
 /** The values a `cluster` section gets for the fields it does not name. */
@@ -31,6 +33,7 @@ export const CLUSTER_DEFAULTS: Readonly<Omit<ClusterConfig, 'redis'>> = Object.f
   pullIntervalMs: 1000,
   reapIntervalMs: 250,
   nodeTtlMs: 5000,
+  commandTimeoutMs: 10000,
 })
 
 /** A config layer's `cluster`: `redis` and any of the other fields. */
@@ -54,6 +57,7 @@ export const clusterSchema = {
         pullIntervalMs: { type: 'integer', minimum: 10, maximum: 60000 },
         reapIntervalMs: { type: 'integer', minimum: 10, maximum: 60000 },
         nodeTtlMs: { type: 'integer', minimum: 100, maximum: 600000 },
+        commandTimeoutMs: { type: 'integer', minimum: 100, maximum: 600000 },
       },
     },
   ],

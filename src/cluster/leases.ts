@@ -1,5 +1,6 @@
 import type { Cluster } from 'ioredis'
 import { nameKey, nodeKey } from './keys'
+import type { ClusterStore } from './redisStore'
 
 /** Renews each name lease (KEYS) still held by its consumer (ARGV[i + 1]) for ARGV[1] ms. */
 const RENEW = `
@@ -23,36 +24,40 @@ return 0
  * All name keys share the `{names}` tag, so one script renews them all.
  */
 export class Leases {
-  constructor (private readonly redis: Cluster, private readonly ttlMs: number) {}
+  private readonly redis: Cluster
+
+  constructor (private readonly store: ClusterStore, private readonly ttlMs: number) {
+    this.redis = store.redis
+  }
 
   /** This node is alive for another ttlMs. */
   async beat (nodeId: string): Promise<void> {
-    await this.redis.set(nodeKey(nodeId), String(Date.now()), 'PX', this.ttlMs)
+    await this.store.bounded('SET', this.redis.set(nodeKey(nodeId), String(Date.now()), 'PX', this.ttlMs))
   }
 
   /** This node is gone (a clean stop). */
   async forget (nodeId: string): Promise<void> {
-    await this.redis.del(nodeKey(nodeId))
+    await this.store.bounded('DEL', this.redis.del(nodeKey(nodeId)))
   }
 
   /** Whether a node's heartbeat is current. */
   async alive (nodeId: string): Promise<boolean> {
-    return await this.redis.exists(nodeKey(nodeId)) === 1
+    return await this.store.bounded('EXISTS', this.redis.exists(nodeKey(nodeId))) === 1
   }
 
   /** Takes a name for a consumer; false when someone holds it. */
   async acquire (name: string, consumer: string): Promise<boolean> {
-    return await this.redis.set(nameKey(name), consumer, 'PX', this.ttlMs, 'NX') === 'OK'
+    return await this.store.bounded('SET', this.redis.set(nameKey(name), consumer, 'PX', this.ttlMs, 'NX')) === 'OK'
   }
 
   /** Renews the names this node's sessions hold: name → consumer. */
   async renew (held: ReadonlyMap<string, string>): Promise<void> {
     if (held.size === 0) return
     const keys = [...held.keys()].map(nameKey)
-    await this.redis.eval(RENEW, keys.length, ...keys, this.ttlMs, ...held.values())
+    await this.store.bounded('EVAL', this.redis.eval(RENEW, keys.length, ...keys, this.ttlMs, ...held.values()))
   }
 
   async release (name: string, consumer: string): Promise<void> {
-    await this.redis.eval(RELEASE, 1, nameKey(name), consumer)
+    await this.store.bounded('EVAL', this.redis.eval(RELEASE, 1, nameKey(name), consumer))
   }
 }

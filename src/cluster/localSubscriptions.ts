@@ -25,6 +25,8 @@ export class LocalSubscription {
     readonly group: string | null = null,
     /** A group member's own in-flight cap (null: the subscription's). */
     readonly cap: number | null = null,
+    /** At most once (`ack=none`): pulled events are written and forgotten. */
+    readonly atMostOnce = false,
   ) {}
 }
 

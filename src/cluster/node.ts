@@ -15,6 +15,9 @@ import { LocalSubscription, LocalSubscriptions } from './localSubscriptions'
 import { Reaper } from './reaper'
 import { ClusterStore, pulledFrom } from './redisStore'
 
+/** Events an at-most-once subscription takes per pull (the pull script's batch). */
+const AT_MOST_ONCE_BATCH = 256
+
 /** What the manager tells a cluster node about its sessions (Manager.sessionHooks). */
 export interface SessionHooks {
   /** The session closed: its subscriptions end here (named ones wait in Redis), its name is released. */
@@ -60,8 +63,8 @@ export class ClusterNode implements SessionHooks {
     this.log = log.child({ node: this.id })
     this.clock = clock
     this.store = new ClusterStore(this.config, this.log)
-    this.announcer = new Announcer(this.store.redis, this.log, (kind, topic) => this.heard(kind, topic))
-    this.leases = new Leases(this.store.redis, this.config.nodeTtlMs)
+    this.announcer = new Announcer(this.store, this.log, (kind, topic) => this.heard(kind, topic))
+    this.leases = new Leases(this.store, this.config.nodeTtlMs)
     this.reaper = new Reaper(this)
   }
 
@@ -124,7 +127,7 @@ export class ClusterNode implements SessionHooks {
 
   /** Whether the topic exists (its offset counter does). */
   async topicExists (topic: string): Promise<boolean> {
-    return await this.store.redis.exists(topicPrefix(topic) + 'seq') === 1
+    return await this.store.bounded('EXISTS', this.store.redis.exists(topicPrefix(topic) + 'seq')) === 1
   }
 
   /** New events in `topic`: every node with a subscriber on it pulls. */
@@ -186,6 +189,8 @@ export class ClusterNode implements SessionHooks {
         return
       }
       const pulled = pulledFrom(reply, 1)
+      // An at-most-once subscription takes a batch of AT_MOST_ONCE_BATCH per pull: a full one may have more behind it.
+      if (sub.atMostOnce && pulled.length >= AT_MOST_ONCE_BATCH) sub.again = true
       if (pulled.length > 0) this.afterReply(sub.session, () => { for (const p of pulled) sub.session.deliver(sub.topic, storedEventOf(p.text, p.offset), p.deliveries) })
     }).catch((err: unknown) => {
       this.log.warn({ err, topic: sub.topic }, 'pull failed; retried at the next tick')

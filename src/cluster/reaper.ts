@@ -87,7 +87,7 @@ export class Reaper {
       if (live === undefined) alive.set(owner, live = owner === node.id ? Promise.resolve(true) : node.leases.alive(owner))
       return live
     }
-    const keys = await node.store.redis.smembers(prefix + 'subs')
+    const keys = await node.store.bounded('SMEMBERS', node.store.redis.smembers(prefix + 'subs'))
     for (const key of keys) {
       const owner = anonymousNode(key)
       if (owner !== null && !await isAlive(owner)) {
@@ -95,7 +95,7 @@ export class Reaper {
         node.log.info({ topic, subscription: key, node: owner }, 'ended an anonymous subscription of a dead node')
       }
       if (!key.startsWith('g:')) continue
-      for (const consumer of await node.store.redis.hkeys(`${prefix}s:${key}:${SUB_KEYS.members}`)) {
+      for (const consumer of await node.store.bounded('HKEYS', node.store.redis.hkeys(`${prefix}s:${key}:${SUB_KEYS.members}`))) {
         if (await isAlive(consumerNode(consumer))) continue
         const r = await node.store.run('acklineDetach', topic, [key, consumer], false)
         if (Number(r[0]) > 0) node.announce(topic)

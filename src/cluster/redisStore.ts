@@ -54,9 +54,27 @@ export class ClusterStore {
 
   async close (): Promise<void> {
     try {
-      await this.redis.quit()
+      await this.bounded('QUIT', this.redis.quit(), 1000)
     } catch {
       this.redis.disconnect()
+    }
+  }
+
+  /**
+   * A Redis call that fails (`no answer … within`) past cluster.commandTimeoutMs
+   * instead of waiting for ever in ioredis's offline queue while the cluster is
+   * unreachable. The call may still be applied later.
+   */
+  async bounded<T> (what: string, call: Promise<T>, ms = this.config.commandTimeoutMs): Promise<T> {
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer to ${what} within ${ms} ms`)), ms)
+      timer.unref()
+    })
+    try {
+      return await Promise.race([call, timeout])
+    } finally {
+      clearTimeout(timer)
     }
   }
 
@@ -66,6 +84,10 @@ export class ClusterStore {
    * (the change stands on the master: it may still be delivered).
    */
   async run (name: ScriptName, topic: string, args: ReadonlyArray<string | number>, confirmed: boolean): Promise<Reply> {
+    return await this.bounded(name, this.runUnbounded(name, topic, args, confirmed))
+  }
+
+  private async runUnbounded (name: ScriptName, topic: string, args: ReadonlyArray<string | number>, confirmed: boolean): Promise<Reply> {
     const prefix = topicPrefix(topic)
     const key = prefix + 'seq'
     const wait = confirmed ? this.config.waitReplicas : 0
@@ -90,19 +112,19 @@ export class ClusterStore {
    * taken out again: false.
    */
   async registerTopic (topic: string, max?: number): Promise<boolean> {
-    const added = await this.redis.sadd(TOPICS_KEY, topic)
-    if (added === 0 || max === undefined || await this.redis.scard(TOPICS_KEY) <= max) return true
-    await this.redis.srem(TOPICS_KEY, topic)
+    const added = await this.bounded('SADD', this.redis.sadd(TOPICS_KEY, topic))
+    if (added === 0 || max === undefined || await this.bounded('SCARD', this.redis.scard(TOPICS_KEY)) <= max) return true
+    await this.bounded('SREM', this.redis.srem(TOPICS_KEY, topic))
     return false
   }
 
   async unregisterTopic (topic: string): Promise<void> {
-    await this.redis.srem(TOPICS_KEY, topic)
+    await this.bounded('SREM', this.redis.srem(TOPICS_KEY, topic))
   }
 
   /** Every registered topic name. */
   async topicNames (): Promise<string[]> {
-    return await this.redis.smembers(TOPICS_KEY)
+    return await this.bounded('SMEMBERS', this.redis.smembers(TOPICS_KEY))
   }
 }
 

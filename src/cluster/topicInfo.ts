@@ -13,6 +13,9 @@ export interface SubscriptionInfo {
   maxInFlight: number
   /** The consumer holding a named subscription now ('' while its client is away). */
   holder: string
+  /** An at-most-once (`ack=none`) subscription, and the events it lost waiting for its socket. */
+  atMostOnce: boolean
+  dropped: number
   members: MemberInfo[]
 }
 
@@ -34,9 +37,18 @@ export async function topicInfo (node: ClusterNode, topic: string): Promise<Topi
   const subscriptions: SubscriptionInfo[] = []
   let i = 6
   for (let k = 0; k < Number(r[3]); k++) {
-    const s: SubscriptionInfo = { key: String(r[i]), pending: Number(r[i + 1]), inFlight: Number(r[i + 2]), maxInFlight: Number(r[i + 3]), holder: String(r[i + 4]), members: [] }
-    const n = Number(r[i + 5])
-    i += 6
+    const s: SubscriptionInfo = {
+      key: String(r[i]),
+      pending: Number(r[i + 1]),
+      inFlight: Number(r[i + 2]),
+      maxInFlight: Number(r[i + 3]),
+      holder: String(r[i + 4]),
+      atMostOnce: r[i + 5] === 1,
+      dropped: Number(r[i + 6]),
+      members: [],
+    }
+    const n = Number(r[i + 7])
+    i += 8
     for (let j = 0; j < n; j++, i += 3) s.members.push({ member: String(r[i]), inFlight: Number(r[i + 1]), maxInFlight: Number(r[i + 2]) })
     subscriptions.push(s)
   }
@@ -72,8 +84,8 @@ export function topicStats (info: TopicInfo): Record<string, unknown> {
       pending: s.pending,
       inFlight: s.inFlight,
       maxInFlight: s.maxInFlight,
-      ack: 'explicit',
-      dropped: 0,
+      ack: s.atMostOnce ? 'none' : 'explicit',
+      dropped: s.dropped,
     }
     if (group !== null) {
       entry.group = group

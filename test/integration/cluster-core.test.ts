@@ -1,4 +1,5 @@
 import t from 'tap'
+import { testHash } from '../helpers/auth'
 import { startTestBroker } from '../helpers/broker'
 import { startNode, unstamped } from '../helpers/clusterBroker'
 import { hasRedis, skipReason, startRedisCluster } from '../helpers/redisCluster'
@@ -192,13 +193,52 @@ t.test('cluster core', { skip: hasRedis() ? false : skipReason }, async t => {
     t.match(await pub.request('topics'), /\{"topic":"again","firstOffset":1,"lastOffset":1,"retainedEvents":1,/)
   })
 
+  await t.test('ack=none: at most once, written and forgotten; a slow reader loses its oldest of the lowest priority', async t => {
+    const slow = await startNode(t, rc, {}, { atMostOnceMaxWaiting: 3 })
+    const pub = await b.client()
+    await pub.request('create amo')
+    const s = await slow.client()
+    t.equal(await s.request('sub amo ack=none'), 'OK subscribed to amo (at most once, ack=none)')
+    t.equal(await pub.request('pub amo {"id":"m1","msg":1}'), 'OK m1 published to amo (1 subscriber)')
+    t.equal((await s.event()).event.id, 'm1')
+    t.equal(await s.request('ack amo m1'), 'ERR NOT_IN_FLIGHT event "m1" is not in flight for you on amo', 'nothing to ack')
+    // A reader whose socket does not drain: its node stops pulling, the events wait in Redis, at most 3.
+    const conn = [...(slow.broker.server as unknown as { connections: Set<{ canDeliver: () => boolean }> }).connections][0]
+    conn.canDeliver = () => false
+    for (const [id, p] of [['low1', 0], ['hi', 9], ['low2', 0], ['mid', 5], ['low3', 0]] as const) {
+      t.match(await pub.request(`pub amo {"id":"${id}","priority":${p},"msg":0}`), /^OK /, 'never refused')
+    }
+    const stats = JSON.parse((await pub.request('stats amo')).slice(3)) as { subscribers: Array<Record<string, unknown>> }
+    t.match(stats.subscribers[0], { name: null, ack: 'none', pending: 3, inFlight: 0, dropped: 2 })
+    delete (conn as { canDeliver?: unknown }).canDeliver
+    slow.broker.manager.resumeDeliveries(conn as never)
+    t.same([(await s.event()).event.id, (await s.event()).event.id, (await s.event()).event.id], ['hi', 'mid', 'low3'],
+      'the oldest of the lowest priority went first: low1, then low2')
+    const named = await a.client()
+    await named.request('name amo-n')
+    t.equal(await named.request('sub amo ack=none'), 'ERR BAD_OPTION ack=none is for anonymous subscriptions: amo-n is a durable name (subscribe on a connection without a name)')
+    t.equal(await s.request('sub amo2 5 ack=none'), 'ERR UNKNOWN_TOPIC topic amo2 does not exist; publish to it first')
+    await pub.request('create amo2')
+    t.equal(await s.request('sub amo2 5 ack=none'), 'ERR BAD_OPTION ack=none takes no max-in-flight: nothing is acked, replayed or redelivered')
+    t.equal(await s.request('sub amo2 ack=none group=g'), 'ERR BAD_OPTION option ack must be explicit in a consumer group, got "none"')
+  })
+
+  await t.test('private topics: refused even to their owner (their grants are a node\'s own)', async t => {
+    const authed = await startNode(t, rc, {}, { auth: { required: true, users: { alice: { passwordHash: testHash('alice-pw-1'), publish: ['open'] } } } })
+    const c = await authed.client()
+    t.equal(await c.request('auth alice alice-pw-1'), 'OK authenticated as alice')
+    t.equal(await c.request('pub ~alice.x {"msg":1}'), 'ERR NOT_IN_CLUSTER a private topic (~owner.…) is not available in cluster mode yet; see docs/cluster.md')
+    t.equal(await c.request('create ~alice.y'), 'ERR NOT_IN_CLUSTER a private topic (~owner.…) is not available in cluster mode yet; see docs/cluster.md')
+    t.equal(await c.request('pub open {"msg":1}'), 'OK 1 published to open (0 subscribers)', 'public topics work with auth')
+  })
+
   await t.test('commands without a cluster handler answer NOT_IN_CLUSTER; the connection stays usable', async t => {
     const c = await a.client()
     await c.request('create nic')
     t.equal(await c.request('exchanges'), 'ERR NOT_IN_CLUSTER exchanges is not available in cluster mode yet; see docs/cluster.md')
     t.equal(await c.request('commit nic 1'), 'ERR NOT_IN_CLUSTER commit is not available in cluster mode yet; see docs/cluster.md')
     t.equal(await c.request('sub nic.* '), 'ERR NOT_IN_CLUSTER sub to a wildcard pattern is not available in cluster mode yet; see docs/cluster.md')
-    t.equal(await c.request('sub nic ack=none'), 'ERR NOT_IN_CLUSTER sub ack=none is not available in cluster mode yet; see docs/cluster.md')
+    t.equal(await c.request('pub ~alice.x {"msg":1}'), 'ERR UNKNOWN_TOPIC topic ~alice.x does not exist', 'the auth gate hides private topics as on one node')
     t.equal(await c.request('ping'), 'OK PONG')
     t.match(await c.request('help'), /^OK commands: pub\|PUBLISH <topic> <event-json>, /)
     t.equal(await c.request('pub nic {"msg":1'), 'ERR BAD_JSON event is not valid JSON (error at character 9)', 'the same argument checks')

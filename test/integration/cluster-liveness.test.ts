@@ -115,6 +115,15 @@ t.test('cluster liveness', { skip: hasRedis() ? false : skipReason }, async t =>
     t.equal(await sub.next(2000), 'ERR IDLE_TIMEOUT no input for 200 ms (idleTimeoutMs) and no subscriptions; closing the connection')
   })
 
+  await t.test('a node that lost Redis answers CLUSTER_UNAVAILABLE and stays usable', async t => {
+    const cut = await startNode(t, rc, { commandTimeoutMs: 300 })
+    const c = await cut.client()
+    t.equal(await c.request('create cut'), 'OK created cut')
+    cut.broker.cluster!.store.redis.disconnect()
+    t.match(await c.request('pub cut {"id":"u1","msg":1}'), /^ERR CLUSTER_UNAVAILABLE the Redis Cluster did not answer \(".+"\); the command may or may not have been applied: retry it \(a pub with an id is deduplicated\)$/)
+    t.equal(await c.request('ping'), 'OK PONG', 'the connection stays usable')
+  })
+
   await t.test('WAIT: fewer replicas than cluster.waitReplicas within the timeout is NOT_REPLICATED', async t => {
     const strict = await startNode(t, rc, { waitReplicas: 2, waitTimeoutMs: 100 })
     const sub = await a.client()

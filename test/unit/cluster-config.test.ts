@@ -11,7 +11,7 @@ const withCluster = (cluster: unknown): ReturnType<typeof resolveConfig> =>
 t.test('cluster is off by default; a section needs redis and gets the defaults for the rest', async t => {
   t.equal(resolveConfig().cluster, null)
   t.same(withCluster({ redis: ['127.0.0.1:7001'] }).cluster, { ...CLUSTER_DEFAULTS, redis: ['127.0.0.1:7001'] })
-  t.same(CLUSTER_DEFAULTS, { nodeId: null, waitReplicas: 1, waitTimeoutMs: 1000, pullIntervalMs: 1000, reapIntervalMs: 250, nodeTtlMs: 5000 })
+  t.same(CLUSTER_DEFAULTS, { nodeId: null, waitReplicas: 1, waitTimeoutMs: 1000, pullIntervalMs: 1000, reapIntervalMs: 250, nodeTtlMs: 5000, commandTimeoutMs: 10000 })
   t.throws(() => withCluster({}), /cluster/, 'redis is required')
   t.throws(() => withCluster({ redis: [] }), /cluster/, 'at least one seed')
   t.throws(() => withCluster({ redis: ['localhost'] }), /cluster/, 'a seed has a port')
@@ -20,7 +20,7 @@ t.test('cluster is off by default; a section needs redis and gets the defaults f
 
 t.test('each cluster limit at its edges', async t => {
   const edges: Array<[string, number, number]> = [
-    ['waitReplicas', 0, 16], ['waitTimeoutMs', 1, 60000], ['pullIntervalMs', 10, 60000], ['reapIntervalMs', 10, 60000], ['nodeTtlMs', 100, 600000],
+    ['waitReplicas', 0, 16], ['waitTimeoutMs', 1, 60000], ['pullIntervalMs', 10, 60000], ['reapIntervalMs', 10, 60000], ['nodeTtlMs', 100, 600000], ['commandTimeoutMs', 100, 600000],
   ]
   for (const [field, min, max] of edges) {
     t.equal(withCluster({ redis: ['h:1'], [field]: min }).cluster![field as 'waitReplicas'], min, `${field} ${min}`)

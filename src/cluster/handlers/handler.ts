@@ -1,6 +1,6 @@
 import type { Fields } from '../../commands/spec'
 import type { HandlerContext } from '../../manager/context'
-import { BrokerError, errLine } from '../../errors'
+import { BrokerError, errLine, errorLine } from '../../errors'
 import type { Session } from '../../manager/session'
 import type { ClusterNode } from '../node'
 
@@ -38,9 +38,25 @@ export function runClusterHandler (handler: ClusterHandler, node: ClusterNode, c
     work = Promise.reject(err)
   }
   work.then(finish, (err: unknown) => {
-    if (!(err instanceof BrokerError)) ctx.log.error({ err, session: session.id }, 'command failed unexpectedly')
+    if (err instanceof BrokerError) return finish(errLine(err))
+    if (isRedisFailure(err)) {
+      ctx.log.warn({ err, session: session.id }, 'redis cluster unavailable for a command')
+      return finish(errorLine('CLUSTER_UNAVAILABLE', { cause: err.message }))
+    }
+    ctx.log.error({ err, session: session.id }, 'command failed unexpectedly')
     finish(errLine(err))
   })
+}
+
+/**
+ * A failure of the Redis Cluster rather than of Ackline: a lost connection,
+ * a failover under way, retries exhausted (ioredis's errors). A JavaScript
+ * error of our own (TypeError, …) or an error raised by a script is a bug:
+ * INTERNAL.
+ */
+export function isRedisFailure (err: unknown): err is Error {
+  if (!(err instanceof Error) || err instanceof TypeError || err instanceof RangeError || err instanceof ReferenceError || err instanceof SyntaxError) return false
+  return !/script/i.test(err.message)
 }
 
 /** `s` for a count other than one. */

@@ -2,6 +2,7 @@ import { fail } from '../../errors'
 import type { ParsedEvent } from '../../store/event'
 import { eventParts } from '../eventText'
 import { plural, type ClusterHandler } from './handler'
+import { refusePrivate } from './notInCluster'
 
 /**
  * `pub <topic> <event-json>` in cluster mode: one publish script (dedupe by
@@ -11,6 +12,7 @@ import { plural, type ClusterHandler } from './handler'
 export const pub: ClusterHandler = async (node, ctx, _session, fields) => {
   const name = fields.topic as string
   const parsed = fields.event as ParsedEvent
+  refusePrivate(name)
   await node.ensureRegistered(name, true)
   const { pre, body } = eventParts(parsed, ctx.clock.now())
   const given = parsed.id === undefined ? '' : String(parsed.id)
@@ -23,6 +25,7 @@ export const pub: ClusterHandler = async (node, ctx, _session, fields) => {
   }
   // Created by this publish: (re)registered, also when this node thought it known (deleted elsewhere since).
   if (r[4] === 1) await node.store.registerTopic(name)
+  ctx.store.counters.atMostOnceDropped += Number(r[5])
   const n = Number(r[3])
   if (n > 0) node.announce(name)
   ctx.stats.published++

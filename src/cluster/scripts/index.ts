@@ -8,8 +8,9 @@ import { PRELUDE } from './prelude'
  */
 
 /**
- * publish: ARGV pre, body, id ('' = assign), priority digit, dedupeWindowMs, maxPendingPerSubscriber.
- * → {1, offset, id, subscribers, created 1|0} | {2, offset, id} duplicate | {3, subscription} queue full
+ * publish: ARGV pre, body, id ('' = assign), priority digit, dedupeWindowMs, maxPendingPerSubscriber (an
+ * at-most-once subscription is never full: it drops its oldest of the lowest priority instead).
+ * → {1, offset, id, subscribers, created 1|0, at-most-once drops} | {2, offset, id} duplicate | {3, subscription} queue full
  */
 const publish = `
 local pre, body, id, prio = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
@@ -22,7 +23,8 @@ if id ~= '' then
 end
 local subs = redis.call('SMEMBERS', P .. 'subs')
 for i = 1, #subs do
-  if redis.call('ZCARD', sk(subs[i], 'q')) + redis.call('ZCARD', sk(subs[i], 'if')) + redis.call('ZCARD', sk(subs[i], 'dl')) >= maxPending then return {3, subs[i]} end
+  if tonumber(redis.call('HGET', sk(subs[i], 'm'), 'amo') or '0') == 0 and
+    redis.call('ZCARD', sk(subs[i], 'q')) + redis.call('ZCARD', sk(subs[i], 'if')) + redis.call('ZCARD', sk(subs[i], 'dl')) >= maxPending then return {3, subs[i]} end
 end
 if id ~= '' then
   redis.call('ZADD', P .. 'idt', now, id)
@@ -33,16 +35,17 @@ if id ~= '' then
   end
 end
 local created = redis.call('EXISTS', P .. 'seq') == 0 and 1 or 0
-local off, eid, n = append_event(P, pre, body, id, prio)
-return {1, off, eid, n, created}
+local off, eid, n, dropped = append_event(P, pre, body, id, prio)
+return {1, off, eid, n, created, dropped}
 `
 
 /**
  * subscribe: ARGV subscription, consumer, maxInFlight ('' = keep or default), ackTimeoutMs (same), named (1|0),
  * default maxInFlight, default ackTimeoutMs, start (`next`, `beginning`, `latest`, `o:<offset>`, `t:<unix-ms>`:
  * where a new subscription starts; it is owed the retained events from there), to (a range's last offset, 0:
- * none). A subscription whose holder is another consumer (gone: names are leased) gives that holder's in-flight
- * events back to the front of its queue.
+ * none), at most once (0: no; else `ack=none` with this node's atMostOnceMaxWaiting: events pulled are not kept
+ * in flight, and at most that many wait). A subscription whose holder is
+ * another consumer (gone: names are leased) gives that holder's in-flight events back to the front of its queue.
  * → {-1} no such topic | {-2, start} to before start | {resumed 0|1, pending, maxInFlight, range done at (0: not)}
  */
 const subscribe = `
@@ -55,7 +58,7 @@ if resumed == 0 then
   local start, to = start_of(ARGV[9]), tonumber(ARGV[10])
   if to > 0 and to < start then return {-2, start} end
   redis.call('HSET', m, 'maxInFlight', askedMax ~= '' and askedMax or ARGV[7], 'ackTimeoutMs', askedTimeout ~= '' and askedTimeout or ARGV[8], 'named', ARGV[6], 'holder', consumer,
-    'order', redis.call('INCR', P .. 'subseq'), 'to', to)
+    'order', redis.call('INCR', P .. 'subseq'), 'to', to, 'amo', ARGV[11])
   redis.call('SADD', P .. 'subs', sub)
   owe_from(sub, start, to)
   done = range_done(sub)
@@ -114,8 +117,21 @@ if ARGV[4] ~= '' then
   if not redis.call('HGET', sk(sub, 'mb'), consumer) then return {1} end
   max = tonumber(ARGV[4])
 end
-local room = max - tonumber(redis.call('HGET', sk(sub, 'c'), consumer) or '0')
 local out = {0}
+if tonumber(redis.call('HGET', m, 'amo') or '0') > 0 then
+  -- At most once: written and forgotten, a batch at a time while the socket drains.
+  local popped = redis.call('ZPOPMIN', sk(sub, 'q'), 256)
+  for i = 1, #popped, 2 do
+    local v = redis.call('HGET', P .. 'ev', popped[i])
+    if v then
+      out[#out + 1] = tonumber(popped[i])
+      out[#out + 1] = 1
+      out[#out + 1] = ev_text(v)
+    end
+  end
+  return out
+end
+local room = max - tonumber(redis.call('HGET', sk(sub, 'c'), consumer) or '0')
 if room <= 0 then return out end
 local deadline = now_ms() + tonumber(redis.call('HGET', m, 'ackTimeoutMs'))
 local taken = 0
@@ -326,7 +342,7 @@ return out
 
 /**
  * info: → {-1} none | {lastOffset, retainedEvents, retainedBytes, subscriptions, pending, inFlight,
- * then per subscription: key, pending, inFlight, maxInFlight, holder, member count, then per member:
+ * then per subscription: key, pending, inFlight, maxInFlight, holder, at most once 1|0, dropped, member count, then per member:
  * consumer, inFlight, cap}
  */
 const info = `
@@ -347,6 +363,8 @@ for i = 1, #subs do
   out[#out + 1] = inFlight
   out[#out + 1] = tonumber(redis.call('HGET', sk(subs[i], 'm'), 'maxInFlight'))
   out[#out + 1] = redis.call('HGET', sk(subs[i], 'm'), 'holder') or ''
+  out[#out + 1] = tonumber(redis.call('HGET', sk(subs[i], 'm'), 'amo') or '0') > 0 and 1 or 0
+  out[#out + 1] = tonumber(redis.call('HGET', sk(subs[i], 'm'), 'dropped') or '0')
   local members = redis.call('HGETALL', sk(subs[i], 'mb'))
   out[#out + 1] = #members / 2
   for j = 1, #members, 2 do

@@ -85,7 +85,9 @@ local function requeue(sub, off)
   redis.call('ZADD', sk(sub, 'q'), order(tonumber(off), prio_of(off)) - FRONT, off)
 end
 -- Appends an event to the topic of prefix tp (text built by the node: pre .. id .. body .. offset .. '}')
--- and queues it for every subscription. id == '': the broker assigns one. Returns offset, id, subscriber count.
+-- and queues it for every subscription. id == '': the broker assigns one. An at-most-once subscription
+-- holding more events than it may (its 'amo' field) loses its oldest of the lowest priority.
+-- Returns offset, id, subscriber count, events so dropped.
 local function append_event(tp, pre, body, id, prio)
   local off = redis.call('INCR', tp .. 'seq')
   local text
@@ -100,12 +102,24 @@ local function append_event(tp, pre, body, id, prio)
   redis.call('HSET', tp .. 'ids', id, off)
   local subs = redis.call('SMEMBERS', tp .. 'subs')
   local score = order(off, tonumber(prio))
+  local dropped = 0
   for i = 1, #subs do
+    local m = redis.call('HMGET', skp(tp, subs[i], 'm'), 'to', 'amo')
+    local to = tonumber(m[1] or '0')
+    local q = skp(tp, subs[i], 'q')
     -- A range (to=) takes no event past its end.
-    local to = tonumber(redis.call('HGET', skp(tp, subs[i], 'm'), 'to') or '0')
-    if to == 0 or off <= to then redis.call('ZADD', skp(tp, subs[i], 'q'), score, off) end
+    if to == 0 or off <= to then redis.call('ZADD', q, score, off) end
+    local maxWaiting = tonumber(m[2] or '0')
+    if maxWaiting > 0 and redis.call('ZCARD', q) > maxWaiting then
+      local last = redis.call('ZRANGE', q, -1, -1, 'WITHSCORES')
+      local band = math.floor(tonumber(last[2]) / PRIO) * PRIO
+      local victim = redis.call('ZRANGEBYSCORE', q, band, '+inf', 'LIMIT', 0, 1)
+      redis.call('ZREM', q, victim[1])
+      redis.call('HINCRBY', skp(tp, subs[i], 'm'), 'dropped', 1)
+      dropped = dropped + 1
+    end
   end
-  return off, id, #subs
+  return off, id, #subs, dropped
 end
 -- Whether some subscription of this topic still owes or holds offset off.
 local function held(off)

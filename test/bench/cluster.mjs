@@ -54,6 +54,7 @@ const APPENDONLY = option('appendonly', 'off')
 const LIMIT_S = Number(option('limit', '1500'))
 const OUT = option('out', '')
 const STALL_MS = 20_000
+const IDLE_MS = Number(option('idle-ms', '2000'))
 const TICK_MS = 1000 / 100 // USER_HZ
 
 if (!existsSync(CLI)) throw new Error('build first: npm run build')
@@ -286,9 +287,17 @@ async function cell (rc, workload, mode, nodeCount, repeat) {
     }
     admin.sock.destroy()
     const perPair = Math.floor(EVENTS / PAIRS)
+    // idle baseline: what the nodes (heartbeats, reaper sweeps, pulls) and Redis cost with no traffic
+    const idle0 = nodes.map(n => cpuMs(n.pid))
+    const idleRedis0 = mode === 'single' ? [] : rc.nodes.map(n => cpuMs(n.pid))
+    const idleCs0 = mode === 'single' ? null : await commandstats(rc)
+    const idleStart = Date.now()
+    await sleep(IDLE_MS)
+    const idleS = (Date.now() - idleStart) / 1000
     const cpu0 = nodes.map(n => cpuMs(n.pid))
-    const redisCpu0 = rc === null || mode === 'single' ? [] : rc.nodes.map(n => cpuMs(n.pid))
+    const redisCpu0 = mode === 'single' ? [] : rc.nodes.map(n => cpuMs(n.pid))
     const cs0 = mode === 'single' ? null : await commandstats(rc)
+    const idleNodeUsPerS = cpu0.map((c, i) => ((c - idle0[i]) * 1000) / idleS)
     const { elapsed, state } = await runPairs(workload, pairs, perPair)
     const cpu1 = nodes.map(n => cpuMs(n.pid))
     const events = perPair * PAIRS
@@ -299,6 +308,9 @@ async function cell (rc, workload, mode, nodeCount, repeat) {
       p99: (() => { const l = state.flatMap(s => s.lat).sort((a, b) => a - b); return l[Math.floor(l.length * 0.99)] })(),
       errors: state.reduce((a, s) => a + s.errors, 0),
       nodeCpuUsPerEvent: cpu1.map((c, i) => Math.round(((c - cpu0[i]) * 1000) / events)),
+      // the same, less what the node spends idle over as long a time (background work, not per event)
+      nodeNetCpuUsPerEvent: cpu1.map((c, i) => Math.round(((c - cpu0[i]) * 1000 - idleNodeUsPerS[i] * elapsed / 1000) / events)),
+      idleNodeCpuMsPerS: idleNodeUsPerS.map(x => +(x / 1000).toFixed(1)),
       loadBefore,
     }
     if (mode !== 'single') {
@@ -314,6 +326,16 @@ async function cell (rc, workload, mode, nodeCount, repeat) {
       result.redisReplicaOpsPerEvent = +(sum(onReplicas) / events).toFixed(2)
       result.redisTopCommands = Object.entries(onMasters).sort((a, b) => b[1] - a[1]).slice(0, 6).map(([c, n]) => `${c} ${(n / events).toFixed(2)}`).join(', ')
       result.redisCpuUsPerEvent = Math.round((redisCpu1.reduce((a, c, i) => a + c - redisCpu0[i], 0) * 1000) / events)
+      // per server, masters first: which one works hardest bounds the projection
+      const perServer = rc.nodes.map((n, i) => ({ port: n.port, role: n.role, us: Math.round(((redisCpu1[i] - redisCpu0[i]) * 1000) / events) }))
+      result.redisMasterCpuUsPerEvent = perServer.filter(x => x.role === 'master').map(x => x.us)
+      result.redisReplicaCpuUsPerEvent = perServer.filter(x => x.role === 'replica').map(x => x.us)
+      result.redisCommandsOnMasters = Object.fromEntries(Object.entries(onMasters).sort((a, b) => b[1] - a[1]).map(([c, n]) => [c, +(n / events).toFixed(3)]))
+      const idleOps = sum(statsDelta(idleCs0, cs0, masters))
+      result.redisIdleMasterOpsPerS = Math.round(idleOps / idleS)
+      result.redisIdleCpuMsPerS = +(redisCpu0.reduce((a, c, i) => a + c - idleRedis0[i], 0) / idleS).toFixed(1)
+      // commands on masters per event, less the idle rate over the run's time
+      result.redisMasterNetOpsPerEvent = +((sum(onMasters) - (idleOps / idleS) * elapsed / 1000) / events).toFixed(2)
     }
     result.loadAfter = load()
     return result
@@ -346,15 +368,18 @@ try {
 }
 
 const rows = []
-rows.push('| workload | mode | Ackline nodes | delivered ev/s (runs) | p50 / p99 ms | Ackline CPU µs/event per node (sum) | Redis CPU µs/event (6 servers) | Redis commands/event: masters / replicas | top commands on masters, per event | load before |')
-rows.push('|---|---|---|---|---|---|---|---|---|---|')
+rows.push('| workload | mode | Ackline nodes | delivered ev/s (runs) | p50 / p99 ms | Ackline CPU µs/event per node (sum) | same, net of idle (sum) | idle CPU ms/s per node | Redis CPU µs/event: 6 servers (each master) | Redis commands/event: masters (net of idle) / replicas | top commands on masters, per event | load before |')
+rows.push('|---|---|---|---|---|---|---|---|---|---|---|---|')
 for (const w of WORKLOADS) {
   for (const [mode, count] of [['single', 1], ...NODE_COUNTS.map(n => ['cluster', n])]) {
     const rs = results.filter(x => x.workload === w && x.mode === mode && x.nodes === count)
     const perNode = Array.from({ length: count }, (_, i) => median(rs.map(x => x.nodeCpuUsPerEvent[i])))
     const sumCpu = median(rs.map(x => x.nodeCpuUsPerEvent.reduce((a, b) => a + b, 0)))
+    const perNodeNet = Array.from({ length: count }, (_, i) => median(rs.map(x => x.nodeNetCpuUsPerEvent[i])))
+    const sumNet = median(rs.map(x => x.nodeNetCpuUsPerEvent.reduce((a, b) => a + b, 0)))
+    const idle = Array.from({ length: count }, (_, i) => median(rs.map(x => x.idleNodeCpuMsPerS[i])))
     const mid = rs.slice().sort((a, b) => a.evs - b.evs)[Math.floor(rs.length / 2)]
-    rows.push(`| ${w} | ${mode === 'single' ? 'single node (no Redis)' : 'cluster'} | ${count} | **${median(rs.map(x => x.evs)).toLocaleString('en')}** (${rs.map(x => x.evs.toLocaleString('en')).join(', ')}) | ${median(rs.map(x => x.p50))} / ${median(rs.map(x => x.p99))} | ${perNode.join(' + ')} (${sumCpu}) | ${mode === 'single' ? '–' : median(rs.map(x => x.redisCpuUsPerEvent))} | ${mode === 'single' ? '–' : `${median(rs.map(x => x.redisMasterOpsPerEvent))} / ${median(rs.map(x => x.redisReplicaOpsPerEvent))}`} | ${mode === 'single' ? '–' : mid.redisTopCommands} | ${rs.map(x => x.loadBefore.split(' ')[0]).join(', ')} |`)
+    rows.push(`| ${w} | ${mode === 'single' ? 'single node (no Redis)' : 'cluster'} | ${count} | **${median(rs.map(x => x.evs)).toLocaleString('en')}** (${rs.map(x => x.evs.toLocaleString('en')).join(', ')}) | ${median(rs.map(x => x.p50))} / ${median(rs.map(x => x.p99))} | ${perNode.join(' + ')} (${sumCpu}) | ${perNodeNet.join(' + ')} (${sumNet}) | ${idle.join(', ')} | ${mode === 'single' ? '–' : `${median(rs.map(x => x.redisCpuUsPerEvent))} (${[0, 1, 2].map(i => median(rs.map(x => [...x.redisMasterCpuUsPerEvent].sort((a, b) => b - a)[i]))).join(', ')})`} | ${mode === 'single' ? '–' : `${median(rs.map(x => x.redisMasterOpsPerEvent))} (${median(rs.map(x => x.redisMasterNetOpsPerEvent))}) / ${median(rs.map(x => x.redisReplicaOpsPerEvent))}`} | ${mode === 'single' ? '–' : mid.redisTopCommands} | ${rs.map(x => x.loadBefore.split(' ')[0]).join(', ')} |`)
   }
 }
 console.log('\n' + rows.join('\n'))

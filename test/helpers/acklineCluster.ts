@@ -209,7 +209,11 @@ export class NamedConsumer {
   private paused = false
   private sock: Socket | null = null
   private stopped = false
-  private acksInFlight = 0
+  /** Ids of the acks sent on this connection and not answered yet, oldest first (replies come in order). */
+  private ackQueue: string[] = []
+  private readonly attempts = new Map<string, number>()
+  /** Ids whose ack was answered `NOT_IN_FLIGHT` on a retry: an earlier attempt was applied (or a redelivery follows). */
+  readonly settled = new Set<string>()
   private done: Promise<void> | null = null
   private reconnect: (() => void) | null = null
 
@@ -234,7 +238,7 @@ export class NamedConsumer {
   }
 
   /** Acks sent and not answered yet. */
-  get unansweredAcks (): number { return this.acksInFlight }
+  get unansweredAcks (): number { return this.ackQueue.length }
 
   stop (): void {
     this.stopped = true
@@ -242,9 +246,25 @@ export class NamedConsumer {
     this.reconnect?.()
   }
 
-  private ack (id: string): void {
-    this.acksInFlight++
+  private ack (id: string, attempt = 1): void {
+    this.ackQueue.push(id)
+    this.attempts.set(id, attempt)
     this.sock?.write(`ack ${this.topic} ${id}\n`)
+  }
+
+  /**
+   * An ack refused: `NOT_REPLICATED` (applied on the master, not confirmed by a replica), `CLUSTER_UNAVAILABLE`
+   * or `INTERNAL` (Redis unreachable during a failover) are retried, as a client would; `NOT_IN_FLIGHT` on a retry means
+   * an earlier attempt was applied (or the event timed out and comes again, to be acked then).
+   */
+  private ackRefused (id: string, line: string): void {
+    if (this.errors.length < 50) this.errors.push(`${id}: ${line}`)
+    const attempt = this.attempts.get(id) ?? 1
+    if (line.includes('NOT_IN_FLIGHT') && attempt > 1) this.settled.add(id)
+    else if (/NOT_REPLICATED|CLUSTER_UNAVAILABLE|INTERNAL/.test(line) && attempt < 20) {
+      const sock = this.sock
+      setTimeout(() => { if (this.sock === sock && !this.stopped) this.ack(id, attempt + 1) }, 300)
+    }
   }
 
   private async run (firstPort: number | undefined, subscribed: () => void): Promise<void> {
@@ -258,7 +278,7 @@ export class NamedConsumer {
       let wakeReply: (() => void) | null = null
       let closed = false
       let streaming = false // after the sub's OK, an ERR answers an ack
-      this.acksInFlight = 0
+      this.ackQueue = []
       try {
         this.sock = await openLines(node.port, (line) => {
           if (line.startsWith('EVENT ')) {
@@ -272,14 +292,14 @@ export class NamedConsumer {
           }
           const m = /^OK acked (\S+) on /.exec(line)
           if (m !== null) {
-            this.acksInFlight--
+            this.ackQueue.shift()
             this.acked.add(m[1])
             return
           }
           if (line.startsWith('ERR ') && streaming) {
-            // an ack refused (NOT_IN_FLIGHT after a redelivery, say): noted, not fatal
-            this.acksInFlight--
-            if (this.errors.length < 50) this.errors.push(line)
+            const id = this.ackQueue.shift()
+            if (id !== undefined) this.ackRefused(id, line)
+            else if (this.errors.length < 50) this.errors.push(line)
             return
           }
           replies.push(line)

@@ -3,6 +3,7 @@ import { ack } from './handlers/ack'
 import { create } from './handlers/create'
 import { del } from './handlers/delete'
 import { runClusterHandler, type ClusterHandler } from './handlers/handler'
+import { events } from './handlers/events'
 import { nack } from './handlers/nack'
 import { name } from './handlers/name'
 import { notInClusterHandler } from './handlers/notInCluster'
@@ -16,7 +17,7 @@ import type { ClusterNode } from './node'
 
 /** The cluster handlers, by registry name (src/commands/builtin.ts). */
 export const CLUSTER_HANDLERS: Readonly<Record<string, ClusterHandler>> = {
-  pub, sub, unsub, ack, nack, touch, name, create, delete: del, topics, stats,
+  pub, sub, unsub, ack, nack, touch, name, create, delete: del, topics, stats, events,
 }
 
 /**

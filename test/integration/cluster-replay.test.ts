@@ -40,6 +40,16 @@ t.test('cluster replay, retention, stats', { skip: hasRedis() ? false : skipReas
     t.same(await ids(named, 1), ['r3'])
   })
 
+  await t.test('events: a read-only page of the retained events, from any node', async t => {
+    const c = await a.client()
+    const page = JSON.parse((await c.request('events replay from=2 limit=2')).slice(3)) as { from: number, next: number, lastOffset: number, events: Array<{ id: string }> }
+    t.match(page, { from: 2, next: 4, lastOffset: 5 })
+    t.same(page.events.map(e => e.id), ['r2', 'r3'], 'in offset order')
+    const rest = await (await b.client()).request('events replay from=4')
+    t.match(rest, /^OK \{"topic":"replay","from":4,"next":6,"lastOffset":5,"events":\[\{"id":"r4","priority":0,"msg":4,"timestamp":\d+,"offset":4\},\{.*"offset":5\}\]\}$/)
+    t.equal(await c.request('events nosuch'), 'ERR UNKNOWN_TOPIC topic nosuch does not exist')
+  })
+
   await t.test('to= ranges: END <topic> <to> once the range is acked, for a named client too', async t => {
     const pub = await a.client()
     for (let i = 1; i <= 3; i++) await pub.request(`pub range {"id":"g${i}","msg":${i}}`)

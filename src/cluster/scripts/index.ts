@@ -376,6 +376,33 @@ end
 return out
 `
 
+/**
+ * page (`events`): ARGV from ('' = the first retained), limit, maxBytes. Read-only.
+ * → {-1} no such topic | {from, next, lastOffset, text, …} the retained events from `from` in offset order,
+ * at most `limit`, stopping once maxBytes of text are taken
+ */
+const page = `
+if redis.call('EXISTS', P .. 'seq') == 0 then return {-1} end
+local first = tonumber(redis.call('GET', P .. 'first') or '1')
+local last = tonumber(redis.call('GET', P .. 'seq'))
+local from = ARGV[2] ~= '' and math.max(tonumber(ARGV[2]), first) or first
+local limit, maxBytes = tonumber(ARGV[3]), tonumber(ARGV[4])
+local out = {from, from, last}
+local at, bytes, n = from, 0, 0
+while at <= last and n < limit and bytes < maxBytes do
+  local v = redis.call('HGET', P .. 'ev', at)
+  if v then
+    local text = ev_text(v)
+    out[#out + 1] = text
+    bytes = bytes + #text
+    n = n + 1
+  end
+  at = at + 1
+end
+out[2] = at
+return out
+`
+
 /** Every script by its ioredis command name: the prelude, then the script's own Lua. */
 export const SCRIPTS = {
   acklinePublish: publish,
@@ -392,6 +419,7 @@ export const SCRIPTS = {
   acklineCreate: create,
   acklineRemove: remove,
   acklineInfo: info,
+  acklinePage: page,
 } as const
 
 export type ScriptName = keyof typeof SCRIPTS

@@ -1,5 +1,6 @@
 import type { Command, CommandHandler, Fields } from '../commands/spec'
 import { ack } from './handlers/ack'
+import { commit } from './handlers/commit'
 import { create } from './handlers/create'
 import { del } from './handlers/delete'
 import { runClusterHandler, type ClusterHandler } from './handlers/handler'
@@ -17,7 +18,7 @@ import type { ClusterNode } from './node'
 
 /** The cluster handlers, by registry name (src/commands/builtin.ts). */
 export const CLUSTER_HANDLERS: Readonly<Record<string, ClusterHandler>> = {
-  pub, sub, unsub, ack, nack, touch, name, create, delete: del, topics, stats, events,
+  pub, sub, unsub, ack, nack, touch, commit, name, create, delete: del, topics, stats, events,
 }
 
 /**

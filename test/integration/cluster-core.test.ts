@@ -135,6 +135,22 @@ t.test('cluster core', { skip: hasRedis() ? false : skipReason }, async t => {
     t.equal(await sub.request('create acks'), 'ERR TOPIC_EXISTS topic acks exists already')
   })
 
+  await t.test('commit: acks what was delivered up to an offset, never what was not', async t => {
+    const sub = await a.client()
+    const pub = await b.client()
+    await pub.request('create cm')
+    t.equal(await sub.request('sub cm 3'), 'OK subscribed to cm (max in flight 3)')
+    for (let i = 1; i <= 5; i++) await pub.request(`pub cm {"id":"c${i}","msg":${i}}`)
+    for (let i = 0; i < 3; i++) await sub.event()
+    t.equal(await sub.request('nack cm c3 60000'), 'OK nacked c3 on cm (again in 60000 ms)')
+    t.equal((await sub.event()).event.id, 'c4', 'the freed slot')
+    t.equal(await sub.request('commit cm 4'), 'OK committed cm up to 4 (4 acked)', 'c1, c2 in flight, c3 delayed, c4 in flight')
+    t.equal((await sub.event()).event.id, 'c5')
+    t.equal(await sub.request('commit cm 4'), 'OK committed cm up to 4 (0 acked)')
+    t.equal(await sub.request('ack cm c3'), 'ERR NOT_IN_FLIGHT event "c3" is not in flight for you on cm')
+    t.match(await pub.request('stats cm'), /"pending":0,"inFlight":1,/)
+  })
+
   await t.test('names are leased cluster-wide: NAME_IN_USE while held on another node, free once it goes', async t => {
     const first = await a.client()
     const second = await b.client()
@@ -236,7 +252,7 @@ t.test('cluster core', { skip: hasRedis() ? false : skipReason }, async t => {
     const c = await a.client()
     await c.request('create nic')
     t.equal(await c.request('exchanges'), 'ERR NOT_IN_CLUSTER exchanges is not available in cluster mode yet; see docs/cluster.md')
-    t.equal(await c.request('commit nic 1'), 'ERR NOT_IN_CLUSTER commit is not available in cluster mode yet; see docs/cluster.md')
+    t.equal(await c.request('requeue nic.dlq all'), 'ERR NOT_IN_CLUSTER requeue is not available in cluster mode yet; see docs/cluster.md')
     t.equal(await c.request('sub nic.* '), 'ERR NOT_IN_CLUSTER sub to a wildcard pattern is not available in cluster mode yet; see docs/cluster.md')
     t.equal(await c.request('pub ~alice.x {"msg":1}'), 'ERR UNKNOWN_TOPIC topic ~alice.x does not exist', 'the auth gate hides private topics as on one node')
     t.equal(await c.request('ping'), 'OK PONG')

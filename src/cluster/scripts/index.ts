@@ -180,6 +180,36 @@ return {0, range_done(sub)}
 `
 
 /**
+ * commit: ARGV subscription, consumer, offset. Acks every event delivered and not acked whose offset is at most
+ * `offset`: in flight to this consumer, owed a redelivery or delayed by a nack; never-delivered ones stay.
+ * → {acked, range end (0: not done)}
+ */
+const commit = `
+local sub, consumer, upTo = ARGV[2], ARGV[3], tonumber(ARGV[4])
+local n = 0
+local delivered = redis.call('HKEYS', sk(sub, 'd'))
+for i = 1, #delivered do
+  local off = delivered[i]
+  if tonumber(off) <= upTo then
+    local acked = false
+    if redis.call('ZSCORE', sk(sub, 'if'), off) then
+      if redis.call('HGET', sk(sub, 'o'), off) == consumer then
+        unflight(sub, off)
+        acked = true
+      end
+    elseif redis.call('ZREM', sk(sub, 'q'), off) == 1 or redis.call('ZREM', sk(sub, 'dl'), off) == 1 then
+      acked = true
+    end
+    if acked then
+      redis.call('HDEL', sk(sub, 'd'), off)
+      n = n + 1
+    end
+  end
+end
+return {n, range_done(sub)}
+`
+
+/**
  * nack: ARGV subscription, consumer, id, delayMs, maxDeliveries, isDeadLetterTopic (1|0).
  * → {-1} not in flight | {0, deliveries} given back | {1, offset, deliveries, text} to dead-letter (still in flight: deadLetter moves it)
  */
@@ -411,6 +441,7 @@ export const SCRIPTS = {
   acklinePull: pull,
   acklineAck: ack,
   acklineNack: nack,
+  acklineCommit: commit,
   acklineDeadLetter: deadLetter,
   acklineTouch: touch,
   acklineUnsubscribe: unsubscribe,

@@ -472,6 +472,33 @@ t.test('a replay from=beginning lists what it owes from the segment indexes, rea
   t.same(old.got, first.got, 'the same replay, byte for byte')
 })
 
+t.test('events a replay reads go to the hot cache when another connected subscriber waits for them, and only those', async t => {
+  const dir = tempDir()
+  const cfg: ConfigOverrides = { segmentBytes: 2048 }
+  let tb = await startTestBroker(t, { logDir: dir, ...cfg })
+  const p = await tb.client()
+  await p.request('pub h {"msg":"create"}')
+  const slow = await tb.client()
+  await slow.request('name slow')
+  await slow.request('sub h 1')
+  slow.destroy()
+  for (let i = 0; i < 40; i++) p.send(`pub h {"id":"h${i}","msg":${i}}`)
+  for (let i = 0; i < 40; i++) await p.reply()
+  tb = await restart(t, tb, dir, cfg) // nothing in memory or in the cache now
+  const cache = tb.broker.store.cache
+  const s = await tb.client()
+  await s.request('name slow')
+  t.equal(await s.request('sub h 1'), 'OK subscribed to h (max in flight 1, resumed with 40 pending)')
+  t.match(await s.next(), /"id":"h0"/)
+  t.equal(cache.count, 0, 'its own read is its read-ahead, not cached')
+  // A replay of the whole topic: of what it reads, the events `slow` still waits for (h1..h39) are cached.
+  const r = await tb.client()
+  t.equal(await r.request('sub h 1000 from=beginning'), 'OK subscribed to h (max in flight 1000)')
+  for (let i = 0; i < 41; i++) await r.next()
+  const topic = tb.broker.store.topic('h')!
+  t.same([...topic.cached.keys()].sort((a, b) => a - b), Array.from({ length: 39 }, (_, i) => i + 3), 'offsets 3..41: what slow waits for; not 1 (the topic\'s first event) nor 2 (in flight)')
+})
+
 t.test('after a restart, ids published in the dedupe window are known again (a pub of one is a duplicate); broker-assigned ones need not be', async t => {
   const dir = tempDir()
   let tb = await startTestBroker(t, { logDir: dir })

@@ -493,16 +493,9 @@ export class SegmentLog {
       const next = lines.length > 0 && this.segs.includes(s) ? lines[lines.length - 1].offset + 1 : Math.min(to, s.index.lastOffset) + 1
       return { runs, next }
     }
-    let k = pr.findFrom(from)
-    let next = Math.min(to, s.index.lastOffset) + 1
-    for (; k < pr.count; k++) {
-      const a = Math.max(pr.startAt(k), from)
-      if (a > to) break
-      const b = Math.min(pr.endAt(k), to)
-      runs.push(a, b, pr.priorityAt(k))
-      if (runs.length >= RUNS_PER_CALL * 3 && b < next - 1) { next = b + 1; break }
-    }
-    return { runs, next }
+    const end = Math.min(to, s.index.lastOffset)
+    const next = pr.collect(from, end, RUNS_PER_CALL, runs)
+    return { runs, next: next > end ? end + 1 : next }
   }
 
   /** The first offset whose event was stamped at or after `ms`; nextOffset when there is none. */

@@ -127,6 +127,7 @@ export class PriorityRuns {
     r.count = n
     if (r.size !== count || (n > 0 && next - 1 !== lastOffset)) throw new Error('runs do not match the summary')
     if (n > 0) { r.last = next - 1; r.lastPriority = a[3 * n - 1] }
+    if (n > DENSE_AFTER && r.size < 4 * n) r.toDense() // an active segment read back keeps to about a byte per line
     return r
   }
 

@@ -54,7 +54,11 @@ t.test('priorities mixed event by event: a byte per offset, not 24 per run; the 
   t.same(out, [498, 498, prio(498), 499, 499, prio(499), 501, 501, prio(501), 502, 502, prio(502)], 'offset 500 has no line')
   out.length = 0
   t.equal(r.collect(1, 10000, 3, out), 4, 'at most maxRuns')
-  t.same(PriorityRuns.parse(r.render(1), 1, 10000, 9990).count, r.count, 'saved and read back')
+  const back = PriorityRuns.parse(r.render(1), 1, 10000, 9990)
+  t.same(all(back), expected, 'saved and read back')
+  t.ok(back.byteSize <= 2 * 10000, `read back as a byte per offset too: ${back.byteSize} bytes`)
+  back.note(10001, 3)
+  t.same(all(back).pop(), [10001, 10001, 3], 'and goes on noting lines')
   // A long gap: back to triples (a byte per skipped offset would cost more).
   r.note(20000, 1)
   r.note(20001, 1)

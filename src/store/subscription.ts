@@ -3,8 +3,13 @@ import type { StoredEvent } from './event'
 import { PendingIndex } from './pendingIndex'
 import { READ_SLICE_BYTES, type Topic } from './topic'
 
-/** A delivery read of the segments fetches up to this many owed offsets of one priority (within READ_SLICE_BYTES). */
+/**
+ * A delivery read of the segments fetches up to this many owed offsets of one priority (within READ_SLICE_BYTES),
+ * and at most READ_AHEAD_PER_SLOT per in-flight slot: the read-ahead a subscription holds stays in proportion to
+ * the deliveries it may hold anyway.
+ */
 const READ_AHEAD_EVENTS = 4096
+const READ_AHEAD_PER_SLOT = 4
 /**
  * ... reading over the lines of other priorities between its runs, unless more than this many lie between two runs:
  * skipping a few lines undecoded is cheaper than another read, skipping a long stretch is not.
@@ -262,6 +267,11 @@ export class Subscription {
     if (this.to > 0) this.checkRangeDone()
   }
 
+  /** Events held in the read-ahead now (tests). */
+  get readAheadCount (): number {
+    return this.ahead.length - this.aheadAt
+  }
+
   /** The read-ahead event at `offset`, if held (entries before it are passed over: delivered or no longer owed). */
   private takeAhead (offset: number): StoredEvent | undefined {
     const a = this.ahead
@@ -293,7 +303,8 @@ export class Subscription {
 
   /**
    * Reads the events from `offset` (the next to deliver, not in memory) on:
-   * the next READ_AHEAD_EVENTS offsets owed at its priority, in one
+   * the next offsets owed at its priority (READ_AHEAD_EVENTS, or 4 per
+   * in-flight slot if fewer), in one
    * sequential read of at most READ_SLICE_BYTES (lines of other priorities
    * in between are skipped undecoded), kept as the read-ahead for the pumps
    * that follow (acks free slots a few at a time; each need not read
@@ -305,12 +316,16 @@ export class Subscription {
     this.reading = true
     const p = this.waiting.peekPriority()
     const level = this.waiting.level(p)!
+    const most = Math.min(READ_AHEAD_EVENTS, READ_AHEAD_PER_SLOT * Math.max(1, this.maxInFlight))
     let k = 0
-    for (let n = 0; k < level.runCount - 1; k++) {
+    let n = 0
+    for (; k < level.runCount - 1; k++) {
       n += level.endAt(k) - level.startAt(k) + 1
-      if (n >= READ_AHEAD_EVENTS || level.startAt(k + 1) - level.endAt(k) > READ_OVER_GAP) break
+      if (n >= most || level.startAt(k + 1) - level.endAt(k) > READ_OVER_GAP) break
     }
-    const last = level.endAt(k)
+    if (k === level.runCount - 1) n += level.endAt(k) - level.startAt(k) + 1
+    // The last run taken is cut where the count is reached.
+    const last = n > most ? level.endAt(k) - (n - most) : level.endAt(k)
     // One run: every line of the stretch is wanted. Several: a cursor over a copy of the runs (lines come in offset
     // order; the live runs may change while the read is under way).
     let want: ((o: number) => boolean) | undefined

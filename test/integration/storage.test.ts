@@ -499,6 +499,37 @@ t.test('events a replay reads go to the hot cache when another connected subscri
   t.same([...topic.cached.keys()].sort((a, b) => a - b), Array.from({ length: 39 }, (_, i) => i + 3), 'offsets 3..41: what slow waits for; not 1 (the topic\'s first event) nor 2 (in flight)')
 })
 
+t.test('a backlog read from the segments: the read-ahead a subscription holds is at most 4 events per in-flight slot', async t => {
+  const dir = tempDir()
+  const cfg: ConfigOverrides = { segmentBytes: 4096 }
+  let tb = await startTestBroker(t, { logDir: dir, ...cfg })
+  const p = await tb.client()
+  await p.request('pub b {"msg":"create"}')
+  const w = await tb.client()
+  await w.request('name w')
+  await w.request('sub b 2')
+  w.destroy()
+  for (let i = 0; i < 100; i++) p.send(`pub b {"id":"b${i}","msg":${i}}`)
+  for (let i = 0; i < 100; i++) await p.reply()
+  tb = await restart(t, tb, dir, cfg)
+  const c = await tb.client()
+  await c.request('name w')
+  t.equal(await c.request('sub b 2'), 'OK subscribed to b (max in flight 2, resumed with 100 pending)')
+  const sub = tb.broker.store.topic('b')!.subscriptions.get('w')!
+  const ids: string[] = []
+  let most = 0
+  while (ids.length < 100) {
+    const line = await c.next()
+    if (line.startsWith('OK acked ')) continue
+    most = Math.max(most, sub.readAheadCount)
+    const id = String((JSON.parse(textOf(line)) as { id: string }).id)
+    ids.push(id)
+    c.send(`ack b ${id}`)
+  }
+  t.same(ids, Array.from({ length: 100 }, (_, i) => `b${i}`), 'every event, in order')
+  t.ok(most > 0 && most <= 8, `read-ahead held at most ${most} events (in-flight 2)`)
+})
+
 t.test('after a restart, ids published in the dedupe window are known again (a pub of one is a duplicate); broker-assigned ones need not be', async t => {
   const dir = tempDir()
   let tb = await startTestBroker(t, { logDir: dir })

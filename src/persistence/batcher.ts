@@ -9,7 +9,7 @@ import type { Topic } from '../store/topic'
 import { journalFile, type FsyncPolicy, type Journal } from './journal'
 import { listJournalGens } from './layout'
 import { expiredSegments, retentionFor, type RetentionConfig } from './retention'
-import { ackedRecord, batchMarker, snapshotLines, type SubImage } from './stateCodec'
+import { ackedRecord, batchMarker, deliveredRecord, snapshotLines, type SubImage } from './stateCodec'
 import { topicDirPath, TOPICS_DIR } from './topicDir'
 import { fsyncDir } from './files'
 import { join } from 'node:path'
@@ -45,50 +45,108 @@ export interface BatcherOptions {
   timings?: PersistenceTimings | null
 }
 
+/** Kinds of queued changes (TopicChanges). */
+const TEXT = 0
+const DELIVERED = 1
+const ACKED = 2
+/** A `D` whose event was acked in the same batch: the `A` says all the state log needs. */
+const DROPPED = 3
+
 /**
- * A topic's changes to its named subscriptions since the last batch, as
- * state-log records in the order they happened; consecutive acks of one
- * subscription coalesce into one range record.
+ * A topic's changes to its named subscriptions since the last batch, in the
+ * order they happened, rendered as state-log records when the batch takes
+ * them. Deliveries and acks (one each per event on the named path) are
+ * queued as numbers, not strings; a delivery acked within the same batch is
+ * left out (the state after the batch is the same: an `A` removes the offset
+ * whether or not it was delivered), and one subscription's acks coalesce
+ * into sorted ranges until another kind of record (S, U, C, …) comes. Acks
+ * and deliveries of different offsets commute, so holding acks back past
+ * later deliveries changes nothing.
  */
 export class TopicChanges {
-  private records: string[] = []
+  /** Records carried over from a failed batch: they go first. */
+  private carried: string[] = []
+  private kinds: number[] = []
+  /** The subscription of a D or A, the record of a TEXT. */
+  private names: string[] = []
+  /** D: offset, priority, deliveries; A: first, last, unused. */
+  private a: number[] = []
+  private b: number[] = []
+  private c: number[] = []
+  /** Offset -> index of its latest D in this batch, or -group for an offset acked in ack group `group`. */
+  private lastDelivery = new Map<number, number>()
+  /** Number of the open ack group (from 1). */
+  private group = 1
+  /** The open ack group: one subscription's acked offsets, not yet in order. */
   private ackSub = ''
-  private ackFirst = 0
-  private ackLast = -2
+  private acks: number[] = []
 
   push (record: string): void {
     this.closeAck()
-    this.records.push(record)
+    this.add(TEXT, record, 0, 0, 0)
+  }
+
+  delivered (sub: string, offset: number, priority: number, deliveries: number): void {
+    if (this.acks.length > 0 && this.lastDelivery.get(offset) === -this.group) this.closeAck() // delivered again after its ack: keep the order
+    this.lastDelivery.set(offset, this.kinds.length)
+    this.add(DELIVERED, sub, offset, priority, deliveries)
   }
 
   ack (sub: string, offset: number): void {
-    if (this.ackLast >= 0 && sub === this.ackSub && offset === this.ackLast + 1) {
-      this.ackLast = offset
-      return
-    }
-    this.closeAck()
+    if (this.acks.length > 0 && sub !== this.ackSub) this.closeAck()
     this.ackSub = sub
-    this.ackFirst = this.ackLast = offset
+    const d = this.lastDelivery.get(offset)
+    if (d !== undefined && d >= 0 && this.kinds[d] === DELIVERED && this.names[d] === sub) this.kinds[d] = DROPPED
+    this.lastDelivery.set(offset, -this.group)
+    this.acks.push(offset)
   }
 
-  /** Takes every record so far (the batch's share). */
+  /** Takes every record so far (the batch's share), rendered. */
   take (): string[] {
     this.closeAck()
-    const r = this.records
-    this.records = []
-    return r
+    const out = this.carried
+    this.carried = []
+    const { kinds, names, a, b, c } = this
+    for (let i = 0; i < kinds.length; i++) {
+      const k = kinds[i]
+      if (k === TEXT) out.push(names[i])
+      else if (k === DELIVERED) out.push(deliveredRecord(names[i], a[i], b[i], c[i]))
+      else if (k === ACKED) out.push(ackedRecord(names[i], a[i], b[i]))
+    }
+    this.kinds = []
+    this.names = []
+    this.a = []
+    this.b = []
+    this.c = []
+    this.lastDelivery.clear()
+    return out
   }
 
   /** A failed batch: its records go first next time. */
   putBack (records: string[]): void {
-    this.closeAck()
-    this.records = records.concat(this.records)
+    this.carried = records.concat(this.take())
+  }
+
+  private add (kind: number, name: string, x: number, y: number, z: number): void {
+    this.kinds.push(kind)
+    this.names.push(name)
+    this.a.push(x)
+    this.b.push(y)
+    this.c.push(z)
   }
 
   private closeAck (): void {
-    if (this.ackLast < 0) return
-    this.records.push(ackedRecord(this.ackSub, this.ackFirst, this.ackLast))
-    this.ackLast = -2
+    const acks = this.acks
+    if (acks.length === 0) return
+    if (acks.length > 1) acks.sort((x, y) => x - y)
+    for (let i = 0; i < acks.length;) {
+      let j = i
+      while (j + 1 < acks.length && acks[j + 1] <= acks[j] + 1) j++
+      this.add(ACKED, this.ackSub, acks[i], acks[j], 0)
+      i = j + 1
+    }
+    this.acks = []
+    this.group++ // the group's offsets are now behind whatever follows
   }
 }
 

@@ -14,7 +14,7 @@ import { acquireLock } from './files'
 import { Journal } from './journal'
 import { encodePublishRecord } from './publishRecord'
 import { recover, type RecoveryResult } from './recovery'
-import { committedRecord, deliveredRecord, grantRecord, hookRecord, hookStateRecord, subscribedRecord, unsubscribedRecord } from './stateCodec'
+import { committedRecord, grantRecord, hookRecord, hookStateRecord, subscribedRecord, unsubscribedRecord } from './stateCodec'
 
 /**
  * What makes the store outlive the process (storage v2). Handlers and the
@@ -51,6 +51,7 @@ export class Durability implements StoreObserver {
   readonly recovery: RecoveryResult
   private readonly journal: Journal | null
   private readonly waiting = new Set<Session>()
+  private readonly quotes = new Map<string, string>()
   private readonly log: Logger
   private readonly releaseLock: () => void
 
@@ -155,7 +156,7 @@ export class Durability implements StoreObserver {
   acked (sub: Subscription, offset: number): number {
     if (!sub.named) return 0
     this.batcher.changes(sub.topic).ack(sub.key, offset)
-    return this.journal?.append(`["A",${JSON.stringify(sub.topic.name)},${JSON.stringify(sub.key)},${offset},${offset}]`) ?? 0
+    return this.journal?.append(`["A",${this.quoted(sub.topic.name)},${this.quoted(sub.key)},${offset},${offset}]`) ?? 0
   }
 
   committed (sub: Subscription, upTo: number): number {
@@ -199,7 +200,10 @@ export class Durability implements StoreObserver {
   }
 
   delivered (sub: Subscription, d: Delivery): void {
-    this.record(sub.topic, deliveredRecord(sub.key, d.ev.offset, d.ev.priority, d.deliveries))
+    const ev = d.ev
+    // Queued as numbers (rendered by the batch, left out if acked first); the journal's copy is built here once.
+    this.batcher.changes(sub.topic).delivered(sub.key, ev.offset, ev.priority, d.deliveries)
+    this.journal?.append(`["D",${this.quoted(sub.topic.name)},${this.quoted(sub.key)},${ev.offset},${ev.priority},${d.deliveries}]`)
   }
 
   /** A subscription ended (Topic.unsubscribe): a named one gets its `U` record (a deleted topic ends everything with its X). */
@@ -213,6 +217,17 @@ export class Durability implements StoreObserver {
 
   readFailed (sub: Subscription, err: unknown): void {
     this.log.error({ err, topic: sub.topic.name, subscriber: sub.key }, 'reading events from the segments failed; retrying in a second')
+  }
+
+  /** A topic or subscription name as a JSON string, remembered: the named path quotes the same few names for every event. */
+  private quoted (name: string): string {
+    let q = this.quotes.get(name)
+    if (q === undefined) {
+      if (this.quotes.size >= 4096) this.quotes.clear()
+      q = JSON.stringify(name)
+      this.quotes.set(name, q)
+    }
+    return q
   }
 
   /** A state record: queued for the topic's state log at the next batch, and journaled now (the topic after the kind). */

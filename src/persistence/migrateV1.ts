@@ -152,7 +152,7 @@ async function writeTopic (staging: string, t: V1Topic, created: number, default
       const h = bySeq.get(seqs[k])!
       const offset = k + 1
       offsetOf.set(seqs[k], offset)
-      entries.push({ offset, timestamp: timestampOf(h.json), json: encodeLine(h.json, offset) })
+      entries.push({ offset, timestamp: timestampOf(h.json), priority: h.priority, json: encodeLine(h.json, offset) })
     }
     await segments.append(entries)
   }

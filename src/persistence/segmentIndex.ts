@@ -5,10 +5,17 @@
  * event is found with a binary search and one small positional read, without
  * ever loading the segment. About 24 bytes per 4 KiB of events.
  *
+ * It also keeps the lines' priority runs (PriorityRuns), so a replay lists
+ * what it owes without reading events.
+ *
  * A sealed segment's index is saved beside it as `<first>.index.json` (plain
- * JSON, entries delta-encoded). It is a cache: one that does not match its
- * segment is ignored and the segment scanned again.
+ * JSON, entries and runs delta-encoded). It is a cache: one that does not
+ * match its segment is ignored and the segment scanned again. Version 1 files
+ * (before the runs) are still read: their segments' runs are unknown (null),
+ * and a replay reads those segments' lines instead.
  */
+
+import { PriorityRuns } from './priorityRuns'
 
 export const SEGMENT_SUFFIX = '.jsonl'
 export const INDEX_SUFFIX = '.index.json'
@@ -44,6 +51,13 @@ export class SegmentIndex {
   maxTimestamp = -Infinity
   /** Sparse entries [0, entries). */
   entries = 0
+  /**
+   * The lines' priority runs; null when unknown (a version 1 index file) or
+   * released from memory (`runsSaved`: the index file has them).
+   */
+  runs: PriorityRuns | null = new PriorityRuns()
+  /** The index file holds this segment's runs (written by render, or read by parse). */
+  runsSaved = false
   private offsets: Float64Array
   private positions: Float64Array
   private timestamps: Float64Array
@@ -57,7 +71,8 @@ export class SegmentIndex {
   }
 
   /** Records a whole line written at `position` (the caller writes lines in offset order). */
-  note (offset: number, position: number, timestamp: number, lineBytes: number, interval: number): void {
+  note (offset: number, position: number, timestamp: number, lineBytes: number, interval: number, priority: number): void {
+    this.runs?.note(offset, priority)
     const e = this.entries
     if (e === 0 || position - this.positions[e - 1] >= interval) {
       if (e === this.offsets.length) this.grow()
@@ -123,7 +138,12 @@ export class SegmentIndex {
   }
 
   get byteSize (): number {
-    return this.offsets.byteLength * 3
+    return this.offsets.byteLength * 3 + (this.runs?.byteSize ?? 0)
+  }
+
+  /** A sealed segment whose runs are saved and many: they leave memory (a replay reads them from the index file). */
+  releaseRuns (keepUpTo: number): void {
+    if (this.runs !== null && this.runsSaved && this.runs.count > keepUpTo) this.runs = null
   }
 
   /** The sidecar file's text. */
@@ -137,7 +157,7 @@ export class SegmentIndex {
       po = this.offsets[i]; pp = this.positions[i]; pt = this.timestamps[i]
     }
     return JSON.stringify({
-      version: 1,
+      version: 2,
       firstOffset: this.firstOffset,
       lastOffset: this.lastOffset,
       count: this.count,
@@ -146,13 +166,22 @@ export class SegmentIndex {
       maxTimestamp: this.count > 0 ? this.maxTimestamp : null,
       interval,
       entries: flat,
+      // Unknown runs (a segment indexed by version 1) are left out: readers then read its lines.
+      runs: this.runs?.render(this.firstOffset),
     }) + '\n'
+  }
+
+  /** The runs saved in a sidecar's text (a sealed segment whose runs left memory); throws unless they match this index. */
+  parseRuns (text: string): PriorityRuns {
+    const d = JSON.parse(text) as Record<string, unknown>
+    if (d.firstOffset !== this.firstOffset || d.lastOffset !== this.lastOffset || d.count !== this.count || d.bytes !== this.bytes) throw new Error('index file does not match')
+    return PriorityRuns.parse(d.runs, this.firstOffset, this.lastOffset, this.count)
   }
 
   /** Reads a sidecar; throws when it is not one for this segment (the caller scans instead). */
   static parse (text: string, firstOffset: number): SegmentIndex {
     const d = JSON.parse(text) as Record<string, unknown>
-    if (d.version !== 1) throw new Error('unknown index version')
+    if (d.version !== 1 && d.version !== 2) throw new Error('unknown index version')
     if (d.firstOffset !== firstOffset) throw new Error(`index is for offset ${String(d.firstOffset)}, not ${firstOffset}`)
     const count = d.count as number
     const bytes = d.bytes as number
@@ -184,6 +213,8 @@ export class SegmentIndex {
       ix.minTimestamp = d.minTimestamp as number
       ix.maxTimestamp = d.maxTimestamp as number
     }
+    ix.runs = d.runs === undefined ? null : PriorityRuns.parse(d.runs, firstOffset, lastOffset, count)
+    ix.runsSaved = ix.runs !== null
     return ix
   }
 

@@ -1,4 +1,5 @@
 import { closeSync, fdatasync, fstatSync, ftruncateSync, mkdirSync, openSync, read, readdirSync, readFileSync, readSync, renameSync, unlinkSync, write, writeFileSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from '../log'
 import { fsyncDir, moveAside } from './files'
@@ -7,10 +8,11 @@ import { FileCache, sharedFileCache } from './fileCache'
 import { decodeLine, lineProblem, type SegmentLine } from './segmentCodec'
 import { SegmentIndex, indexFileName, parseSegmentFileName, segmentFileName } from './segmentIndex'
 
-/** What the log needs of an event to append it: its stored line (the codec's format, no newline), offset and timestamp. */
+/** What the log needs of an event to append it: its stored line (the codec's format, no newline), offset, timestamp and priority. */
 export interface LogEntry {
   readonly offset: number
   readonly timestamp: number
+  readonly priority: number
   readonly json: string
 }
 
@@ -50,7 +52,7 @@ interface Chunk {
   created: boolean
   startPos: number
   buf: Buffer
-  /** offset, position, timestamp, bytes of each line: noted in the index once the write succeeded, so reads never see it early. */
+  /** offset, position, timestamp, bytes, priority of each line (NOTE numbers each): noted in the index once the write succeeded, so reads never see it early. */
   notes: Float64Array
 }
 
@@ -60,6 +62,9 @@ interface Chunk {
  * in that format is always decoded, so damage is still found.
  */
 export type LineFilter = (buf: Buffer, start: number, end: number) => boolean
+
+/** Offsets a range read should return (judged from the line's trailing offset before decoding it); the others are skipped. */
+export type OffsetFilter = (offset: number) => boolean
 
 /** How a read of one segment ended. */
 const Read = { Done: 0, Budget: 1, SegmentEnd: 2, Damaged: 3 } as const
@@ -75,6 +80,12 @@ function nextTurn (): Promise<void> {
   return new Promise(resolve => setImmediate(resolve))
 }
 const RANGE_CHUNK = 256 * 1024
+/** Numbers per line in a Chunk's notes. */
+const NOTE = 5
+/** A sealed segment keeps its priority runs in memory up to this many (24 bytes each); more are read from its index file when a replay needs them. */
+const RUNS_KEPT = 4096
+/** Runs handed out per listRuns call at most (a replay lists a mixed-priority segment in slices, yielding between them). */
+const RUNS_PER_CALL = 65536
 
 /**
  * One topic's events in storage v2: append-only JSON Lines segments
@@ -204,7 +215,7 @@ export class SegmentLog {
       const active = this.segs[this.segs.length - 1]
       if (active === undefined || active.index.count === 0) return
       this.createSegment(this.next)
-      this.writeIndex(active)
+      this.writeIndex(active, true)
       if (this.policy !== 'off') await fsyncDir(this.dir)
     })
   }
@@ -230,7 +241,7 @@ export class SegmentLog {
   close (): Promise<void> {
     return this.enqueue(async () => {
       const active = this.segs[this.segs.length - 1]
-      if (active !== undefined && active.index.count > 0) this.writeIndex(active)
+      if (active !== undefined && active.index.count > 0) this.writeIndex(active, false)
       for (const s of this.segs) this.files.forget(s.file)
     })
   }
@@ -272,11 +283,11 @@ export class SegmentLog {
     }
     for (const c of chunks) {
       const n = c.notes
-      for (let k = 0; k < n.length; k += 4) c.seg.index.note(n[k], n[k + 1], n[k + 2], n[k + 3], this.interval)
+      for (let k = 0; k < n.length; k += NOTE) c.seg.index.note(n[k], n[k + 1], n[k + 2], n[k + 3], this.interval, n[k + 4])
       if (c.created) this.segs.push(c.seg)
     }
     this.next = entries[entries.length - 1].offset + 1
-    for (let k = 0; k < chunks.length - 1; k++) this.writeIndex(chunks[k].seg) // sealed by this append
+    for (let k = 0; k < chunks.length - 1; k++) this.writeIndex(chunks[k].seg, true) // sealed by this append
   }
 
   /** Splits an append into per-segment buffers, yielding to the event loop every few thousand lines (a big batch never blocks it long). */
@@ -290,7 +301,7 @@ export class SegmentLog {
       seg = undefined
     }
     if (seg === undefined) { seg = this.newSegment(entries[0].offset); created = true }
-    const notes = new Float64Array(entries.length * 4)
+    const notes = new Float64Array(entries.length * NOTE)
     let from = 0 // first entry of the current chunk
     let startPos = seg.index.bytes
     let size = 0
@@ -302,7 +313,7 @@ export class SegmentLog {
         buf[at++] = 0x0a
         if ((i & YIELD_LINES) === YIELD_LINES) await nextTurn()
       }
-      chunks.push({ seg: seg!, created, startPos, buf, notes: notes.subarray(from * 4, to * 4) })
+      chunks.push({ seg: seg!, created, startPos, buf, notes: notes.subarray(from * NOTE, to * NOTE) })
     }
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]
@@ -318,10 +329,12 @@ export class SegmentLog {
         size = 0
         pos = 0
       }
-      notes[4 * i] = e.offset
-      notes[4 * i + 1] = pos
-      notes[4 * i + 2] = e.timestamp
-      notes[4 * i + 3] = len
+      const k = NOTE * i
+      notes[k] = e.offset
+      notes[k + 1] = pos
+      notes[k + 2] = e.timestamp
+      notes[k + 3] = len
+      notes[k + 4] = e.priority
       size += len
     }
     await flush(entries.length)
@@ -397,12 +410,17 @@ export class SegmentLog {
     return join(this.dir, indexFileName(s.index.firstOffset))
   }
 
-  /** Saves a segment's index (a cache: not synced; a torn or stale one is detected and rebuilt). */
-  private writeIndex (s: Segment): void {
+  /**
+   * Saves a segment's index (a cache: not synced; a torn or stale one is
+   * detected and rebuilt). A sealed segment's many runs then leave memory.
+   */
+  private writeIndex (s: Segment, sealed: boolean): void {
     const path = this.indexPath(s)
     try {
       writeFileSync(path + '.tmp', s.index.render(this.interval))
       renameSync(path + '.tmp', path)
+      if (s.index.runs !== null) s.index.runsSaved = true
+      if (sealed) s.index.releaseRuns(RUNS_KEPT)
     } catch (err) {
       this.log.warn({ err, file: path }, 'could not save a segment index; it will be rebuilt at the next start')
     }
@@ -419,11 +437,12 @@ export class SegmentLog {
   /**
    * Events with offsets in [from, to], in order, from as many segments as
    * needed, stopping once about `maxBytes` have been read (at least one event
-   * is returned when there is one). Offsets not retained are skipped.
+   * is returned when there is one). Offsets not retained are skipped, and
+   * so are those `want` refuses (without decoding them).
    */
-  async readRange (from: number, to: number, maxBytes: number, skip?: LineFilter): Promise<SegmentLine[]> {
+  async readRange (from: number, to: number, maxBytes: number, skip?: LineFilter, want?: OffsetFilter): Promise<SegmentLine[]> {
     const out: SegmentLine[] = []
-    const budget = { left: maxBytes, skip }
+    const budget = { left: maxBytes, skip, want }
     let i = this.segmentFor(from)
     while (i < this.segs.length) {
       const s = this.segs[i]
@@ -441,6 +460,42 @@ export class SegmentLog {
       i++
     }
     return out
+  }
+
+  /**
+   * The stored offsets in [from, to] as runs of one priority, without
+   * reading events: `[start, end, priority]` triples in offset order, from
+   * the index of one segment per call (and at most RUNS_PER_CALL runs);
+   * `next` is the offset to carry on from (past `to` when done). A sealed
+   * segment's runs come from memory or its index file; a segment whose runs
+   * are unknown (indexed before they were kept) has its lines read instead.
+   */
+  async listRuns (from: number, to: number): Promise<{ runs: number[], next: number }> {
+    const runs: number[] = []
+    let i = this.segmentFor(from)
+    while (i < this.segs.length && (this.segs[i].index.count === 0 || this.segs[i].index.lastOffset < from)) i++
+    const s = this.segs[i]
+    if (s === undefined || s.index.firstOffset > to) return { runs, next: to + 1 }
+    let pr = s.index.runs
+    if (pr === null && s.index.runsSaved) {
+      try {
+        pr = s.index.parseRuns(await readFile(this.indexPath(s), 'utf8'))
+      } catch { /* gone or stale: read the lines */ }
+      if (!this.segs.includes(s)) return { runs, next: from } // moved aside meanwhile: the caller asks again
+    }
+    if (pr === null) {
+      const lines = await this.readRange(from, Math.min(to, s.index.lastOffset), RANGE_CHUNK)
+      for (const l of lines) {
+        const n = runs.length
+        if (n > 0 && runs[n - 2] === l.offset - 1 && runs[n - 1] === l.priority) runs[n - 2] = l.offset
+        else runs.push(l.offset, l.offset, l.priority)
+      }
+      const next = lines.length > 0 && this.segs.includes(s) ? lines[lines.length - 1].offset + 1 : Math.min(to, s.index.lastOffset) + 1
+      return { runs, next }
+    }
+    const end = Math.min(to, s.index.lastOffset)
+    const next = pr.collect(from, end, RUNS_PER_CALL, runs)
+    return { runs, next: next > end ? end + 1 : next }
   }
 
   /** The first offset whose event was stamped at or after `ms`; nextOffset when there is none. */
@@ -547,14 +602,14 @@ export class SegmentLog {
   }
 
   /** Reads the lines of `s` in [from, to] into out, from the index position for `from`. */
-  private async readFrom (s: Segment, from: number, to: number, budget: { left: number, skip?: LineFilter }, out: SegmentLine[]): Promise<Read> {
+  private async readFrom (s: Segment, from: number, to: number, budget: { left: number, skip?: LineFilter, want?: OffsetFilter }, out: SegmentLine[]): Promise<Read> {
     let pos = s.index.floorPosition(from)
     // About the bytes [from, to] spans (the index places `to`'s line within an interval of its entry), not a
     // whole chunk: a delivery read of a few events then reads a few KiB. A longer line just takes another read.
     const span = to >= s.index.lastOffset ? s.index.bytes - pos : s.index.floorPosition(to) - pos + this.interval * 2
     const want = budget.left <= 0 ? this.interval * 2 : Math.min(RANGE_CHUNK, budget.left + this.interval, Math.max(span, this.interval))
     while (pos < s.index.bytes) {
-      const r = await this.readLines(s, pos, want, from, to, budget.skip)
+      const r = await this.readLines(s, pos, want, from, to, budget.skip, budget.want)
       if (r.lines === null) return Read.Damaged
       budget.left -= r.end - pos
       pos = r.end
@@ -575,7 +630,7 @@ export class SegmentLog {
    * first line above `stopAbove`. lines is null when a line was damaged: the
    * segment has been moved aside.
    */
-  private async readLines (s: Segment, pos: number, want: number, skipBelow = -1, stopAbove = Infinity, skip?: LineFilter): Promise<{ lines: SegmentLine[] | null, end: number, past?: boolean }> {
+  private async readLines (s: Segment, pos: number, want: number, skipBelow = -1, stopAbove = Infinity, skip?: LineFilter, wanted?: OffsetFilter): Promise<{ lines: SegmentLine[] | null, end: number, past?: boolean }> {
     const limit = s.index.bytes
     let size = Math.min(want, limit - pos)
     for (;;) {
@@ -594,7 +649,7 @@ export class SegmentLog {
       while (nl !== -1) {
         const quick = skipBelow < 0 ? -1 : tailOffset(buf, start, nl)
         if (quick > stopAbove) return { lines, end: pos + start, past: true } // past the range: no need to decode the rest
-        if ((quick < 0 || quick >= skipBelow) && (skip === undefined || quick < 0 || !skip(buf, start, nl))) {
+        if ((quick < 0 || quick >= skipBelow) && (quick < 0 || ((skip === undefined || !skip(buf, start, nl)) && (wanted === undefined || wanted(quick))))) {
           const text = buf.toString('utf8', start, nl)
           const line = decodeLine(text)
           if (line === null) {
@@ -714,8 +769,8 @@ export class SegmentLog {
     if (from < size) {
       const problem = this.scan(seg, from, size, laterHaveData)
       if (problem !== null) return problem
-      if (laterHaveData && seg.index.count > 0) this.writeIndex(seg) // sealed: the next start needs no scan
-    }
+      if (laterHaveData && seg.index.count > 0) this.writeIndex(seg, true) // sealed: the next start needs no scan
+    } else if (laterHaveData) seg.index.releaseRuns(RUNS_KEPT)
     return null
   }
 
@@ -754,7 +809,7 @@ export class SegmentLog {
           } else if (cutAt >= 0) {
             return `line at byte ${cutAt}: ${why}; good lines follow it`
           } else {
-            seg.index.note(line!.offset, pos + start, line!.timestamp, nl - start + 1, this.interval)
+            seg.index.note(line!.offset, pos + start, line!.timestamp, nl - start + 1, this.interval, line!.priority)
           }
           start = nl + 1
           nl = view.indexOf(0x0a, start)

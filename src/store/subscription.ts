@@ -3,6 +3,19 @@ import type { StoredEvent } from './event'
 import { PendingIndex } from './pendingIndex'
 import { READ_SLICE_BYTES, type Topic } from './topic'
 
+/**
+ * A delivery read of the segments fetches up to this many owed offsets of one priority (within READ_SLICE_BYTES),
+ * and at most READ_AHEAD_PER_SLOT per in-flight slot: the read-ahead a subscription holds stays in proportion to
+ * the deliveries it may hold anyway.
+ */
+const READ_AHEAD_EVENTS = 4096
+const READ_AHEAD_PER_SLOT = 4
+/**
+ * ... reading over the lines of other priorities between its runs, unless more than this many lie between two runs:
+ * skipping a few lines undecoded is cheaper than another read, skipping a long stretch is not.
+ */
+const READ_OVER_GAP = 64
+
 /** Where a subscription's deliveries go. Implemented by a connection; the store never sees sockets. */
 export interface DeliverySink {
   /** False while the client is not draining its socket: deliveries wait in the queue. */
@@ -130,8 +143,14 @@ export class Subscription {
   private delayed: Delivery[] = []
   /** A read of the segments is under way (at most one at a time). */
   private reading = false
-  /** Events the last read brought, for the pump that follows it (the cache may be too small to keep them). */
-  private readAhead: Map<number, StoredEvent> | null = null
+  /**
+   * Events the last read of the segments brought, in offset order, from
+   * `aheadAt`: the next deliveries of a backlog or replay, read in one large
+   * sequential chunk (at most READ_SLICE_BYTES) and kept here, not in the
+   * shared hot cache.
+   */
+  private ahead: StoredEvent[] = []
+  private aheadAt = 0
 
   constructor (topic: Topic, key: string, named: boolean, maxInFlight: number, ackTimeoutMs: number, start = topic.nextOffset, to = 0) {
     this.topic = topic
@@ -235,7 +254,7 @@ export class Subscription {
       } else {
         const offset = this.waiting.peek()
         if (offset < 0) break
-        const ev = this.topic.eventAt(offset) ?? this.readAhead?.get(offset)
+        const ev = this.topic.eventAt(offset) ?? this.takeAhead(offset)
         if (ev === undefined) { this.read(offset); break }
         if (this.inFlight.has(ev.key)) break
         this.waiting.shift()
@@ -248,6 +267,34 @@ export class Subscription {
     if (this.to > 0) this.checkRangeDone()
   }
 
+  /** Events held in the read-ahead now (tests). */
+  get readAheadCount (): number {
+    return this.ahead.length - this.aheadAt
+  }
+
+  /** The read-ahead event at `offset`, if held (entries before it are passed over: delivered or no longer owed). */
+  private takeAhead (offset: number): StoredEvent | undefined {
+    const a = this.ahead
+    let i = this.aheadAt
+    if (i >= a.length) return undefined
+    if (a[i].offset !== offset) {
+      // Another priority came first, or offsets left the queue: search forward, and drop the read-ahead once it is behind.
+      if (offset > a[a.length - 1].offset) { this.ahead = []; this.aheadAt = 0; return undefined }
+      let lo = i
+      let hi = a.length - 1
+      while (lo <= hi) {
+        const mid = (lo + hi) >>> 1
+        if (a[mid].offset < offset) lo = mid + 1
+        else hi = mid - 1
+      }
+      if (lo >= a.length || a[lo].offset !== offset) return undefined
+      i = lo
+    }
+    this.aheadAt = i + 1
+    if (i + 1 === a.length) { this.ahead = []; this.aheadAt = 0 }
+    return a[i]
+  }
+
   private send (sink: DeliverySink, d: Delivery): void {
     this.inFlight.set(d.ev.key, d)
     if (this.named) this.topic.observer?.delivered(this, d)
@@ -256,30 +303,53 @@ export class Subscription {
 
   /**
    * Reads the events from `offset` (the next to deliver, not in memory) on:
-   * as many of its priority run as there are free slots, one read at a time;
-   * then pumps again. Offsets the segments no longer hold (a damaged segment
-   * was moved aside) are dropped from the queue.
+   * the next offsets owed at its priority (READ_AHEAD_EVENTS, or 4 per
+   * in-flight slot if fewer), in one
+   * sequential read of at most READ_SLICE_BYTES (lines of other priorities
+   * in between are skipped undecoded), kept as the read-ahead for the pumps
+   * that follow (acks free slots a few at a time; each need not read
+   * again); then pumps. Offsets the segments no longer hold (a damaged
+   * segment was moved aside) are dropped from the queue.
    */
   private read (offset: number): void {
     if (this.reading) return
     this.reading = true
     const p = this.waiting.peekPriority()
     const level = this.waiting.level(p)!
-    const free = Math.max(1, this.maxInFlight - this.inFlight.size)
-    const last = Math.min(level.endAt(0), offset + free - 1)
-    this.topic.readEvents(offset, last, READ_SLICE_BYTES).then(events => {
+    const most = Math.min(READ_AHEAD_EVENTS, READ_AHEAD_PER_SLOT * Math.max(1, this.maxInFlight))
+    let k = 0
+    let n = 0
+    for (; k < level.runCount - 1; k++) {
+      n += level.endAt(k) - level.startAt(k) + 1
+      if (n >= most || level.startAt(k + 1) - level.endAt(k) > READ_OVER_GAP) break
+    }
+    if (k === level.runCount - 1) n += level.endAt(k) - level.startAt(k) + 1
+    // The last run taken is cut where the count is reached.
+    const last = n > most ? level.endAt(k) - (n - most) : level.endAt(k)
+    // One run: every line of the stretch is wanted. Several: a cursor over a copy of the runs (lines come in offset
+    // order; the live runs may change while the read is under way).
+    let want: ((o: number) => boolean) | undefined
+    if (k > 0) {
+      const runs = new Float64Array(2 * (k + 1))
+      for (let i = 0; i <= k; i++) { runs[2 * i] = level.startAt(i); runs[2 * i + 1] = level.endAt(i) }
+      let r = 0
+      want = (o) => {
+        while (r < k && runs[2 * r + 1] < o) r++
+        return o >= runs[2 * r] && o <= runs[2 * r + 1]
+      }
+    }
+    this.topic.readEvents(offset, last, READ_SLICE_BYTES, want).then(events => {
       this.reading = false
       if (this.ended) return
-      this.topic.remember(events)
+      this.topic.rememberFor(this, events)
       // Whatever of [offset, first returned) the read did not bring is gone from the segments.
       const upTo = events.length > 0 ? events[0].offset - 1 : last
       let lost = 0
       for (let o = offset; o <= upTo; o++) if (this.waiting.remove(o, p)) lost++
       if (lost > 0) this.topic.lost(this, offset, upTo, lost)
-      this.readAhead = new Map()
-      for (const ev of events) this.readAhead.set(ev.offset, ev)
+      this.ahead = events
+      this.aheadAt = 0
       this.pump()
-      this.readAhead = null
       this.checkRangeDone()
     }, (err: unknown) => {
       this.reading = false
@@ -290,9 +360,10 @@ export class Subscription {
 
   /**
    * A replay: lists the offsets owed from `start` to the topic's end from the
-   * segments (offsets and priorities, 256 KiB at a time), then the events
-   * still in memory, and only then starts delivering, so the whole range is
-   * ordered by priority. New events are left to the listing until it ends.
+   * segments' indexes (runs of offsets by priority, no event read; see
+   * SegmentLog.listRuns), then the events still in memory, and only then
+   * starts delivering, so the whole range is ordered by priority. New events
+   * are left to the listing until it ends.
    */
   listPast (): void {
     this.listFrom = this.start
@@ -311,17 +382,17 @@ export class Subscription {
       const end = this.to > 0 ? this.to : Infinity
       const log = this.topic.log
       if (log !== null && this.listFrom <= log.lastOffset && this.listFrom <= end) {
-        let events: StoredEvent[]
+        let listed: { runs: number[], next: number }
         try {
-          events = await this.topic.readEvents(this.listFrom, Math.min(end, log.lastOffset), READ_SLICE_BYTES)
+          listed = await log.listRuns(this.listFrom, Math.min(end, log.lastOffset))
         } catch (err) {
           if (!this.ended) this.topic.readFailed(this, err)
           return
         }
         if (this.ended) return
-        const stop = Math.min(end, log.lastOffset)
-        for (const ev of events) if (ev.offset <= end) this.waiting.add(ev.offset, ev.priority)
-        this.listFrom = events.length > 0 ? events[events.length - 1].offset + 1 : stop + 1
+        const r = listed.runs
+        for (let k = 0; k < r.length; k += 3) this.waiting.addRange(r[k], r[k + 1], r[k + 2])
+        this.listFrom = Math.max(this.listFrom, listed.next)
         continue
       }
       // The rest is in memory: list it in this same turn, so no publish slips between.
@@ -542,6 +613,8 @@ export class Subscription {
     this.redeliver = []
     this.delayed = []
     this.waiting = new PendingIndex()
+    this.ahead = []
+    this.aheadAt = 0
     this.atMostOnce?.clear()
     this.listFrom = -1
     this.topic.owedStale = true

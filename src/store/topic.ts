@@ -44,7 +44,10 @@ export interface StoredEventLog {
   readonly count: number
   /** Bytes retained. */
   readonly bytes: number
-  readRange: (from: number, to: number, maxBytes: number) => Promise<SegmentLine[]>
+  /** `want`: only offsets it accepts are returned (the others are skipped without decoding). */
+  readRange: (from: number, to: number, maxBytes: number, skip?: undefined, want?: (offset: number) => boolean) => Promise<SegmentLine[]>
+  /** The stored offsets in [from, to] as `[start, end, priority]` runs, a slice at a time, without reading events (SegmentLog.listRuns). */
+  listRuns: (from: number, to: number) => Promise<{ runs: number[], next: number }>
   /** Bytes of the stored events from `offset` on (an estimate inside a segment). */
   bytesFrom: (offset: number) => number
   /** The first stored offset stamped at or after `ms` (lastOffset + 1 when none); reads a little of one segment. */
@@ -342,20 +345,21 @@ export class Topic {
   /**
    * Events with offsets in [from, to], in order, about `maxBytes` at most
    * (at least one when there is one): from the segments as far as they go,
-   * else from memory. Offsets not retained are skipped.
+   * else from memory. Offsets not retained are skipped, and those `want`
+   * refuses.
    */
-  async readEvents (from: number, to: number, maxBytes = READ_SLICE_BYTES): Promise<StoredEvent[]> {
+  async readEvents (from: number, to: number, maxBytes = READ_SLICE_BYTES, want?: (offset: number) => boolean): Promise<StoredEvent[]> {
     const out: StoredEvent[] = []
     const log = this.log
     if (log !== null && from <= log.lastOffset) {
-      const lines = await log.readRange(from, Math.min(to, log.lastOffset), maxBytes)
+      const lines = await log.readRange(from, Math.min(to, log.lastOffset), maxBytes, undefined, want)
       for (const l of lines) out.push(this.eventAt(l.offset) ?? storedEventOf(l))
       return out
     }
     for (let i = this.head; i < this.unflushed.length; i++) {
       const ev = this.unflushed[i]
       if (ev.offset > to) break
-      if (ev.offset >= from) out.push(ev)
+      if (ev.offset >= from && (want === undefined || want(ev.offset))) out.push(ev)
     }
     return out
   }
@@ -388,11 +392,18 @@ export class Topic {
     return out
   }
 
-  /** Puts events just read from the segments in the hot cache (other subscribers may want them too). */
-  remember (events: readonly StoredEvent[]): void {
+  /**
+   * Events `reader` just read from the segments go in the hot cache when
+   * another connected subscriber waits for them (it will want them soon);
+   * a lone replay keeps its reads to itself and leaves the cache alone.
+   */
+  rememberFor (reader: Subscription, events: readonly StoredEvent[]): void {
     const cache = this.cache
-    if (cache === null || this.deleted) return
-    for (const ev of events) cache.put(this.cached, ev)
+    if (cache === null || this.deleted || events.length === 0 || this.subscriptions.size < 2) return
+    for (const s of this.subscriptions.values()) {
+      if (s === reader || s.sink === null || (s.waiting.size === 0 && s.listFrom < 0)) continue
+      for (const ev of events) if (s.listFrom >= 0 ? ev.offset >= s.listFrom || s.waiting.has(ev.offset) : s.waiting.has(ev.offset)) cache.put(this.cached, ev)
+    }
   }
 
   // --- the batcher's side ---

@@ -23,18 +23,12 @@
 //    (the restart serves sub), and VmRSS / VmHWM (peak) after.
 // Everything it spawns is killed on exit; a watchdog ends the run after
 // --limit seconds. The temporary directory is removed unless --keep.
-import { execFileSync, spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join, resolve } from 'node:path'
+import { flag, noHttpArgs, option, root, spawnListening, tempDirs, watchdog } from './lib.mjs'
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
-function option (name, fallback) {
-  const i = process.argv.indexOf(`--${name}`)
-  return i === -1 ? fallback : process.argv[i + 1]
-}
 const N = Number(option('events', '1000000'))
 const RATE = Number(option('rate', '10'))
 const SECONDS = Number(option('seconds', '30'))
@@ -43,43 +37,17 @@ const CLI = resolve(option('cli', join(root, 'dist', 'cli.js')))
 const FSYNC = option('fsync', 'always')
 const RESTARTS = Number(option('restarts', '1'))
 const LIMIT = Number(option('limit', '900'))
-const KEEP = process.argv.includes('--keep')
+const KEEP = flag('keep')
 const DIR = mkdtempSync(join(tmpdir(), 'ackline-backlog-'))
 const LOGS = join(DIR, 'logs')
-const children = new Set()
-const watchdog = setTimeout(() => { console.error(`watchdog: stopping after ${LIMIT} s`); cleanup(); process.exit(3) }, LIMIT * 1000)
-watchdog.unref()
-function cleanup () {
-  for (const c of children) { try { c.kill('SIGKILL') } catch {} }
-  if (!KEEP) rmSync(DIR, { recursive: true, force: true })
-}
-process.on('exit', cleanup)
-process.on('SIGINT', () => process.exit(130))
+if (!KEEP) tempDirs.add(DIR)
+watchdog(LIMIT)
 
 writeFileSync(join(DIR, 'cfg.json'), JSON.stringify({ fsync: FSYNC, maxPendingPerSubscriber: 2 * N + 100000, maxPendingBytes: Math.max(1 << 30, N * 400), logLevel: 'warn', ...(option('cache', null) !== null ? { eventCacheBytes: Number(option('cache', '0')) } : {}) }))
 
-/** `--no-http-port` if this build has the HTTP listener (on by default on the fixed port 8080, which another broker or test may hold). */
-function noHttpArgs (cli) {
-  return execFileSync(process.execPath, [cli, 'start', '--help'], { encoding: 'utf8' }).includes('--no-http-port') ? ['--no-http-port'] : []
-}
 const NO_HTTP = noHttpArgs(CLI)
 function start () {
-  const t0 = performance.now()
-  const child = spawn(process.execPath, [CLI, 'start', '--port', '0', '--log-dir', LOGS, '--config', join(DIR, 'cfg.json'), ...NO_HTTP], { stdio: ['ignore', 'pipe', 'pipe'] })
-  children.add(child)
-  let out = ''
-  let err = ''
-  child.stderr.setEncoding('utf8').on('data', s => { err += s })
-  const exited = new Promise(resolve => child.on('exit', code => { children.delete(child); resolve(code) }))
-  const listening = new Promise((resolve, reject) => {
-    child.stdout.setEncoding('utf8').on('data', s => {
-      out += s
-      const m = /listening on [^:\s]+:(\d+)/.exec(out)
-      if (m !== null) resolve({ port: Number(m[1]), ms: performance.now() - t0 })
-    })
-    child.on('exit', () => reject(new Error(`broker exited: ${err}`)))
-  })
-  return { child, listening, exited, stderr: () => err }
+  return spawnListening([CLI, 'start', '--port', '0', '--log-dir', LOGS, '--config', join(DIR, 'cfg.json'), ...NO_HTTP])
 }
 
 function client (port) {
@@ -230,5 +198,4 @@ for (let r = 0; r < RESTARTS; r++) {
 }
 current.child.kill('SIGTERM')
 await current.exited
-clearTimeout(watchdog)
 process.exit(0)

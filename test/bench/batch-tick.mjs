@@ -31,14 +31,9 @@ import { createRequire } from 'node:module'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join, resolve } from 'node:path'
+import { median, option, root } from './lib.mjs'
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
-function option (name, fallback) {
-  const i = process.argv.indexOf(`--${name}`)
-  return i === -1 ? fallback : process.argv[i + 1]
-}
 const TOPICS = Number(option('topics', '10000'))
 const CHANGED = Number(option('changed', '10'))
 const TICKS = Number(option('ticks', '9'))
@@ -54,7 +49,6 @@ function cpuMs () {
   const u = process.cpuUsage()
   return (u.user + u.system) / 1000
 }
-const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor((s.length - 1) / 2)] }
 const dir = mkdtempSync(join(tmpdir(), 'ackline-batch-tick-'))
 let broker
 try {

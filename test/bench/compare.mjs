@@ -18,18 +18,13 @@
 // publish-to-OK p50/p99, and the broker's CPU time per event from
 // /proc/<pid>/stat, the steadier figure on a shared machine). Brokers are stopped by pid; a watchdog ends the run
 // after --limit seconds.
-import { spawn, execFile, execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { execFile } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
+import { cpuMsOf, median, noHttpArgs, option, root, spawnListening, tempDirs, watchdog } from './lib.mjs'
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
-function option (name, fallback) {
-  const i = process.argv.indexOf(`--${name}`)
-  return i === -1 ? fallback : process.argv[i + 1]
-}
 const BASE = option('base', null)
 const HEAD = resolve(option('head', join(root, 'dist', 'cli.js')))
 const REPEATS = Number(option('repeats', '3'))
@@ -40,42 +35,21 @@ if (BASE === null) {
   process.exit(2)
 }
 const run = promisify(execFile)
-const children = new Set()
-const dirs = new Set()
-const watchdog = setTimeout(() => { console.error(`watchdog: stopping after ${LIMIT} s`); process.exit(3) }, LIMIT * 1000)
-watchdog.unref()
-process.on('exit', () => {
-  for (const c of children) { try { c.kill('SIGKILL') } catch {} }
-  for (const d of dirs) rmSync(d, { recursive: true, force: true })
-})
+watchdog(LIMIT)
 
-/** `--no-http-port` if this build has the HTTP listener (on by default on the fixed port 8080, which another broker or test may hold). */
-function noHttpArgs (cli) {
-  return execFileSync(process.execPath, [cli, 'start', '--help'], { encoding: 'utf8' }).includes('--no-http-port') ? ['--no-http-port'] : []
-}
 async function broker (cli) {
   const dir = mkdtempSync(join(tmpdir(), 'ackline-compare-'))
-  dirs.add(dir)
-  const child = spawn(process.execPath, [cli, 'start', '--port', '0', '--log-dir', join(dir, 'logs'), '--log-level', 'warn', ...noHttp.get(cli)], { stdio: ['ignore', 'pipe', 'inherit'] })
-  children.add(child)
-  let out = ''
-  const port = await new Promise((resolve, reject) => {
-    child.stdout.setEncoding('utf8').on('data', s => {
-      out += s
-      const m = /listening on [^:\s]+:(\d+)/.exec(out)
-      if (m !== null) resolve(Number(m[1]))
-    })
-    child.on('exit', () => reject(new Error(`broker ${cli} exited`)))
-  })
+  tempDirs.add(dir)
+  const b = spawnListening([cli, 'start', '--port', '0', '--log-dir', join(dir, 'logs'), '--log-level', 'warn', ...noHttp.get(cli)], { inheritStderr: true })
+  const { port } = await b.listening
   return {
     port,
-    cpuMs: () => { const f = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' '); return (Number(f[11]) + Number(f[12])) * 10 },
+    cpuMs: () => cpuMsOf(b.child.pid),
     stop: async () => {
-      child.kill('SIGTERM')
-      await new Promise(resolve => child.once('exit', resolve))
-      children.delete(child)
+      b.child.kill('SIGTERM')
+      await b.exited
       rmSync(dir, { recursive: true, force: true })
-      dirs.delete(dir)
+      tempDirs.delete(dir)
     },
   }
 }
@@ -89,7 +63,6 @@ async function bench (port, named) {
   return { delivered: r.rates.delivered, p50: r.latencyMs.p50, p99: r.latencyMs.p99, c50: r.confirmLatencyMs.p50, c99: r.confirmLatencyMs.p99 }
 }
 
-const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor((s.length - 1) / 2)] }
 const noHttp = new Map([[BASE, noHttpArgs(BASE)], [HEAD, noHttpArgs(HEAD)]])
 const results = { base: { W2: [], W3: [] }, head: { W2: [], W3: [] } }
 console.log(`compare: base ${BASE}, head ${HEAD}, ${REPEATS} repeats, ${MESSAGES} events, fsync always`)
@@ -113,5 +86,4 @@ for (const w of ['W2', 'W3']) {
     console.log(`| ${w} | ${label} | ${median(xs.map(x => x.delivered)).toFixed(0)} | ${median(xs.map(x => x.p50)).toFixed(1)} | ${median(xs.map(x => x.p99)).toFixed(1)} | ${median(xs.map(x => x.c50)).toFixed(1)} | ${median(xs.map(x => x.c99)).toFixed(1)} | ${median(xs.map(x => x.cpuUs)).toFixed(1)} |`)
   }
 }
-clearTimeout(watchdog)
 process.exit(0)

@@ -14,19 +14,14 @@
 // are not used here: on a 2-core machine their own rendering would take the
 // CPU the broker needs and measure the browsers, not the broker. Reported per
 // run: delivered ev/s and the broker's CPU time per event (/proc/<pid>/stat).
-import { spawn, execFile } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { request } from 'node:http'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { cpuMsOf, flag, median, option, root, spawnListening, tempDirs } from './lib.mjs'
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
-function option (name, fallback) {
-  const i = process.argv.indexOf(`--${name}`)
-  return i === -1 ? fallback : process.argv[i + 1]
-}
 const DASHBOARDS = Number(option('dashboards', '10'))
 const IDLE_SECONDS = Number(option('idle-seconds', '20'))
 const TOPICS = Number(option('topics', '100'))
@@ -34,37 +29,22 @@ const REPEATS = Number(option('repeats', '3'))
 const MESSAGES = option('messages', '100000')
 const CLI = join(root, 'dist', 'cli.js')
 const run = promisify(execFile)
-const children = new Set()
-const dirs = new Set()
-process.on('exit', () => {
-  for (const c of children) { try { c.kill('SIGKILL') } catch {} }
-  for (const d of dirs) rmSync(d, { recursive: true, force: true })
-})
 
 async function broker () {
   const dir = mkdtempSync(join(tmpdir(), 'ackline-dashcost-'))
-  dirs.add(dir)
-  const child = spawn(process.execPath, [CLI, 'start', '--port', '0', '--http-port', '0', '--log-dir', join(dir, 'logs'), '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] })
-  children.add(child)
-  let out = ''
-  const [port, httpPort] = await new Promise((resolve, reject) => {
-    child.stdout.setEncoding('utf8').on('data', s => {
-      out += s
-      const m = /listening on [^:\s]+:(\d+) and http:\/\/[^:\s]+:(\d+)/.exec(out)
-      if (m !== null) resolve([Number(m[1]), Number(m[2])])
-    })
-    child.on('exit', () => reject(new Error('broker exited')))
-  })
+  tempDirs.add(dir)
+  const b = spawnListening([CLI, 'start', '--port', '0', '--http-port', '0', '--log-dir', join(dir, 'logs'), '--log-level', 'warn'],
+    { pattern: /listening on [^:\s]+:(\d+) and http:\/\/[^:\s]+:(\d+)/, inheritStderr: true })
+  const { match } = await b.listening
   return {
-    port,
-    httpPort,
-    cpuMs: () => { const f = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' '); return (Number(f[11]) + Number(f[12])) * 10 },
+    port: Number(match[1]),
+    httpPort: Number(match[2]),
+    cpuMs: () => cpuMsOf(b.child.pid),
     stop: async () => {
-      child.kill('SIGTERM')
-      await new Promise(resolve => child.once('exit', resolve))
-      children.delete(child)
+      b.child.kill('SIGTERM')
+      await b.exited
       rmSync(dir, { recursive: true, force: true })
-      dirs.delete(dir)
+      tempDirs.delete(dir)
     },
   }
 }
@@ -151,8 +131,7 @@ async function idleCost (n) {
   return { msPerS, frames }
 }
 
-const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor((s.length - 1) / 2)] }
-if (process.argv.includes('--idle-only') || process.argv.includes('--idle')) {
+if (flag('idle-only') || flag('idle')) {
   console.log(`idle cost: ${TOPICS} topics, broker CPU over ${IDLE_SECONDS} s`)
   const idle = { 0: [], [DASHBOARDS]: [] }
   for (let r = 0; r < REPEATS; r++) {
@@ -167,7 +146,7 @@ if (process.argv.includes('--idle-only') || process.argv.includes('--idle')) {
   console.log(`\n| dashboards open | broker CPU, ms per second (median) | runs |\n|---:|---:|---|`)
   for (const n of [0, DASHBOARDS]) console.log(`| ${n} | ${median(idle[n]).toFixed(1)} | ${idle[n].map(x => x.toFixed(1)).join(', ')} |`)
   console.log(`\n${DASHBOARDS} dashboards cost ${(iN - i0).toFixed(1)} ms of broker CPU per second, ${((iN - i0) / 10).toFixed(2)} % of one core`)
-  if (process.argv.includes('--idle-only')) process.exit(0)
+  if (flag('idle-only')) process.exit(0)
 }
 
 const results = { 0: [], [DASHBOARDS]: [] }

@@ -17,19 +17,13 @@
 // The broker is `node dist/cli.js start --port 0 --http-port 0 --log-dir <tmp> --log-level warn` with the
 // default config (fsync always; the topic has no named subscriber in single/batch/tcp, so publishes are not
 // journaled; with the webhook they are). Prints every run and the medians. Loopback only.
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { median, option, root, spawnListening, tempDirs } from './lib.mjs'
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
-function option (name, fallback) {
-  const i = process.argv.indexOf(`--${name}`)
-  return i === -1 ? fallback : process.argv[i + 1]
-}
 const REPEATS = Number(option('repeats', '3'))
 const SECONDS = Number(option('seconds', '5'))
 const CONNECTIONS = Number(option('connections', '4'))
@@ -38,38 +32,22 @@ const WEBHOOK_EVENTS = Number(option('webhook-events', '20000'))
 const ONLY = option('only', 'single,batch,tcp,webhook').split(',')
 const CLI = join(root, 'dist', 'cli.js')
 
-const children = new Set()
-const dirs = new Set()
-process.on('exit', () => {
-  for (const c of children) { try { c.kill('SIGKILL') } catch {} }
-  for (const d of dirs) rmSync(d, { recursive: true, force: true })
-})
-
 async function broker () {
   const dir = mkdtempSync(join(tmpdir(), 'ackline-httpbench-'))
-  dirs.add(dir)
+  tempDirs.add(dir)
   // Webhooks to the local receiver need private addresses allowed.
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ webhooks: { allowPrivateAddresses: true } }))
-  const child = spawn(process.execPath, [CLI, 'start', '--port', '0', '--http-port', '0', '--config', join(dir, 'config.json'), '--log-dir', join(dir, 'logs'), '--log-level', 'warn'],
-    { stdio: ['ignore', 'pipe', 'inherit'] })
-  children.add(child)
-  let out = ''
-  const ports = await new Promise((resolve, reject) => {
-    child.stdout.setEncoding('utf8').on('data', s => {
-      out += s
-      const m = /listening on [^:\s]+:(\d+) and https?:\/\/[^:\s]+:(\d+)/.exec(out)
-      if (m !== null) resolve({ tcp: Number(m[1]), http: Number(m[2]) })
-    })
-    child.on('exit', () => reject(new Error('broker exited: ' + out)))
-  })
+  const b = spawnListening([CLI, 'start', '--port', '0', '--http-port', '0', '--config', join(dir, 'config.json'), '--log-dir', join(dir, 'logs'), '--log-level', 'warn'],
+    { pattern: /listening on [^:\s]+:(\d+) and https?:\/\/[^:\s]+:(\d+)/, inheritStderr: true })
+  const { match } = await b.listening
   return {
-    ...ports,
+    tcp: Number(match[1]),
+    http: Number(match[2]),
     stop: async () => {
-      child.kill('SIGTERM')
-      await new Promise(resolve => child.once('exit', resolve))
-      children.delete(child)
+      b.child.kill('SIGTERM')
+      await b.exited
       rmSync(dir, { recursive: true, force: true })
-      dirs.delete(dir)
+      tempDirs.delete(dir)
     },
   }
 }
@@ -226,7 +204,6 @@ async function webhookRun (b) {
   }
 }
 
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] }
 
 const all = {}
 for (let r = 1; r <= REPEATS; r++) {

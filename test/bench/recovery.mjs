@@ -27,23 +27,16 @@
 // the active segment's index unsaved and the journal to replay).
 // Prints one line per run and the medians. Every child is killed on exit; a
 // watchdog ends the run after --limit seconds.
-import { execFileSync, spawn } from 'node:child_process'
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join, resolve } from 'node:path'
+import { flag, median, noHttpArgs, option, root, spawnListening, watchdog } from './lib.mjs'
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
-
-function option (name, fallback) {
-  const i = process.argv.indexOf(`--${name}`)
-  return i === -1 ? fallback : process.argv[i + 1]
-}
 const N = Number(option('events', '1000000'))
 const RUNS = Number(option('runs', '3'))
 const CLI = resolve(option('cli', join(root, 'dist', 'cli.js')))
-const KEEP = process.argv.includes('--keep')
+const KEEP = flag('keep')
 const SOURCE = option('source', 'v2')
 const STOP = option('stop', 'term')
 const LIMIT = Number(option('limit', '900'))
@@ -90,33 +83,12 @@ function vm (pid, field) {
   return m === null ? NaN : Number(m[1]) / 1024
 }
 
-const children = new Set()
-const watchdog = setTimeout(() => { console.error(`watchdog: stopping after ${LIMIT} s`); process.exit(3) }, LIMIT * 1000)
-watchdog.unref()
-process.on('exit', () => { for (const c of children) c.kill('SIGKILL') })
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130))
+watchdog(LIMIT)
 
-/** `--no-http-port` if this build has the HTTP listener (on by default on the fixed port 8080, which another broker or test may hold). */
-function noHttpArgs (cli) {
-  return execFileSync(process.execPath, [cli, 'start', '--help'], { encoding: 'utf8' }).includes('--no-http-port') ? ['--no-http-port'] : []
-}
 const NO_HTTP = noHttpArgs(CLI)
 function startBroker () {
-  const child = spawn(process.execPath, [CLI, 'start', '--port', '0', '--log-dir', DIR, '--config', CONFIG, ...NO_HTTP], { stdio: ['ignore', 'pipe', 'pipe'] })
-  children.add(child)
-  const exited = new Promise(resolve => child.on('exit', (code, signal) => { children.delete(child); resolve(code ?? signal) }))
-  let stderr = ''
-  child.stderr.on('data', d => { stderr += d })
-  const port = new Promise((resolve, reject) => {
-    let out = ''
-    child.stdout.on('data', d => {
-      out += d
-      const m = /ackline listening on \S*:(\d+)[, ]/.exec(out)
-      if (m !== null) resolve(Number(m[1]))
-    })
-    exited.then(code => reject(new Error(`broker exited (${code}) before listening:\n${stderr}`)))
-  })
-  return { child, port, exited, stderr: () => stderr }
+  const b = spawnListening([CLI, 'start', '--port', '0', '--log-dir', DIR, '--config', CONFIG, ...NO_HTTP], { pattern: /ackline listening on \S*:(\d+)[, ]/ })
+  return { ...b, port: b.listening.then(l => l.port) }
 }
 
 /** A line client: `send(line)` resolves with the next line received. */
@@ -214,7 +186,6 @@ async function run (i) {
   return { run: i, startMs, recoveryMs: rec.ms, rssMb, hwmMb, servedMs, rssServedMb, hwmServedMb, stopMs, pending: rec.pending, migrated: rec.migrated, reply }
 }
 
-const median = xs => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]
 const du = (dir) => { let n = 0; const walk = (d) => { for (const e of readdirSync(d, { withFileTypes: true })) { const p = join(d, e.name); if (e.isDirectory()) walk(p); else n += statSync(p).size } }; walk(dir); return n }
 
 try {
@@ -237,7 +208,6 @@ try {
   }
   const m = k => median(results.map(r => r[k]))
   console.log(`median of ${results.length}: listening after ${m('startMs').toFixed(0)} ms (recovery ${m('recoveryMs')} ms), VmRSS ${m('rssMb').toFixed(0)} MiB, VmHWM ${m('hwmMb').toFixed(0)} MiB; sub served ${m('servedMs').toFixed(0)} ms later (${(m('startMs') + m('servedMs')).toFixed(0)} ms from spawn), then VmRSS ${m('rssServedMb').toFixed(0)} MiB, VmHWM ${m('hwmServedMb').toFixed(0)} MiB; stop ${m('stopMs').toFixed(0)} ms`)
-  clearTimeout(watchdog)
 } finally {
   rmSync(CONFIG, { force: true })
   if (!KEEP && option('dir', null) === null) rmSync(DIR, { recursive: true, force: true })

@@ -33,25 +33,20 @@
 //    EVENT, and the broker's CPU time per event (/proc/<pid>/stat).
 // Prints each run and the medians. Every child is killed on exit; a watchdog
 // ends the run after --limit seconds; the temp dir is removed unless --keep.
-import { execFileSync, spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { cpuMsOf, flag, LISTENING, median, noHttpArgs, option, root, spawnListening, tempDirs, watchdog } from './lib.mjs'
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
-function option (name, fallback) {
-  const i = process.argv.indexOf(`--${name}`)
-  return i === -1 ? fallback : process.argv[i + 1]
-}
 const N = Number(option('events', '1000000'))
 const IN_FLIGHT = Number(option('in-flight', '1000'))
 const REPEATS = Number(option('repeats', '3'))
 const MODES = option('modes', 'from,resume,ceiling').split(',')
 const CLI = resolve(option('cli', join(root, 'dist', 'cli.js')))
 const LIMIT = Number(option('limit', '900'))
-const KEEP = process.argv.includes('--keep')
+const KEEP = flag('keep')
 /** Extra node options for the broker only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (NODE_OPTIONS refuses --cpu-prof). */
 const BROKER_NODE_ARGS = option('broker-node-args', '').split(' ').filter(x => x !== '')
 const NL = 10
@@ -61,7 +56,7 @@ function event (i) {
   return `{"priority":0,"msg":{"n":${i},"p":"${'x'.repeat(22)}"}}`
 }
 
-if (process.argv.includes('--serve')) {
+if (flag('serve')) {
   // The stand-in server: `sub <topic> <cap> ...` then `count` EVENT lines shaped like
   // the broker's, at most <cap> unacked; `OK acked <id> on <topic>` per ack.
   const count = Number(option('serve-events', String(N)))
@@ -104,39 +99,11 @@ if (process.argv.includes('--serve')) {
   await main()
 }
 
-/** `--no-http-port` if this build has the HTTP listener (on by default on the fixed port 8080, which another broker or test may hold). */
-function noHttpArgs (cli) {
-  return execFileSync(process.execPath, [cli, 'start', '--help'], { encoding: 'utf8' }).includes('--no-http-port') ? ['--no-http-port'] : []
-}
 async function main () {
   const DIR = mkdtempSync(join(tmpdir(), 'ackline-replay-'))
-  const children = new Set()
-  const watchdog = setTimeout(() => { console.error(`watchdog: stopping after ${LIMIT} s`); process.exit(3) }, LIMIT * 1000)
-  watchdog.unref()
-  process.on('exit', () => {
-    for (const c of children) { try { c.kill('SIGKILL') } catch {} }
-    if (!KEEP) rmSync(DIR, { recursive: true, force: true })
-  })
-  process.on('SIGINT', () => process.exit(130))
+  if (!KEEP) tempDirs.add(DIR)
+  watchdog(LIMIT)
   writeFileSync(join(DIR, 'cfg.json'), JSON.stringify({ maxPendingPerSubscriber: 2 * N + 100000, maxPendingBytes: Math.max(1 << 30, N * 400), logLevel: 'warn' }))
-
-  function spawnListening (args, re) {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    children.add(child)
-    let out = ''
-    let err = ''
-    child.stderr.setEncoding('utf8').on('data', s => { err += s })
-    const exited = new Promise(resolve => child.on('exit', code => { children.delete(child); resolve(code) }))
-    const port = new Promise((resolve, reject) => {
-      child.stdout.setEncoding('utf8').on('data', s => {
-        out += s
-        const m = re.exec(out)
-        if (m !== null) resolve(Number(m[1]))
-      })
-      child.on('exit', () => reject(new Error(`exited before listening: ${err}`)))
-    })
-    return { child, port, exited }
-  }
 
   function client (port) {
     return new Promise((resolve, reject) => {
@@ -161,7 +128,7 @@ async function main () {
     c.s.write(line + '\n')
     return next(c)
   }
-  const cpuMs = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return (Number(f[11]) + Number(f[12])) * 10 }
+  const cpuMs = cpuMsOf
 
   /**
    * Sends `lines` (the last one a `sub`), checks its reply, then counts EVENT
@@ -218,8 +185,8 @@ async function main () {
     return { rate: delivered / ((last - t0) / 1000), firstMs: first - t0, subReply, delivered }
   }
 
-  const broker = spawnListening([...BROKER_NODE_ARGS, CLI, 'start', '--port', '0', '--log-dir', join(DIR, 'logs'), '--config', join(DIR, 'cfg.json'), ...noHttpArgs(CLI)], /listening on [^:\s]+:(\d+)/)
-  const port = await broker.port
+  const broker = spawnListening([...BROKER_NODE_ARGS, CLI, 'start', '--port', '0', '--log-dir', join(DIR, 'logs'), '--config', join(DIR, 'cfg.json'), ...noHttpArgs(CLI)], { pattern: LISTENING })
+  const { port } = await broker.listening
   const pid = broker.child.pid
   const pub = await client(port)
   const created = await request(pub, 'pub bench {"msg":"create"}')
@@ -263,8 +230,8 @@ async function main () {
 
   let ceiling = null
   if (MODES.includes('ceiling')) {
-    ceiling = spawnListening([fileURLToPath(import.meta.url), '--serve', '--serve-events', String(N)], /serving on [^:\s]+:(\d+)/)
-    ceiling.portNumber = await ceiling.port
+    ceiling = spawnListening([fileURLToPath(import.meta.url), '--serve', '--serve-events', String(N)], { pattern: /serving on [^:\s]+:(\d+)/ })
+    ceiling.portNumber = (await ceiling.listening).port
   }
   const results = {}
   for (const m of MODES) results[m] = []
@@ -286,7 +253,6 @@ async function main () {
       console.log(`  repeat ${r + 1} ${m}: ${x.delivered} events, ${x.rate.toFixed(0)} delivered ev/s, first EVENT after ${x.firstMs.toFixed(0)} ms, ${m === 'ceiling' ? 'server' : 'broker'} CPU ${x.cpuUs.toFixed(2)} µs/event (${x.subReply})`)
     }
   }
-  const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor((s.length - 1) / 2)] }
   console.log('\n| mode | events | delivered ev/s (median) | per run | first EVENT ms | CPU µs/event |\n|---|---:|---:|---|---:|---:|')
   for (const m of MODES) {
     const xs = results[m]
@@ -295,6 +261,5 @@ async function main () {
   broker.child.kill('SIGTERM')
   await broker.exited
   if (ceiling !== null) { ceiling.child.kill('SIGTERM'); await ceiling.exited }
-  clearTimeout(watchdog)
   process.exit(0)
 }

@@ -36,7 +36,7 @@ t.test('graceful restart: topics, named subscriptions and pending events come ba
   t.match(stored[4], { id: 'd', priority: 0, msg: { n: 'd' }, extra: true, timestamp: Number, offset: 5 })
   const state = readdirSync(topicDir).filter(f => f.startsWith('state-')).map(f => readFileSync(join(topicDir, f), 'utf8')).join('')
   t.match(state, '["S","alice",2,30000,2,0]\n', 'the subscription: in-flight cap, ack timeout, owed from offset 2')
-  t.match(state, '["D","alice",2,1,1]\n', 'a delivered: offset 2, priority 1, first delivery')
+  t.notMatch(state, '["D","alice",2,', 'a was delivered and acked in the same batch: no D, its A says it all')
   t.match(state, '["A","alice",2,2]\n', 'a acked')
   t.match(state, '["D","alice",4,9,1]\n', 'c delivered')
   t.match(state, '["D","alice",3,1,1]\n', 'b delivered ...')

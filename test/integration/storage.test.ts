@@ -11,6 +11,7 @@ import { startTestBroker, tempDir, type LineClient, type TestBroker } from '../h
 import { ManualClock } from '../helpers/clock'
 import { cachedSize } from '../../src/store/eventCache'
 import { sharedFileCache } from '../../src/persistence/fileCache'
+import type { SegmentLog } from '../../src/persistence/segmentLog'
 import type { ConfigOverrides } from '../../src/config/loadConfig'
 
 /** The broker's JSON text of an EVENT line. */
@@ -422,6 +423,111 @@ t.test('the store\'s subscriptions: a replay from the beginning, a range that en
   t.equal(storedEvents(dir, 'r')[0].offset, 1)
   for (let i = 0; i < 100 && readdirSync(join(dir, 'trash')).length > 0; i++) await new Promise(resolve => setTimeout(resolve, 20))
   t.same(readdirSync(join(dir, 'trash')), [], 'the deleted topic\'s directory, moved to the trash, is removed')
+})
+
+t.test('a replay from=beginning lists what it owes from the segment indexes, reads each event once, and leaves the hot cache alone; old index files still serve', async t => {
+  const dir = tempDir()
+  const cfg: ConfigOverrides = { segmentBytes: 2048 }
+  let tb = await startTestBroker(t, { logDir: dir, ...cfg })
+  const p = await tb.client()
+  // Priorities in stretches (1, then 7, then 1 again), over several segments.
+  const prio = (i: number): number => i >= 100 && i < 200 ? 7 : 1
+  const texts: string[] = []
+  for (let i = 0; i < 250; i++) p.send(`pub q {"id":"q${i}","priority":${prio(i)},"msg":{"n":${i}}}`)
+  for (let i = 0; i < 250; i++) t.match(await p.reply(), /^OK q\d+ published to q/)
+  tb = await restart(t, tb, dir, cfg) // every event in the segments, the sealed ones with saved indexes
+  const expected = (lines: string[]): string[] => lines.slice().sort(order)
+  const replay = async (): Promise<{ got: string[], read: number, stored: number }> => {
+    const topic = tb.broker.store.topic('q')!
+    const log = topic.log as SegmentLog
+    const before = log.bytesRead
+    const c = await tb.client()
+    t.equal(await c.request('sub q 1000 from=beginning'), 'OK subscribed to q (max in flight 1000)')
+    const got = (await drain(c, 'q', 250)).map(textOf)
+    await settle(t, c)
+    c.destroy()
+    return { got, read: log.bytesRead - before, stored: log.bytes }
+  }
+  const first = await replay()
+  for (const line of first.got) texts.push(line)
+  t.same(first.got, expected(texts), 'every event, by priority then offset')
+  t.same(first.got.map(l => (JSON.parse(l) as { msg: { n: number } }).msg.n), [...Array.from({ length: 100 }, (_, i) => 100 + i), ...Array.from({ length: 100 }, (_, i) => i), ...Array.from({ length: 50 }, (_, i) => 200 + i)])
+  // Listing reads nothing; each of the three stretches is read once, from the line the sparse index places before it (at worst a segment's start).
+  t.ok(first.read <= first.stored + 3 * 2048, `each event read once: ${first.read} bytes read for ${first.stored} stored`)
+  t.equal(tb.broker.store.cache.count, 0, 'a lone replay leaves the hot cache alone')
+
+  // Index files from before the runs were kept (version 1): the replay reads those segments' lines to list them.
+  await tb.stop()
+  let rewritten = 0
+  for (const f of readdirSync(join(dir, 'topics', 'q')).filter(f => f.endsWith('.index.json'))) {
+    const d = JSON.parse(readFileSync(join(dir, 'topics', 'q', f), 'utf8')) as Record<string, unknown>
+    d.version = 1
+    delete d.runs
+    writeFileSync(join(dir, 'topics', 'q', f), JSON.stringify(d) + '\n')
+    rewritten++
+  }
+  t.ok(rewritten > 3, `${rewritten} index files made version 1`)
+  tb = await startTestBroker(t, { logDir: dir, ...cfg })
+  const old = await replay()
+  t.same(old.got, first.got, 'the same replay, byte for byte')
+})
+
+t.test('events a replay reads go to the hot cache when another connected subscriber waits for them, and only those', async t => {
+  const dir = tempDir()
+  const cfg: ConfigOverrides = { segmentBytes: 2048 }
+  let tb = await startTestBroker(t, { logDir: dir, ...cfg })
+  const p = await tb.client()
+  await p.request('pub h {"msg":"create"}')
+  const slow = await tb.client()
+  await slow.request('name slow')
+  await slow.request('sub h 1')
+  slow.destroy()
+  for (let i = 0; i < 40; i++) p.send(`pub h {"id":"h${i}","msg":${i}}`)
+  for (let i = 0; i < 40; i++) await p.reply()
+  tb = await restart(t, tb, dir, cfg) // nothing in memory or in the cache now
+  const cache = tb.broker.store.cache
+  const s = await tb.client()
+  await s.request('name slow')
+  t.equal(await s.request('sub h 1'), 'OK subscribed to h (max in flight 1, resumed with 40 pending)')
+  t.match(await s.next(), /"id":"h0"/)
+  t.equal(cache.count, 0, 'its own read is its read-ahead, not cached')
+  // A replay of the whole topic: of what it reads, the events `slow` still waits for (h1..h39) are cached.
+  const r = await tb.client()
+  t.equal(await r.request('sub h 1000 from=beginning'), 'OK subscribed to h (max in flight 1000)')
+  for (let i = 0; i < 41; i++) await r.next()
+  const topic = tb.broker.store.topic('h')!
+  t.same([...topic.cached.keys()].sort((a, b) => a - b), Array.from({ length: 39 }, (_, i) => i + 3), 'offsets 3..41: what slow waits for; not 1 (the topic\'s first event) nor 2 (in flight)')
+})
+
+t.test('a backlog read from the segments: the read-ahead a subscription holds is at most 4 events per in-flight slot', async t => {
+  const dir = tempDir()
+  const cfg: ConfigOverrides = { segmentBytes: 4096 }
+  let tb = await startTestBroker(t, { logDir: dir, ...cfg })
+  const p = await tb.client()
+  await p.request('pub b {"msg":"create"}')
+  const w = await tb.client()
+  await w.request('name w')
+  await w.request('sub b 2')
+  w.destroy()
+  for (let i = 0; i < 100; i++) p.send(`pub b {"id":"b${i}","msg":${i}}`)
+  for (let i = 0; i < 100; i++) await p.reply()
+  tb = await restart(t, tb, dir, cfg)
+  const c = await tb.client()
+  await c.request('name w')
+  t.equal(await c.request('sub b 2'), 'OK subscribed to b (max in flight 2, resumed with 100 pending)')
+  const sub = tb.broker.store.topic('b')!.subscriptions.get('w')!
+  const ids: string[] = []
+  let most = 0
+  while (ids.length < 100) {
+    const line = await c.next()
+    if (line.startsWith('OK acked ')) continue
+    most = Math.max(most, sub.readAheadCount)
+    const id = String((JSON.parse(textOf(line)) as { id: string }).id)
+    ids.push(id)
+    c.send(`ack b ${id}`)
+  }
+  t.same(ids, Array.from({ length: 100 }, (_, i) => `b${i}`), 'every event, in order')
+  t.ok(most > 0 && most <= 8, `read-ahead held at most ${most} events (in-flight 2)`)
 })
 
 t.test('after a restart, ids published in the dedupe window are known again (a pub of one is a duplicate); broker-assigned ones need not be', async t => {

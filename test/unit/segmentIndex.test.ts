@@ -15,7 +15,7 @@ t.test('file names: 20 digits, parsed back; anything else is not a segment', asy
 
 t.test('sparse entries: one per interval, floor lookups by offset and by time', async t => {
   const ix = new SegmentIndex(10, 1)
-  for (let i = 0; i < 100; i++) ix.note(10 + i, i * 100, 1000 + i, 100, 450)
+  for (let i = 0; i < 100; i++) ix.note(10 + i, i * 100, 1000 + i, 100, 450, 0)
   t.equal(ix.count, 100)
   t.equal(ix.bytes, 10000)
   t.equal(ix.lastOffset, 109)
@@ -29,12 +29,12 @@ t.test('sparse entries: one per interval, floor lookups by offset and by time', 
   t.equal(ix.floorPositionByTime(1016), 1500)
   t.equal(ix.minTimestamp, 1000)
   t.equal(ix.maxTimestamp, 1099)
-  t.equal(ix.byteSize, 32 * 8 * 3)
+  t.equal(ix.byteSize, 32 * 8 * 3 + 4 * 3 * 8, "entries, and one priority run (room for 4)")
 })
 
 t.test('render and parse round-trip; anything that does not describe this segment is refused', async t => {
   const ix = new SegmentIndex(10)
-  for (let i = 0; i < 30; i++) ix.note(10 + i, i * 100, 5000 - i, 100, 250)
+  for (let i = 0; i < 30; i++) ix.note(10 + i, i * 100, 5000 - i, 100, 250, i < 20 ? 3 : 7)
   const text = ix.render(250)
   const back = SegmentIndex.parse(text, 10)
   t.same([back.count, back.bytes, back.lastOffset, back.entries, back.minTimestamp, back.maxTimestamp], [30, 3000, 39, 10, 4971, 5000])
@@ -45,7 +45,7 @@ t.test('render and parse round-trip; anything that does not describe this segmen
 
   const good = JSON.parse(text) as Record<string, unknown>
   const bad: Array<[string, Record<string, unknown>, RegExp]> = [
-    ['version', { version: 2 }, /version/],
+    ['version', { version: 3 }, /version/],
     ['first offset', { firstOffset: 11 }, /not 10/],
     ['count', { count: -1 }, /bad summary/],
     ['bytes', { bytes: 'x' }, /bad summary/],

@@ -18,7 +18,7 @@ const T0 = 1_800_000_000_000
 
 function entry (offset: number, extra = '', ts = T0 + offset): LogEntry {
   const json = encodeLine(`{"id":"e-${offset}","priority":${offset % 10},"msg":"event ${offset} ${extra}","timestamp":${ts}}`, offset)
-  return { offset, timestamp: ts, json }
+  return { offset, timestamp: ts, priority: offset % 10, json }
 }
 
 function entries (from: number, to: number, extra = ''): LogEntry[] {
@@ -471,5 +471,79 @@ t.test('a range of a few events reads about the bytes it spans, not a whole 256 
   }
   t.equal(all.length, 5000)
   t.ok(all.every((l, i) => l.offset === i + 1 && l.text === entry(i + 1).json))
+  await log.close()
+})
+
+/** Every offset listRuns reports for [from, to], as `offset:priority`, calling it until it is done. */
+async function listAll (log: SegmentLog, from: number, to: number): Promise<string[]> {
+  const out: string[] = []
+  for (let at = from; at <= to;) {
+    const { runs, next } = await log.listRuns(at, to)
+    for (let k = 0; k < runs.length; k += 3) for (let o = runs[k]; o <= runs[k + 1]; o++) out.push(`${o}:${runs[k + 2]}`)
+    if (!(next > at)) throw new Error(`listRuns did not move on from ${at}`)
+    at = next
+  }
+  return out
+}
+
+t.test('listRuns: what a replay owes, by priority, from the indexes alone (in memory, from the index file, or from an old index by reading lines)', async t => {
+  const dir = t.testdir()
+  const o = opts({ segmentBytes: 2048 })
+  const log = SegmentLog.open(dir, o)
+  // Priority o % 10 (runs of one offset), with a gap at 57..59 and a stretch of one priority 80..120.
+  const batch = [...entries(1, 56), ...entries(60, 79), ...Array.from({ length: 41 }, (_, i) => ({ ...entry(80 + i), priority: 4, json: encodeLine(`{"id":"p4-${80 + i}","priority":4,"timestamp":${T0}}`, 80 + i) }))]
+  await log.append(batch)
+  const expected = (from: number, to: number): string[] => batch.filter(e => e.offset >= from && e.offset <= to).map(e => `${e.offset}:${e.priority}`)
+  t.ok(log.segments().length > 3, 'several segments')
+  t.same(await listAll(log, 1, 120), expected(1, 120), 'every stored offset with its priority')
+  t.same(await listAll(log, 30, 100), expected(30, 100), 'a range')
+  t.same(await listAll(log, 200, 300), [], 'past the end')
+  t.equal(log.bytesRead, 0, 'no event was read')
+  await log.close()
+
+  // Reopened: the sealed segments' runs come from their saved index files.
+  const again = SegmentLog.open(dir, o)
+  t.same(await listAll(again, 1, 120), expected(1, 120), 'after a restart, from the saved indexes')
+  t.equal(again.bytesRead, 0, 'still no event read')
+  for (const f of readdirSync(dir).filter(f => f.endsWith('.index.json'))) {
+    const d = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { version: number, runs: number[] }
+    t.equal(d.version, 2, `${f}: version 2`)
+    t.ok(Array.isArray(d.runs) && d.runs.length % 3 === 0, `${f}: has its runs`)
+  }
+  await again.close()
+
+  // Index files written before runs were kept (version 1): still read; a replay reads those segments' lines instead.
+  for (const f of readdirSync(dir).filter(f => f.endsWith('.index.json'))) {
+    const d = JSON.parse(readFileSync(join(dir, f), 'utf8')) as Record<string, unknown>
+    d.version = 1
+    delete d.runs
+    writeFileSync(join(dir, f), JSON.stringify(d) + '\n')
+  }
+  const old = SegmentLog.open(dir, o)
+  t.equal(old.problems, 0, 'old index files are fine')
+  t.same(await listAll(old, 1, 120), expected(1, 120), 'the same offsets and priorities from the lines')
+  t.ok(old.bytesRead > 0, 'read from the segments')
+  await old.close()
+})
+
+t.test('listRuns: a sealed segment\'s many runs leave memory and are read from its index file; a stale file means reading the lines', async t => {
+  const dir = t.testdir()
+  const o = opts({ segmentBytes: 1 << 20 })
+  const log = SegmentLog.open(dir, o)
+  await log.append(entries(1, 6000)) // 6000 runs of one offset each (priority offset % 10)
+  await log.roll()
+  await log.append(entries(6001, 6010))
+  const expected = entries(1, 6010).map(e => `${e.offset}:${e.priority}`)
+  const memBefore = log.indexBytes
+  t.same(await listAll(log, 1, 6010), expected, 'listed from the index file of the sealed segment')
+  t.equal(log.bytesRead, 0, 'no event read')
+  t.ok(memBefore < 6000 * 24, `the sealed segment's runs are not held in memory (${memBefore} bytes of index)`)
+  // A stale index file (another segment's runs): not trusted, the lines are read.
+  const ix = join(dir, indexFileName(1))
+  const d = JSON.parse(readFileSync(ix, 'utf8')) as { runs: number[] }
+  d.runs[4] = 7 // second run's priority
+  writeFileSync(ix, JSON.stringify(d))
+  t.same(await listAll(log, 1, 6010), expected, 'the same, from the lines')
+  t.ok(log.bytesRead > 0)
   await log.close()
 })

@@ -55,6 +55,8 @@ export interface RunResult {
   confirmP50?: number
   confirmP99?: number
   note: string
+  /** Broker CPU time (user + system, /proc/<pid>/stat) over the run, in µs per delivered event: the load-insensitive figure. */
+  cpuUsPerEvent?: number
   /** M1 only */
   rssBaselineKb?: number
   rssAfterKb?: number
@@ -115,6 +117,20 @@ export async function waitPort(port: number, timeoutMs: number): Promise<void> {
     await sleep(100)
   }
 }
+
+/** CPU time (user + system) a process has used so far, in µs (from /proc/<pid>/stat; NaN when unreadable). */
+export function cpuUs(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ') // fields from 3 (state) on; utime and stime are fields 14 and 15
+    return ((Number(f[11]) + Number(f[12])) * 1e6) / CLOCK_TICKS
+  } catch {
+    return NaN
+  }
+}
+
+/** USER_HZ, the unit of /proc/<pid>/stat times (100 on Linux everywhere in practice). */
+const CLOCK_TICKS = 100
 
 /** VmRSS of a process in kB (from /proc/<pid>/status). */
 export function rssKb(pid: number): number {

@@ -38,6 +38,8 @@ export class Connection implements Session {
   /** The topic of the last `EVENT` line, and that line's `EVENT <topic> ` start (built once per topic in a row). */
   private eventTopic = ''
   private eventPrefix = ''
+  /** An event was written while this client's own lines were being applied (see batchDone). */
+  private deliveredInBatch = false
   /** Replies held for durability, as [ticket, line or telnet bytes] pairs in send order. */
   private held: Array<[number, string | Buffer]> = []
   private heldHead = 0
@@ -140,6 +142,7 @@ export class Connection implements Session {
   deliver (topic: string, ev: StoredEvent, deliveries: number): void {
     this.manager.ctx.stats.delivered++
     if (this.closed) return
+    if (this.scheduled) this.deliveredInBatch = true
     if (topic !== this.eventTopic) {
       this.eventTopic = detachedSlice(topic, 0, topic.length) // the topic's own string, not a slice pinning a line
       this.eventPrefix = flat('EVENT ' + topic + ' ')
@@ -193,6 +196,10 @@ export class Connection implements Session {
       if (this.inputEnded) this.end()
     }
     this.updateReading()
+    // Events this client's own commands made room for (its acks freed in-flight slots) go out now, not at the
+    // end of the turn: with a small in-flight cap the next acks wait for them, and other clients' lines
+    // applied in the same turn would otherwise delay them (a round trip per in-flight window).
+    if (this.deliveredInBatch) this.flush()
   }
 
   end (): void {
@@ -300,6 +307,7 @@ export class Connection implements Session {
 
   flush (): void {
     this.flushQueued = false
+    this.deliveredInBatch = false
     if (this.out.length === 0 || this.closed) return
     const ok = this.socket.write(this.out)
     this.out = ''

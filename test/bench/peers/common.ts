@@ -57,6 +57,8 @@ export interface RunResult {
   note: string
   /** Broker CPU time (user + system, /proc/<pid>/stat) over the run, in µs per delivered event: the load-insensitive figure. */
   cpuUsPerEvent?: number
+  /** Broker read and write syscalls (/proc/<pid>/io syscr + syscw) over the run, per delivered event. */
+  syscallsPerEvent?: number
   /** M1 only */
   rssBaselineKb?: number
   rssAfterKb?: number
@@ -124,6 +126,18 @@ export function cpuUs(pid: number): number {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ') // fields from 3 (state) on; utime and stime are fields 14 and 15
     return ((Number(f[11]) + Number(f[12])) * 1e6) / CLOCK_TICKS
+  } catch {
+    return NaN
+  }
+}
+
+/** Read and write syscalls a process has made so far (/proc/<pid>/io syscr + syscw; NaN when unreadable). */
+export function syscalls(pid: number): number {
+  try {
+    const io = fs.readFileSync(`/proc/${pid}/io`, 'utf8')
+    const r = /syscr:\s+(\d+)/.exec(io)
+    const w = /syscw:\s+(\d+)/.exec(io)
+    return r && w ? Number(r[1]) + Number(w[1]) : NaN
   } catch {
     return NaN
   }

@@ -18,7 +18,7 @@ import * as path from 'node:path'
 import { Command } from 'commander'
 import { parseCount, parseDurationMs, parseList } from '../../../src/bench/args'
 import { median } from '../../../src/bench/stats'
-import { cpuUs, RunResult, Settings, Workload, WORKLOADS } from './common'
+import { cpuUs, syscalls, RunResult, Settings, Workload, WORKLOADS } from './common'
 import * as drivers from './drivers'
 import { BINARIES, Peer, PEERS, Server, startServer, stopAll, which } from './servers'
 
@@ -154,8 +154,12 @@ async function main(): Promise<void> {
               log(`${peer} started on 127.0.0.1:${srv.port} pid ${srv.pid} (${srv.version})`)
             }
             const cpu0 = cpuUs(srv.pid)
+            const sys0 = syscalls(srv.pid)
             r = await DRIVERS[peer](srv, w, subs, runSettings)
-            if (w !== 'M1' && r.delivered > 0) r.cpuUsPerEvent = (cpuUs(srv.pid) - cpu0) / r.delivered
+            if (w !== 'M1' && r.delivered > 0) {
+              r.cpuUsPerEvent = (cpuUs(srv.pid) - cpu0) / r.delivered
+              r.syscallsPerEvent = (syscalls(srv.pid) - sys0) / r.delivered
+            }
           } catch (e) {
             r = {
               peer, workload: w, variant: `${subs} sub`, messages: 0, published: 0, expected: 0, delivered: 0, acked: 0,
@@ -166,7 +170,7 @@ async function main(): Promise<void> {
           log(`${label(cell)} ${w} ${r.variant} #${k + 1}: ` +
             (r.bytesPerEvent !== undefined
               ? `published ${r.published}/${r.messages}, rss ${r.rssBaselineKb}->${r.rssAfterKb} kB = ${r.bytesPerEvent.toFixed(0)} B/event`
-              : `pub ${r.pubRate.toFixed(0)}/s del ${r.delRate.toFixed(0)}/s p50 ${r.p50.toFixed(2)} p99 ${r.p99.toFixed(2)} ms delivered ${r.delivered}/${r.expected} cpu ${(r.cpuUsPerEvent ?? NaN).toFixed(1)} µs/event, load ${os.loadavg()[0]!.toFixed(2)}`) +
+              : `pub ${r.pubRate.toFixed(0)}/s del ${r.delRate.toFixed(0)}/s p50 ${r.p50.toFixed(2)} p99 ${r.p99.toFixed(2)} ms delivered ${r.delivered}/${r.expected} cpu ${(r.cpuUsPerEvent ?? NaN).toFixed(1)} µs/event, ${(r.syscallsPerEvent ?? NaN).toFixed(3)} syscalls/event, load ${os.loadavg()[0]!.toFixed(2)}`) +
             (r.complete ? '' : ' INCOMPLETE') + (r.note.startsWith('FAILED') ? ` ${r.note}` : ''))
           if (srv !== null && (w === 'M1' || r.note.startsWith('FAILED'))) {
             await srv.stop()

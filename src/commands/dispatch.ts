@@ -70,8 +70,7 @@ export class CommandLayer {
     const start = skipBlanks(line, 0)
     if (start === len) return // a blank line: no reply, so pressing Enter in telnet makes no noise
     const wordEnd = tokenEnd(line, start)
-    const word = line.slice(start, wordEnd)
-    const command = this.ctx.commands.lookup(word)
+    const command = this.ctx.commands.lookupAt(line, start, wordEnd)
     this.current = command
     const argStart = skipBlanks(line, wordEnd)
     // A control character anywhere refuses the line, before the word is judged. The JSON of a pub is not scanned
@@ -80,7 +79,7 @@ export class CommandLayer {
     const scanEnd = jsonTailStart(command, line, argStart)
     rejectControlChars(line, start, scanEnd)
     if (scanEnd < len && line.indexOf('\r', scanEnd) !== -1) rejectControlChars(line, scanEnd, len)
-    if (command === undefined) fail('UNKNOWN_COMMAND', { word })
+    if (command === undefined) fail('UNKNOWN_COMMAND', { word: line.slice(start, wordEnd) })
     this.ctx.auth.admit(command, session, this.authUsage)
     this.apply(command, this.ctx.commands.fieldsFromLine(command, line, argStart, trimBlanksEnd(line, argStart, len)), session)
   }

@@ -62,6 +62,40 @@ export class CommandRegistry {
     return this.exact.get(word) ?? this.folded.get(word.toLowerCase())
   }
 
+  /** The two words looked up last by lookupAt (as spelled), and their commands. */
+  private recentWord = ['', '']
+  private recentCommand: Array<Command | undefined> = [undefined, undefined]
+
+  /**
+   * The command the word line[start, end) names. A line usually starts with
+   * the same word as one of the last two looked up (a publisher's `pub`, a
+   * subscriber's `ack`): those are compared in place, without slicing the word.
+   */
+  lookupAt (line: string, start: number, end: number): Command | undefined {
+    const n = end - start
+    const recent = this.recentWord
+    if (recent[0].length === n && line.startsWith(recent[0], start)) return this.recentCommand[0]
+    if (recent[1].length === n && line.startsWith(recent[1], start)) {
+      // Most recent first.
+      const word = recent[1]
+      recent[1] = recent[0]
+      recent[0] = word
+      const command = this.recentCommand[1]
+      this.recentCommand[1] = this.recentCommand[0]
+      this.recentCommand[0] = command
+      return command
+    }
+    const word = line.slice(start, end)
+    const command = this.lookup(word)
+    if (command !== undefined && n <= MAX_RECENT_WORD) {
+      recent[1] = recent[0]
+      recent[0] = word
+      this.recentCommand[1] = this.recentCommand[0]
+      this.recentCommand[0] = command
+    }
+    return command
+  }
+
   /** The command of a registry name (`pub`), whatever its configured words. */
   get (name: string): Command | undefined {
     return this.byName.get(name)
@@ -166,6 +200,13 @@ export class CommandRegistry {
     return undefined
   }
 }
+
+/**
+ * Words longer than this are not remembered by lookupAt; every configured
+ * word of a built-in command is shorter, and a short slice is a copy (V8
+ * shares the characters of slices of 13 or more), so no line stays alive.
+ */
+const MAX_RECENT_WORD = 12
 
 /** The option whose key is `key` (any case), or -1. */
 function optionIndex (options: readonly AnyOption[], key: string): number {

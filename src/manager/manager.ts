@@ -48,7 +48,9 @@ export class Manager {
       redelivery: undefined as unknown as Redelivery,
       webhooks: undefined as unknown as WebhookSubscribers,
       resume: (s) => { if (s.hasLines()) this.schedule(s) },
-      flow: new FlowControl(config.publishHoldPending, config.publishHoldMaxMs, (s) => { if (s.hasLines()) this.schedule(s) }, store.clock),
+      // A released publisher runs in a later turn, not inside the ack that released it: the deliveries that ack
+      // freed are written first, so the subscriber works on them while the publisher's lines are applied.
+      flow: new FlowControl(config.publishHoldPending, config.publishHoldMaxMs, (s) => { if (s.hasLines()) setImmediate(scheduleReleased, this, s) }, store.clock),
     }
     this.ctx.redelivery = new Redelivery(this.ctx)
     this.ctx.webhooks = new WebhookSubscribers(this.ctx, webhookEnv)
@@ -100,3 +102,8 @@ export class Manager {
 }
 
 function noop (): void {}
+
+/** A publisher flow control released: scheduled unless it was held again meanwhile (it is then rescheduled at its next release). */
+function scheduleReleased (manager: Manager, session: Session): void {
+  if (!session.throttled && session.hasLines()) manager.schedule(session)
+}

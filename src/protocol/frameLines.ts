@@ -19,6 +19,8 @@
  * reported once and the rest of it is discarded up to the next newline.
  * `end()` turns an unfinished last line into a line when input ends.
  */
+import { isAscii } from 'node:buffer'
+
 export interface LineSink {
   line: (text: string) => void
   /** Called once per over-long line, as soon as it is known to be too long. */
@@ -64,6 +66,8 @@ export class LineFramer {
   private lastCR = false
   /** Negotiation answers not yet reported (coalesced until a line or the end of the read). */
   private replies: number[] = []
+  /** The read being split holds only ASCII bytes (set per fast-path read). */
+  private ascii = false
 
   constructor (maxLineBytes: number, sink: LineSink) {
     this.max = maxLineBytes
@@ -78,6 +82,8 @@ export class LineFramer {
       return
     }
     this.lastCR = chunk.length > 0 && chunk[chunk.length - 1] === CR // a NUL may follow in the next read
+    // An all-ASCII read (the usual one; one SIMD pass) is decoded as Latin-1, the same characters without UTF-8's checks.
+    this.ascii = isAscii(chunk)
     this.split(chunk, 0, chunk.length)
   }
 
@@ -143,7 +149,7 @@ export class LineFramer {
         this.sink.tooLong(end - start)
         return
       }
-      text = chunk.toString('utf8', start, end)
+      text = chunk.toString(this.ascii ? 'latin1' : 'utf8', start, end)
     } else {
       this.parts.push(chunk.subarray(start, end))
       let whole = Buffer.concat(this.parts, this.partBytes + (end - start))
@@ -166,6 +172,7 @@ export class LineFramer {
    * negotiation answers stay in order with the lines.
    */
   private pushSlow (chunk: Buffer): void {
+    this.ascii = false
     const out = Buffer.allocUnsafe(chunk.length)
     let o = 0
     let seg = 0

@@ -5,7 +5,7 @@ import { errorLine } from '../errors'
 import type { Manager } from '../manager/manager'
 import type { Session } from '../manager/session'
 import { LineFramer } from '../protocol/frameLines'
-import { deliveryJson, type StoredEvent } from '../store/event'
+import { deliveryJson, detachedSlice, flat, type StoredEvent } from '../store/event'
 import { QUIET_ENDS, type Subscription } from '../store/subscription'
 
 /**
@@ -36,6 +36,11 @@ export class Connection implements Session {
   private inboxHead = 0
   private inboxChars = 0
   private out = ''
+  /** The topic of the last `EVENT` line, and that line's `EVENT <topic> ` start (built once per topic in a row). */
+  private eventTopic = ''
+  private eventPrefix = ''
+  /** An event was written while this client's own lines were being applied (see batchDone). */
+  private deliveredInBatch = false
   /** Replies held for durability, as [ticket, line or telnet bytes] pairs in send order. */
   private held: Array<[number, string | Buffer]> = []
   private heldHead = 0
@@ -137,7 +142,16 @@ export class Connection implements Session {
 
   deliver (topic: string, ev: StoredEvent, deliveries: number): void {
     this.manager.ctx.stats.delivered++
-    this.write('EVENT ' + topic + ' ' + deliveryJson(ev, deliveries))
+    if (this.closed) return
+    if (this.scheduled) this.deliveredInBatch = true
+    if (topic !== this.eventTopic) {
+      this.eventTopic = detachedSlice(topic, 0, topic.length) // the topic's own string, not a slice pinning a line
+      this.eventPrefix = flat('EVENT ' + topic + ' ')
+    }
+    // Appended in pieces: the `EVENT <topic> ` prefix is the same string for every event of the topic.
+    this.out += this.eventPrefix
+    this.out += deliveryJson(ev, deliveries)
+    this.queued()
   }
 
   /**
@@ -183,6 +197,10 @@ export class Connection implements Session {
       if (this.inputEnded) this.end()
     }
     this.updateReading()
+    // Events this client's own commands made room for (its acks freed in-flight slots) go out now, not at the
+    // end of the turn: with a small in-flight cap the next acks wait for them, and other clients' lines
+    // applied in the same turn would otherwise delay them (a round trip per in-flight window).
+    if (this.deliveredInBatch) this.flush()
   }
 
   end (): void {
@@ -261,6 +279,11 @@ export class Connection implements Session {
   private write (line: string): void {
     if (this.closed) return
     this.out += line
+    this.queued()
+  }
+
+  /** Ends the line just appended to `out`, and flushes now past flushBytes, else at the end of this turn. */
+  private queued (): void {
     this.out += '\n'
     if (this.out.length >= this.config.flushBytes) {
       this.flush()
@@ -285,6 +308,7 @@ export class Connection implements Session {
 
   flush (): void {
     this.flushQueued = false
+    this.deliveredInBatch = false
     if (this.out.length === 0 || this.closed) return
     const ok = this.socket.write(this.out)
     this.out = ''

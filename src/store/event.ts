@@ -136,7 +136,7 @@ function hasMembers (text: string, from: number, to: number): boolean {
  * V8 flatten it into one exact-size copy (~170 bytes), the pieces become
  * garbage. Measured in docs/benchmarks.md (M1).
  */
-function flat (s: string): string {
+export function flat (s: string): string {
   s.charCodeAt(0)
   return s
 }

@@ -31,6 +31,19 @@ t.test('default words and aliases, any case', async t => {
   t.equal(registry.get('PUB'), undefined, 'get takes the registry name, not a word')
 })
 
+t.test('lookupAt: the word in place, the last two compared without slicing, answers as lookup does', async t => {
+  const r = new CommandRegistry(BUILTIN_COMMANDS, DEFAULTS)
+  // Each line's word is line[2, end): recent words, their prefixes and extensions, other cases, unknown words.
+  const words = ['pub', 'ack', 'pub', 'ack', 'pu', 'pubx', 'ack', 'ACK', 'PUBLISH', 'pub', 'Pub', 'nope', 'ack', 'sub', 'pub',
+    'acknowledge', 'AcKnOwLeDgE', 'ack', 'subscribe', 'sub', 'subx', 'quit', 'acknowledgements']
+  for (const word of words) {
+    const line = `  ${word} topic x`
+    t.equal(r.lookupAt(line, 2, 2 + word.length)?.name, r.lookup(word)?.name, word)
+  }
+  t.equal(r.lookupAt('ack', 0, 2), undefined, 'a recent word\'s prefix is not that word')
+  t.equal(r.lookupAt('ackx', 0, 4), undefined, 'nor is a longer word starting with it')
+})
+
 t.test('usage and help come from the argument specs', async t => {
   t.equal(registry.usage(get('sub')), 'sub <topic> [max-in-flight [ack-timeout-ms]] [from=beginning|latest|<offset>|time:<unix-ms>] [to=<offset>] [ack=explicit|none] [group=<name>]',
     'optional arguments nest; each key=value option has its own brackets')

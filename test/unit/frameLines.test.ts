@@ -41,6 +41,17 @@ t.test('a line split across reads, byte by byte', async t => {
   t.equal(f.bufferedBytes, 0)
 })
 
+t.test('ASCII reads (decoded as Latin-1) and UTF-8 reads in turn decode the same as one read', async t => {
+  const { f, out } = framer()
+  f.push(Buffer.from('ping\npub a {"msg":"plain"}\n')) // all ASCII
+  f.push(Buffer.from('pub a {"msg":"héllo ✓"}\nping\n')) // multi-byte characters
+  f.push(Buffer.from('pub a {"msg":"again"}\npub a {"msg":"caf')) // ASCII, with an unfinished line
+  f.push(Buffer.from([0xc3])) // half of é
+  f.push(Buffer.from([0xa9, 0x22, 0x7d, 0x0a])) // its other half, then "}\n
+  f.push(Buffer.from([0x80, 0x0a])) // a stray continuation byte, as UTF-8 decodes it
+  t.same(out, ['ping', 'pub a {"msg":"plain"}', 'pub a {"msg":"héllo ✓"}', 'ping', 'pub a {"msg":"again"}', 'pub a {"msg":"café"}', '\ufffd'])
+})
+
 t.test('CR split from its LF across reads', async t => {
   const { f, out } = framer()
   f.push(Buffer.from('ping\r'))

@@ -5,6 +5,7 @@ import type { Subscription } from '../../store/subscription'
 import type { HandlerContext } from '../context'
 import type { Session } from '../session'
 import { notSubscribed } from './unsub'
+import { ackedReply } from '../replyText'
 
 const args = [arg.topic(), arg.eventId(), arg.moreEventIds()] as const
 
@@ -23,7 +24,7 @@ function handler (ctx: HandlerContext, session: Session, { topic: name, id, more
   }
   const d = subscription.ack(id, session)
   if (d === undefined) fail('NOT_IN_FLIGHT', { id, topic: name })
-  ctx.durability.reply(session, `OK acked ${id} on ${name}`, ctx.durability.acked(subscription, d.ev.offset))
+  ctx.durability.reply(session, ackedReply(id, name), ctx.durability.acked(subscription, d.ev.offset))
   ctx.stats.acked++
   settled(ctx, subscription)
 }
@@ -45,7 +46,7 @@ function ackMany (ctx: HandlerContext, session: Session, subscription: Subscript
     const t = ctx.durability.acked(subscription, d.ev.offset)
     if (t > ticket) ticket = t
   }
-  ctx.durability.reply(session, `OK acked ${ids.length} on ${name}`, ticket)
+  ctx.durability.reply(session, ackedReply(ids.length, name), ticket)
   ctx.stats.acked += ids.length
   settled(ctx, subscription)
 }

@@ -4,6 +4,7 @@ import type { HandlerContext } from '../context'
 import type { Session } from '../session'
 import { admitEvent, alreadyPublished, storeEvent } from '../publish'
 import { checkTopicLimit } from '../limits'
+import { publishedReply } from '../replyText'
 
 const args = [arg.topic(), arg.event()] as const
 
@@ -27,8 +28,10 @@ function handler (ctx: HandlerContext, session: Session, { topic: name, event: p
   }
   const { ev, subscribers: n, ticket, dropped } = storeEvent(ctx, topic, parsed, admitEvent(ctx, topic, parsed))
   // Reply before fan-out so a publisher subscribed to its own topic sees OK before the EVENT.
-  const note = dropped > 0 ? `; ${dropped} lowest-priority event${dropped === 1 ? '' : 's'} dropped from full queues` : ''
-  ctx.durability.reply(session, `OK ${ev.key} published to ${name} (${n} subscriber${n === 1 ? '' : 's'}${note})`, ticket)
+  const reply = dropped === 0
+    ? publishedReply(ev.key, name, n)
+    : `OK ${ev.key} published to ${name} (${n} subscriber${n === 1 ? '' : 's'}; ${dropped} lowest-priority event${dropped === 1 ? '' : 's'} dropped from full queues)`
+  ctx.durability.reply(session, reply, ticket)
   topic.publish(ev, parsed.id !== undefined)
   if (topic.subscriptions.size > 0) ctx.flow.afterPublish(session, topic)
   ctx.stats.published++

@@ -55,6 +55,10 @@ export interface RunResult {
   confirmP50?: number
   confirmP99?: number
   note: string
+  /** Broker CPU time (user + system, /proc/<pid>/stat) over the run, in µs per delivered event: the load-insensitive figure. */
+  cpuUsPerEvent?: number
+  /** Broker read and write syscalls (/proc/<pid>/io syscr + syscw) over the run, per delivered event. */
+  syscallsPerEvent?: number
   /** M1 only */
   rssBaselineKb?: number
   rssAfterKb?: number
@@ -115,6 +119,32 @@ export async function waitPort(port: number, timeoutMs: number): Promise<void> {
     await sleep(100)
   }
 }
+
+/** CPU time (user + system) a process has used so far, in µs (from /proc/<pid>/stat; NaN when unreadable). */
+export function cpuUs(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ') // fields from 3 (state) on; utime and stime are fields 14 and 15
+    return ((Number(f[11]) + Number(f[12])) * 1e6) / CLOCK_TICKS
+  } catch {
+    return NaN
+  }
+}
+
+/** Read and write syscalls a process has made so far (/proc/<pid>/io syscr + syscw; NaN when unreadable). */
+export function syscalls(pid: number): number {
+  try {
+    const io = fs.readFileSync(`/proc/${pid}/io`, 'utf8')
+    const r = /syscr:\s+(\d+)/.exec(io)
+    const w = /syscw:\s+(\d+)/.exec(io)
+    return r && w ? Number(r[1]) + Number(w[1]) : NaN
+  } catch {
+    return NaN
+  }
+}
+
+/** USER_HZ, the unit of /proc/<pid>/stat times (100 on Linux everywhere in practice). */
+const CLOCK_TICKS = 100
 
 /** VmRSS of a process in kB (from /proc/<pid>/status). */
 export function rssKb(pid: number): number {

@@ -75,6 +75,7 @@ export async function ackline(srv: Server, w: Workload, subs: number, s: Setting
     // batch=<n>: one `ack <topic> <id> …` line per n ids, and what a read brought short of n after it.
     const batch = mode.startsWith('batch=') ? Number(mode.slice(6)) : 0
     const subConns: Wire[] = []
+    let ackLinesSent = 0 // over all subscribers: with the ids acked, how full the ack lines were
     for (let i = 0; i < subs; i++) {
       const c = await m.connect(srv.port, `subscriber ${i}`)
       subConns.push(c)
@@ -90,6 +91,7 @@ export async function ackline(srv: Server, w: Workload, subs: number, s: Setting
       const sendAcks = (): void => {
         c.send(`ack ${topic}${ids}\n`)
         ackLines.push(idCount)
+        ackLinesSent++
         ids = ''
         idCount = 0
       }
@@ -129,7 +131,8 @@ export async function ackline(srv: Server, w: Workload, subs: number, s: Setting
     }
     await drive(m, pub, s, w === 'W2G' ? total : total * subs, ack) // a group gets each event once
     const variant = w === 'W3' ? '1 named sub' : w === 'W2G' ? `group of ${subs}` : `${subs} sub`
-    const how = mode === 'none' ? 'sub ack=none (at most once)' : mode === 'each' ? 'ack each' : `acks in lines of up to ${batch} ids`
+    const how = mode === 'none' ? 'sub ack=none (at most once)' : mode === 'each' ? 'ack each'
+      : `acks in lines of up to ${batch} ids (${ackLinesSent > 0 ? (m.acked / ackLinesSent).toFixed(1) : '-'} ids per line on average)`
     const note =
       w === 'W1' ? (mode === 'none' ? how : `subscribers ${how}, in-flight ${inFlight}`)
       : w === 'W2' ? `prio 0-9, in-flight ${inFlight}, ${how}`

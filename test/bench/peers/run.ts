@@ -18,7 +18,7 @@ import * as path from 'node:path'
 import { Command } from 'commander'
 import { parseCount, parseDurationMs, parseList } from '../../../src/bench/args'
 import { median } from '../../../src/bench/stats'
-import { RunResult, Settings, Workload, WORKLOADS } from './common'
+import { cpuUs, syscalls, RunResult, Settings, Workload, WORKLOADS } from './common'
 import * as drivers from './drivers'
 import { BINARIES, Peer, PEERS, Server, startServer, stopAll, which } from './servers'
 
@@ -153,7 +153,13 @@ async function main(): Promise<void> {
               versions[peer] = srv.version
               log(`${peer} started on 127.0.0.1:${srv.port} pid ${srv.pid} (${srv.version})`)
             }
+            const cpu0 = cpuUs(srv.pid)
+            const sys0 = syscalls(srv.pid)
             r = await DRIVERS[peer](srv, w, subs, runSettings)
+            if (w !== 'M1' && r.delivered > 0) {
+              r.cpuUsPerEvent = (cpuUs(srv.pid) - cpu0) / r.delivered
+              r.syscallsPerEvent = (syscalls(srv.pid) - sys0) / r.delivered
+            }
           } catch (e) {
             r = {
               peer, workload: w, variant: `${subs} sub`, messages: 0, published: 0, expected: 0, delivered: 0, acked: 0,
@@ -164,7 +170,7 @@ async function main(): Promise<void> {
           log(`${label(cell)} ${w} ${r.variant} #${k + 1}: ` +
             (r.bytesPerEvent !== undefined
               ? `published ${r.published}/${r.messages}, rss ${r.rssBaselineKb}->${r.rssAfterKb} kB = ${r.bytesPerEvent.toFixed(0)} B/event`
-              : `pub ${r.pubRate.toFixed(0)}/s del ${r.delRate.toFixed(0)}/s p50 ${r.p50.toFixed(2)} p99 ${r.p99.toFixed(2)} ms delivered ${r.delivered}/${r.expected}`) +
+              : `pub ${r.pubRate.toFixed(0)}/s del ${r.delRate.toFixed(0)}/s p50 ${r.p50.toFixed(2)} p99 ${r.p99.toFixed(2)} ms delivered ${r.delivered}/${r.expected} cpu ${(r.cpuUsPerEvent ?? NaN).toFixed(1)} µs/event, ${(r.syscallsPerEvent ?? NaN).toFixed(3)} syscalls/event, load ${os.loadavg()[0]!.toFixed(2)}`) +
             (r.complete ? '' : ' INCOMPLETE') + (r.note.startsWith('FAILED') ? ` ${r.note}` : ''))
           if (srv !== null && (w === 'M1' || r.note.startsWith('FAILED'))) {
             await srv.stop()
@@ -216,7 +222,7 @@ function medians(runs: RunResult[]): Record<string, number> {
   const pick = (f: (r: RunResult) => number | undefined): number => median(runs.map((r) => f(r) ?? NaN))
   return {
     pubRate: pick((r) => r.pubRate), delRate: pick((r) => r.delRate), p50: pick((r) => r.p50), p99: pick((r) => r.p99),
-    confirmP50: pick((r) => r.confirmP50), confirmP99: pick((r) => r.confirmP99),
+    confirmP50: pick((r) => r.confirmP50), confirmP99: pick((r) => r.confirmP99), cpuUsPerEvent: pick((r) => r.cpuUsPerEvent),
     delivered: pick((r) => r.delivered), expected: pick((r) => r.expected), bytesPerEvent: pick((r) => r.bytesPerEvent),
     rssBaselineKb: pick((r) => r.rssBaselineKb), rssAfterKb: pick((r) => r.rssAfterKb),
   }
@@ -247,15 +253,15 @@ function markdown(report: { date: string; commit: string; machine: object; comma
     if (!tp.length) continue
     const ratios = ratioTo.filter((p) => tp.some((c) => c.peer === p))
     out.push(`### ${TITLES[w]}`, '', `Median of ${k} runs; "÷ peer" = delivered ev/s ÷ that peer's (same subscriber count, same run).`, '')
-    out.push(`| peer | subs | published ev/s | delivered ev/s | ${ratios.map((p) => `÷ ${p}`).join(' | ')}${ratios.length ? ' | ' : ''}p50 ms | p99 ms | confirm p50 ms | confirm p99 ms | delivered ev/s per run | complete | notes |`)
-    out.push(`|---|---:|---:|---:|${ratios.map(() => '---:|').join('')}---:|---:|---:|---:|---|---|---|`)
+    out.push(`| peer | subs | published ev/s | delivered ev/s | ${ratios.map((p) => `÷ ${p}`).join(' | ')}${ratios.length ? ' | ' : ''}p50 ms | p99 ms | confirm p50 ms | confirm p99 ms | broker CPU µs/event | delivered ev/s per run | complete | notes |`)
+    out.push(`|---|---:|---:|---:|${ratios.map(() => '---:|').join('')}---:|---:|---:|---:|---:|---|---|---|`)
     for (const c of tp) {
       const m = medians(c.runs)
       const rs = ratios.map((p) => n2(m.delRate! / delivered(p, w, c.subs)))
       const runs = c.runs.map((r) => k0(r.delRate)).join(', ')
       const complete = c.runs.map((r) => (r.complete ? 'yes' : `${r.delivered}/${r.expected}`)).join(', ')
       const notes = [...new Set(c.runs.map((r) => r.note))].join(' / ')
-      out.push(`| ${label(c)} | ${c.subs} | ${n0(m.pubRate!)} | ${n0(m.delRate!)} | ${rs.join(' | ')}${rs.length ? ' | ' : ''}${n2(m.p50!)} | ${n2(m.p99!)} | ${n2(m.confirmP50!)} | ${n2(m.confirmP99!)} | ${runs} | ${complete} | ${notes} |`)
+      out.push(`| ${label(c)} | ${c.subs} | ${n0(m.pubRate!)} | ${n0(m.delRate!)} | ${rs.join(' | ')}${rs.length ? ' | ' : ''}${n2(m.p50!)} | ${n2(m.p99!)} | ${n2(m.confirmP50!)} | ${n2(m.confirmP99!)} | ${n2(m.cpuUsPerEvent!)} | ${runs} | ${complete} | ${notes} |`)
     }
     out.push('')
   }

@@ -4,12 +4,12 @@
  * subscriber that acks what it receives; both move to another node when theirs dies.
  */
 import { connect, type Socket } from 'node:net'
-import { writeFileSync } from 'node:fs'
+import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { onExit } from 'signal-exit'
-import { runCli, type CliBroker } from './cli'
+import { CLI, runCli, type CliBroker } from './cli'
 import { tempDir } from './broker'
-import type { RedisCluster } from './redisCluster'
+import { hasRedis, skipReason, type RedisCluster } from './redisCluster'
 
 export interface AcklineNode {
   /** Its client port (from the listening line). */
@@ -372,4 +372,27 @@ export async function masterOfTag (rc: RedisCluster, tag: string): Promise<numbe
     }
   }
   throw new Error(`no master serves slot ${slot}`)
+}
+
+/** Why the process tests are skipped (no redis-server, or no dist/cli.js), or false. */
+export const processTestSkip: string | false = !hasRedis() ? skipReason : !existsSync(CLI) ? 'needs dist/cli.js (npm run build)' : false
+
+/**
+ * Node settings for fault tests: a dead node's name leases and heartbeat
+ * expire after nodeTtlMs, short here so that a consumer whose node was
+ * killed gets its name back quickly on another node.
+ */
+export const FAST_EXPIRY = { nodeTtlMs: 2000 }
+
+/** Checks that every delivery carries its publisher's fields byte for byte (event `n` is `pub.body(n)`). */
+export function checkPayloads (t: { fail: (message: string) => unknown, equal: (found: number, wanted: number, message: string) => unknown },
+  pub: CountingPublisher, c: NamedConsumer): void {
+  let bad = 0
+  for (const s of c.seen) {
+    const inner = pub.body(s.n).slice(1, -1)
+    if (!s.line.includes(inner) || s.id !== `e${s.n}`) {
+      if (bad++ < 3) t.fail(`payload of ${s.id} changed: ${s.line}`)
+    }
+  }
+  t.equal(bad, 0, `every one of ${c.seen.length} deliveries carries its publisher's fields byte for byte`)
 }

@@ -58,3 +58,47 @@ export function expectedPattern (text: string): RegExp {
   const src = parts.map(p => p === '<ts>' ? '\\d+' : p === '…' ? '.*' : p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('')
   return new RegExp(`^${src}$`)
 }
+
+/** What runSessionBlock needs from a test's clients. */
+export interface SessionClient {
+  send: (line: string) => void
+  next: () => Promise<string>
+  quiet: (ms: number) => Promise<boolean>
+  destroy: () => void
+}
+
+/**
+ * Plays a block's steps: each `x>` line is sent by client x (opened on first
+ * use by `open`; `(disconnect)` closes it, then waits `disconnectPauseMs`),
+ * each `x<` line must match client x's next line; at the end every client
+ * must have received nothing more.
+ */
+export async function runSessionBlock (
+  t: { match: (found: string, wanted: RegExp, message: string) => unknown, ok: (value: boolean, message: string) => unknown },
+  label: string,
+  block: SessionBlock,
+  open: (client: string) => Promise<SessionClient>,
+  disconnectPauseMs = 50,
+): Promise<void> {
+  const clients = new Map<string, SessionClient>()
+  for (const step of block.steps) {
+    let c = clients.get(step.client)
+    if (c === undefined) {
+      c = await open(step.client)
+      clients.set(step.client, c)
+    }
+    if (step.dir === '>') {
+      if (step.text === '(disconnect)') {
+        c.destroy()
+        clients.delete(step.client)
+        await new Promise(resolve => setTimeout(resolve, disconnectPauseMs))
+      } else {
+        c.send(step.text)
+      }
+    } else {
+      const got = await c.next()
+      t.match(got, expectedPattern(step.text), `${label}:${step.lineNo} ${step.client}< ${step.text}`)
+    }
+  }
+  for (const [name, c] of clients) t.ok(await c.quiet(100), `client ${name} received nothing beyond the example`)
+}

@@ -1,35 +1,17 @@
-import t, { type Test } from 'tap'
-import { existsSync } from 'node:fs'
+import t from 'tap'
 import { LineClient } from '../helpers/broker'
-import { CLI } from '../helpers/cli'
-import { hasRedis, skipReason, startRedisCluster } from '../helpers/redisCluster'
-import { CountingPublisher, NamedConsumer, startAcklineNode, until, type AcklineNode } from '../helpers/acklineCluster'
+import { startRedisCluster } from '../helpers/redisCluster'
+import { type AcklineNode, checkPayloads, CountingPublisher, FAST_EXPIRY, NamedConsumer, processTestSkip, startAcklineNode, until } from '../helpers/acklineCluster'
 
 // Cluster mode (#16) under faults, with real processes: Ackline nodes started by `node dist/cli.js start
 // --cluster …` on a 3-master + 3-replica Redis Cluster (test/helpers/redisCluster.ts), killed with kill -9.
 // Each test is bounded (publishers send a fixed number of events; every wait has a deadline).
-const skip = !hasRedis() ? skipReason : !existsSync(CLI) ? 'needs dist/cli.js (npm run build)' : false
-
-// A dead node's name leases and heartbeat expire after nodeTtlMs: short here so that a consumer
-// whose node was killed gets its name back quickly on another node.
-const FAST = { nodeTtlMs: 2000 }
-
-/** The publisher's fields of event `n`, as they must appear in the EVENT line (payload byte for byte). */
-function checkPayloads (t: Test, pub: CountingPublisher, c: NamedConsumer): void {
-  let bad = 0
-  for (const s of c.seen) {
-    const inner = pub.body(s.n).slice(1, -1)
-    if (!s.line.includes(inner) || s.id !== `e${s.n}`) {
-      if (bad++ < 3) t.fail(`payload of ${s.id} changed: ${s.line}`)
-    }
-  }
-  t.equal(bad, 0, `every one of ${c.seen.length} deliveries carries its publisher's fields byte for byte`)
-}
+const skip = processTestSkip
 
 t.test('kill -9 of Ackline nodes mid-stream: no confirmed event lost, the named subscriber resumes elsewhere with its unacked events', { skip }, async (t) => {
   const rc = await startRedisCluster(t)
   const nodes: AcklineNode[] = []
-  for (let i = 0; i < 3; i++) nodes.push(await startAcklineNode(t, rc, FAST))
+  for (let i = 0; i < 3; i++) nodes.push(await startAcklineNode(t, rc, FAST_EXPIRY))
   const [a, b] = nodes
   const topic = 'faults'
   const consumer = new NamedConsumer(() => nodes, 'worker-1', topic, { cap: 10 })

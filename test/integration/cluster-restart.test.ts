@@ -1,21 +1,16 @@
 import t from 'tap'
-import { existsSync } from 'node:fs'
 import { LineClient } from '../helpers/broker'
-import { CLI } from '../helpers/cli'
-import { hasRedis, skipReason, startRedisCluster } from '../helpers/redisCluster'
-import { startAcklineNode, type AcklineNode } from '../helpers/acklineCluster'
+import { startRedisCluster } from '../helpers/redisCluster'
+import { type AcklineNode, FAST_EXPIRY, processTestSkip, startAcklineNode } from '../helpers/acklineCluster'
 
 // Cluster mode (#16): a restart of everything, with real processes: Ackline nodes started by
 // `node dist/cli.js start --cluster …` on a 3-master + 3-replica Redis Cluster with AOF
 // (appendfsync always), then every Redis server and every node killed with kill -9 and started again.
-const skip = !hasRedis() ? skipReason : !existsSync(CLI) ? 'needs dist/cli.js (npm run build)' : false
-
-// A killed node's name leases expire after nodeTtlMs: short, so that the name is free again soon.
-const FAST = { nodeTtlMs: 2000 }
+const skip = processTestSkip
 
 t.test('restart of the whole cluster (Redis with AOF fsync always, every Ackline node): topics, named subscriptions and pending events come back', { skip }, async (t) => {
   const rc = await startRedisCluster(t, { appendonly: 'always' })
-  let nodes: AcklineNode[] = [await startAcklineNode(t, rc, FAST), await startAcklineNode(t, rc, FAST)]
+  let nodes: AcklineNode[] = [await startAcklineNode(t, rc, FAST_EXPIRY), await startAcklineNode(t, rc, FAST_EXPIRY)]
   const pubc = await LineClient.connect(nodes[0].port)
   t.teardown(() => pubc.destroy())
   t.match(await pubc.request('create rs-empty'), /^OK created rs-empty/)
@@ -39,7 +34,7 @@ t.test('restart of the whole cluster (Redis with AOF fsync always, every Ackline
 
   for (const n of nodes) await n.kill()
   await rc.restart({ hard: true }) // every redis-server kill -9'd: only what AOF fsynced survives
-  nodes = [await startAcklineNode(t, rc, FAST), await startAcklineNode(t, rc, FAST)] // fresh log dirs: state is in Redis
+  nodes = [await startAcklineNode(t, rc, FAST_EXPIRY), await startAcklineNode(t, rc, FAST_EXPIRY)] // fresh log dirs: state is in Redis
 
   const c = await LineClient.connect(nodes[1].port)
   t.teardown(() => c.destroy())

@@ -1,6 +1,7 @@
 import type { Fields } from '../../commands/spec'
 import type { HandlerContext } from '../../manager/context'
-import { BrokerError, errLine, errorLine } from '../../errors'
+import { errorLine } from '../../errors'
+import { replyLater } from '../../manager/replyLater'
 import type { Session } from '../../manager/session'
 import type { ClusterNode } from '../node'
 
@@ -14,37 +15,28 @@ import type { ClusterNode } from '../node'
 export type ClusterHandler = (node: ClusterNode, ctx: HandlerContext, session: Session, fields: Fields) => Promise<string>
 
 /**
- * Runs a cluster handler for one command line, as replyLater does (the
- * session's next lines wait for the reply; a BrokerError is its `ERR` line,
- * anything else is logged and `ERR INTERNAL`). While it runs, events pulled
- * for the session wait (ClusterNode.replyStarted), and go right after the
- * reply, as on one node (`OK acked …`, then the next `EVENT`).
+ * Runs a cluster handler for one command line through replyLater (the
+ * session's next lines wait for the reply; a BrokerError is its `ERR` line, a
+ * Redis outage `CLUSTER_UNAVAILABLE`, anything else is logged and `ERR
+ * INTERNAL`). While it runs, events pulled for the session wait
+ * (ClusterNode.replyStarted), and go right after the reply, as on one node
+ * (`OK acked …`, then the next `EVENT`).
  */
 export function runClusterHandler (handler: ClusterHandler, node: ClusterNode, ctx: HandlerContext, session: Session, fields: Fields): void {
   node.replyStarted(session)
-  session.throttled = true
-  session.replyPending = true
-  const finish = (line: string): void => {
-    session.throttled = false
-    session.replyPending = false
-    session.reply(line)
-    node.replyDone(session)
-    ctx.resume(session)
-  }
   let work: Promise<string>
   try {
     work = handler(node, ctx, session, fields)
   } catch (err) {
     work = Promise.reject(err)
   }
-  work.then(finish, (err: unknown) => {
-    if (err instanceof BrokerError) return finish(errLine(err))
-    if (isRedisFailure(err)) {
+  replyLater(ctx, session, work, {
+    afterReply: () => node.replyDone(session),
+    failureLine: err => {
+      if (!isRedisFailure(err)) return undefined
       ctx.log.warn({ err, session: session.id }, 'redis cluster unavailable for a command')
-      return finish(errorLine('CLUSTER_UNAVAILABLE', { cause: err.message }))
-    }
-    ctx.log.error({ err, session: session.id }, 'command failed unexpectedly')
-    finish(errLine(err))
+      return errorLine('CLUSTER_UNAVAILABLE', { cause: err.message })
+    },
   })
 }
 

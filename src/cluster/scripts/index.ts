@@ -1,3 +1,4 @@
+import { ADMIT_SCRIPT, EXCHANGE_SCRIPTS } from './exchanges'
 import { PRELUDE } from './prelude'
 
 /**
@@ -9,24 +10,29 @@ import { PRELUDE } from './prelude'
 
 /**
  * publish: ARGV pre, body, id ('' = assign), priority digit, dedupeWindowMs, maxPendingPerSubscriber (an
- * at-most-once subscription is never full: it drops its oldest of the lowest priority instead).
+ * at-most-once subscription is never full: it drops its oldest of the lowest priority instead), mode: ''
+ * `pub`; `r` `route` with the publisher's id, `u` `route` with the broker's UUID (as on one node, a route
+ * refuses an id still held, {4}, and does not deduplicate within the window; a UUID is not a publisher's id).
  * → {1, offset, id, subscribers, created 1|0, at-most-once drops} | {2, offset, id} duplicate | {3, subscription} queue full
+ * | {4} route: the id is still held
  */
 const publish = `
 local pre, body, id, prio = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local window, maxPending = tonumber(ARGV[6]), tonumber(ARGV[7])
+local window, maxPending, mode = tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8] or ''
 local now = now_ms()
 redis.call('ZREMRANGEBYSCORE', P .. 'idt', '-inf', now - window)
 if id ~= '' then
   local prev = redis.call('HGET', P .. 'ids', id)
-  if prev and (redis.call('ZSCORE', P .. 'idt', id) or held(prev)) then return {2, tonumber(prev), id} end
+  if prev and mode ~= '' then
+    if held(prev) then return {4} end
+  elseif prev and (redis.call('ZSCORE', P .. 'idt', id) or held(prev)) then return {2, tonumber(prev), id} end
 end
 local subs = redis.call('SMEMBERS', P .. 'subs')
 for i = 1, #subs do
   if tonumber(redis.call('HGET', sk(subs[i], 'm'), 'amo') or '0') == 0 and
     redis.call('ZCARD', sk(subs[i], 'q')) + redis.call('ZCARD', sk(subs[i], 'if')) + redis.call('ZCARD', sk(subs[i], 'dl')) >= maxPending then return {3, subs[i]} end
 end
-if id ~= '' then
+if id ~= '' and mode ~= 'u' then
   redis.call('ZADD', P .. 'idt', now, id)
   -- Broker-assigned ids keep clear of numeric ids publishers chose, as on one node.
   if #id < 16 and string.match(id, '^%d+$') then
@@ -451,6 +457,8 @@ export const SCRIPTS = {
   acklineRemove: remove,
   acklineInfo: info,
   acklinePage: page,
+  acklineAdmit: ADMIT_SCRIPT,
+  ...EXCHANGE_SCRIPTS,
 } as const
 
 export type ScriptName = keyof typeof SCRIPTS

@@ -1,0 +1,264 @@
+import t, { type Test } from 'tap'
+import type { ConfigOverrides } from '../../src/config/loadConfig'
+import { testHash } from '../helpers/auth'
+import { startTestBroker, type LineClient } from '../helpers/broker'
+import { startNode, type TestNode } from '../helpers/clusterBroker'
+import { hasRedis, skipReason, startRedisCluster, type RedisCluster } from '../helpers/redisCluster'
+
+// Exchanges in cluster mode (docs/cluster.md#exchanges): definitions and bindings in Redis, shared by
+// every node. Most tests run one scenario twice, on a single node and on 3 cluster nodes (client i on node
+// i % 3: declared on one node, bound on another, routed on a third), and compare every reply and every
+// event byte for byte (timestamps and broker-made UUIDs aside).
+
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g
+
+/** A line with its timestamps and UUIDs masked. */
+function masked (line: string): string {
+  return line.replace(/"timestamp":\d+/g, '"timestamp":<ts>').replace(UUID, '<uuid>')
+}
+
+interface Scenario {
+  config?: ConfigOverrides
+  /** Lines sent before the subscribers subscribe (by client 0): creating topics. */
+  setup?: string[]
+  /** Subscribers: [client index (3 or more: they send nothing else), sub line]; each on one topic, so its events keep their order. */
+  subs?: Array<[number, string]>
+  /** Commands: [client index (0 to 2: they subscribe to nothing), line]; each reply is compared. */
+  steps: Array<[number, string]>
+}
+
+interface Outcome {
+  replies: string[]
+  /** Every client's events, in the order received. */
+  events: Map<number, string[]>
+}
+
+/** Runs a scenario on clients (index → client); `expected`: the single node's outcome, whose event counts are awaited. */
+async function play (clientOf: (i: number) => Promise<LineClient>, s: Scenario, expected?: Outcome): Promise<Outcome> {
+  const replies: string[] = []
+  const setup = await clientOf(0)
+  for (const line of s.setup ?? []) replies.push(await setup.request(line))
+  for (const [i, line] of s.subs ?? []) replies.push(await (await clientOf(i)).request(line))
+  for (const [i, line] of s.steps) replies.push(masked(await (await clientOf(i)).request(line)))
+  const events = new Map<number, string[]>()
+  for (const [i] of s.subs ?? []) {
+    const c = await clientOf(i)
+    const got: string[] = []
+    if (expected === undefined) {
+      for (;;) {
+        try {
+          got.push(masked(await c.next(300)))
+        } catch {
+          break
+        }
+      }
+    } else {
+      for (let k = 0; k < (expected.events.get(i)?.length ?? 0); k++) got.push(masked(await c.next()))
+      if (!await c.quiet(200)) got.push('(more events than on one node)')
+    }
+    events.set(i, got)
+  }
+  return { replies, events }
+}
+
+/** Runs the scenario on one node, then on 3 fresh cluster nodes (Redis emptied first), and compares. */
+async function sameAsOneNode (t: Test, rc: RedisCluster, s: Scenario): Promise<{ single: Outcome, nodes: TestNode[] }> {
+  const single = await startTestBroker(t, { http: null, ...s.config })
+  const singleClients = new Map<number, LineClient>()
+  const one = await play(async i => singleClients.get(i) ?? singleClients.set(i, await single.client()).get(i)!, s)
+  for (const port of rc.masterPorts()) await rc.cli(port, 'FLUSHALL')
+  const nodes: TestNode[] = []
+  for (let i = 0; i < 3; i++) nodes.push(await startNode(t, rc, {}, s.config ?? {}))
+  const clients = new Map<number, LineClient>()
+  const many = await play(async i => clients.get(i) ?? clients.set(i, await nodes[i % 3].client()).get(i)!, s, one)
+  t.same(many.replies, one.replies, 'every reply as on one node')
+  t.same([...many.events], [...one.events], 'every event as on one node, byte for byte')
+  return { single: one, nodes }
+}
+
+t.test('cluster exchanges', { skip: hasRedis() ? false : skipReason }, async t => {
+  const rc = await startRedisCluster(t)
+
+  await t.test('declared on A, bound on B, routed on C: delivered to subscribers on every node as on one node', async t => {
+    const { single } = await sameAsOneNode(t, rc, {
+      setup: ['create eu', 'create paid'],
+      subs: [[3, 'sub eu'], [4, 'sub paid'], [5, 'sub eu']],
+      steps: [
+        [0, 'exchange shop topic'],
+        [1, 'bind shop eu orders.eu.*'],
+        [1, 'bind shop eu orders.#'],
+        [2, 'bind shop paid #.paid'],
+        [1, 'bind shop paid #.paid'],
+        // Publisher bytes verbatim: spacing, escapes, unicode, members in their own order.
+        [2, 'route shop orders.eu.paid { "msg" : {"a": [1, 2.50, "x\\u00e9\\n"]},  "id":"o-1" , "note":"ünïcödé ✓" }'],
+        [0, 'route shop orders.us {"msg":"no id: a UUID, the same in every topic","priority":7}'],
+        [1, 'route shop stock.nyse {"id":"s-1","msg":"nobody"}'],
+        [2, 'route shop stock.nyse {"id":"s-2","msg":"nobody"} mandatory=1'],
+        [0, 'unbind shop eu orders.#'],
+        [2, 'route shop orders.us {"id":"o-2","msg":"unbound on another node: no longer routed"}'],
+        [2, 'route shop orders.eu.x {"id":"o-3","msg":"still bound with orders.eu.*"}'],
+        [1, 'exchanges'],
+        [2, 'events eu'],
+        [0, 'events paid'],
+      ],
+    })
+    t.equal(single.events.get(3)!.length, 3, 'the scenario delivers (eu: o-1, the UUID one, o-3)')
+    t.ok(single.replies.includes('OK o-1 routed to 2 topics'))
+  })
+
+  await t.test('fanout and direct exchanges, unbind, the listing, a UUID acked by its id', async t => {
+    await sameAsOneNode(t, rc, {
+      setup: ['create a', 'create b'],
+      subs: [[4, 'sub a 10'], [5, 'sub b 10']],
+      steps: [
+        [0, 'exchange fan fanout'],
+        [1, 'exchange fan fanout'],
+        [2, 'exchange fan direct'],
+        [0, 'bind fan a'],
+        [1, 'bind fan b'],
+        [2, 'bind fan b'],
+        [0, 'bind fan b extra'],
+        [2, 'route fan any.key {"id":"f1","msg":"hello"}'],
+        [0, 'route fan k {"id":2,"priority":9,"msg":"numeric id"}'],
+        [0, 'exchange logs direct'],
+        [1, 'bind logs errors'],
+        [1, 'bind logs errors error.*'],
+        [2, 'bind logs errors error'],
+        [0, 'bind logs all error'],
+        [1, 'bind logs all info'],
+        [2, 'route logs error {"id":1,"msg":"disk"}'],
+        [0, 'route logs info {"id":2,"msg":"boot"}'],
+        [1, 'route logs debug {"id":3,"msg":"noise"}'],
+        [2, 'route logs info {"id":5,"msg":"x"} mandatory=1'],
+        [0, 'unbind logs errors warn'],
+        [1, 'unbind logs errors error'],
+        [2, 'unbind logs errors error'],
+        [0, 'unbind fan b'],
+        [0, 'unbind fan b extra'],
+        [1, 'route fan k {"id":"f2","msg":"only a now"}'],
+        [2, 'exchanges'],
+        [0, 'events errors'],
+        [0, 'events all'],
+      ],
+    })
+    // A broker-made id is the event's id in each topic: acked by it on any node.
+    const c = await (await startNode(t, rc)).client()
+    const r = await c.request('route fan k {"msg":"uuid"}')
+    const id = /^OK (\S+) routed to 1 topic$/.exec(r)![1]
+    t.match(id, UUID)
+    const page = JSON.parse((await c.request('events a')).slice(3)) as { events: Array<{ id: unknown }> }
+    t.equal(page.events.at(-1)!.id, id)
+  })
+
+  await t.test('errors: unknown exchange, type mismatch, bad names and keys; the connection stays usable', async t => {
+    await sameAsOneNode(t, rc, {
+      steps: [
+        [0, 'route nowhere k {"msg":"x"}'],
+        [1, 'bind nowhere t'],
+        [2, 'unbind nowhere t'],
+        [0, 'exchange bad/name fanout'],
+        [0, 'exchange .. fanout'],
+        [1, 'exchange ok headers'],
+        [1, 'exchange'],
+        [2, 'exchange t1 topic'],
+        [2, 'exchange t1 fanout'],
+        [0, 'bind t1 x'],
+        [0, 'bind t1 x a.#.b'],
+        [0, 'bind t1 x a.b*'],
+        [1, 'bind t1 bad/topic a.b'],
+        [1, 'bind t1 x a.*.c'],
+        [2, 'route t1 a.b.c {"msg":1'],
+        [2, 'route t1 a/b {"msg":1}'],
+        [2, 'route t1 a.b.c {"timestamp":1}'],
+        [0, 'route t1 a.b.c {"id":"ok","msg":1}'],
+        [1, 'ping'],
+      ],
+    })
+  })
+
+  await t.test('limits at their edge, counted over the cluster: maxExchanges, maxBindingsPerExchange, maxTopics', async t => {
+    await sameAsOneNode(t, rc, {
+      config: { maxExchanges: 2, maxBindingsPerExchange: 2, maxTopics: 3 },
+      setup: ['create t1'],
+      steps: [
+        [0, 'exchange x1 fanout'],
+        [1, 'exchange x2 direct'],
+        [2, 'exchange x3 fanout'],
+        [2, 'exchange x1 fanout'],
+        [0, 'bind x1 t1'],
+        [1, 'bind x1 t2'],
+        [2, 'bind x1 t3'],
+        [2, 'bind x1 t2'],
+        [0, 'unbind x1 t2'],
+        [1, 'bind x1 t3'],
+        [2, 'bind x1 t4'],
+        // t1 exists; t3 is new: 2 topics of 3.
+        [0, 'route x1 k {"id":"e1","msg":1}'],
+        [1, 'bind x2 t4 k'],
+        [1, 'bind x2 t5 k'],
+        // t4 and t5 are new: 4 > 3, nothing is created.
+        [2, 'route x2 k {"id":"e2","msg":1}'],
+        [0, 'unbind x2 t5 k'],
+        [2, 'route x2 k {"id":"e3","msg":1}'],
+        [0, 'route x2 k {"id":"e4","msg":1}'],
+        [1, 'events t4'],
+        [2, 'events t5'],
+        [0, 'exchanges'],
+      ],
+    })
+  })
+
+  await t.test('a route all topics do not admit publishes nothing: QUEUE_FULL, DUPLICATE_ID, as on one node', async t => {
+    await sameAsOneNode(t, rc, {
+      config: { maxPendingPerSubscriber: 1 },
+      setup: ['create q1', 'create q2', 'exchange f fanout', 'bind f q1', 'bind f q2'],
+      subs: [[4, 'sub q1 1'], [5, 'sub q2 1']],
+      steps: [
+        [0, 'route f k {"id":"r1","msg":1}'],
+        [1, 'route f k {"id":"r1","msg":"refused: r1 is still held"}'],
+        [2, 'route f k {"id":"r2","msg":"refused: q1 and q2 are full"}'],
+        [0, 'unbind f q1'],
+        [1, 'route f k {"id":"r3","msg":"refused: q2 is full"}'],
+        [2, 'bind f q3'],
+        [0, 'route f k {"id":"r4","msg":"refused: q2 is full, nothing to q3"}'],
+        [1, 'events q1'],
+        [2, 'events q2'],
+        [0, 'events q3'],
+      ],
+    })
+  })
+
+  await t.test('ACL as on one node: bind needs the publish right on the topic, route on every topic it reaches', async t => {
+    const users = {
+      alice: { passwordHash: testHash('alice-pw-1'), publish: ['a.*', 'shared'], subscribe: ['a.*'] },
+      bob: { passwordHash: testHash('bob-pw-22'), publish: ['b.*', 'shared'], subscribe: ['b.*'] },
+    }
+    await sameAsOneNode(t, rc, {
+      config: { auth: { required: true, users } },
+      steps: [
+        [0, 'exchange x fanout'],
+        [0, 'auth alice alice-pw-1'],
+        [1, 'auth bob bob-pw-22'],
+        [2, 'auth alice alice-pw-1'],
+        [0, 'exchange x fanout'],
+        [1, 'bind x b.one'],
+        [0, 'bind x b.two'],
+        [0, 'unbind x b.one'],
+        [2, 'bind x shared'],
+        [0, 'route x k {"id":"1","msg":"alice may not publish to b.one"}'],
+        [1, 'route x k {"id":"2","msg":"bob may"}'],
+        [1, 'exchanges'],
+        [2, 'events shared'],
+      ],
+    })
+  })
+
+  await t.test('private topics are refused in cluster mode (their grants are a node\'s own)', async t => {
+    const users = { alice: { passwordHash: testHash('alice-pw-1'), publish: ['x'] } }
+    const n = await startNode(t, rc, {}, { auth: { required: true, users } })
+    const c = await n.client()
+    await c.request('auth alice alice-pw-1')
+    t.match(await c.request('exchange priv fanout'), /^OK exchange priv \(fanout\) (declared|exists)$/)
+    t.equal(await c.request('bind priv ~alice.q'), 'ERR NOT_IN_CLUSTER a private topic (~owner.…) is not available in cluster mode yet; see docs/cluster.md')
+  })
+})

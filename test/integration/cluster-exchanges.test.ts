@@ -1,7 +1,9 @@
 import t, { type Test } from 'tap'
+import WebSocket from 'ws'
+import { startBroker } from '../../src/broker'
 import type { ConfigOverrides } from '../../src/config/loadConfig'
 import { testHash } from '../helpers/auth'
-import { startTestBroker, type LineClient } from '../helpers/broker'
+import { startTestBroker, waitFor, type LineClient } from '../helpers/broker'
 import { startNode, type TestNode } from '../helpers/clusterBroker'
 import { hasRedis, skipReason, startRedisCluster, type RedisCluster } from '../helpers/redisCluster'
 
@@ -260,5 +262,87 @@ t.test('cluster exchanges', { skip: hasRedis() ? false : skipReason }, async t =
     await c.request('auth alice alice-pw-1')
     t.match(await c.request('exchange priv fanout'), /^OK exchange priv \(fanout\) (declared|exists)$/)
     t.equal(await c.request('bind priv ~alice.q'), 'ERR NOT_IN_CLUSTER a private topic (~owner.…) is not available in cluster mode yet; see docs/cluster.md')
+  })
+
+  await t.test('HTTP and WebSocket: the exchange routes run the cluster handlers', async t => {
+    for (const port of rc.masterPorts()) await rc.cli(port, 'FLUSHALL')
+    const web = await startBroker({ overrides: { port: 0, host: '127.0.0.1', http: { port: 0, host: '127.0.0.1' }, cluster: { redis: rc.urls } } })
+    t.teardown(() => web.stop())
+    const base = `http://127.0.0.1:${web.httpAddress!.port}`
+    const call = async (method: string, path: string, body?: string): Promise<[number, string]> => {
+      const res = await fetch(base + path, { method, body, headers: body === undefined ? {} : { 'content-type': 'application/json' } })
+      return [res.status, await res.text()]
+    }
+    const other = await startNode(t, rc)
+    const sub = await other.client()
+    t.equal(await sub.request('create web'), 'OK created web')
+    t.equal(await sub.request('sub web'), 'OK subscribed to web (max in flight 10)')
+    t.same(await call('PUT', '/exchanges/hx', '{"type":"direct"}'), [200, '{"exchange":"hx","type":"direct","created":true}'])
+    t.same(await call('PUT', '/exchanges/hx', '{"type":"fanout"}'), [409, '{"error":{"code":"EXCHANGE_TYPE","message":"exchange hx is a direct exchange already; an exchange keeps its type"}}'])
+    t.same(await call('POST', '/exchanges/hx/bindings', '{"topic":"web","key":"k"}'), [200, '{"exchange":"hx","topic":"web","key":"k","created":true}'])
+    const body = '{"id":"h-1", "msg":"héllo" }'
+    t.same(await call('POST', '/exchanges/hx/events?key=k', body), [200, '{"id":"h-1","exchange":"hx","routed":1}'])
+    t.equal(masked(await sub.next()), 'EVENT web {"priority":0,"id":"h-1", "msg":"héllo" ,"timestamp":<ts>,"offset":1}', 'delivered on another node, the body byte for byte')
+    t.same(await call('POST', '/exchanges/hx/events?key=other&mandatory=1', body), [404, '{"error":{"code":"UNROUTABLE","message":"no binding of exchange hx matches routing key \\"other\\"; nothing was published (mandatory=1)"}}'])
+    t.same(await call('GET', '/exchanges'), [200, '[{"name":"hx","type":"direct","bindings":[{"topic":"web","key":"k"}]}]'])
+
+    const ws = new WebSocket(`ws://127.0.0.1:${web.httpAddress!.port}/ws`)
+    t.teardown(() => ws.terminate())
+    const frames: string[] = []
+    ws.on('message', (data: Buffer) => frames.push(data.toString()))
+    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject) })
+    ws.send('route hx k {"id":"w-1","msg":"over a WebSocket"}')
+    ws.send('unbind hx web k')
+    ws.send('route hx k {"id":"w-2","msg":"nowhere now"}')
+    await waitFor(() => frames.length === 3, 'three replies')
+    t.same(frames, ['OK w-1 routed to 1 topic', 'OK unbound web from hx with key k', 'OK w-2 routed to 0 topics'])
+    t.equal((await sub.event()).event.msg, 'over a WebSocket', 'routed over a WebSocket, delivered on another node')
+  })
+
+  await t.test('a route that fails half way: ROUTE_PARTIAL says which topics have the event', async t => {
+    for (const port of rc.masterPorts()) await rc.cli(port, 'FLUSHALL')
+    await rc.refreshRoles()
+    // Which master serves each topic family, and the replica of each master (CLUSTER NODES).
+    const lines = (await rc.cli(rc.masterPorts()[0], 'CLUSTER', 'NODES')).trim().split('\n').map(l => l.split(' '))
+    const portOf = (f: string[]): number => Number(f[1].split(':')[1].split('@')[0])
+    const masters = lines.filter(f => f[2].includes('master'))
+    const masterOfSlot = (slot: number): string[] => masters.find(f => f.slice(8).some(r => {
+      const [lo, hi] = r.split('-').map(Number)
+      return slot >= lo && slot <= (hi ?? lo)
+    }))!
+    const masterOf = async (topic: string): Promise<string[]> =>
+      masterOfSlot(Number(await rc.cli(rc.masterPorts()[0], 'CLUSTER', 'KEYSLOT', `ackline:{${topic}}:t:${topic}:seq`)))
+    const xMaster = masterOfSlot(Number(await rc.cli(rc.masterPorts()[0], 'CLUSTER', 'KEYSLOT', 'ackline:{exchanges}:xs')))
+    // Two topics on two masters, the second not the exchanges' one (its replica is paused below).
+    let first = ''
+    let second = ''
+    for (let i = 0; second === ''; i++) {
+      const name = `half${i}`
+      const m = await masterOf(name)
+      if (first === '') first = name
+      else if (m[0] !== (await masterOf(first))[0] && m[0] !== xMaster[0]) second = name
+    }
+    const secondMaster = (await masterOf(second))[0]
+    const replica = lines.find(f => f[3] === secondMaster)!
+    const replicaPid = rc.nodes.find(n => n.port === portOf(replica))!.pid
+    const node = await startNode(t, rc, { waitTimeoutMs: 300 })
+    const c = await node.client()
+    t.equal(await c.request(`create ${first}`), `OK created ${first}`)
+    t.equal(await c.request(`create ${second}`), `OK created ${second}`)
+    t.equal(await c.request('exchange half fanout'), 'OK exchange half (fanout) declared')
+    t.equal(await c.request(`bind half ${first}`), `OK bound ${first} to half`)
+    t.equal(await c.request(`bind half ${second}`), `OK bound ${second} to half`)
+    process.kill(replicaPid, 'SIGSTOP')
+    try {
+      t.equal(await c.request('route half k {"id":"p-1","msg":1}'),
+        `ERR ROUTE_PARTIAL event p-1 reached 1 of 2 topics, not all: published to ${first}; on the master of ${second} but not confirmed by a replica (NOT_REPLICATED); pub it with "id":"p-1" to the topics not published to (pub deduplicates)`)
+      t.equal(await c.request('route half k {"msg":2}').then(l => l.replace(UUID, '<uuid>')),
+        `ERR ROUTE_PARTIAL event <uuid> reached 1 of 2 topics, not all: published to ${first}; on the master of ${second} but not confirmed by a replica (NOT_REPLICATED); pub it with "id":"<uuid>" to the topics not published to (pub deduplicates)`)
+    } finally {
+      process.kill(replicaPid, 'SIGCONT')
+    }
+    t.equal(await c.request(`pub ${second} {"id":"p-1","msg":1}`), `OK p-1 duplicate, already published to ${second}`, 'the advice: a pub with the id is a duplicate where it is')
+    const page = JSON.parse((await c.request(`events ${first}`)).slice(3)) as { events: Array<{ id: string }> }
+    t.same(page.events.map(e => e.id).slice(0, 1), ['p-1'])
   })
 })

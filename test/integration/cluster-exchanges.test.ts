@@ -345,4 +345,59 @@ t.test('cluster exchanges', { skip: hasRedis() ? false : skipReason }, async t =
     const page = JSON.parse((await c.request(`events ${first}`)).slice(3)) as { events: Array<{ id: string }> }
     t.same(page.events.map(e => e.id).slice(0, 1), ['p-1'])
   })
+
+  await t.test('two routes racing for the last queue slots: every reply says exactly which topics got the event', async t => {
+    for (const port of rc.masterPorts()) await rc.cli(port, 'FLUSHALL')
+    const opts = { maxPendingPerSubscriber: 1 }
+    const [a, b, c] = [await startNode(t, rc, {}, opts), await startNode(t, rc, {}, opts), await startNode(t, rc, {}, opts)]
+    const admin = await a.client()
+    const reader = await c.client()
+    const r1 = await a.client()
+    const r2 = await b.client()
+    const rounds = 12
+    const topics = ['ra', 'rb', 'rc']
+    const seen = new Set<string>()
+    for (let i = 0; i < rounds; i++) {
+      const names = topics.map(x => `${x}${i}`)
+      t.equal(await admin.request(`exchange race${i} fanout`), `OK exchange race${i} (fanout) declared`)
+      for (const n of names) {
+        await admin.request(`create ${n}`)
+        await admin.request(`bind race${i} ${n}`)
+        t.equal(await reader.request(`sub ${n} 1`), `OK subscribed to ${n} (max in flight 1)`)
+      }
+      // Each topic takes one event (its subscriber's bound): the two routes race for them.
+      r1.send(`route race${i} k {"id":"x${i}","msg":1}`)
+      r2.send(`route race${i} k {"id":"y${i}","msg":2}`)
+      const replies = [await r1.reply(), await r2.reply()]
+      const holder = new Map<string, string>()
+      for (const n of names) {
+        const page = JSON.parse((await admin.request(`events ${n}`)).slice(3)) as { events: Array<{ id: string }> }
+        t.equal(page.events.length, 1, `${n} took exactly one event`)
+        holder.set(n, page.events[0].id)
+      }
+      for (const [k, reply] of replies.entries()) {
+        const id = `${k === 0 ? 'x' : 'y'}${i}`
+        const has = names.filter(n => holder.get(n) === id)
+        if (reply === `OK ${id} routed to 3 topics`) {
+          seen.add('OK')
+          t.same(has, names, `${reply}: in every topic`)
+        } else if (reply.startsWith('ERR QUEUE_FULL ')) {
+          seen.add('QUEUE_FULL')
+          t.same(has, [], `${reply}: in no topic`)
+        } else {
+          seen.add('ROUTE_PARTIAL')
+          const m = /^ERR ROUTE_PARTIAL event (\S+) reached (\d) of 3 topics, not all: published to ([^;]+)((?:; not published to \S+ \(QUEUE_FULL\))+); pub it with "id":"\1" to the topics not published to \(pub deduplicates\)$/.exec(reply)
+          t.ok(m, `a partial route is described: ${reply}`)
+          if (m === null) continue
+          const published = m[3].split(', ')
+          const refused = [...m[4].matchAll(/not published to (\S+) /g)].map(x => x[1])
+          t.equal(Number(m[2]), published.length)
+          t.same([...published].sort(), [...has].sort(), 'published to: exactly the topics that have it')
+          t.same([...refused].sort(), names.filter(n => !has.includes(n)).sort(), 'not published to: exactly the others')
+        }
+      }
+      for (let k = 0; k < 3; k++) await reader.next()
+    }
+    t.comment(`outcomes seen over ${rounds} rounds: ${[...seen].join(', ')}`)
+  })
 })

@@ -18,17 +18,17 @@ export interface ClusterPublished {
  * The one way an event enters a topic in cluster mode, for `pub` and each
  * topic of a `route`: registration (TOO_MANY_TOPICS), one publish script
  * (dedupe, QUEUE_FULL, offset, stored text, every subscription's queue),
- * WAIT, then the announcement. `route`: the route's id when the event has
- * none (its UUID), or '' to keep the event's own; a route refuses an id
- * still held (DUPLICATE_ID) and does not deduplicate within the window, as
- * on one node.
+ * WAIT, then the announcement. `route` (absent for `pub`): the route's id
+ * for an event without one (its UUID); a route refuses an id still held
+ * (DUPLICATE_ID) and does not deduplicate within the window, as on one node.
  */
-export async function publishTo (node: ClusterNode, ctx: HandlerContext, name: string, parsed: ParsedEvent, route?: string): Promise<ClusterPublished> {
+export async function publishTo (node: ClusterNode, ctx: HandlerContext, name: string, parsed: ParsedEvent, route?: { uuid: string | undefined }): Promise<ClusterPublished> {
   refusePrivate(name)
   await node.ensureRegistered(name, true)
-  const { pre, body } = eventParts(parsed, ctx.clock.now(), route === '' ? undefined : route)
-  const given = parsed.id === undefined ? (route ?? '') : String(parsed.id)
-  const mode = route === undefined ? '' : parsed.id === undefined ? 'u' : 'r'
+  const uuid = parsed.id === undefined ? route?.uuid : undefined
+  const { pre, body } = eventParts(parsed, ctx.clock.now(), uuid)
+  const given = parsed.id !== undefined ? String(parsed.id) : uuid ?? ''
+  const mode = route === undefined ? '' : uuid === undefined ? 'r' : 'u'
   const r = await node.store.run('acklinePublish', name, [pre, body, given, parsed.priority, ctx.config.dedupeWindowMs, ctx.config.maxPendingPerSubscriber, mode], true)
   if (r[0] === 2) return { duplicate: true, offset: Number(r[1]), id: given, subscribers: 0 }
   if (r[0] === 3) fail('QUEUE_FULL', { subscriber: subscriberOf(String(r[1])), topic: name, max: ctx.config.maxPendingPerSubscriber })

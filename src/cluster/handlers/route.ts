@@ -32,10 +32,10 @@ export const route: ClusterHandler = async (node, ctx, session, fields) => {
   if (names.length === 0 && mandatory) fail('UNROUTABLE', { name, key })
   checkRouteRights(ctx, session, name, key, names)
   for (const t of names) refusePrivate(t)
-  const routeId = parsed.id === undefined ? randomUUID() : ''
-  const id = parsed.id === undefined ? routeId : String(parsed.id)
+  const uuid = parsed.id === undefined ? randomUUID() : undefined
+  const id = uuid ?? String(parsed.id)
   await admitAll(node, ctx, session, names, id)
-  const outcomes = await Promise.allSettled(names.map(t => publishTo(node, ctx, t, parsed, routeId)))
+  const outcomes = await Promise.allSettled(names.map(t => publishTo(node, ctx, t, parsed, { uuid })))
   const failures = outcomes.flatMap((o, i) => o.status === 'rejected' ? [{ topic: names[i], err: o.reason as unknown }] : [])
   const n = names.length
   if (failures.length === 0) return `OK ${id} routed to ${n} topic${plural(n)}`

@@ -60,7 +60,7 @@ for i = 1, #names do
   local m = P .. 'x:' .. names[i]
   local b = redis.call('ZRANGE', m .. ':b', 0, -1)
   out[#out + 1] = names[i]
-  out[#out + 1] = redis.call('HGET', m, 'type') or 'fanout'
+  out[#out + 1] = redis.call('HGET', m, 'type')
   out[#out + 1] = #b
   for j = 1, #b do out[#out + 1] = b[j] end
 end

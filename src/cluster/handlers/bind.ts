@@ -4,10 +4,9 @@ import { keyFor, withKey } from '../../manager/handlers/bind'
 import type { Fields } from '../../commands/spec'
 import type { ExchangeType } from '../../routing/exchanges'
 import { exchangeKey } from '../keys'
-import { runExchangeScript } from '../exchangeStore'
+import { refusePrivateBinding, runExchangeScript } from '../exchangeStore'
 import type { ClusterNode } from '../node'
 import type { ClusterHandler } from './handler'
-import { refusePrivate } from './notInCluster'
 
 /**
  * The exchange's type (UNKNOWN_EXCHANGE when there is none) and the binding
@@ -18,7 +17,7 @@ import { refusePrivate } from './notInCluster'
 async function bindingOf (node: ClusterNode, fields: Fields): Promise<{ name: string, topic: string, key: string }> {
   const name = fields.exchange as string
   const topic = fields.topic as string
-  refusePrivate(topic)
+  refusePrivateBinding(topic)
   const type = await node.store.bounded('HGET', node.store.redis.hget(exchangeKey(name), 'type')) as ExchangeType | null
   if (type === null) fail('UNKNOWN_EXCHANGE', { name })
   return { name, topic, key: keyFor({ type }, fields.key as string | undefined) }

@@ -8,7 +8,6 @@ import { readExchange } from '../exchangeStore'
 import { TOPICS_KEY } from '../keys'
 import type { ClusterNode } from '../node'
 import { isRedisFailure, plural, type ClusterHandler } from './handler'
-import { refusePrivate } from './notInCluster'
 import { publishTo, subscriberOf } from './pub'
 
 /**
@@ -31,7 +30,6 @@ export const route: ClusterHandler = async (node, ctx, session, fields) => {
   const names = (await readExchange(node, name)).route(key)
   if (names.length === 0 && mandatory) fail('UNROUTABLE', { name, key })
   checkRouteRights(ctx, session, name, key, names)
-  for (const t of names) refusePrivate(t)
   const uuid = parsed.id === undefined ? randomUUID() : undefined
   const id = uuid ?? String(parsed.id)
   await admitAll(node, ctx, session, names, id)

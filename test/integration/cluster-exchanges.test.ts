@@ -333,16 +333,20 @@ t.test('cluster exchanges', { skip: hasRedis() ? false : skipReason }, async t =
     t.equal(await c.request('exchange half fanout'), 'OK exchange half (fanout) declared')
     t.equal(await c.request(`bind half ${first}`), `OK bound ${first} to half`)
     t.equal(await c.request(`bind half ${second}`), `OK bound ${second} to half`)
+    let uuidReply = ''
     process.kill(replicaPid, 'SIGSTOP')
     try {
       t.equal(await c.request('route half k {"id":"p-1","msg":1}'),
         `ERR ROUTE_PARTIAL event p-1 reached 1 of 2 topics, not all: published to ${first}; on the master of ${second} but not confirmed by a replica (NOT_REPLICATED); pub it with "id":"p-1" to the topics not published to (pub deduplicates)`)
-      t.equal(await c.request('route half k {"msg":2}').then(l => l.replace(UUID, '<uuid>')),
+      uuidReply = await c.request('route half k {"msg":2}')
+      t.equal(uuidReply.replace(UUID, '<uuid>'),
         `ERR ROUTE_PARTIAL event <uuid> reached 1 of 2 topics, not all: published to ${first}; on the master of ${second} but not confirmed by a replica (NOT_REPLICATED); pub it with "id":"<uuid>" to the topics not published to (pub deduplicates)`)
     } finally {
       process.kill(replicaPid, 'SIGCONT')
     }
     t.equal(await c.request(`pub ${second} {"id":"p-1","msg":1}`), `OK p-1 duplicate, already published to ${second}`, 'the advice: a pub with the id is a duplicate where it is')
+    const uuid = uuidReply.match(UUID)![0]
+    t.equal(await c.request(`pub ${second} {"id":"${uuid}","msg":2}`), `OK ${uuid} duplicate, already published to ${second}`, 'also with the UUID the broker made')
     const page = JSON.parse((await c.request(`events ${first}`)).slice(3)) as { events: Array<{ id: string }> }
     t.same(page.events.map(e => e.id).slice(0, 1), ['p-1'])
   })

@@ -11,8 +11,9 @@ import { PRELUDE } from './prelude'
 /**
  * publish: ARGV pre, body, id ('' = assign), priority digit, dedupeWindowMs, maxPendingPerSubscriber (an
  * at-most-once subscription is never full: it drops its oldest of the lowest priority instead), mode: ''
- * `pub`; `r` `route` with the publisher's id, `u` `route` with the broker's UUID (as on one node, a route
- * refuses an id still held, {4}, and does not deduplicate within the window; a UUID is not a publisher's id).
+ * `pub`, `r` `route` (as on one node, a route refuses an id still held, {4}, and does not deduplicate within
+ * the window; its id, a UUID the broker made included, enters the window, so a `pub` that completes a partial
+ * route is a duplicate where the route stored the event).
  * → {1, offset, id, subscribers, created 1|0, at-most-once drops} | {2, offset, id} duplicate | {3, subscription} queue full
  * | {4} route: the id is still held
  */
@@ -32,7 +33,7 @@ for i = 1, #subs do
   if tonumber(redis.call('HGET', sk(subs[i], 'm'), 'amo') or '0') == 0 and
     redis.call('ZCARD', sk(subs[i], 'q')) + redis.call('ZCARD', sk(subs[i], 'if')) + redis.call('ZCARD', sk(subs[i], 'dl')) >= maxPending then return {3, subs[i]} end
 end
-if id ~= '' and mode ~= 'u' then
+if id ~= '' then
   redis.call('ZADD', P .. 'idt', now, id)
   -- Broker-assigned ids keep clear of numeric ids publishers chose, as on one node.
   if #id < 16 and string.match(id, '^%d+$') then

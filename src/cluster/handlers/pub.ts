@@ -28,7 +28,8 @@ export async function publishTo (node: ClusterNode, ctx: HandlerContext, name: s
   const uuid = parsed.id === undefined ? route?.uuid : undefined
   const { pre, body } = eventParts(parsed, ctx.clock.now(), uuid)
   const given = parsed.id !== undefined ? String(parsed.id) : uuid ?? ''
-  const mode = route === undefined ? '' : 'r'
+  // ARGV[8]; '@route' is no user name, for a variant that appends one (a grant check) after it.
+  const mode = route === undefined ? '' : '@route'
   const r = await node.store.run('acklinePublish', name, [pre, body, given, parsed.priority, ctx.config.dedupeWindowMs, ctx.config.maxPendingPerSubscriber, mode], true)
   if (r[0] === 2) return { duplicate: true, offset: Number(r[1]), id: given, subscribers: 0 }
   if (r[0] === 3) fail('QUEUE_FULL', { subscriber: subscriberOf(String(r[1])), topic: name, max: ctx.config.maxPendingPerSubscriber })

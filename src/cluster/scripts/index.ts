@@ -11,9 +11,9 @@ import { PRELUDE } from './prelude'
 /**
  * publish: ARGV pre, body, id ('' = assign), priority digit, dedupeWindowMs, maxPendingPerSubscriber (an
  * at-most-once subscription is never full: it drops its oldest of the lowest priority instead), mode: `@route`
- * for `route`, anything else (absent, '': a word no user name can be) `pub` (as on one node, a route refuses an id still held, {4}, and does not deduplicate within
- * the window; its id, a UUID the broker made included, enters the window, so a `pub` that completes a partial
- * route is a duplicate where the route stored the event).
+ * for `route` (a word no user name can be), anything else (absent, '') for `pub`. As on one node, a route
+ * refuses an id still held ({4}) and does not deduplicate within the window; its id, a UUID the broker made
+ * included, enters the window, so a `pub` that completes a partial route is a duplicate where the route stored it.
  * → {1, offset, id, subscribers, created 1|0, at-most-once drops} | {2, offset, id} duplicate | {3, subscription} queue full
  * | {4} route: the id is still held
  */

@@ -87,6 +87,7 @@ export const Errors = {
   NOT_IN_CLUSTER: '{command} is not available in cluster mode yet; see docs/cluster.md',
   NOT_REPLICATED: 'applied on the Redis master, but {got} of {want} replicas confirmed within {ms} ms (cluster.waitReplicas); it may still be delivered, and a failover now could lose it',
   CLUSTER_UNAVAILABLE: 'the Redis Cluster did not answer ({cause:q}); the command may or may not have been applied: retry it (a pub with an id is deduplicated)',
+  ROUTE_PARTIAL: 'event {id} reached {done} of {n} topics, not all: {detail}; pub it with "id":{idJson} to the topics not published to (pub deduplicates)',
   INTERNAL: 'internal error',
 } as const
 
@@ -162,6 +163,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   NOT_IN_CLUSTER: 501,
   NOT_REPLICATED: 503,
   CLUSTER_UNAVAILABLE: 503,
+  ROUTE_PARTIAL: 503,
   INTERNAL: 500,
 }
 

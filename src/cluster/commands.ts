@@ -1,14 +1,18 @@
 import type { Command, CommandHandler, Fields } from '../commands/spec'
 import { ack } from './handlers/ack'
+import { bind, unbind } from './handlers/bind'
 import { commit } from './handlers/commit'
 import { create } from './handlers/create'
 import { del } from './handlers/delete'
 import { runClusterHandler, type ClusterHandler } from './handlers/handler'
 import { events } from './handlers/events'
+import { exchange } from './handlers/exchange'
+import { exchanges } from './handlers/exchanges'
 import { nack } from './handlers/nack'
 import { name } from './handlers/name'
 import { notInClusterHandler } from './handlers/notInCluster'
 import { pub } from './handlers/pub'
+import { route } from './handlers/route'
 import { stats } from './handlers/stats'
 import { sub } from './handlers/sub'
 import { topics } from './handlers/topics'
@@ -19,6 +23,8 @@ import type { ClusterNode } from './node'
 /** The cluster handlers, by registry name (src/commands/builtin.ts). */
 export const CLUSTER_HANDLERS: Readonly<Record<string, ClusterHandler>> = {
   pub, sub, unsub, ack, nack, touch, commit, name, create, delete: del, topics, stats, events,
+  // Exchanges (src/cluster/exchangeStore.ts).
+  exchange, bind, unbind, exchanges, route,
 }
 
 /**

@@ -15,8 +15,14 @@ export interface EventParts {
 
 const ASSIGNED_ID_HEAD = '{"id":0'
 
-/** Splits the sealed text of a parsed `pub` event (publisher bytes kept verbatim) around its offset and assigned id. */
-export function eventParts (parsed: ParsedEvent, now: number): EventParts {
+/**
+ * Splits the sealed text of a parsed `pub` event (publisher bytes kept
+ * verbatim) around its offset and assigned id. `routeId`: an event without
+ * an id that `route` gives one (a UUID, the same in every topic), set here
+ * as on one node; the script then assigns none.
+ */
+export function eventParts (parsed: ParsedEvent, now: number, routeId?: string): EventParts {
+  if (parsed.id === undefined && routeId !== undefined) return { pre: '', body: sealEvent(parsed, routeId, 0, now, routeId).json.slice(0, -2) }
   const json = sealEvent(parsed, 0, 0, now, '0').json
   const body = json.slice(0, -2) // `…"offset":` without `0}`
   if (parsed.id !== undefined) return { pre: '', body }

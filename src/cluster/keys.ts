@@ -99,3 +99,24 @@ export function consumerId (nodeId: string, sessionId: number): string {
 export function consumerNode (consumer: string): string {
   return consumer.slice(0, consumer.lastIndexOf('/'))
 }
+
+/**
+ * Exchanges (docs/cluster.md#keys) share one hash tag, `{exchanges}`, so one
+ * script sees them all (the cluster-wide `maxExchanges`, a consistent
+ * `exchanges` list). Their kind segment `x:` (and `xs`) is not a topic
+ * family's (`t:`, `notify`), so a topic named `exchanges` shares at most the
+ * slot, never a key; exchange names cannot hold `:` (src/routing/args.ts).
+ *
+ *   ackline:{exchanges}:xs                SET of every exchange name
+ *   ackline:{exchanges}:x:<name>          HASH type, seq (the last binding's number)
+ *   ackline:{exchanges}:x:<name>:b        ZSET `<topic> <key>` → its number: bindings in the order made
+ */
+export const EXCHANGES_PREFIX = `${PREFIX}{exchanges}:`
+
+/** The set of every exchange name (the key the exchange scripts are routed by). */
+export const EXCHANGES_KEY = `${EXCHANGES_PREFIX}xs`
+
+/** An exchange's hash (its type). */
+export function exchangeKey (name: string): string {
+  return `${EXCHANGES_PREFIX}x:${name}`
+}

@@ -84,12 +84,16 @@ export class ClusterStore {
    * (the change stands on the master: it may still be delivered).
    */
   async run (name: ScriptName, topic: string, args: ReadonlyArray<string | number>, confirmed: boolean): Promise<Reply> {
-    return await this.bounded(name, this.runUnbounded(name, topic, args, confirmed))
+    const prefix = topicPrefix(topic)
+    return await this.runAt(name, prefix + 'seq', prefix, args, confirmed)
   }
 
-  private async runUnbounded (name: ScriptName, topic: string, args: ReadonlyArray<string | number>, confirmed: boolean): Promise<Reply> {
-    const prefix = topicPrefix(topic)
-    const key = prefix + 'seq'
+  /** Runs a script on the slot of `key` with `prefix` as its ARGV[1] (run: a topic's; the exchange scripts: `{exchanges}`). */
+  async runAt (name: ScriptName, key: string, prefix: string, args: ReadonlyArray<string | number>, confirmed: boolean): Promise<Reply> {
+    return await this.bounded(name, this.runUnbounded(name, key, prefix, args, confirmed))
+  }
+
+  private async runUnbounded (name: ScriptName, key: string, prefix: string, args: ReadonlyArray<string | number>, confirmed: boolean): Promise<Reply> {
     const wait = confirmed ? this.config.waitReplicas : 0
     if (wait === 0) {
       return await (this.redis as unknown as Record<ScriptName, (...a: unknown[]) => Promise<Reply>>)[name](key, prefix, ...args)

@@ -1,3 +1,4 @@
+import { ADMIT_SCRIPT, EXCHANGE_SCRIPTS } from './exchanges'
 import { PRELUDE } from './prelude'
 
 /**
@@ -9,17 +10,23 @@ import { PRELUDE } from './prelude'
 
 /**
  * publish: ARGV pre, body, id ('' = assign), priority digit, dedupeWindowMs, maxPendingPerSubscriber (an
- * at-most-once subscription is never full: it drops its oldest of the lowest priority instead).
+ * at-most-once subscription is never full: it drops its oldest of the lowest priority instead), mode: `@route`
+ * for `route` (a word no user name can be), anything else (absent, '') for `pub`. As on one node, a route
+ * refuses an id still held ({4}) and does not deduplicate within the window; its id, a UUID the broker made
+ * included, enters the window, so a `pub` that completes a partial route is a duplicate where the route stored it.
  * → {1, offset, id, subscribers, created 1|0, at-most-once drops} | {2, offset, id} duplicate | {3, subscription} queue full
+ * | {4} route: the id is still held
  */
 const publish = `
 local pre, body, id, prio = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local window, maxPending = tonumber(ARGV[6]), tonumber(ARGV[7])
+local window, maxPending, routed = tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8] == '@route'
 local now = now_ms()
 redis.call('ZREMRANGEBYSCORE', P .. 'idt', '-inf', now - window)
 if id ~= '' then
   local prev = redis.call('HGET', P .. 'ids', id)
-  if prev and (redis.call('ZSCORE', P .. 'idt', id) or held(prev)) then return {2, tonumber(prev), id} end
+  if prev and routed then
+    if held(prev) then return {4} end
+  elseif prev and (redis.call('ZSCORE', P .. 'idt', id) or held(prev)) then return {2, tonumber(prev), id} end
 end
 local subs = redis.call('SMEMBERS', P .. 'subs')
 for i = 1, #subs do
@@ -451,6 +458,8 @@ export const SCRIPTS = {
   acklineRemove: remove,
   acklineInfo: info,
   acklinePage: page,
+  acklineAdmit: ADMIT_SCRIPT,
+  ...EXCHANGE_SCRIPTS,
 } as const
 
 export type ScriptName = keyof typeof SCRIPTS

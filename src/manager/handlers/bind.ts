@@ -15,7 +15,7 @@ export function exchangeOf (ctx: HandlerContext, name: string): Exchange {
 }
 
 /** The key a binding is stored with: fanout takes any (default ''), direct needs a plain one, topic a pattern (default '#'? no: required). */
-export function keyFor (x: Exchange, key: string | undefined): string {
+export function keyFor (x: Pick<Exchange, 'type'>, key: string | undefined): string {
   if (x.type === 'fanout') return key ?? ''
   if (key === undefined) fail('BAD_KEY.missing', { type: x.type })
   if (x.type === 'direct' && (key.includes('*') || key.includes('#'))) {

@@ -1,4 +1,5 @@
 import { defineCommand } from '../../commands/spec'
+import type { ExchangeInfo } from '../../routing/exchanges'
 import type { HandlerContext } from '../context'
 import type { Session } from '../session'
 
@@ -9,8 +10,12 @@ import type { Session } from '../session'
 export const exchanges = defineCommand({ name: 'exchanges', words: ['exchanges'], args: [], access: 'authenticated', handler })
 
 function handler (ctx: HandlerContext, session: Session): void {
+  session.reply(exchangesReply(ctx, session, ctx.store.exchanges.list()))
+}
+
+/** The `exchanges` reply for a list (single node and cluster mode): bindings of private topics the user may not see left out. */
+export function exchangesReply (ctx: HandlerContext, session: Session, list: ExchangeInfo[]): string {
   const user = ctx.auth.userOf(session)
-  const list = ctx.store.exchanges.list()
   for (const x of list) x.bindings = x.bindings.filter(b => b.topic.charCodeAt(0) !== 0x7e || ctx.auth.rights(user, b.topic).visible)
-  session.reply('OK ' + JSON.stringify(list))
+  return 'OK ' + JSON.stringify(list)
 }

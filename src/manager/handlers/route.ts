@@ -29,13 +29,7 @@ function handler (ctx: HandlerContext, session: Session, { exchange: name, routi
   const x = exchangeOf(ctx, name)
   const names = x.route(key)
   if (names.length === 0 && mandatory) fail('UNROUTABLE', { name, key })
-  const user = ctx.auth.userOf(session)
-  for (const t of names) {
-    if (mayPublish(ctx, user, t)) continue
-    ctx.auth.deny(session, user, 'route', t, 'no publish permission')
-    if (t.charCodeAt(0) === 0x7e && !ctx.auth.rights(user, t).visible) fail('FORBIDDEN.route', { user: String(user), name, key })
-    fail('FORBIDDEN', { user: String(user), right: 'publish to', topic: t })
-  }
+  checkRouteRights(ctx, session, name, key, names)
   const id = parsed.id === undefined ? randomUUID() : undefined
   // Every topic admits the event before any gets it: a refused route changes nothing.
   const fresh = names.filter(t => !ctx.store.topics.has(t))
@@ -64,6 +58,21 @@ function handler (ctx: HandlerContext, session: Session, { exchange: name, routi
     if (topic.subscriptions.size > 0) ctx.flow.afterPublish(session, topic)
   }
   ctx.stats.published += n
+}
+
+/**
+ * The user needs the publish right on every topic the route reaches (single
+ * node and cluster mode): FORBIDDEN names the first it lacks, or, when that
+ * one is a private topic the user may not even see, only the exchange.
+ */
+export function checkRouteRights (ctx: HandlerContext, session: Session, name: string, key: string, names: readonly string[]): void {
+  const user = ctx.auth.userOf(session)
+  for (const t of names) {
+    if (mayPublish(ctx, user, t)) continue
+    ctx.auth.deny(session, user, 'route', t, 'no publish permission')
+    if (t.charCodeAt(0) === 0x7e && !ctx.auth.rights(user, t).visible) fail('FORBIDDEN.route', { user: String(user), name, key })
+    fail('FORBIDDEN', { user: String(user), right: 'publish to', topic: t })
+  }
 }
 
 /** The publish right on `topic` (anonymous clients of an open broker: every public topic). */

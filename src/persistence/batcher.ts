@@ -3,7 +3,7 @@ import { unlinkSync } from 'node:fs'
 import { grantWord } from '../auth/acl'
 import type { Logger } from '../log'
 import type { PersistenceTimings } from '../metrics/histogram'
-import type { StoredEvent } from '../store/event'
+import type { LineBatch } from './lineBatch'
 import type { Subscription } from '../store/subscription'
 import type { Topic } from '../store/topic'
 import { journalFile, type FsyncPolicy, type Journal } from './journal'
@@ -155,7 +155,7 @@ interface Work {
   topic: Topic
   changes: TopicChanges
   records: string[]
-  events: StoredEvent[]
+  events: LineBatch
   files: TopicFiles | undefined
   /** The snapshot lines of a compaction captured in the synchronous step, or null. */
   snapshot: ((k: number) => Iterable<string>) | null
@@ -297,7 +297,7 @@ export class EventsBatcher {
         const w = work[next++]
         const n = await this.write(w)
         if (n < 0) failed++
-        else { bytes += n; events += w.events.length }
+        else { bytes += n; events += w.events.count }
       }
     }
     await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, work.length) }, worker))
@@ -348,11 +348,11 @@ export class EventsBatcher {
         if (!topic.deleted) topic.log = files.segments
       }
       let bytes = 0
-      if (w.events.length > 0) {
+      if (w.events.count > 0) {
         const before = files.segments.bytes
-        await files.segments.append(w.events)
+        await files.segments.appendLines(w.events)
         appended = true
-        topic.appended(w.events[w.events.length - 1].offset)
+        topic.appended(w.events.offsets[w.events.count - 1])
         bytes = files.segments.bytes - before
         files.sinceSnapshot += bytes
       }

@@ -1,5 +1,5 @@
 import type { Clock, Timer } from '../clock'
-import { unlinkSync } from 'node:fs'
+import { unlink } from 'node:fs/promises'
 import { grantWord } from '../auth/acl'
 import type { Logger } from '../log'
 import type { PersistenceTimings } from '../metrics/histogram'
@@ -323,7 +323,8 @@ export class EventsBatcher {
     if (failed === 0) {
       if (journal !== null) {
         try {
-          for (const g of listJournalGens(this.o.dir)) if (g <= gen) unlinkSync(journalFile(this.o.dir, g))
+          // Off the event loop: a generation of a busy named topic is megabytes, and its unlink took milliseconds.
+          for (const g of listJournalGens(this.o.dir)) if (g <= gen) await unlink(journalFile(this.o.dir, g))
           this.cleanupPending = false
         } catch (err) {
           this.o.log.error({ err }, 'could not delete a journal generation; will retry at the next batch')

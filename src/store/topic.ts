@@ -426,6 +426,11 @@ export class Topic {
     if (ev.offset >= this.nextOffset) this.nextOffset = ev.offset + 1
   }
 
+  /** Whether the event at `offset` is held as an object, not only as its bytes, while not yet stored (tests). */
+  holdsUnstoredObject (offset: number): boolean {
+    return this.unflushed.holdsObject(offset)
+  }
+
   /** Events held in memory waiting for the batcher (for tests and stats). */
   get unflushedCount (): number {
     return this.unflushed.size

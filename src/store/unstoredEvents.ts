@@ -5,6 +5,16 @@ import type { StoredEvent } from './event'
 /** Room for this many events (and 64 bytes each) at the first event after being empty. */
 const FIRST_EVENTS = 16
 
+/**
+ * Buffer's own UTF-8 methods, under `write` and `toString` (which only check
+ * their arguments and pick the encoding first): the publish path calls them
+ * once per event, with arguments known to be in range.
+ */
+interface Utf8Buffer extends Buffer {
+  utf8Write: (s: string, offset: number) => number
+  utf8Slice: (start: number, end: number) => string
+}
+
 const NONE_F64 = new Float64Array(0)
 const NONE_U32 = new Uint32Array(0)
 const NONE_U16 = new Uint16Array(0)
@@ -77,7 +87,7 @@ export class UnstoredEvents {
     if (this.end === this.offsets.length || this.used + most > this.bytes.length) this.reshape(1, most)
     const i = this.end++
     const start = this.used
-    const n = this.bytes.write(json, start, 'utf8') + 1
+    const n = (this.bytes as Utf8Buffer).utf8Write(json, start) + 1
     this.bytes[start + n - 1] = 0x0a
     this.used = start + n
     this.held += n
@@ -141,7 +151,7 @@ export class UnstoredEvents {
 
   private decode (i: number): StoredEvent {
     const start = this.starts[i]
-    const json = this.bytes.toString('utf8', start, start + this.lengths[i] - 1)
+    const json = (this.bytes as Utf8Buffer).utf8Slice(start, start + this.lengths[i] - 1)
     const line = decodeLine(json)
     // The bytes are a sealed event the broker wrote itself: a failure here is a bug, not damage.
     if (line === null) throw new Error(`unstored event ${this.offsets[i]} does not decode`)

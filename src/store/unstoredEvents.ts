@@ -4,6 +4,8 @@ import type { StoredEvent } from './event'
 
 /** Room for this many events (and 64 bytes each) at the first event after being empty. */
 const FIRST_EVENTS = 16
+/** Memory a topic keeps once everything is stored, for the next batch's events (more is given back). */
+const KEEP_BYTES = 64 * 1024
 
 /**
  * Buffer's own UTF-8 methods, under `write` and `toString` (which only check
@@ -38,8 +40,8 @@ const NONE_BYTES = Buffer.alloc(0)
  * requeue). The bytes are exactly what the segment gets, so what comes out
  * of memory, of the segments, or after a restart is the same text.
  *
- * Memory is taken in doubling steps and given back when the topic has
- * nothing unstored (a quiet topic holds nothing here).
+ * Memory grows in doubling steps, is reused while events keep coming, and
+ * is given back (past 64 KiB) when the topic has nothing unstored.
  */
 export class UnstoredEvents {
   private bytes: Buffer = NONE_BYTES
@@ -222,7 +224,10 @@ export class UnstoredEvents {
       h++
     }
     this.head = h
-    if (h === this.end) this.clear()
+    if (h !== this.end) return
+    // Empty: a quiet topic gives its memory back; a small one is kept for the next batch.
+    if (this.bytes.length > KEEP_BYTES) this.clear()
+    else { this.head = this.end = this.appendAt = this.used = 0; this.objects.length = 0 }
   }
 
   /** The append failed: its events go again with the next batch. */
@@ -244,30 +249,47 @@ export class UnstoredEvents {
   }
 
   /**
-   * Room for `events` more events and `bytes` more bytes: new memory (twice
-   * what is held plus the need), the held events copied to its start. The
-   * old memory is left as it is: an append under way may still be writing
-   * from it.
+   * Room for `events` more events and `bytes` more bytes. The held events
+   * move to the front: in place when no append is under way (it could be
+   * reading them) and they take at most half the room; else into new memory
+   * (twice what is held plus the need, never less than now: a busy topic
+   * does not grow again every batch), the old left as it is for the append.
+   * Fewer allocations also mean less external memory for V8 to count
+   * (which starts full collections).
    */
   private reshape (events: number, bytes: number): void {
     const h = this.head
     const n = this.end - h
     const b0 = n > 0 ? this.starts[h] : 0
     const liveBytes = this.used - b0
-    const cap = Math.max(FIRST_EVENTS, 2 * (n + events))
-    const byteCap = Math.max(FIRST_EVENTS * 64, 2 * (liveBytes + bytes))
-    const buf = Buffer.allocUnsafeSlow(byteCap)
-    this.bytes.copy(buf, 0, b0, this.used)
-    this.bytes = buf
-    const starts = new Float64Array(cap)
-    for (let i = 0; i < n; i++) starts[i] = this.starts[h + i] - b0
-    this.starts = starts
-    this.lengths = moved(new Uint32Array(cap), this.lengths, h, n)
-    this.offsets = moved(new Float64Array(cap), this.offsets, h, n)
-    this.timestamps = moved(new Float64Array(cap), this.timestamps, h, n)
-    this.priorities = moved(new Float64Array(cap), this.priorities, h, n)
-    this.wanted = moved(new Uint16Array(cap), this.wanted, h, n)
-    this.objects = this.objects.slice(h, h + n)
+    const cap = this.offsets.length
+    if (this.appendAt <= h && 2 * (n + events) <= cap && 2 * (liveBytes + bytes) <= this.bytes.length) {
+      if (h > 0) {
+        this.bytes.copyWithin(0, b0, this.used)
+        for (let i = 0; i < n; i++) this.starts[i] = this.starts[h + i] - b0
+        this.lengths.copyWithin(0, h, h + n)
+        this.offsets.copyWithin(0, h, h + n)
+        this.timestamps.copyWithin(0, h, h + n)
+        this.priorities.copyWithin(0, h, h + n)
+        this.wanted.copyWithin(0, h, h + n)
+        this.objects.copyWithin(0, h, h + n)
+        this.objects.length = n
+      }
+    } else {
+      const newCap = Math.max(FIRST_EVENTS, cap, 2 * (n + events))
+      const buf = Buffer.allocUnsafeSlow(Math.max(FIRST_EVENTS * 64, this.bytes.length, 2 * (liveBytes + bytes)))
+      this.bytes.copy(buf, 0, b0, this.used)
+      this.bytes = buf
+      const starts = new Float64Array(newCap)
+      for (let i = 0; i < n; i++) starts[i] = this.starts[h + i] - b0
+      this.starts = starts
+      this.lengths = moved(new Uint32Array(newCap), this.lengths, h, n)
+      this.offsets = moved(new Float64Array(newCap), this.offsets, h, n)
+      this.timestamps = moved(new Float64Array(newCap), this.timestamps, h, n)
+      this.priorities = moved(new Float64Array(newCap), this.priorities, h, n)
+      this.wanted = moved(new Uint16Array(newCap), this.wanted, h, n)
+      this.objects = this.objects.slice(h, h + n)
+    }
     this.appendAt = Math.max(0, this.appendAt - h)
     this.head = 0
     this.end = n

@@ -144,3 +144,28 @@ t.test('a segment gets exactly the held bytes, also across a roll; read back, th
   await log.close()
   await log2.close()
 })
+
+t.test('with no append under way, the held events move to the front of the same memory; the texts stay right', async t => {
+  const u = new UnstoredEvents()
+  const evs = Array.from({ length: 200 }, (_, i) => sealed(i % 4, i + 1)) // short texts: room for several in-place moves
+  let next = 0
+  const push = (n: number): void => { for (let k = 0; k < n; k++, next++) u.push(evs[next], 1) }
+  let stored = 0
+  push(10)
+  while (next < evs.length) {
+    const batch = u.takeForAppend()
+    const expected = linesOf(evs.slice(stored, stored + batch.count))
+    t.same(Buffer.from(batch.bytes), expected, `batch at ${stored}: its lines`)
+    push(Math.min(7, evs.length - next)) // arrive during the append
+    t.same(Buffer.from(batch.bytes), expected, 'unchanged while the append runs')
+    stored += batch.count
+    u.stored(stored)
+    push(Math.min(5, evs.length - next)) // after it: may move the held ones in place
+    for (let o = stored + 1; o <= next; o++) if (u.get(o)?.json !== evs[o - 1].json) { t.fail(`offset ${o} after a move`); return }
+  }
+  const rest = u.takeForAppend()
+  t.same(Buffer.from(rest.bytes), linesOf(evs.slice(stored)))
+  u.stored(evs.length)
+  t.equal(u.size, 0)
+  t.equal(u.bytesHeld, 0)
+})

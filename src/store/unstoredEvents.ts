@@ -4,8 +4,6 @@ import type { StoredEvent } from './event'
 
 /** Room for this many events (and 64 bytes each) at the first event after being empty. */
 const FIRST_EVENTS = 16
-/** Memory a topic keeps once everything is stored, for the next batch's events (more is given back). */
-const KEEP_BYTES = 64 * 1024
 
 /**
  * Buffer's own UTF-8 methods, under `write` and `toString` (which only check
@@ -41,7 +39,7 @@ const NONE_BYTES = Buffer.alloc(0)
  * of memory, of the segments, or after a restart is the same text.
  *
  * Memory grows in doubling steps, is reused while events keep coming, and
- * is given back (past 64 KiB) when the topic has nothing unstored.
+ * is given back when the topic has nothing unstored.
  */
 export class UnstoredEvents {
   private bytes: Buffer = NONE_BYTES
@@ -224,10 +222,8 @@ export class UnstoredEvents {
       h++
     }
     this.head = h
-    if (h !== this.end) return
-    // Empty: a quiet topic gives its memory back; a small one is kept for the next batch.
-    if (this.bytes.length > KEEP_BYTES) this.clear()
-    else { this.head = this.end = this.appendAt = this.used = 0; this.objects.length = 0 }
+    // Empty: the memory goes back (a broker may have many topics that are quiet now). A busy topic seldom gets here.
+    if (h === this.end) this.clear()
   }
 
   /** The append failed: its events go again with the next batch. */

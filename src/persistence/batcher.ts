@@ -1,9 +1,9 @@
 import type { Clock, Timer } from '../clock'
-import { unlinkSync } from 'node:fs'
+import { unlink } from 'node:fs/promises'
 import { grantWord } from '../auth/acl'
 import type { Logger } from '../log'
 import type { PersistenceTimings } from '../metrics/histogram'
-import type { StoredEvent } from '../store/event'
+import type { LineBatch } from './lineBatch'
 import type { Subscription } from '../store/subscription'
 import type { Topic } from '../store/topic'
 import { journalFile, type FsyncPolicy, type Journal } from './journal'
@@ -53,6 +53,57 @@ const ACKED = 2
 const DROPPED = 3
 
 /**
+ * Offset -> a mark (an integer within 32 bits), for the offsets one batch
+ * touched: TopicChanges notes two per event on the named path. A batch's
+ * offsets are mostly one recent stretch, so they go in a typed array from
+ * the first one noted (no allocation per offset, nothing for the collector
+ * to trace); far ones (a replay, old redeliveries) in a Map.
+ */
+export class OffsetMarks {
+  private base = -1
+  /** mark + 1 for a mark >= 0, the mark itself when negative, 0 for none. */
+  private dense = new Int32Array(0)
+  private readonly far = new Map<number, number>()
+
+  /** The mark of `offset`, or undefined. */
+  get (offset: number): number | undefined {
+    const i = offset - this.base
+    if (this.base >= 0 && i >= 0 && i < this.dense.length) {
+      const v = this.dense[i]
+      if (v !== 0) return v > 0 ? v - 1 : v
+    }
+    return this.far.get(offset)
+  }
+
+  /** Sets `offset`'s mark. */
+  set (offset: number, mark: number): void {
+    if (this.base < 0) this.base = offset
+    const i = offset - this.base
+    if (i >= 0 && i < MARKS_DENSE_MAX) {
+      if (i >= this.dense.length) {
+        const grown = new Int32Array(Math.min(MARKS_DENSE_MAX, Math.max(1024, 2 * i + 2)))
+        grown.set(this.dense)
+        this.dense = grown
+      }
+      this.dense[i] = mark >= 0 ? mark + 1 : mark
+      if (this.far.size > 0) this.far.delete(offset)
+      return
+    }
+    this.far.set(offset, mark)
+  }
+
+  /** Forgets every mark. */
+  clear (): void {
+    this.base = -1
+    this.dense = new Int32Array(0)
+    this.far.clear()
+  }
+}
+
+/** OffsetMarks: offsets at most this far above the first one noted go in the typed array (4 MiB at most). */
+const MARKS_DENSE_MAX = 1024 * 1024
+
+/**
  * A topic's changes to its named subscriptions since the last batch, in the
  * order they happened, rendered as state-log records when the batch takes
  * them. Deliveries and acks (one each per event on the named path) are
@@ -73,8 +124,8 @@ export class TopicChanges {
   private a: number[] = []
   private b: number[] = []
   private c: number[] = []
-  /** Offset -> index of its latest D in this batch, or -group for an offset acked in ack group `group`. */
-  private lastDelivery = new Map<number, number>()
+  /** Offset -> index of its latest D in this batch, or -group for an offset acked in ack group `group` (OffsetMarks). */
+  private readonly lastDelivery = new OffsetMarks()
   /** Number of the open ack group (from 1). */
   private group = 1
   /** The open ack group: one subscription's acked offsets, not yet in order. */
@@ -155,7 +206,7 @@ interface Work {
   topic: Topic
   changes: TopicChanges
   records: string[]
-  events: StoredEvent[]
+  events: LineBatch
   files: TopicFiles | undefined
   /** The snapshot lines of a compaction captured in the synchronous step, or null. */
   snapshot: ((k: number) => Iterable<string>) | null
@@ -297,7 +348,7 @@ export class EventsBatcher {
         const w = work[next++]
         const n = await this.write(w)
         if (n < 0) failed++
-        else { bytes += n; events += w.events.length }
+        else { bytes += n; events += w.events.count }
       }
     }
     await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, work.length) }, worker))
@@ -323,7 +374,8 @@ export class EventsBatcher {
     if (failed === 0) {
       if (journal !== null) {
         try {
-          for (const g of listJournalGens(this.o.dir)) if (g <= gen) unlinkSync(journalFile(this.o.dir, g))
+          // Off the event loop: a generation of a busy named topic is megabytes, and its unlink took milliseconds.
+          for (const g of listJournalGens(this.o.dir)) if (g <= gen) await unlink(journalFile(this.o.dir, g))
           this.cleanupPending = false
         } catch (err) {
           this.o.log.error({ err }, 'could not delete a journal generation; will retry at the next batch')
@@ -348,11 +400,11 @@ export class EventsBatcher {
         if (!topic.deleted) topic.log = files.segments
       }
       let bytes = 0
-      if (w.events.length > 0) {
+      if (w.events.count > 0) {
         const before = files.segments.bytes
-        await files.segments.append(w.events)
+        await files.segments.appendLines(w.events)
         appended = true
-        topic.appended(w.events[w.events.length - 1].offset)
+        topic.appended(w.events.offsets[w.events.count - 1])
         bytes = files.segments.bytes - before
         files.sinceSnapshot += bytes
       }

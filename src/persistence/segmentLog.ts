@@ -5,16 +5,12 @@ import type { Logger } from '../log'
 import { fsyncDir, moveAside } from './files'
 import type { FsyncPolicy } from './journal'
 import { FileCache, sharedFileCache } from './fileCache'
+import { encodeLines, type LineBatch, type LineSource } from './lineBatch'
 import { decodeLine, lineProblem, type SegmentLine } from './segmentCodec'
 import { SegmentIndex, indexFileName, parseSegmentFileName, segmentFileName } from './segmentIndex'
 
 /** What the log needs of an event to append it: its stored line (the codec's format, no newline), offset, timestamp and priority. */
-export interface LogEntry {
-  readonly offset: number
-  readonly timestamp: number
-  readonly priority: number
-  readonly json: string
-}
+export type LogEntry = LineSource
 
 export interface SegmentLogOptions {
   fsync: FsyncPolicy
@@ -73,12 +69,6 @@ type Read = typeof Read[keyof typeof Read]
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024
 const DEFAULT_INTERVAL = 4096
 const SCAN_CHUNK = 1 << 20
-/** An append yields to the event loop after every this many lines (a power of two, minus one). */
-const YIELD_LINES = 4095
-
-function nextTurn (): Promise<void> {
-  return new Promise(resolve => setImmediate(resolve))
-}
 const RANGE_CHUNK = 256 * 1024
 /** Numbers per line in a Chunk's notes. */
 const NOTE = 5
@@ -206,7 +196,16 @@ export class SegmentLog {
    * is appended: partial writes are cut back and the promise rejects.
    */
   append (entries: readonly LogEntry[]): Promise<void> {
-    return this.enqueue(() => this.appendNow(entries))
+    return this.enqueue(() => this.appendNow(encodeLines(entries)))
+  }
+
+  /**
+   * append() of lines already encoded (a topic's events not yet stored are
+   * kept this way): the same checks, writes and syncs, without another copy.
+   * The batch's bytes and arrays must not change until the promise settles.
+   */
+  appendLines (lines: LineBatch): Promise<void> {
+    return this.enqueue(() => this.appendNow(lines))
   }
 
   /** Seals the active segment and starts an empty one (retention can then delete the old one). */
@@ -252,14 +251,16 @@ export class SegmentLog {
     return p
   }
 
-  private async appendNow (entries: readonly LogEntry[]): Promise<void> {
-    if (entries.length === 0) return
+  private async appendNow (lines: LineBatch): Promise<void> {
+    const count = lines.count
+    if (count === 0) return
     let prev = this.next - 1
-    for (const e of entries) {
-      if (!(e.offset > prev)) throw new Error(`append: offset ${e.offset} is not above ${prev}`)
-      prev = e.offset
+    for (let i = 0; i < count; i++) {
+      const o = lines.offsets[i]
+      if (!(o > prev)) throw new Error(`append: offset ${o} is not above ${prev}`)
+      prev = o
     }
-    const chunks = await this.plan(entries)
+    const chunks = this.plan(lines)
     const touched: Chunk[] = []
     try {
       for (let k = 0; k < chunks.length; k++) {
@@ -286,58 +287,49 @@ export class SegmentLog {
       for (let k = 0; k < n.length; k += NOTE) c.seg.index.note(n[k], n[k + 1], n[k + 2], n[k + 3], this.interval, n[k + 4])
       if (c.created) this.segs.push(c.seg)
     }
-    this.next = entries[entries.length - 1].offset + 1
+    this.next = lines.offsets[count - 1] + 1
     for (let k = 0; k < chunks.length - 1; k++) this.writeIndex(chunks[k].seg, true) // sealed by this append
   }
 
-  /** Splits an append into per-segment buffers, yielding to the event loop every few thousand lines (a big batch never blocks it long). */
-  private async plan (entries: readonly LogEntry[]): Promise<Chunk[]> {
+  /** Splits an append into per-segment stretches of its bytes (views, not copies), with what the index notes of each line. */
+  private plan (lines: LineBatch): Chunk[] {
     const chunks: Chunk[] = []
+    const { count, offsets, lengths } = lines
     let seg: Segment | undefined = this.segs[this.segs.length - 1]
     let created = false
-    if (seg !== undefined && seg.index.count === 0 && seg.index.firstOffset !== entries[0].offset) {
+    if (seg !== undefined && seg.index.count === 0 && seg.index.firstOffset !== offsets[0]) {
       // An empty active segment is named for the offset its first line will have; a gap needs a new name.
       this.dropEmptyActive()
       seg = undefined
     }
-    if (seg === undefined) { seg = this.newSegment(entries[0].offset); created = true }
-    const notes = new Float64Array(entries.length * NOTE)
-    let from = 0 // first entry of the current chunk
+    if (seg === undefined) { seg = this.newSegment(offsets[0]); created = true }
+    const notes = new Float64Array(count * NOTE)
+    let from = 0 // first line of the current chunk
+    let fromByte = 0 // its first byte in lines.bytes
     let startPos = seg.index.bytes
     let size = 0
-    const flush = async (to: number): Promise<void> => {
-      const buf = Buffer.allocUnsafe(size)
-      let at = 0
-      for (let i = from; i < to; i++) {
-        at += buf.write(entries[i].json, at, 'utf8')
-        buf[at++] = 0x0a
-        if ((i & YIELD_LINES) === YIELD_LINES) await nextTurn()
-      }
-      chunks.push({ seg: seg!, created, startPos, buf, notes: notes.subarray(from * NOTE, to * NOTE) })
-    }
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i]
-      if ((i & YIELD_LINES) === YIELD_LINES) await nextTurn()
-      const len = Buffer.byteLength(e.json, 'utf8') + 1
+    for (let i = 0; i < count; i++) {
+      const len = lengths[i]
       let pos = startPos + size
       if (pos > 0 && pos + len > this.segmentBytes) {
-        await flush(i)
-        seg = this.newSegment(e.offset)
+        chunks.push({ seg, created, startPos, buf: lines.bytes.subarray(fromByte, fromByte + size), notes: notes.subarray(from * NOTE, i * NOTE) })
+        seg = this.newSegment(offsets[i])
         created = true
         from = i
+        fromByte += size
         startPos = 0
         size = 0
         pos = 0
       }
       const k = NOTE * i
-      notes[k] = e.offset
+      notes[k] = offsets[i]
       notes[k + 1] = pos
-      notes[k + 2] = e.timestamp
+      notes[k + 2] = lines.timestamps[i]
       notes[k + 3] = len
-      notes[k + 4] = e.priority
+      notes[k + 4] = lines.priorities[i]
       size += len
     }
-    await flush(entries.length)
+    chunks.push({ seg, created, startPos, buf: lines.bytes.subarray(fromByte, fromByte + size), notes: notes.subarray(from * NOTE, count * NOTE) })
     return chunks
   }
 

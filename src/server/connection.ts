@@ -32,7 +32,8 @@ export class Connection implements Session {
   private readonly manager: Manager
   private readonly config: BrokerConfig
   private readonly framer: LineFramer
-  private inbox: InboxItem[] = []
+  /** Lines (and markers) received and not yet applied, from inboxHead; applied slots are emptied at once (see compactedQueue). */
+  private inbox: Array<InboxItem | undefined> = []
   private inboxHead = 0
   private inboxChars = 0
   private out = ''
@@ -42,7 +43,7 @@ export class Connection implements Session {
   /** An event was written while this client's own lines were being applied (see batchDone). */
   private deliveredInBatch = false
   /** Replies held for durability, as [ticket, line or telnet bytes] pairs in send order. */
-  private held: Array<[number, string | Buffer]> = []
+  private held: Array<[number, string | Buffer] | undefined> = []
   private heldHead = 0
   private flushQueued = false
   /** write() returned false: waiting for `drain`. */
@@ -110,12 +111,16 @@ export class Connection implements Session {
 
   releaseHeld (durableTicket: number): boolean {
     const held = this.held
-    while (this.heldHead < held.length && held[this.heldHead][0] <= durableTicket) {
-      const item = held[this.heldHead++][1]
+    while (this.heldHead < held.length && held[this.heldHead]![0] <= durableTicket) {
+      const item = held[this.heldHead]![1]
+      held[this.heldHead++] = undefined
       if (typeof item === 'string') this.write(item)
       else this.writeBytes(item)
     }
-    if (this.heldHead < held.length) return false
+    if (this.heldHead < held.length) {
+      if (compactedQueue(held, this.heldHead)) this.heldHead = 0
+      return false
+    }
     this.held = []
     this.heldHead = 0
     if (this.ending) this.closeOutput()
@@ -170,7 +175,8 @@ export class Connection implements Session {
   nextLine (): string | undefined {
     if (this.ending) return undefined // after quit, nothing more is read or run
     while (this.inboxHead < this.inbox.length) {
-      const item = this.inbox[this.inboxHead++]
+      const item = this.inbox[this.inboxHead]!
+      this.inbox[this.inboxHead++] = undefined
       if (typeof item === 'string') {
         this.inboxChars -= item.length
         return item
@@ -195,6 +201,8 @@ export class Connection implements Session {
       this.inboxHead = 0
       this.inboxChars = 0
       if (this.inputEnded) this.end()
+    } else if (compactedQueue(this.inbox, this.inboxHead)) {
+      this.inboxHead = 0
     }
     this.updateReading()
     // Events this client's own commands made room for (its acks freed in-flight slots) go out now, not at the
@@ -327,4 +335,21 @@ export class Connection implements Session {
 
 function flushSoon (c: Connection): void {
   c.flush()
+}
+
+/**
+ * A queue array read from a head index that a busy client may never let run
+ * empty (a pipelining publisher keeps lines coming in and confirmations
+ * held): once the head is past half of it (and past 1024 slots), the emptied
+ * front is cut off in place, so the array stays in proportion to what is
+ * queued. Returns true when it did (the head is 0 again). Applied slots are
+ * emptied by the reader as it goes, so nothing it has done with outlives
+ * the turn: a line kept until the queue ran empty used to live long enough
+ * to be copied to the old generation (docs/benchmarks.md, issue 10).
+ */
+export function compactedQueue (queue: unknown[], head: number): boolean {
+  if (head < 1024 || head * 2 < queue.length) return false
+  queue.copyWithin(0, head)
+  queue.length -= head
+  return true
 }

@@ -184,9 +184,9 @@ export class Subscription {
 
   /** Adds a newly published event; delivers it at once when a slot is free and nothing is ahead of it. */
   enqueue (ev: StoredEvent): void {
-    if (this.atMostOnce !== null) { this.offer(this.atMostOnce, ev); return }
+    if (this.atMostOnce !== null) { this.topic.taken(ev.offset); this.offer(this.atMostOnce, ev); return }
     if (this.listFrom >= 0) return // a replay under way lists it with the rest
-    if (ev.offset < this.start || (this.to > 0 && ev.offset > this.to)) return
+    if (ev.offset < this.start || (this.to > 0 && ev.offset > this.to)) { this.topic.taken(ev.offset); return }
     const sink = this.sink
     if (sink !== null && this.inFlight.size < this.maxInFlight && (this.shared === null || this.shared.free() > 0) && this.waiting.size === 0 &&
         this.redeliver.length === 0 && sink.canDeliver() && !this.inFlight.has(ev.key)) {
@@ -296,6 +296,7 @@ export class Subscription {
   }
 
   private send (sink: DeliverySink, d: Delivery): void {
+    if (d.deliveries === 1) this.topic.taken(d.ev.offset)
     this.inFlight.set(d.ev.key, d)
     if (this.named) this.topic.observer?.delivered(this, d)
     sink.deliver(this.topic.name, d.ev, d.deliveries)
@@ -397,7 +398,7 @@ export class Subscription {
       }
       // The rest is in memory: list it in this same turn, so no publish slips between.
       if (this.listFrom <= end) {
-        for (const ev of this.topic.unflushedFrom(this.listFrom)) if (ev.offset <= end) this.waiting.add(ev.offset, ev.priority)
+        this.topic.forEachUnflushedFrom(this.listFrom, (offset, priority) => { if (offset <= end) this.waiting.add(offset, priority) })
       }
       this.listFrom = -1
       this.pump()

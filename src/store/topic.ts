@@ -1,10 +1,12 @@
 import { systemClock, type Clock } from '../clock'
+import type { LineBatch } from '../persistence/lineBatch'
 import type { SegmentLine } from '../persistence/segmentCodec'
 import type { StoredEvent } from './event'
 import type { EventCache } from './eventCache'
 import { RecentIds } from './recentIds'
 import { AtMostOnceQueue } from './atMostOnceQueue'
 import { Subscription, type Delivery } from './subscription'
+import { UnstoredEvents } from './unstoredEvents'
 
 /** Told of store changes that no command handler sees (deliveries happen inside the store). */
 export interface StoreObserver {
@@ -110,11 +112,8 @@ export class Topic {
   readonly timed: Set<Subscription> | null
   private readonly cache: EventCache | null
   private readonly host: TopicHost | null
-  /** Events not yet in the segments, in offset order, from `head`. */
-  private unflushed: StoredEvent[] = []
-  private head = 0
-  /** unflushed[head, appendAt) have been handed to an append still running. */
-  private appendAt = 0
+  /** Events not yet in the segments (as their segment lines, off the heap), in offset order. */
+  private readonly unflushed = new UnstoredEvents()
 
   constructor (name: string, host: TopicHost | null = null) {
     this.name = name
@@ -148,12 +147,12 @@ export class Topic {
    */
   publish (ev: StoredEvent, publisherId: boolean): number {
     this.nextOffset = ev.offset + 1
-    this.unflushed.push(ev)
+    const n = this.subscriptions.size
+    this.unflushed.push(ev, n)
     if (publisherId) {
       this.ids.note(ev.key, ev.offset, ev.timestamp)
       this.noteId(ev.key)
     }
-    const n = this.subscriptions.size
     if (n === 0) return 0
     this.setOwed(this.owedBytes + ev.json.length)
     for (const sub of this.subscriptions.values()) sub.enqueue(ev)
@@ -163,42 +162,35 @@ export class Topic {
   /** The event at `offset` when it is in memory (not yet stored, or cached); undefined otherwise. */
   eventAt (offset: number): StoredEvent | undefined {
     const u = this.unflushed
-    const h = this.head
-    if (h < u.length && offset >= u[h].offset) {
-      let i = h + offset - u[h].offset
-      if (i < u.length && u[i].offset === offset) return u[i]
-      // Gaps (a journal record lost in a crash) make the array sparse: search.
-      let lo = h
-      let hi = Math.min(i, u.length - 1)
-      while (lo <= hi) {
-        i = (lo + hi) >>> 1
-        const o = u[i].offset
-        if (o === offset) return u[i]
-        if (o < offset) lo = i + 1
-        else hi = i - 1
-      }
-      return undefined
-    }
+    if (u.size > 0 && offset >= u.firstOffset) return u.get(offset)
     return this.cached.get(offset)
+  }
+
+  /**
+   * A subscription has handed the event at `offset` over for the first time
+   * (its delivery holds the event now), or does not want it: once no
+   * subscription may, the topic keeps only the event's bytes until they are
+   * stored (see UnstoredEvents).
+   */
+  taken (offset: number): void {
+    this.unflushed.release(offset)
   }
 
   /** First retained offset: the segments', else the first event in memory, else the next offset. */
   get firstOffset (): number {
     const log = this.log
     if (log !== null && log.count > 0) return log.firstOffset
-    return this.head < this.unflushed.length ? this.unflushed[this.head].offset : this.nextOffset
+    return this.unflushed.size > 0 ? this.unflushed.firstOffset : this.nextOffset
   }
 
   /** Events retained (stored and not yet stored). */
   get retainedEvents (): number {
-    return (this.log?.count ?? 0) + this.unflushed.length - this.head
+    return (this.log?.count ?? 0) + this.unflushed.size
   }
 
   /** Bytes retained (stored, plus the text of those not yet stored). */
   get retainedBytes (): number {
-    let n = this.log?.bytes ?? 0
-    for (let i = this.head; i < this.unflushed.length; i++) n += this.unflushed[i].json.length + 1
-    return n
+    return (this.log?.bytes ?? 0) + this.unflushed.bytesHeld
   }
 
   /** What `topics` lists of this topic. */
@@ -233,10 +225,8 @@ export class Topic {
       const o = log.offsetAtTimeSync(at.time)
       if (o <= log.lastOffset) return o
     }
-    for (let i = this.head; i < this.unflushed.length; i++) {
-      if (this.unflushed[i].timestamp >= at.time) return this.unflushed[i].offset
-    }
-    return this.nextOffset
+    const o = this.unflushed.offsetAtTime(at.time)
+    return o >= 0 ? o : this.nextOffset
   }
 
   /**
@@ -330,11 +320,7 @@ export class Topic {
     this.owedStale = false
     const low = this.lowestOwed()
     if (low === Infinity) { this.setOwed(0); return }
-    let n = this.log?.bytesFrom(low) ?? 0
-    for (let i = this.head; i < this.unflushed.length; i++) {
-      if (this.unflushed[i].offset >= low) n += this.unflushed[i].json.length
-    }
-    this.setOwed(n)
+    this.setOwed((this.log?.bytesFrom(low) ?? 0) + this.unflushed.textBytesFrom(low))
   }
 
   private setOwed (n: number): void {
@@ -356,12 +342,7 @@ export class Topic {
       for (const l of lines) out.push(this.eventAt(l.offset) ?? storedEventOf(l))
       return out
     }
-    for (let i = this.head; i < this.unflushed.length; i++) {
-      const ev = this.unflushed[i]
-      if (ev.offset > to) break
-      if (ev.offset >= from && (want === undefined || want(ev.offset))) out.push(ev)
-    }
-    return out
+    return this.unflushed.eventsIn(from, to, want)
   }
 
   /**
@@ -385,11 +366,9 @@ export class Topic {
     return out
   }
 
-  /** The events in memory from `from` on (not yet stored), in order: the end of a listing. */
-  unflushedFrom (from: number): StoredEvent[] {
-    const out: StoredEvent[] = []
-    for (let i = this.head; i < this.unflushed.length; i++) if (this.unflushed[i].offset >= from) out.push(this.unflushed[i])
-    return out
+  /** Calls `fn(offset, priority)` for each event in memory from `from` on (not yet stored), in order: the end of a listing. */
+  forEachUnflushedFrom (from: number, fn: (offset: number, priority: number) => void): void {
+    this.unflushed.forEachFrom(from, fn)
   }
 
   /**
@@ -408,11 +387,9 @@ export class Topic {
 
   // --- the batcher's side ---
 
-  /** Events to append to the segments now: those not yet handed to an append. */
-  takeForAppend (): StoredEvent[] {
-    const out = this.unflushed.slice(this.appendAt < this.head ? this.head : this.appendAt)
-    this.appendAt = this.unflushed.length
-    return out
+  /** Events to append to the segments now (those not yet handed to an append), as segment lines. */
+  takeForAppend (): LineBatch {
+    return this.unflushed.takeForAppend()
   }
 
   /**
@@ -423,46 +400,40 @@ export class Topic {
    */
   appended (lastOffset: number): void {
     const u = this.unflushed
-    let h = this.head
     const cache = this.cache
-    if (cache !== null && !this.deleted && h < u.length) {
+    if (cache !== null && !this.deleted && u.size > 0) {
       // The runs of what connected subscribers wait for, not every event: a backlog for subscribers away costs nothing here.
-      const first = u[h].offset
+      const first = u.firstOffset
       for (const s of this.subscriptions.values()) {
         if (s.sink === null || s.waiting.size === 0) continue
         s.waiting.forEachIn(first, lastOffset, (o) => {
-          const ev = this.eventAt(o)
+          const ev = u.get(o)
           if (ev !== undefined) cache.put(this.cached, ev)
         })
       }
     }
-    while (h < u.length && u[h].offset <= lastOffset) h++
-    if (h === u.length) {
-      this.unflushed = []
-      this.appendAt = 0
-      h = 0
-    } else if (h >= 1024 && h * 2 >= u.length) {
-      this.unflushed = u.slice(h)
-      this.appendAt -= h
-      h = 0
-    }
-    this.head = h
+    u.stored(lastOffset)
   }
 
   /** The append failed: those events go again with the next batch. */
   appendFailed (): void {
-    this.appendAt = this.head
+    this.unflushed.appendFailed()
   }
 
   /** Recovery: an event from the journal, stored in no segment yet. */
   restoreUnflushed (ev: StoredEvent): void {
-    this.unflushed.push(ev)
+    this.unflushed.push(ev, 0)
     if (ev.offset >= this.nextOffset) this.nextOffset = ev.offset + 1
+  }
+
+  /** Whether the event at `offset` is held as an object, not only as its bytes, while not yet stored (tests). */
+  holdsUnstoredObject (offset: number): boolean {
+    return this.unflushed.holdsObject(offset)
   }
 
   /** Events held in memory waiting for the batcher (for tests and stats). */
   get unflushedCount (): number {
-    return this.unflushed.length - this.head
+    return this.unflushed.size
   }
 
   /** The topic is deleted: every subscription ends, its events leave memory. */
@@ -470,9 +441,7 @@ export class Topic {
     this.deleted = true
     for (const s of [...this.subscriptions.values()]) this.unsubscribe(s, 'deleted')
     this.cache?.drop(this.cached)
-    this.unflushed = []
-    this.head = 0
-    this.appendAt = 0
+    this.unflushed.clear()
     this.ids.clear()
     this.setOwed(0)
   }

@@ -53,7 +53,7 @@ export const LISTENING = /listening on [^:\s]+:(\d+)/
  * Spawns `node <args>` (a broker: `[...nodeArgs, cli, 'start', …]`), killed
  * on exit. `listening` resolves with the match of `pattern` on its stdout
  * (`match[1]` the port) and the ms since spawn, or rejects if it exits first.
- * stderr is kept (`stderr()`) unless `inheritStderr`.
+ * stderr is kept (`stderr()`) unless `inheritStderr`; stdout is kept (`stdout()`).
  */
 export function spawnListening (args, { pattern = LISTENING, inheritStderr = false } = {}) {
   const t0 = performance.now()
@@ -72,11 +72,33 @@ export function spawnListening (args, { pattern = LISTENING, inheritStderr = fal
     exited.then(code => reject(new Error(`${args.join(' ')} exited (${code}) before listening:\n${err}`)))
   })
   listening.catch(() => {}) // a caller that never awaits it must not crash the script
-  return { child, listening, exited, stderr: () => err }
+  return { child, listening, exited, stderr: () => err, stdout: () => out }
 }
 
 /** CPU time (user + system, every thread) of a process so far, in ms, from /proc/<pid>/stat (10 ms ticks). */
 export function cpuMsOf (pid) {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
   return (Number(f[11]) + Number(f[12])) * 10
+}
+
+/**
+ * Sums V8's `--trace-gc-nvp` lines in `text`: scavenges, bytes allocated and
+ * promoted to the old generation (over every scavenge), mark-compacts, and
+ * the total GC pause in ms.
+ */
+export function gcTotals (text) {
+  const t = { scavenges: 0, allocated: 0, promoted: 0, markCompacts: 0, pauseMs: 0 }
+  for (const line of text.split('\n')) {
+    const kind = / gc=(\w+)/.exec(line)
+    if (kind === null) continue
+    t.pauseMs += Number(/ pause=([\d.]+)/.exec(line)?.[1] ?? 0)
+    if (kind[1] === 's') {
+      t.scavenges++
+      t.allocated += Number(/ allocated=(\d+)/.exec(line)?.[1] ?? 0)
+      t.promoted += Number(/ promoted=(\d+)/.exec(line)?.[1] ?? 0)
+    } else if (kind[1] === 'mc' || kind[1] === 'mmc') {
+      t.markCompacts++
+    }
+  }
+  return t
 }

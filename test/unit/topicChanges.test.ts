@@ -1,5 +1,5 @@
 import t from 'tap'
-import { TopicChanges } from '../../src/persistence/batcher'
+import { OffsetMarks, TopicChanges } from '../../src/persistence/batcher'
 import { TopicState } from '../../src/persistence/topicState'
 import { parseStateLine } from '../../src/persistence/stateCodec'
 
@@ -76,4 +76,27 @@ t.test('a failed batch: its records go first next time', async t => {
   c.putBack(first)
   c.ack('w', 3)
   t.same(c.take(), ['["D","w",1,1,1]', '["A","w",2,2]', '["A","w",3,3]'])
+})
+
+t.test('OffsetMarks: marks by offset, near ones in the typed array, far ones (below the first, or a million above) in the map', async t => {
+  const m = new OffsetMarks()
+  t.equal(m.get(5), undefined)
+  m.set(1000, 0)
+  m.set(1001, -3)
+  m.set(1500, 7)
+  m.set(10, 4) // below the first offset noted
+  m.set(1000 + 2 * 1024 * 1024, 9) // far above
+  t.equal(m.get(1000), 0, 'a mark of 0 is a mark')
+  t.equal(m.get(1001), -3)
+  t.equal(m.get(1500), 7)
+  t.equal(m.get(10), 4)
+  t.equal(m.get(1000 + 2 * 1024 * 1024), 9)
+  t.equal(m.get(1002), undefined)
+  t.equal(m.get(999), undefined)
+  m.set(1500, -1)
+  t.equal(m.get(1500), -1, 'set again')
+  m.clear()
+  for (const o of [10, 1000, 1001, 1500, 1000 + 2 * 1024 * 1024]) t.equal(m.get(o), undefined, `cleared ${o}`)
+  m.set(5, 2)
+  t.equal(m.get(5), 2, 'after a clear, a new first offset')
 })

@@ -1,0 +1,99 @@
+import t from 'tap'
+import { EventEmitter } from 'node:events'
+import type { Socket } from 'node:net'
+import { setImmediate as turn } from 'node:timers/promises'
+import { compactedQueue, Connection } from '../../src/server/connection'
+import { startTestBroker } from '../helpers/broker'
+
+/** A stand-in socket: records what the connection writes; input is handed to its `data` listener. */
+class RecordingSocket extends EventEmitter {
+  readonly writes: string[] = []
+  writableLength = 0
+  remoteAddress = '127.0.0.1'
+  setNoDelay (): void {}
+  pause (): void {}
+  resume (): void {}
+  end (): void {}
+  destroy (): void {}
+  write (data: string | Buffer): boolean {
+    this.writes.push(String(data))
+    return true
+  }
+}
+
+/** The connection's queues, which these tests look into. */
+interface Queues {
+  inbox: unknown[]
+  inboxHead: number
+  held: unknown[]
+  heldHead: number
+}
+
+t.test('compactedQueue cuts the emptied front off once the head is past half (and past 1024 slots)', async t => {
+  const q: Array<number | undefined> = Array.from({ length: 3000 }, (_, i) => i)
+  t.notOk(compactedQueue(q, 1023), 'not below 1024')
+  t.notOk(compactedQueue(q, 1400), 'not below half')
+  t.equal(q.length, 3000)
+  t.ok(compactedQueue(q, 1500))
+  t.equal(q.length, 1500)
+  t.equal(q[0], 1500, 'what was at the head is at 0')
+  t.equal(q[1499], 2999)
+})
+
+t.test('a client that never lets its input run empty: applied lines are let go at once and the inbox stays in proportion', async t => {
+  const { broker } = await startTestBroker(t, { http: null, workerBatchLines: 100 })
+  const socket = new RecordingSocket()
+  const conn = new Connection(2001, socket as unknown as Socket, broker.manager, broker.config, () => {})
+  const q = conn as unknown as Queues
+  // Lines keep coming before the queue runs empty (the worker applies a few batches of 100 a turn), as from a pipelining publisher.
+  const feed = (n: number): void => {
+    let text = ''
+    for (let i = 0; i < n; i++) text += `pub q.t {"id":"m${sent++}","msg":"${'x'.repeat(60)}"}\n`
+    socket.emit('data', Buffer.from(text))
+  }
+  let sent = 0
+  feed(2000)
+  let compacted = false
+  let turns = 0
+  let kept = 0
+  let biggest = 0
+  while (sent < 12000) {
+    const before = q.inboxHead
+    await turn()
+    if (q.inboxHead === q.inbox.length) t.fail('the queue ran empty: the test must feed faster')
+    turns++
+    if (q.inboxHead < before) compacted = true
+    for (let i = 0; i < q.inboxHead; i++) if (q.inbox[i] !== undefined) kept++
+    biggest = Math.max(biggest, q.inbox.length - Math.max(1024, 2 * (q.inbox.length - q.inboxHead)))
+    if (q.inbox.length - q.inboxHead < 3000) feed(1000)
+  }
+  t.equal(kept, 0, 'no applied line was still referenced')
+  t.ok(biggest <= 1000, `the inbox stayed in proportion to what was queued (${biggest} slots over)`)
+  t.ok(compacted, `the inbox was compacted while lines were queued (${turns} turns)`)
+  while (q.inboxHead < q.inbox.length) await turn()
+  await turn()
+  const replies = socket.writes.join('').split('\n').filter(l => l !== '')
+  t.equal(replies.length, sent, 'every line answered')
+  t.ok(replies.every((l, i) => l === `OK m${i} published to q.t (0 subscribers)`), 'in order')
+  socket.emit('close')
+})
+
+t.test('held replies: released ones are let go at once, the queue compacted, the rest still in order', async t => {
+  const { broker } = await startTestBroker(t, { http: null })
+  const socket = new RecordingSocket()
+  const conn = new Connection(2002, socket as unknown as Socket, broker.manager, broker.config, () => {})
+  const q = conn as unknown as Queues
+  for (let i = 1; i <= 3000; i++) conn.hold(`OK ${i}`, i)
+  t.notOk(conn.releaseHeld(1000), 'some still held')
+  t.equal(q.heldHead, 1000, 'below 1024: not compacted yet')
+  for (let i = 0; i < q.heldHead; i++) if (q.held[i] !== undefined) { t.fail(`slot ${i} still holds its reply`); break }
+  t.notOk(conn.releaseHeld(1600))
+  t.equal(q.heldHead, 0, 'past half: compacted')
+  t.equal(q.held.length, 1400)
+  conn.reply('OK after') // queued behind the held ones
+  t.ok(conn.releaseHeld(3000), 'all released')
+  await turn()
+  const lines = socket.writes.join('').split('\n').filter(l => l !== '')
+  t.same(lines, [...Array.from({ length: 3000 }, (_, i) => `OK ${i + 1}`), 'OK after'], 'every reply once, in order')
+  socket.emit('close')
+})

@@ -16,6 +16,7 @@ import { DLQ_SUFFIX } from '../store/names'
  *   ackline:{<base>}:t:<topic>:ids        HASH event id → offset
  *   ackline:{<base>}:t:<topic>:idt        ZSET publisher-given id → publish time (dedupe window)
  *   ackline:{<base>}:t:<topic>:subs       SET subscription keys
+ *   ackline:{<base>}:t:<topic>:g          HASH user → pub|sub|both: a private topic's grants
  *   ackline:{<base>}:t:<topic>:s:<sub>:…  one subscription (SUB_KEYS)
  *   ackline:{<base>}:notify               sharded pub/sub channel: new events in the family
  *   ackline:{topics}:all                  SET of every topic name (reaper, `topics`)
@@ -42,7 +43,10 @@ export const SUB_KEYS = {
   owner: 'o',
   /** HASH consumer id → its events in flight (each consumer's cap). */
   perConsumer: 'c',
-  /** HASH maxInFlight, ackTimeoutMs, named, holder. */
+  /**
+   * HASH maxInFlight, ackTimeoutMs, named, holder, …; on a private topic also `user` (the grantee who made
+   * it) and, in a group, `u:<consumer>` (the grantee of each member), which `revoke` ends.
+   */
   meta: 'm',
   /** A consumer group's members: HASH consumer id → its cap. */
   members: 'mb',
@@ -61,6 +65,11 @@ export function topicPrefix (topic: string): string {
 /** The sharded pub/sub channel that announces new events of a topic family. */
 export function notifyChannel (topic: string): string {
   return `${PREFIX}{${familyOf(topic)}}:notify`
+}
+
+/** A private topic's grants (HASH user → `pub`, `sub` or `both`), removed with the topic. */
+export function grantsKey (topic: string): string {
+  return topicPrefix(topic) + 'g'
 }
 
 /** The set of every topic name. */

@@ -9,6 +9,7 @@ import { DLQ_SUFFIX } from '../store/names'
 import { Announcer, type AnnouncementKind } from './announcer'
 import type { ClusterConfig } from './config'
 import { deadLetterParts, storedEventOf } from './eventText'
+import { granteeOf, grantsOf } from './grants'
 import { topicPrefix } from './keys'
 import { Leases } from './leases'
 import { LocalSubscription, LocalSubscriptions } from './localSubscriptions'
@@ -205,8 +206,9 @@ export class ClusterNode implements SessionHooks {
 
   /**
    * The subscription is gone from Redis while its client is here: its topic
-   * was deleted (`END <topic> deleted` to every local subscriber), or its
-   * group forgotten (`END <topic> forgotten`), as on one node.
+   * was deleted (`END <topic> deleted` to every local subscriber), its
+   * group forgotten (`END <topic> forgotten`), or its user's grant revoked
+   * (forgotten quietly), as on one node.
    */
   private async vanished (sub: LocalSubscription): Promise<void> {
     if (sub.ended) return
@@ -215,8 +217,20 @@ export class ClusterNode implements SessionHooks {
       return
     }
     if (sub.ended) return
+    if (await this.revoked(sub)) {
+      this.removed(sub)
+      return
+    }
+    if (sub.ended) return
     this.removed(sub)
     sub.session.reply(`END ${sub.topic} ${sub.group !== null ? 'forgotten' : 'ended'}`)
+  }
+
+  /** Whether the subscription's user (a private topic's grantee) may no longer subscribe to it. */
+  private async revoked (sub: LocalSubscription): Promise<boolean> {
+    const user = this.ctx === null ? null : granteeOf(this.ctx, sub.session, sub.topic)
+    if (user === null) return false
+    return (await grantsOf(this, sub.topic, user)).get(user)?.sub !== true
   }
 
   /** Sessions whose command is being answered, with the deliveries waiting for that reply. */

@@ -13,12 +13,12 @@ import type { ConfigOverrides } from '../../src/config/loadConfig'
 
 /** What cluster mode does not do yet (NOT_IN_CLUSTER): an example sending any of these is left out. */
 const UNSUPPORTED = [
-  /^(webhook|webhooks|unwebhook|requeue|exchange|bind|unbind|exchanges|route|grant|revoke|auth)\b/i,
+  /^(webhook|webhooks|unwebhook|requeue|exchange|bind|unbind|exchanges|route)\b/i,
 ]
 /** A wildcard `sub`/`unsub`: left out unless the example shows it refused (an ERR that comes before any pattern work). */
 const WILDCARD = /^(sub|unsub|SUBSCRIBE|UNSUBSCRIBE) \S*[*#]/
 /** Config an example needs that cluster mode does not use: those examples are left out too. */
-const SINGLE_NODE_CONFIG = ['auth', 'overflowDropOldest', 'maxPendingBytes', 'publishHoldPending', 'tls', 'fsync']
+const SINGLE_NODE_CONFIG = ['overflowDropOldest', 'maxPendingBytes', 'publishHoldPending', 'tls', 'fsync']
 
 /** Whether a block sends this exact line. */
 const sends = (block: SessionBlock, text: string): boolean => block.steps.some(s => s.dir === '>' && s.text === text)

@@ -2,21 +2,20 @@ import { fail } from '../../errors'
 import type { ParsedEvent } from '../../store/event'
 import { eventParts } from '../eventText'
 import { plural, type ClusterHandler } from './handler'
-import { refusePrivate } from './notInCluster'
+import { runChecked } from '../grants'
 
 /**
  * `pub <topic> <event-json>` in cluster mode: one publish script (dedupe by
  * id within dedupeWindowMs or while held, offset, stored text, every
  * subscription's queue), WAIT, then the topic is announced.
  */
-export const pub: ClusterHandler = async (node, ctx, _session, fields) => {
+export const pub: ClusterHandler = async (node, ctx, session, fields) => {
   const name = fields.topic as string
   const parsed = fields.event as ParsedEvent
-  refusePrivate(name)
   await node.ensureRegistered(name, true)
   const { pre, body } = eventParts(parsed, ctx.clock.now())
   const given = parsed.id === undefined ? '' : String(parsed.id)
-  const r = await node.store.run('acklinePublish', name, [pre, body, given, parsed.priority, ctx.config.dedupeWindowMs, ctx.config.maxPendingPerSubscriber], true)
+  const r = await runChecked(node, ctx, session, 'acklinePublish', name, [pre, body, given, parsed.priority, ctx.config.dedupeWindowMs, ctx.config.maxPendingPerSubscriber], 'pub')
   if (r[0] === 2) return `OK ${given} duplicate, already published to ${name}`
   if (r[0] === 3) {
     const key = String(r[1])

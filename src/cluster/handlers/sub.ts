@@ -2,7 +2,8 @@ import { fail } from '../../errors'
 import { isPatternName } from '../../routing/topicPattern'
 import { consumerId, subKey } from '../keys'
 import { LocalSubscription } from '../localSubscriptions'
-import { notInCluster, refusePrivate } from './notInCluster'
+import { runChecked } from '../grants'
+import { notInCluster } from './notInCluster'
 import type { ClusterHandler } from './handler'
 import { joinGroup } from './subGroup'
 import { startSpec } from '../eventText'
@@ -18,7 +19,6 @@ import type { StartAt } from '../../store/topic'
  */
 export const sub: ClusterHandler = async (node, ctx, session, fields) => {
   const name = fields.topic as string
-  refusePrivate(name)
   const atMostOnce = fields.ack === 'none'
   // As on one node: ack=none has nothing to share or to ack.
   if (atMostOnce && isPatternName(name)) fail('BAD_OPTION.value', { option: 'ack', expected: 'explicit on a wildcard subscription', got: 'none' })
@@ -47,7 +47,7 @@ export const sub: ClusterHandler = async (node, ctx, session, fields) => {
   }
   const key = named ? subKey.named(session.name!) : subKey.anonymous(node.id, session.id)
   const consumer = consumerId(node.id, session.id)
-  const r = await node.store.run('acklineSubscribe', name, [key, consumer, asked ?? '', askedTimeout ?? '', named ? 1 : 0, ctx.config.maxInFlight, ctx.config.ackTimeoutMs, from, to, atMostOnce ? ctx.config.atMostOnceMaxWaiting : 0], true)
+  const r = await runChecked(node, ctx, session, 'acklineSubscribe', name, [key, consumer, asked ?? '', askedTimeout ?? '', named ? 1 : 0, ctx.config.maxInFlight, ctx.config.ackTimeoutMs, from, to, atMostOnce ? ctx.config.atMostOnceMaxWaiting : 0], 'sub')
   if (r[0] === -1) fail('UNKNOWN_TOPIC.sub', { topic: name })
   if (r[0] === -2) fail('BAD_OPTION.range', { to, start: Number(r[1]) })
   const local = new LocalSubscription(session, name, key, consumer, named, null, null, atMostOnce)

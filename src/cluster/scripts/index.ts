@@ -1,3 +1,4 @@
+import { grantScripts } from './grants'
 import { PRELUDE } from './prelude'
 
 /**
@@ -364,7 +365,7 @@ const remove = `
 if redis.call('EXISTS', P .. 'seq') == 0 then return {-1} end
 local subs = redis.call('SMEMBERS', P .. 'subs')
 for i = 1, #subs do drop_sub(subs[i]) end
-redis.call('DEL', P .. 'seq', P .. 'aid', P .. 'bytes', P .. 'first', P .. 'subseq', P .. 'ev', P .. 'ids', P .. 'idt', P .. 'subs')
+redis.call('DEL', P .. 'seq', P .. 'aid', P .. 'bytes', P .. 'first', P .. 'subseq', P .. 'ev', P .. 'ids', P .. 'idt', P .. 'subs', P .. 'g')
 local out = {0}
 for i = 1, #subs do out[#out + 1] = subs[i] end
 return out
@@ -451,6 +452,7 @@ export const SCRIPTS = {
   acklineRemove: remove,
   acklineInfo: info,
   acklinePage: page,
+  ...grantScripts({ publish, subscribe, join }),
 } as const
 
 export type ScriptName = keyof typeof SCRIPTS

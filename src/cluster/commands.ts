@@ -10,6 +10,7 @@ import { nack } from './handlers/nack'
 import { name } from './handlers/name'
 import { notInClusterHandler } from './handlers/notInCluster'
 import { pub } from './handlers/pub'
+import { requeue } from './handlers/requeue'
 import { revoke } from './handlers/revoke'
 import { stats } from './handlers/stats'
 import { sub } from './handlers/sub'
@@ -21,7 +22,7 @@ import type { ClusterNode } from './node'
 
 /** The cluster handlers, by registry name (src/commands/builtin.ts). */
 export const CLUSTER_HANDLERS: Readonly<Record<string, ClusterHandler>> = {
-  pub, sub, unsub, ack, nack, touch, commit, name, create, delete: del, topics, stats, events, grant, revoke,
+  pub, sub, unsub, ack, nack, touch, commit, name, create, delete: del, topics, stats, events, grant, revoke, requeue,
 }
 
 /**

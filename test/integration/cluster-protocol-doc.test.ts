@@ -13,7 +13,7 @@ import type { ConfigOverrides } from '../../src/config/loadConfig'
 
 /** What cluster mode does not do yet (NOT_IN_CLUSTER): an example sending any of these is left out. */
 const UNSUPPORTED = [
-  /^(webhook|webhooks|unwebhook|requeue|exchange|bind|unbind|exchanges|route)\b/i,
+  /^(webhook|webhooks|unwebhook|exchange|bind|unbind|exchanges|route)\b/i,
 ]
 /** A wildcard `sub`/`unsub`: left out unless the example shows it refused (an ERR that comes before any pattern work). */
 const WILDCARD = /^(sub|unsub|SUBSCRIBE|UNSUBSCRIBE) \S*[*#]/

@@ -1,5 +1,6 @@
 import { grantScripts } from './grants'
 import { PRELUDE } from './prelude'
+import { REQUEUE_SCRIPTS } from './requeue'
 
 /**
  * The Lua scripts of cluster mode, one per multi-key change (docs/cluster.md#scripts).
@@ -453,6 +454,7 @@ export const SCRIPTS = {
   acklineInfo: info,
   acklinePage: page,
   ...grantScripts({ publish, subscribe, join }),
+  ...REQUEUE_SCRIPTS,
 } as const
 
 export type ScriptName = keyof typeof SCRIPTS

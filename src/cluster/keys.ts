@@ -20,6 +20,8 @@ import { DLQ_SUFFIX } from '../store/names'
  *   ackline:{<base>}:t:<topic>:s:<sub>:…  one subscription (SUB_KEYS)
  *   ackline:{<base>}:notify               sharded pub/sub channel: new events in the family
  *   ackline:{topics}:all                  SET of every topic name (reaper, `topics`)
+ *   ackline:{patterns}:all                HASH `<consumer> <pattern>` → JSON: every wildcard subscription
+ *   ackline:{patterns}:new                sharded pub/sub channel: a topic made, for wildcard subscribers
  *   ackline:{nodes}:n:<node>              a live node's heartbeat (PX nodeTtlMs)
  *   ackline:{names}:n:<client-id>         lease of a durable name: its holder's consumer id (PX nodeTtlMs)
  *
@@ -74,6 +76,16 @@ export function grantsKey (topic: string): string {
 
 /** The set of every topic name. */
 export const TOPICS_KEY = `${PREFIX}{topics}:all`
+
+/**
+ * Every wildcard subscription of the cluster: HASH `<consumer id> <pattern>` →
+ * `{"max","timeout","user"}`, read by a node that creates a topic (wildcards.ts).
+ * Its kind segments (`all`, `new`) are not a topic family's (`t:`, `notify`).
+ */
+export const PATTERNS_KEY = `${PREFIX}{patterns}:all`
+
+/** The sharded pub/sub channel on which a node that made a topic tells the wildcard subscribers' nodes. */
+export const PATTERNS_CHANNEL = `${PREFIX}{patterns}:new`
 
 /** A node's heartbeat key. */
 export function nodeKey (nodeId: string): string {

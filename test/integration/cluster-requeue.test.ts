@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import { testHash } from '../helpers/auth'
-import { startTestBroker, type LineClient } from '../helpers/broker'
-import { startNode, unstamped, type TestNode } from '../helpers/clusterBroker'
+import { startNode, type TestNode } from '../helpers/clusterBroker'
+import { sameAsOneNode, type Step } from '../helpers/clusterCompare'
 import { hasRedis, skipReason, startRedisCluster } from '../helpers/redisCluster'
 import type { ConfigOverrides } from '../../src/config/loadConfig'
 
@@ -9,49 +9,10 @@ import type { ConfigOverrides } from '../../src/config/loadConfig'
 // replies and events. Each scenario runs on one node and on three cluster nodes (its clients spread over them),
 // and every line is compared. One real Redis Cluster, clients on real sockets.
 
-/** A step: a client sends a line and reads its reply, or (null) reads its next line (an EVENT); `(wait)`: 20 ms pass. */
-type Step = [client: string, line: string | null]
-
-async function run (clientFor: (name: string) => Promise<LineClient>, steps: Step[]): Promise<string[]> {
-  const out: string[] = []
-  for (const [name, line] of steps) {
-    const c = await clientFor(name)
-    if (line === '(wait)') {
-      await new Promise(resolve => setTimeout(resolve, 20))
-      out.push('')
-      continue
-    }
-    // A dead letter's `at` is its node's clock, as `timestamp` is.
-    out.push(unstamped(line === null ? await c.next() : await c.request(line)).replace(/"at":\d+/, '"at":<ts>'))
-  }
-  return out
-}
-
 t.test('requeue in cluster mode', { skip: hasRedis() ? false : skipReason }, async t => {
   const rc = await startRedisCluster(t)
 
-  /** Runs the steps on a single node and on 3 cluster nodes with the same config; the lines must be equal. */
-  async function same (t: Test, config: ConfigOverrides, steps: Step[], logins: Record<string, string> = {}): Promise<{ nodes: TestNode[], clients: Map<string, LineClient> }> {
-    const single = await startTestBroker(t, { http: null, ...config })
-    const nodes: TestNode[] = []
-    for (let i = 0; i < 3; i++) nodes.push(await startNode(t, rc, {}, config))
-    const singles = new Map<string, LineClient>()
-    const clients = new Map<string, LineClient>()
-    const pick = (map: Map<string, LineClient>, connect: () => Promise<LineClient>) => async (name: string): Promise<LineClient> => {
-      let c = map.get(name)
-      if (c === undefined) {
-        c = await connect()
-        map.set(name, c)
-        const user = logins[name]
-        if (user !== undefined) await c.request(`auth ${user} ${user}-pw-1`)
-      }
-      return c
-    }
-    const expected = await run(name => pick(singles, () => single.client())(name), steps)
-    const got = await run(name => pick(clients, () => nodes[(name.charCodeAt(0) - 97) % 3].client())(name), steps)
-    steps.forEach(([client, line], i) => t.equal(got[i], expected[i], `${client}${line === null ? '<' : '> ' + line}`))
-    return { nodes, clients }
-  }
+  const same = async (t: Test, config: ConfigOverrides, steps: Step[], logins?: Record<string, string>) => await sameAsOneNode(t, rc, config, steps, logins)
 
   await t.test('the protocol.md example and its errors, publisher and subscriber on different nodes', async t => {
     await same(t, { maxDeliveries: 1 }, [

@@ -1,6 +1,7 @@
 import { grantScripts } from './grants'
 import { PRELUDE } from './prelude'
 import { REQUEUE_SCRIPTS } from './requeue'
+import { WILDCARD_SCRIPTS } from './wildcard'
 
 /**
  * The Lua scripts of cluster mode, one per multi-key change (docs/cluster.md#scripts).
@@ -106,7 +107,8 @@ return {resumed, redis.call('HLEN', sk(sub, 'mb')), redis.call('ZCARD', sk(sub, 
 `
 
 /**
- * pull: ARGV subscription, consumer, cap ('' = the subscription's maxInFlight; a group member's own cap).
+ * pull: ARGV subscription, consumer, cap ('' = the subscription's maxInFlight; a group member's own cap),
+ * budget (optional: at most this many more, a wildcard subscription's free slots across its topics).
  * Moves up to (cap - this consumer's in flight) events from the queue into flight with their deadline,
  * counting the delivery. → {0, offset, deliveries, text, …} | {1} the subscription (or membership) is gone
  */
@@ -134,6 +136,7 @@ if tonumber(redis.call('HGET', m, 'amo') or '0') > 0 then
   return out
 end
 local room = max - tonumber(redis.call('HGET', sk(sub, 'c'), consumer) or '0')
+if ARGV[5] and ARGV[5] ~= '' then room = math.min(room, tonumber(ARGV[5])) end
 if room <= 0 then return out end
 local deadline = now_ms() + tonumber(redis.call('HGET', m, 'ackTimeoutMs'))
 local taken = 0
@@ -455,6 +458,7 @@ export const SCRIPTS = {
   acklinePage: page,
   ...grantScripts({ publish, subscribe, join }),
   ...REQUEUE_SCRIPTS,
+  ...WILDCARD_SCRIPTS,
 } as const
 
 export type ScriptName = keyof typeof SCRIPTS

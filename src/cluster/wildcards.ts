@@ -90,11 +90,17 @@ export class Wildcards {
     let mine = this.bySession.get(session)
     if (mine === undefined) this.bySession.set(session, mine = new Map())
     mine.set(pattern, w)
-    await this.listen()
-    const entry: Registered = { max: w.max, timeout: w.timeout, user }
-    await this.node.store.bounded('HSET', this.node.store.redis.hset(PATTERNS_KEY, w.field, JSON.stringify(entry)))
-    for (const topic of (await this.node.store.topicNames()).sort()) {
-      if (w.matcher.matches(topic)) await this.join(ctx, w, topic, from)
+    try {
+      await this.listen()
+      const entry: Registered = { max: w.max, timeout: w.timeout, user }
+      await this.node.store.bounded('HSET', this.node.store.redis.hset(PATTERNS_KEY, w.field, JSON.stringify(entry)))
+      for (const topic of (await this.node.store.topicNames()).sort()) {
+        if (w.matcher.matches(topic)) await this.join(ctx, w, topic, from)
+      }
+    } catch (err) {
+      // Not subscribed after all (the reply is the error): undone as far as Redis lets.
+      await this.close(w).catch(() => {})
+      throw err
     }
     if (this.node.isGone(session)) {
       await this.close(w)

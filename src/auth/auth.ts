@@ -4,7 +4,7 @@ import { ConfigError, fail } from '../errors'
 import type { Logger } from '../log'
 import type { Session } from '../manager/session'
 import type { Store } from '../store/store'
-import type { Topic } from '../store/topic'
+import type { GrantRights, Topic } from '../store/topic'
 import { ALL, NONE, PatternSet, privateOwner, type Rights } from './acl'
 import { isPatternName } from '../routing/topicPattern'
 import { GroupSink } from '../routing/group'
@@ -54,13 +54,17 @@ export class AuthService {
     return this.sessions.get(session) ?? null
   }
 
-  /** What `user` (null: anonymous) may do with `topic`. */
-  rights (user: string | null, topic: string): Rights {
+  /**
+   * What `user` (null: anonymous) may do with `topic`. `grants`: the private
+   * topic's grants when they are not in this node's store (cluster mode reads
+   * them from Redis); by default the store's.
+   */
+  rights (user: string | null, topic: string, grants?: ReadonlyMap<string, GrantRights>): Rights {
     const owner = privateOwner(topic)
     if (topic.charCodeAt(0) === 0x7e) { // private
       if (user === null || owner === null) return NONE
       if (user === owner) return ALL
-      const g = this.store.topic(topic)?.grants.get(user)
+      const g = (grants ?? this.store.topic(topic)?.grants)?.get(user)
       return g === undefined ? NONE : { visible: true, pub: g.pub, sub: g.sub }
     }
     if (user === null) return ALL // only reachable when auth is not required
@@ -81,14 +85,15 @@ export class AuthService {
    * `topic` field (absent: `stats` alone, broker-wide numbers only). Throws
    * FORBIDDEN, or for a private topic the user may not see exactly what a
    * missing topic gets (UNKNOWN_TOPIC), so it cannot be discovered.
+   * `grants`: as for `rights`.
    */
-  authorize (command: Command, topic: string | undefined, session: Session): void {
+  authorize (command: Command, topic: string | undefined, session: Session, grants?: ReadonlyMap<string, GrantRights>): void {
     if (topic === undefined || isPatternName(topic)) return // a wildcard subscription checks each topic it matches
     const access = command.access
     const user = this.userOf(session)
     if (access === 'owner') return this.checkOwner(session, user!, topic, command.name) // admitted: user is set
     if (user === null && topic.charCodeAt(0) !== 0x7e) return // open mode: anonymous clients use public topics freely
-    const r = this.rights(user, topic)
+    const r = this.rights(user, topic, grants)
     if (!r.visible) {
       this.deny(session, user, command.name, topic, 'hidden private topic')
       fail(access === 'topic-subscribe' ? 'UNKNOWN_TOPIC.sub' : 'UNKNOWN_TOPIC', { topic })

@@ -3,8 +3,8 @@ import type { Logger } from '../log'
 import { familyOf, notifyChannel } from './keys'
 import type { ClusterStore } from './redisStore'
 
-/** What an announcement says: new events (`p`) or the topic was deleted (`x`). */
-export type AnnouncementKind = 'p' | 'x'
+/** What an announcement says: new events (`p`), the topic was deleted (`x`), or made (`w`, on PATTERNS_CHANNEL). */
+export type AnnouncementKind = 'p' | 'x' | 'w'
 
 /**
  * Announcements over Redis sharded pub/sub (SPUBLISH/SSUBSCRIBE, Redis 7):

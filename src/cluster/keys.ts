@@ -16,9 +16,12 @@ import { DLQ_SUFFIX } from '../store/names'
  *   ackline:{<base>}:t:<topic>:ids        HASH event id → offset
  *   ackline:{<base>}:t:<topic>:idt        ZSET publisher-given id → publish time (dedupe window)
  *   ackline:{<base>}:t:<topic>:subs       SET subscription keys
+ *   ackline:{<base>}:t:<topic>:g          HASH user → pub|sub|both: a private topic's grants
  *   ackline:{<base>}:t:<topic>:s:<sub>:…  one subscription (SUB_KEYS)
  *   ackline:{<base>}:notify               sharded pub/sub channel: new events in the family
  *   ackline:{topics}:all                  SET of every topic name (reaper, `topics`)
+ *   ackline:{patterns}:all                HASH `<consumer> <pattern>` → JSON: every wildcard subscription
+ *   ackline:{patterns}:new                sharded pub/sub channel: a topic made, for wildcard subscribers
  *   ackline:{nodes}:n:<node>              a live node's heartbeat (PX nodeTtlMs)
  *   ackline:{names}:n:<client-id>         lease of a durable name: its holder's consumer id (PX nodeTtlMs)
  *
@@ -42,7 +45,10 @@ export const SUB_KEYS = {
   owner: 'o',
   /** HASH consumer id → its events in flight (each consumer's cap). */
   perConsumer: 'c',
-  /** HASH maxInFlight, ackTimeoutMs, named, holder. */
+  /**
+   * HASH maxInFlight, ackTimeoutMs, named, holder, …; on a private topic also `user` (the grantee who made
+   * it) and, in a group, `u:<consumer>` (the grantee of each member), which `revoke` ends.
+   */
   meta: 'm',
   /** A consumer group's members: HASH consumer id → its cap. */
   members: 'mb',
@@ -63,8 +69,23 @@ export function notifyChannel (topic: string): string {
   return `${PREFIX}{${familyOf(topic)}}:notify`
 }
 
+/** A private topic's grants (HASH user → `pub`, `sub` or `both`), removed with the topic. */
+export function grantsKey (topic: string): string {
+  return topicPrefix(topic) + 'g'
+}
+
 /** The set of every topic name. */
 export const TOPICS_KEY = `${PREFIX}{topics}:all`
+
+/**
+ * Every wildcard subscription of the cluster: HASH `<consumer id> <pattern>` →
+ * `{"max","timeout","user"}`, read by a node that creates a topic (wildcards.ts).
+ * Its kind segments (`all`, `new`) are not a topic family's (`t:`, `notify`).
+ */
+export const PATTERNS_KEY = `${PREFIX}{patterns}:all`
+
+/** The sharded pub/sub channel on which a node that made a topic tells the wildcard subscribers' nodes. */
+export const PATTERNS_CHANNEL = `${PREFIX}{patterns}:new`
 
 /** A node's heartbeat key. */
 export function nodeKey (nodeId: string): string {

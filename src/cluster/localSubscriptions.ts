@@ -1,4 +1,5 @@
 import type { Session } from '../manager/session'
+import type { LocalWildcard } from './wildcards'
 
 /**
  * One subscription of a client connected to this node. Its state lives in
@@ -11,6 +12,8 @@ export class LocalSubscription {
   again = false
   /** Removed from this node (unsub, disconnect, topic deleted): nothing more is delivered to it. */
   ended = false
+  /** The wildcard subscription it is a member of (its pulls share that one's cap), or null. */
+  wildcard: LocalWildcard | null = null
 
   constructor (
     readonly session: Session,

@@ -9,11 +9,13 @@ import { DLQ_SUFFIX } from '../store/names'
 import { Announcer, type AnnouncementKind } from './announcer'
 import type { ClusterConfig } from './config'
 import { deadLetterParts, storedEventOf } from './eventText'
+import { granteeOf, grantsOf } from './grants'
 import { topicPrefix } from './keys'
 import { Leases } from './leases'
 import { LocalSubscription, LocalSubscriptions } from './localSubscriptions'
 import { Reaper } from './reaper'
 import { ClusterStore, pulledFrom } from './redisStore'
+import { Wildcards } from './wildcards'
 
 /** Events an at-most-once subscription takes per pull (the pull script's batch). */
 const AT_MOST_ONCE_BATCH = 256
@@ -42,6 +44,7 @@ export class ClusterNode implements SessionHooks {
   readonly subs = new LocalSubscriptions()
   readonly announcer: Announcer
   readonly leases: Leases
+  readonly wildcards: Wildcards
   /** Durable names held by this node's sessions: name → consumer id. */
   readonly names = new Map<string, string>()
   readonly log: Logger
@@ -66,6 +69,7 @@ export class ClusterNode implements SessionHooks {
     this.announcer = new Announcer(this.store, this.log, (kind, topic) => this.heard(kind, topic))
     this.leases = new Leases(this.store, this.config.nodeTtlMs)
     this.reaper = new Reaper(this)
+    this.wildcards = new Wildcards(this)
   }
 
   /** Connects to the Redis Cluster and announces this node alive. */
@@ -86,7 +90,10 @@ export class ClusterNode implements SessionHooks {
     this.ctx = ctx
     const c = this.config
     this.timers.push(this.clock.every(Math.max(10, Math.floor(c.nodeTtlMs / 3)), () => { this.heartbeat() }))
-    this.timers.push(this.clock.every(c.pullIntervalMs, () => { for (const s of this.subs.all()) this.pull(s) }))
+    this.timers.push(this.clock.every(c.pullIntervalMs, () => {
+      for (const s of this.subs.all()) this.pull(s)
+      this.wildcards.scan()
+    }))
     this.timers.push(this.clock.every(c.reapIntervalMs, () => { this.reaper.sweep() }))
   }
 
@@ -117,6 +124,7 @@ export class ClusterNode implements SessionHooks {
     }
     if (this.registered.size >= max) this.registered.clear()
     this.registered.add(topic)
+    await this.wildcards.attachNew(topic) // before its first event, as on one node
   }
 
   /** The topic left the topics set. */
@@ -145,6 +153,7 @@ export class ClusterNode implements SessionHooks {
   /** A local subscription ends here (its Redis state is the caller's business). */
   removed (sub: LocalSubscription): void {
     if (sub.ended) return
+    if (sub.wildcard?.members.get(sub.topic) === sub) sub.wildcard.members.delete(sub.topic)
     if (this.subs.remove(sub)) this.announcer.unlisten(sub.topic)
   }
 
@@ -159,11 +168,16 @@ export class ClusterNode implements SessionHooks {
       this.endLocal(topic, 'deleted')
       return
     }
+    if (kind === 'w') {
+      this.wildcards.topicCreated(topic)
+      return
+    }
     for (const s of this.subs.ofTopic(topic)) this.pull(s)
   }
 
   /** The topic is gone: each local subscriber gets `END <topic> <reason>`, as on one node. */
   endLocal (topic: string, reason: string): void {
+    this.wildcards.topicDeleted(topic)
     for (const s of this.subs.ofTopic(topic)) {
       this.removed(s)
       s.session.reply(`END ${topic} ${reason}`)
@@ -177,6 +191,10 @@ export class ClusterNode implements SessionHooks {
    */
   pull (sub: LocalSubscription): void {
     if (sub.ended || this.down) return
+    if (sub.wildcard !== null) {
+      this.wildcards.pull(sub.wildcard)
+      return
+    }
     if (sub.pulling) {
       sub.again = true
       return
@@ -205,18 +223,31 @@ export class ClusterNode implements SessionHooks {
 
   /**
    * The subscription is gone from Redis while its client is here: its topic
-   * was deleted (`END <topic> deleted` to every local subscriber), or its
-   * group forgotten (`END <topic> forgotten`), as on one node.
+   * was deleted (`END <topic> deleted` to every local subscriber), its
+   * group forgotten (`END <topic> forgotten`), or its user's grant revoked
+   * (forgotten quietly), as on one node.
    */
-  private async vanished (sub: LocalSubscription): Promise<void> {
+  async vanished (sub: LocalSubscription): Promise<void> {
     if (sub.ended) return
     if (!await this.topicExists(sub.topic)) {
       this.endLocal(sub.topic, 'deleted')
       return
     }
     if (sub.ended) return
+    if (await this.revoked(sub)) {
+      this.removed(sub)
+      return
+    }
+    if (sub.ended) return
     this.removed(sub)
     sub.session.reply(`END ${sub.topic} ${sub.group !== null ? 'forgotten' : 'ended'}`)
+  }
+
+  /** Whether the subscription's user (a private topic's grantee) may no longer subscribe to it. */
+  private async revoked (sub: LocalSubscription): Promise<boolean> {
+    const user = this.ctx === null ? null : granteeOf(this.ctx, sub.session, sub.topic)
+    if (user === null) return false
+    return (await grantsOf(this, sub.topic, user)).get(user)?.sub !== true
   }
 
   /** Sessions whose command is being answered, with the deliveries waiting for that reply. */
@@ -254,6 +285,7 @@ export class ClusterNode implements SessionHooks {
     this.gone.add(session)
     if (this.down) return
     for (const sub of this.subs.ofSession(session)) this.release(sub)
+    this.wildcards.closeSession(session)
     const name = session.name
     if (name !== null) {
       const consumer = this.names.get(name)
@@ -312,6 +344,7 @@ export class ClusterNode implements SessionHooks {
     for (const t of this.timers) t.cancel()
     this.timers = []
     for (const sub of this.subs.all()) this.release(sub).catch(() => {})
+    await this.wildcards.stop()
     for (const [name, consumer] of this.names) await this.leases.release(name, consumer).catch(() => {})
     this.names.clear()
     await Promise.allSettled([...this.releasing])

@@ -52,6 +52,7 @@ export class Reaper {
       }))
       if (this.node.stopped) return
     }
+    if (orphans) await this.node.wildcards.reapDead(async owner => await this.node.leases.alive(owner))
   }
 
   private async reapTopic (topic: string): Promise<void> {

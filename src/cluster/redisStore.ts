@@ -6,7 +6,7 @@ import { TOPICS_KEY, topicPrefix } from './keys'
 import { SCRIPTS, scriptSource, type ScriptName } from './scripts'
 
 /** What a script returns: Redis replies as ioredis gives them. */
-type Reply = Array<number | string>
+export type Reply = Array<number | string>
 
 /** One event handed to a consumer by `pull`. */
 export interface Pulled {

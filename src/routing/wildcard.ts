@@ -11,6 +11,8 @@ export interface WildcardOptions {
   ackTimeoutMs: number
   /** Whether the subscriber may read this topic (the subscribe ACL, per concrete topic). */
   mayRead: (topic: Topic) => boolean
+  /** The subscriber's user (null: anonymous): a member of a private topic is theirs, so `revoke` ends it. */
+  user: string | null
   /** Where each existing topic's subscription starts (`from=`); later topics start at their beginning. */
   startOf: (topic: Topic) => number
 }
@@ -52,6 +54,7 @@ export class WildcardSubscription implements SharedCap {
     const key = `#${this.o.session.id}`
     if (topic.subscriptions.has(key)) return null
     const sub = topic.subscribe(key, false, this.o.maxInFlight, this.o.ackTimeoutMs, start)
+    if (name.charCodeAt(0) === 0x7e) sub.user = this.o.user // private: revoke ends it like any subscription of that user
     sub.shared = this
     this.members.set(name, sub)
     this.o.session.subscriptions.set(name, sub)

@@ -12,12 +12,10 @@ import type { ConfigOverrides } from '../../src/config/loadConfig'
 
 /** What cluster mode does not do yet (NOT_IN_CLUSTER): an example sending any of these is left out. */
 const UNSUPPORTED = [
-  /^(webhook|webhooks|unwebhook|requeue|grant|revoke|auth)\b/i,
+  /^(webhook|webhooks|unwebhook)\b/i,
 ]
-/** A wildcard `sub`/`unsub`: left out unless the example shows it refused (an ERR that comes before any pattern work). */
-const WILDCARD = /^(sub|unsub|SUBSCRIBE|UNSUBSCRIBE) \S*[*#]/
 /** Config an example needs that cluster mode does not use: those examples are left out too. */
-const SINGLE_NODE_CONFIG = ['auth', 'overflowDropOldest', 'maxPendingBytes', 'publishHoldPending', 'tls', 'fsync']
+const SINGLE_NODE_CONFIG = ['overflowDropOldest', 'maxPendingBytes', 'publishHoldPending', 'tls', 'fsync']
 
 /** Whether a block sends this exact line. */
 const sends = (block: SessionBlock, text: string): boolean => block.steps.some(s => s.dir === '>' && s.text === text)
@@ -33,20 +31,13 @@ const DIFFERENT: Array<{ why: string, applies: (block: SessionBlock) => boolean 
   },
 ]
 
-/** The expected reply to the block's step i: its client's next expected line. */
-function replyOf (block: SessionBlock, i: number): string {
-  return block.steps.slice(i + 1).find(s => s.dir === '<' && s.client === block.steps[i].client)?.text ?? ''
-}
-
 function supported (block: SessionBlock): string | null {
-  let left: string | null = null
   for (const key of Object.keys(block.config)) if (SINGLE_NODE_CONFIG.includes(key)) return `config ${key}`
-  block.steps.forEach((step, i) => { if (step.dir === '>' && WILDCARD.test(step.text) && !replyOf(block, i).startsWith('ERR ')) left ??= step.text })
   for (const step of block.steps) {
     if (step.dir !== '>') continue
     for (const re of UNSUPPORTED) if (re.test(step.text)) return step.text
   }
-  return left ?? DIFFERENT.find(d => d.applies(block))?.why ?? null
+  return DIFFERENT.find(d => d.applies(block))?.why ?? null
 }
 
 const file = join(__dirname, '..', '..', 'docs', 'protocol.md')

@@ -105,3 +105,23 @@ t.test('ACLs apply per concrete topic: a wildcard never leaks a topic the user m
   t.same([ev.topic, ev.event.id], ['orders.us', 'u1'])
   t.ok(await alice.quiet())
 })
+
+t.test('revoke ends a grantee\'s wildcard member of a private topic, as its direct subscription', async t => {
+  const users = {
+    alice: { passwordHash: testHash('alice-pw'), publish: [], subscribe: [] },
+    bob: { passwordHash: testHash('bob-pw'), publish: [], subscribe: [] },
+  }
+  const tb = await startLoggedBroker(t, { auth: { required: true, users } })
+  const alice = await tb.client()
+  const bob = await tb.client()
+  t.match(await alice.request('auth alice alice-pw'), /^OK/)
+  t.match(await bob.request('auth bob bob-pw'), /^OK/)
+  t.equal(await alice.request('grant ~alice.w bob sub'), 'OK bob may now sub on ~alice.w')
+  t.equal(await bob.request('sub *.w'), 'OK subscribed to *.w (max in flight 10, 1 topic now)')
+  t.equal(await alice.request('pub ~alice.w {"id":"w1","msg":1}'), 'OK w1 published to ~alice.w (1 subscriber)')
+  t.equal((await bob.event()).event.id, 'w1')
+  t.equal(await alice.request('revoke ~alice.w bob'), 'OK bob may now none on ~alice.w (1 subscription ended)')
+  t.equal(await alice.request('pub ~alice.w {"id":"w2","msg":2}'), 'OK w2 published to ~alice.w (0 subscribers)')
+  t.ok(await bob.quiet(), 'nothing after the revoke')
+  t.equal(await bob.request('ack ~alice.w w1'), 'ERR UNKNOWN_TOPIC topic ~alice.w does not exist')
+})

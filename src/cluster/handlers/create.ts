@@ -1,11 +1,9 @@
 import { fail } from '../../errors'
 import type { ClusterHandler } from './handler'
-import { refusePrivate } from './notInCluster'
 
 /** `create <topic>` in cluster mode: an empty topic (TOPIC_EXISTS if it exists). */
 export const create: ClusterHandler = async (node, _ctx, _session, fields) => {
   const name = fields.topic as string
-  refusePrivate(name)
   await node.ensureRegistered(name, true)
   const r = await node.store.run('acklineCreate', name, [], true)
   if (Number(r) !== 1) fail('TOPIC_EXISTS', { topic: name })

@@ -1,10 +1,11 @@
 import { fail } from '../../errors'
 import type { HandlerContext } from '../../manager/context'
+import type { Session } from '../../manager/session'
 import type { ParsedEvent } from '../../store/event'
 import { eventParts } from '../eventText'
 import type { ClusterNode } from '../node'
 import { plural, type ClusterHandler } from './handler'
-import { refusePrivate } from './notInCluster'
+import { runChecked } from '../grants'
 
 /** What one publish script did: `duplicate` (pub only: nothing stored), else the event's offset, id and subscribers. */
 export interface ClusterPublished {
@@ -22,15 +23,14 @@ export interface ClusterPublished {
  * for an event without one (its UUID); a route refuses an id still held
  * (DUPLICATE_ID) and does not deduplicate within the window, as on one node.
  */
-export async function publishTo (node: ClusterNode, ctx: HandlerContext, name: string, parsed: ParsedEvent, route?: { uuid: string | undefined }): Promise<ClusterPublished> {
-  refusePrivate(name)
+export async function publishTo (node: ClusterNode, ctx: HandlerContext, session: Session, name: string, parsed: ParsedEvent, route?: { uuid: string | undefined }): Promise<ClusterPublished> {
   await node.ensureRegistered(name, true)
   const uuid = parsed.id === undefined ? route?.uuid : undefined
   const { pre, body } = eventParts(parsed, ctx.clock.now(), uuid)
   const given = parsed.id !== undefined ? String(parsed.id) : uuid ?? ''
   // ARGV[8]; '@route' is no user name, for a variant that appends one (a grant check) after it.
   const mode = route === undefined ? '' : '@route'
-  const r = await node.store.run('acklinePublish', name, [pre, body, given, parsed.priority, ctx.config.dedupeWindowMs, ctx.config.maxPendingPerSubscriber, mode], true)
+  const r = await runChecked(node, ctx, session, 'acklinePublish', name, [pre, body, given, parsed.priority, ctx.config.dedupeWindowMs, ctx.config.maxPendingPerSubscriber, mode], 'pub')
   if (r[0] === 2) return { duplicate: true, offset: Number(r[1]), id: given, subscribers: 0 }
   if (r[0] === 3) fail('QUEUE_FULL', { subscriber: subscriberOf(String(r[1])), topic: name, max: ctx.config.maxPendingPerSubscriber })
   if (r[0] === 4) fail('DUPLICATE_ID', { id: given, topic: name })
@@ -47,9 +47,9 @@ export async function publishTo (node: ClusterNode, ctx: HandlerContext, name: s
  * `pub <topic> <event-json>` in cluster mode: publishTo, replying as on one
  * node.
  */
-export const pub: ClusterHandler = async (node, ctx, _session, fields) => {
+export const pub: ClusterHandler = async (node, ctx, session, fields) => {
   const name = fields.topic as string
-  const p = await publishTo(node, ctx, name, fields.event as ParsedEvent)
+  const p = await publishTo(node, ctx, session, name, fields.event as ParsedEvent)
   if (p.duplicate) return `OK ${p.id} duplicate, already published to ${name}`
   return `OK ${p.id} published to ${name} (${p.subscribers} subscriber${plural(p.subscribers)})`
 }

@@ -33,7 +33,7 @@ export const route: ClusterHandler = async (node, ctx, session, fields) => {
   const uuid = parsed.id === undefined ? randomUUID() : undefined
   const id = uuid ?? String(parsed.id)
   await admitAll(node, ctx, session, names, id)
-  const outcomes = await Promise.allSettled(names.map(t => publishTo(node, ctx, t, parsed, { uuid })))
+  const outcomes = await Promise.allSettled(names.map(t => publishTo(node, ctx, session, t, parsed, { uuid })))
   const failures = outcomes.flatMap((o, i) => o.status === 'rejected' ? [{ topic: names[i], err: o.reason as unknown }] : [])
   const n = names.length
   if (failures.length === 0) return `OK ${id} routed to ${n} topic${plural(n)}`

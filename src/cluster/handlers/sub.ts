@@ -2,7 +2,7 @@ import { fail } from '../../errors'
 import { isPatternName } from '../../routing/topicPattern'
 import { consumerId, subKey } from '../keys'
 import { LocalSubscription } from '../localSubscriptions'
-import { notInCluster, refusePrivate } from './notInCluster'
+import { runChecked } from '../grants'
 import type { ClusterHandler } from './handler'
 import { joinGroup } from './subGroup'
 import { startSpec } from '../eventText'
@@ -14,17 +14,20 @@ import type { StartAt } from '../../store/topic'
  * acked go first, with deliveries counted on); `group=` joins a consumer
  * group (subGroup.ts). `from=` and `to=` apply when the subscription is
  * created (a replay of the retained events, a range); `ack=none` makes an
- * anonymous at-most-once subscription. Wildcards are not in cluster mode yet.
+ * anonymous at-most-once subscription; a pattern subscribes to every
+ * matching topic (wildcards.ts).
  */
 export const sub: ClusterHandler = async (node, ctx, session, fields) => {
   const name = fields.topic as string
-  refusePrivate(name)
   const atMostOnce = fields.ack === 'none'
   // As on one node: ack=none has nothing to share or to ack.
   if (atMostOnce && isPatternName(name)) fail('BAD_OPTION.value', { option: 'ack', expected: 'explicit on a wildcard subscription', got: 'none' })
   if (atMostOnce && fields.group !== undefined) fail('BAD_OPTION.value', { option: 'ack', expected: 'explicit in a consumer group', got: 'none' })
-  if (isPatternName(name)) notInCluster('sub to a wildcard pattern')
   const from = startSpec(fields.from as StartAt | undefined)
+  if (isPatternName(name)) {
+    if (fields.group !== undefined) fail('BAD_OPTION.value', { option: 'group', expected: 'absent on a wildcard subscription', got: fields.group as string })
+    return await node.wildcards.subscribe(ctx, session, name, fields.maxInFlight as number | undefined, fields.ackTimeoutMs as number | undefined, from, fields.to as number | undefined)
+  }
   const to = (fields.to as number | undefined) ?? 0
   if (node.subs.get(session, name) !== undefined) fail('ALREADY_SUBSCRIBED', { topic: name })
   const max = ctx.config.maxSubscriptionsPerConnection
@@ -47,7 +50,7 @@ export const sub: ClusterHandler = async (node, ctx, session, fields) => {
   }
   const key = named ? subKey.named(session.name!) : subKey.anonymous(node.id, session.id)
   const consumer = consumerId(node.id, session.id)
-  const r = await node.store.run('acklineSubscribe', name, [key, consumer, asked ?? '', askedTimeout ?? '', named ? 1 : 0, ctx.config.maxInFlight, ctx.config.ackTimeoutMs, from, to, atMostOnce ? ctx.config.atMostOnceMaxWaiting : 0], true)
+  const r = await runChecked(node, ctx, session, 'acklineSubscribe', name, [key, consumer, asked ?? '', askedTimeout ?? '', named ? 1 : 0, ctx.config.maxInFlight, ctx.config.ackTimeoutMs, from, to, atMostOnce ? ctx.config.atMostOnceMaxWaiting : 0], 'sub')
   if (r[0] === -1) fail('UNKNOWN_TOPIC.sub', { topic: name })
   if (r[0] === -2) fail('BAD_OPTION.range', { to, start: Number(r[1]) })
   const local = new LocalSubscription(session, name, key, consumer, named, null, null, atMostOnce)

@@ -1,6 +1,7 @@
 import { fail } from '../../errors'
 import type { HandlerContext } from '../../manager/context'
 import type { Session } from '../../manager/session'
+import { runChecked } from '../grants'
 import { consumerId, subKey } from '../keys'
 import { LocalSubscription } from '../localSubscriptions'
 import type { ClusterNode } from '../node'
@@ -18,7 +19,7 @@ export async function joinGroup (node: ClusterNode, ctx: HandlerContext, session
   const key = subKey.group(group)
   const consumer = consumerId(node.id, session.id)
   const cap = asked ?? ctx.config.maxInFlight
-  const r = await node.store.run('acklineJoin', name, [key, consumer, cap, askedTimeout ?? '', ctx.config.ackTimeoutMs, from], true)
+  const r = await runChecked(node, ctx, session, 'acklineJoin', name, [key, consumer, cap, askedTimeout ?? '', ctx.config.ackTimeoutMs, from], 'sub')
   if (r[0] === -1) fail('UNKNOWN_TOPIC.sub', { topic: name })
   const local = new LocalSubscription(session, name, key, consumer, true, group, cap)
   if (node.isGone(session)) {

@@ -1,5 +1,8 @@
 import { ADMIT_SCRIPT, EXCHANGE_SCRIPTS } from './exchanges'
+import { grantScripts } from './grants'
 import { PRELUDE } from './prelude'
+import { REQUEUE_SCRIPTS } from './requeue'
+import { WILDCARD_SCRIPTS } from './wildcard'
 
 /**
  * The Lua scripts of cluster mode, one per multi-key change (docs/cluster.md#scripts).
@@ -111,7 +114,8 @@ return {resumed, redis.call('HLEN', sk(sub, 'mb')), redis.call('ZCARD', sk(sub, 
 `
 
 /**
- * pull: ARGV subscription, consumer, cap ('' = the subscription's maxInFlight; a group member's own cap).
+ * pull: ARGV subscription, consumer, cap ('' = the subscription's maxInFlight; a group member's own cap),
+ * budget (optional: at most this many more, a wildcard subscription's free slots across its topics).
  * Moves up to (cap - this consumer's in flight) events from the queue into flight with their deadline,
  * counting the delivery. → {0, offset, deliveries, text, …} | {1} the subscription (or membership) is gone
  */
@@ -139,6 +143,7 @@ if tonumber(redis.call('HGET', m, 'amo') or '0') > 0 then
   return out
 end
 local room = max - tonumber(redis.call('HGET', sk(sub, 'c'), consumer) or '0')
+if ARGV[5] and ARGV[5] ~= '' then room = math.min(room, tonumber(ARGV[5])) end
 if room <= 0 then return out end
 local deadline = now_ms() + tonumber(redis.call('HGET', m, 'ackTimeoutMs'))
 local taken = 0
@@ -371,7 +376,7 @@ const remove = `
 if redis.call('EXISTS', P .. 'seq') == 0 then return {-1} end
 local subs = redis.call('SMEMBERS', P .. 'subs')
 for i = 1, #subs do drop_sub(subs[i]) end
-redis.call('DEL', P .. 'seq', P .. 'aid', P .. 'bytes', P .. 'first', P .. 'subseq', P .. 'ev', P .. 'ids', P .. 'idt', P .. 'subs')
+redis.call('DEL', P .. 'seq', P .. 'aid', P .. 'bytes', P .. 'first', P .. 'subseq', P .. 'ev', P .. 'ids', P .. 'idt', P .. 'subs', P .. 'g')
 local out = {0}
 for i = 1, #subs do out[#out + 1] = subs[i] end
 return out
@@ -460,6 +465,9 @@ export const SCRIPTS = {
   acklinePage: page,
   acklineAdmit: ADMIT_SCRIPT,
   ...EXCHANGE_SCRIPTS,
+  ...grantScripts({ publish, subscribe, join }),
+  ...REQUEUE_SCRIPTS,
+  ...WILDCARD_SCRIPTS,
 } as const
 
 export type ScriptName = keyof typeof SCRIPTS

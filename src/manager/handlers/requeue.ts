@@ -87,9 +87,10 @@ function findDeadLetter (dlq: Topic, owed: number[], key: string): StoredEvent[]
 /**
  * The event as first published, from its dead letter: the `deadLetter`
  * record's id and topic, the dead letter's own members byte for byte except
- * the dead-letter topic's id, `deadLetter` and the broker's fields.
+ * the dead-letter topic's id, `deadLetter` and the broker's fields. Cluster
+ * mode's requeue rebuilds it the same way.
  */
-function originalOf (dead: StoredEvent): { topic: string, event: ParsedEvent } {
+export function originalOf (dead: StoredEvent): { topic: string, event: ParsedEvent } {
   const json = dead.json
   let info: { topic?: unknown, id?: unknown } | undefined
   let text = ''

@@ -27,6 +27,7 @@ export function subscribePattern (ctx: HandlerContext, session: Session, pattern
       return ctx.auth.rights(user, topic.name).sub
     },
     startOf: (topic: Topic) => topic.startOffset(from ?? 'next'),
+    user,
   })
   mine.set(pattern, w)
   w.open()

@@ -1,6 +1,5 @@
 import { fail } from '../errors'
 import { Exchange, ExchangeTable, type ExchangeInfo, type ExchangeType } from '../routing/exchanges'
-import { notInCluster } from './handlers/notInCluster'
 import { EXCHANGES_KEY, EXCHANGES_PREFIX } from './keys'
 import type { ClusterNode } from './node'
 import type { ScriptName } from './scripts'
@@ -46,13 +45,4 @@ export async function listExchanges (node: ClusterNode): Promise<ExchangeInfo[]>
 function bindMember (x: Exchange, member: string): void {
   const blank = member.indexOf(' ')
   x.bind(member.slice(0, blank), member.slice(blank + 1))
-}
-
-/**
- * A private topic (`~owner.…`) cannot be bound in cluster mode (so no route
- * reaches one): a route checks its user's publish right on every topic from
- * the node's own auth state, where a private topic's grants are not.
- */
-export function refusePrivateBinding (topic: string): void {
-  if (topic.charCodeAt(0) === 0x7e) notInCluster('binding or routing to a private topic (~owner.…)')
 }

@@ -4,7 +4,7 @@ import { fail } from '../errors'
 import type { HandlerContext } from '../manager/context'
 import type { Session } from '../manager/session'
 import { isPatternName } from '../routing/topicPattern'
-import type { GrantRights } from '../store/topic'
+import type { GrantRights, TopicGrants } from '../store/topic'
 import { runClusterHandler, type ClusterHandler } from './handlers/handler'
 import { grantsKey } from './keys'
 import type { ClusterNode } from './node'
@@ -31,6 +31,22 @@ export async function grantsOf (node: ClusterNode, topic: string, user: string):
   const word = await node.store.bounded('HGET', node.store.redis.hget(grantsKey(topic), user))
   const rights = word === null ? undefined : grantFromWord(word)
   return rights === undefined ? new Map() : new Map([[user, rights]])
+}
+
+/**
+ * The grants the gate needs for a command that spans topics (`route`,
+ * `exchanges`): for each private topic of `topics` whose owner is not the
+ * session's user, that user's grant, read from Redis.
+ */
+export async function grantsForTopics (node: ClusterNode, ctx: HandlerContext, session: Session, topics: Iterable<string>): Promise<TopicGrants> {
+  const out = new Map<string, ReadonlyMap<string, GrantRights>>()
+  const reads: Array<Promise<void>> = []
+  for (const topic of new Set(topics)) {
+    const user = granteeOf(ctx, session, topic)
+    if (user !== null) reads.push(grantsOf(node, topic, user).then(g => { out.set(topic, g) }))
+  }
+  await Promise.all(reads)
+  return out
 }
 
 /**

@@ -33,6 +33,9 @@ export interface GrantRights {
   sub: boolean
 }
 
+/** Grants by topic, then by user: what cluster mode reads from Redis for the gate of a command that spans topics (`route`, `exchanges`). */
+export type TopicGrants = ReadonlyMap<string, ReadonlyMap<string, GrantRights>>
+
 /**
  * What a topic needs of its stored events (storage v2's SegmentLog): the
  * retained range, positional reads, and estimates from the sparse index.

@@ -255,14 +255,41 @@ t.test('cluster exchanges', { skip: hasRedis() ? false : skipReason }, async t =
     })
   })
 
-  await t.test('private topics cannot be bound in cluster mode (a route checks rights from the node\'s own auth state)', async t => {
-    const users = { alice: { passwordHash: testHash('alice-pw-1'), publish: ['x'] } }
-    const n = await startNode(t, rc, {}, { auth: { required: true, users } })
-    const c = await n.client()
-    await c.request('auth alice alice-pw-1')
-    t.match(await c.request('exchange priv fanout'), /^OK exchange priv \(fanout\) (declared|exists)$/)
-    t.equal(await c.request('bind priv ~alice.q'), 'ERR NOT_IN_CLUSTER binding or routing to a private topic (~owner.…) is not available in cluster mode yet; see docs/cluster.md')
-    t.equal(await c.request('unbind priv ~alice.q'), 'ERR NOT_IN_CLUSTER binding or routing to a private topic (~owner.…) is not available in cluster mode yet; see docs/cluster.md')
+  await t.test('private topics: bound by their owner, routed by grantees (grants read from Redis), hidden from others, as on one node', async t => {
+    const users = {
+      alice: { passwordHash: testHash('alice-pw-1'), publish: ['shared'] },
+      bob: { passwordHash: testHash('bob-pw-22'), publish: ['shared'] },
+      carol: { passwordHash: testHash('carol-pw-3'), publish: ['shared'] },
+    }
+    const { single } = await sameAsOneNode(t, rc, {
+      config: { auth: { required: true, users } },
+      steps: [
+        [0, 'auth alice alice-pw-1'],
+        [1, 'auth bob bob-pw-22'],
+        [2, 'auth carol carol-pw-3'],
+        [0, 'pub ~alice.q {"id":"p0","msg":"made by its owner"}'],
+        [0, 'exchange priv fanout'],
+        [1, 'bind priv ~alice.q'],
+        [0, 'bind priv ~alice.q'],
+        [2, 'bind priv shared'],
+        [1, 'route priv k {"id":"r1","msg":"bob cannot see ~alice.q"}'],
+        [1, 'exchanges'],
+        [0, 'grant ~alice.q bob pub'],
+        [1, 'route priv k {"id":"r2","msg":"bob may now"}'],
+        [2, 'route priv k {"id":"r3","msg":"carol has no grant"}'],
+        [1, 'exchanges'],
+        [2, 'exchanges'],
+        [1, 'unbind priv ~alice.q'],
+        [0, 'bind priv ~alice.q'],
+        [0, 'revoke ~alice.q bob'],
+        [1, 'route priv k {"id":"r4","msg":"revoked on another node"}'],
+        [1, 'exchanges'],
+        [0, 'events ~alice.q'],
+        [0, 'events shared'],
+      ],
+    })
+    t.ok(single.replies.includes('OK r2 routed to 2 topics'), 'the grantee routes to the private topic')
+    t.ok(single.replies.some(r => r.startsWith('ERR FORBIDDEN user carol')), 'a user without a grant is refused')
   })
 
   await t.test('HTTP and WebSocket: the exchange routes run the cluster handlers', async t => {

@@ -4,7 +4,7 @@ import { keyFor, withKey } from '../../manager/handlers/bind'
 import type { Fields } from '../../commands/spec'
 import type { ExchangeType } from '../../routing/exchanges'
 import { exchangeKey } from '../keys'
-import { refusePrivateBinding, runExchangeScript } from '../exchangeStore'
+import { runExchangeScript } from '../exchangeStore'
 import type { ClusterNode } from '../node'
 import type { ClusterHandler } from './handler'
 
@@ -17,7 +17,6 @@ import type { ClusterHandler } from './handler'
 async function bindingOf (node: ClusterNode, fields: Fields): Promise<{ name: string, topic: string, key: string }> {
   const name = fields.exchange as string
   const topic = fields.topic as string
-  refusePrivateBinding(topic)
   const type = await node.store.bounded('HGET', node.store.redis.hget(exchangeKey(name), 'type')) as ExchangeType | null
   if (type === null) fail('UNKNOWN_EXCHANGE', { name })
   return { name, topic, key: keyFor({ type }, fields.key as string | undefined) }

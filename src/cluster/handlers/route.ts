@@ -5,6 +5,7 @@ import { checkRouteRights } from '../../manager/handlers/route'
 import type { Session } from '../../manager/session'
 import type { RoutedEvent } from '../../routing/args'
 import { readExchange } from '../exchangeStore'
+import { grantsForTopics } from '../grants'
 import { TOPICS_KEY } from '../keys'
 import type { ClusterNode } from '../node'
 import { isRedisFailure, plural, type ClusterHandler } from './handler'
@@ -29,7 +30,7 @@ export const route: ClusterHandler = async (node, ctx, session, fields) => {
   const { parsed, mandatory } = fields.event as RoutedEvent
   const names = (await readExchange(node, name)).route(key)
   if (names.length === 0 && mandatory) fail('UNROUTABLE', { name, key })
-  checkRouteRights(ctx, session, name, key, names)
+  checkRouteRights(ctx, session, name, key, names, await grantsForTopics(node, ctx, session, names))
   const uuid = parsed.id === undefined ? randomUUID() : undefined
   const id = uuid ?? String(parsed.id)
   await admitAll(node, ctx, session, names, id)

@@ -6,6 +6,7 @@ import type { HandlerContext } from '../context'
 import { checkTopicLimit } from '../limits'
 import { admitEvent, storeEvent, type Admission, type Published } from '../publish'
 import type { Session } from '../session'
+import type { GrantRights, TopicGrants } from '../../store/topic'
 import { exchangeOf } from './bind'
 
 const args = [exchangeName(), routingKey(), routedEvent()] as const
@@ -64,19 +65,22 @@ function handler (ctx: HandlerContext, session: Session, { exchange: name, routi
  * The user needs the publish right on every topic the route reaches (single
  * node and cluster mode): FORBIDDEN names the first it lacks, or, when that
  * one is a private topic the user may not even see, only the exchange.
+ * `grants`: cluster mode's grants read from Redis, by topic (one node reads
+ * its own store's).
  */
-export function checkRouteRights (ctx: HandlerContext, session: Session, name: string, key: string, names: readonly string[]): void {
+export function checkRouteRights (ctx: HandlerContext, session: Session, name: string, key: string, names: readonly string[],
+  grants?: TopicGrants): void {
   const user = ctx.auth.userOf(session)
   for (const t of names) {
-    if (mayPublish(ctx, user, t)) continue
+    if (mayPublish(ctx, user, t, grants?.get(t))) continue
     ctx.auth.deny(session, user, 'route', t, 'no publish permission')
-    if (t.charCodeAt(0) === 0x7e && !ctx.auth.rights(user, t).visible) fail('FORBIDDEN.route', { user: String(user), name, key })
+    if (t.charCodeAt(0) === 0x7e && !ctx.auth.rights(user, t, grants?.get(t)).visible) fail('FORBIDDEN.route', { user: String(user), name, key })
     fail('FORBIDDEN', { user: String(user), right: 'publish to', topic: t })
   }
 }
 
 /** The publish right on `topic` (anonymous clients of an open broker: every public topic). */
-function mayPublish (ctx: HandlerContext, user: string | null, topic: string): boolean {
+function mayPublish (ctx: HandlerContext, user: string | null, topic: string, grants: ReadonlyMap<string, GrantRights> | undefined): boolean {
   if (user === null && topic.charCodeAt(0) !== 0x7e) return true
-  return ctx.auth.rights(user, topic).pub
+  return ctx.auth.rights(user, topic, grants).pub
 }

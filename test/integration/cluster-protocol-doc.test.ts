@@ -49,7 +49,10 @@ t.test('docs/protocol.md examples on a 3-node cluster', { skip: hasRedis() ? fal
   let ran = 0
   for (const block of blocks) {
     const left = supported(block)
-    if (left !== null) continue
+    if (left !== null) {
+      t.comment(`docs/protocol.md:${block.lineNo} left out: ${left}`)
+      continue
+    }
     ran++
     await t.test(`docs/protocol.md:${block.lineNo}`, async t => {
       for (const m of masters) await rc.cli(m.port, 'FLUSHALL')
@@ -60,5 +63,7 @@ t.test('docs/protocol.md examples on a 3-node cluster', { skip: hasRedis() ? fal
       for (const n of nodes) await n.stop()
     })
   }
-  t.ok(ran >= 10, `${ran} of ${blocks.length} examples ran on the cluster`)
+  // 36 of 44 when written (left out: webhooks, broker-wide stats counters, per-node connection limits,
+  // group turn order, single-node-only settings); fewer means an example stopped running on the cluster.
+  t.ok(ran >= 36, `${ran} of ${blocks.length} examples ran on the cluster`)
 })

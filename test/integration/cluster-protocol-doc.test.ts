@@ -64,6 +64,7 @@ t.test('docs/protocol.md examples on a 3-node cluster', { skip: hasRedis() ? fal
     })
   }
   // 36 of 44 when written (left out: webhooks, broker-wide stats counters, per-node connection limits,
-  // group turn order, single-node-only settings); fewer means an example stopped running on the cluster.
+  // group turn order, a ping answered before a cross-node EVENT, single-node-only settings); fewer means an
+  // example stopped running on the cluster.
   t.ok(ran >= 36, `${ran} of ${blocks.length} examples ran on the cluster`)
 })

@@ -445,6 +445,23 @@ out[2] = at
 return out
 `
 
+/**
+ * webhookCreate: ARGV subscription (`w:<name>`), maxInFlight, ackTimeoutMs, url, secret, maxDeliveries ('' none).
+ * A webhook's durable subscription, owed what is published from now on, with its spec in its meta hash; no
+ * holder yet (the node that leases it takes it with subscribe). → {-1} no such topic | {-2} it exists | {0}
+ */
+const webhookCreate = `
+local sub = ARGV[2]
+if redis.call('EXISTS', P .. 'seq') == 0 then return {-1} end
+local m = sk(sub, 'm')
+if redis.call('EXISTS', m) == 1 then return {-2} end
+redis.call('HSET', m, 'maxInFlight', ARGV[3], 'ackTimeoutMs', ARGV[4], 'named', '1', 'holder', '', 'order', redis.call('INCR', P .. 'subseq'),
+  'to', 0, 'amo', 0, 'url', ARGV[5], 'secret', ARGV[6], 'maxDeliveries', ARGV[7], 'disabled', '', 'failures', 0)
+redis.call('SADD', P .. 'subs', sub)
+owe_from(sub, start_of('next'), 0)
+return {0}
+`
+
 /** Every script by its ioredis command name: the prelude, then the script's own Lua. */
 export const SCRIPTS = {
   acklinePublish: publish,
@@ -463,6 +480,7 @@ export const SCRIPTS = {
   acklineRemove: remove,
   acklineInfo: info,
   acklinePage: page,
+  acklineWebhookCreate: webhookCreate,
   acklineAdmit: ADMIT_SCRIPT,
   ...EXCHANGE_SCRIPTS,
   ...grantScripts({ publish, subscribe, join }),

@@ -66,7 +66,7 @@ export class ClusterWebhooks {
   async create (ctx: HandlerContext, topic: string, w: NewWebhook): Promise<void> {
     const node = this.node
     const key = subKey.webhook(w.name)
-    const r = await node.store.run('acklineWebhookCreate', topic, [key, w.maxInFlight, ctx.webhooks.ackTimeoutMs(), w.url, w.secret, w.maxDeliveries ?? ''], true)
+    const r = await node.store.run('acklineWebhookCreate', topic, [key, w.maxInFlight, ctx.webhooks.ackTimeoutMs(), w.url, w.secret, w.maxDeliveries ?? '', w.user ?? ''], true)
     if (r[0] === -1) fail('UNKNOWN_TOPIC.sub', { topic })
     if (r[0] === -2) fail('WEBHOOK_EXISTS', { name: w.name, topic })
     await node.store.bounded('SADD', node.store.redis.sadd(WEBHOOKS_KEY, `${topic} ${w.name}`))

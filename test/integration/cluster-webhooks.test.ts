@@ -85,6 +85,23 @@ t.test('cluster webhooks', { skip: hasRedis() ? false : skipReason }, async t =>
     t.match(listing, /"inFlight":0,"consecutiveFailures":0,.*"attempts":3,"delivered":1,"failed":2,.*"pending":0\}\]$/, 'listed on another node with its holder\'s counts')
   })
 
+  await t.test('a 410 disables the webhook in Redis: another node lists it disabled, the event kept', async t => {
+    const rx = await Receiver.start()
+    t.teardown(() => rx.close())
+    rx.plan = [{ status: 410 }]
+    t.equal(await cb.request('create wh4'), 'OK created wh4')
+    t.match(await ca.request(`webhook wh4 h4 ${rx.url()}`), /^OK /)
+    t.match(await cb.request('pub wh4 {"id":"g1","msg":"gone"}'), /^OK \S+ published to /)
+    await received(rx, 1, 'the attempt answered 410')
+    const want = `"disabled":true,"disabledReason":"http://127.0.0.1:${rx.port} answered 410 Gone",`
+    const listing = await eventually(() => cc.request('webhooks wh4'), new RegExp(`${want.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}.*"pending":1\\}\\]$`))
+    t.ok(listing.includes(want) && listing.endsWith('"pending":1}]'), `disabled on every node, its event pending: ${listing}`)
+    t.match(await cb.request('pub wh4 {"id":"g2","msg":"gone too"}'), /^OK \S+ published to /)
+    t.ok(await cc.quiet(300))
+    t.equal(rx.received.length, 1, 'a disabled webhook sends nothing')
+    t.equal(await ca.request('unwebhook wh4 h4'), 'OK deleted webhook h4 on wh4 (2 undelivered events dropped)')
+  })
+
   await t.test('the delivering node dies: another takes the webhook over and redelivers what it had in flight', async t => {
     const rx = await Receiver.start()
     t.teardown(() => rx.close())

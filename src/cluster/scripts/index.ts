@@ -446,8 +446,8 @@ return out
 `
 
 /**
- * webhookCreate: ARGV subscription (`w:<name>`), maxInFlight, ackTimeoutMs, url, secret, maxDeliveries ('' none).
- * A webhook's durable subscription, owed what is published from now on, with its spec in its meta hash; no
+ * webhookCreate: ARGV subscription (`w:<name>`), maxInFlight, ackTimeoutMs, url, secret, maxDeliveries ('' none),
+ * user (on a private topic, its creator, whose `revoke` ends it, as on one node; '' none). A webhook's durable subscription, owed what is published from now on, with its spec in its meta hash; no
  * holder yet (the node that leases it takes it with subscribe). → {-1} no such topic | {-2} it exists | {0}
  */
 const webhookCreate = `
@@ -457,6 +457,7 @@ local m = sk(sub, 'm')
 if redis.call('EXISTS', m) == 1 then return {-2} end
 redis.call('HSET', m, 'maxInFlight', ARGV[3], 'ackTimeoutMs', ARGV[4], 'named', '1', 'holder', '', 'order', redis.call('INCR', P .. 'subseq'),
   'to', 0, 'amo', 0, 'url', ARGV[5], 'secret', ARGV[6], 'maxDeliveries', ARGV[7], 'disabled', '', 'failures', 0)
+if ARGV[8] ~= '' then redis.call('HSET', m, 'user', ARGV[8]) end
 redis.call('SADD', P .. 'subs', sub)
 owe_from(sub, start_of('next'), 0)
 return {0}

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { testHash } from '../helpers/auth'
 import { waitFor } from '../helpers/broker'
 import { startNode, type TestNode } from '../helpers/clusterBroker'
 import { hasRedis, skipReason, startRedisCluster } from '../helpers/redisCluster'
@@ -126,6 +127,29 @@ t.test('cluster webhooks', { skip: hasRedis() ? false : skipReason }, async t =>
     await received(rx, 4, 'the event after the clean stop, from the last node')
     t.same(rx.received.slice(3).map(r => body(r).id), ['k3'], 'only the new event: k1 and k2 were acked')
     t.equal(await stayingClient.request('unwebhook wh3 h3'), 'OK deleted webhook h3 on wh3')
+  })
+
+  await t.test('on a private topic: a grantee\'s webhook, ended by revoke on every node, as on one node', async t => {
+    const rx = await Receiver.start()
+    t.teardown(() => rx.close())
+    const users = { alice: { passwordHash: testHash('alice-pw-1') }, bob: { passwordHash: testHash('bob-pw-1') } }
+    const d = await startNode(t, rc, cluster, { ...config, auth: { required: true, users } })
+    const alice = await d.client()
+    const bob = await d.client()
+    t.equal(await alice.request('auth alice alice-pw-1'), 'OK authenticated as alice')
+    t.equal(await bob.request('auth bob bob-pw-1'), 'OK authenticated as bob')
+    t.match(await alice.request('pub ~alice.hooks {"id":"p0","msg":"first"}'), /^OK /)
+    t.match(await bob.request(`webhook ~alice.hooks bh ${rx.url()}`), /^ERR UNKNOWN_TOPIC/, 'not granted: hidden, as on one node')
+    t.match(await alice.request('grant ~alice.hooks bob sub'), /^OK /)
+    t.match(await bob.request(`webhook ~alice.hooks bh ${rx.url()}`), /^OK \{"topic":"~alice\.hooks","name":"bh"/)
+    t.match(await alice.request('pub ~alice.hooks {"id":"p1","msg":"for bob"}'), /^OK /)
+    await received(rx, 1, 'the grantee\'s webhook delivers')
+    t.equal(body(rx.received[0]).id, 'p1')
+    t.match(await alice.request('revoke ~alice.hooks bob'), /^OK bob may now /)
+    t.equal(await alice.request('webhooks ~alice.hooks'), 'OK []', 'revoke ended it')
+    t.match(await alice.request('pub ~alice.hooks {"id":"p2","msg":"not for bob"}'), /^OK /)
+    t.ok(await alice.quiet(300))
+    t.equal(rx.received.length, 1, 'nothing after the revoke')
   })
 })
 

@@ -7,6 +7,12 @@ import { nameKey, subKey, topicPrefix, WEBHOOKS_KEY, webhookLeaseName, SUB_KEYS 
 import type { ClusterNode } from './node'
 import { pulledFrom } from './redisStore'
 
+/** Records a webhook's state in its meta hash (KEYS[1]) only while it exists: never re-makes an ended one's. */
+const RECORD = `
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'failures', ARGV[1], 'disabled', ARGV[2], 'state', ARGV[3]) end
+return 1
+`
+
 /** A webhook this node delivers: it holds its lease and is the holder of its subscription. */
 interface HeldWebhook {
   topic: string
@@ -114,7 +120,12 @@ export class ClusterWebhooks {
     for (const h of this.held.values()) this.pull(h)
     if (this.scanning || this.node.stopped) return
     this.scanning = true
-    this.node.store.bounded('SMEMBERS', this.node.store.redis.smembers(WEBHOOKS_KEY)).then(async entries => {
+    const store = this.node.store
+    store.bounded('SMEMBERS', store.redis.smembers(WEBHOOKS_KEY)).then(async entries => {
+      // A lease lost (this node stalled past nodeTtlMs and another took the webhook): stop here, so one node delivers.
+      for (const h of [...this.held.values()]) {
+        if (await store.bounded('GET', store.redis.get(nameKey(h.lease))) !== h.consumer) this.drop(h, false)
+      }
       for (const entry of entries) if (!this.held.has(entry)) await this.claim(entry)
     }).catch((err: unknown) => this.node.log.warn({ err }, 'webhook scan failed; retried at the next tick'))
       .finally(() => { this.scanning = false })
@@ -137,6 +148,16 @@ export class ClusterWebhooks {
     const consumer = `${node.id}/${key}`
     if (!await node.leases.acquire(lease, consumer)) return
     this.leases.set(lease, consumer)
+    try {
+      await this.open(entry, topic, name, key, lease, consumer)
+    } catch (err) {
+      this.unlease(lease, consumer) // another node (or this one, next scan) tries again
+      throw err
+    }
+  }
+
+  private async open (entry: string, topic: string, name: string, key: string, lease: string, consumer: string): Promise<void> {
+    const node = this.node
     const ctx = node.context
     const meta = await node.store.bounded('HGETALL', node.store.redis.hgetall(metaKey(topic, key)))
     if (meta.url === undefined || ctx === null) {
@@ -146,7 +167,10 @@ export class ClusterWebhooks {
       return
     }
     // Holder change: what the previous holder had in flight goes back to the front of the queue.
-    await node.store.run('acklineSubscribe', topic, [key, consumer, '', '', 1, ctx.config.maxInFlight, ctx.config.ackTimeoutMs, 'next', 0, 0], true)
+    if ((await node.store.run('acklineWebhookTake', topic, [key, consumer], true))[0] === -1) {
+      this.unlease(lease, consumer) // ended meanwhile; the next scan drops its entry
+      return
+    }
     const outcomes = new HeldOutcomes(this, node)
     const webhook = new Webhook({
       topic,
@@ -196,14 +220,15 @@ export class ClusterWebhooks {
     })
   }
 
-  /** Stops delivering a webhook here and frees its lease. */
-  drop (h: HeldWebhook): void {
+  /** Stops delivering a webhook here and frees its lease (`release` false: it is no longer ours). */
+  drop (h: HeldWebhook, release = true): void {
     if (h.closed) return
     h.closed = true
     h.webhook.close()
     this.held.delete(h.entry)
     this.node.announcer.unlisten(h.topic)
-    this.unlease(h.lease, h.consumer)
+    if (release) this.unlease(h.lease, h.consumer)
+    else this.leases.delete(h.lease)
   }
 
   private unlease (lease: string, consumer: string): void {
@@ -238,7 +263,7 @@ export class ClusterWebhooks {
   record (h: HeldWebhook): void {
     if (h.closed) return
     const s = h.webhook.state()
-    this.node.store.bounded('HSET', this.node.store.redis.hset(metaKey(h.topic, h.key), 'failures', s.consecutiveFailures, 'disabled', s.disabledReason ?? '', 'state', JSON.stringify(s)))
+    this.node.store.bounded('EVAL', this.node.store.redis.eval(RECORD, 1, metaKey(h.topic, h.key), s.consecutiveFailures, s.disabledReason ?? '', JSON.stringify(s)))
       .catch((err: unknown) => this.node.log.warn({ err, topic: h.topic, webhook: h.name }, 'recording webhook state failed'))
   }
 }

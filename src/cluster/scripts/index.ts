@@ -463,6 +463,28 @@ owe_from(sub, start_of('next'), 0)
 return {0}
 `
 
+/**
+ * webhookTake: ARGV subscription (`w:<name>`), consumer. A node that leased the webhook becomes its holder: what
+ * the previous holder had in flight goes back to the front of the queue (redelivered first, deliveries counted on).
+ * Never makes a subscription (unlike subscribe): an ended webhook stays ended. → {-1} no such webhook | {0, given back}
+ */
+const webhookTake = `
+local sub, consumer = ARGV[2], ARGV[3]
+local m = sk(sub, 'm')
+if redis.call('HEXISTS', m, 'url') == 0 then return {-1} end
+local back = 0
+if redis.call('HGET', m, 'holder') ~= consumer then
+  local offs = redis.call('ZRANGE', sk(sub, 'if'), 0, -1)
+  for i = 1, #offs do
+    unflight(sub, offs[i])
+    requeue(sub, offs[i])
+    back = back + 1
+  end
+  redis.call('HSET', m, 'holder', consumer)
+end
+return {0, back}
+`
+
 /** Every script by its ioredis command name: the prelude, then the script's own Lua. */
 export const SCRIPTS = {
   acklinePublish: publish,
@@ -482,6 +504,7 @@ export const SCRIPTS = {
   acklineInfo: info,
   acklinePage: page,
   acklineWebhookCreate: webhookCreate,
+  acklineWebhookTake: webhookTake,
   acklineAdmit: ADMIT_SCRIPT,
   ...EXCHANGE_SCRIPTS,
   ...grantScripts({ publish, subscribe, join }),

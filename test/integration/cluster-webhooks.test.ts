@@ -86,6 +86,24 @@ t.test('cluster webhooks', { skip: hasRedis() ? false : skipReason }, async t =>
     t.match(listing, /"inFlight":0,"consecutiveFailures":0,.*"attempts":3,"delivered":1,"failed":2,.*"pending":0\}\]$/, 'listed on another node with its holder\'s counts')
   })
 
+  await t.test('maxDeliveries: the last failed delivery dead-letters the event to <topic>.dlq, as on one node', async t => {
+    const rx = await Receiver.start()
+    t.teardown(() => rx.close())
+    rx.plan = [{ status: 500 }, { status: 500 }]
+    t.equal(await cb.request('create wh5'), 'OK created wh5')
+    t.match(await ca.request(`webhook wh5 w ${rx.url()} 3 2`), /^OK \{"topic":"wh5","name":"w","url":"[^"]+","maxInFlight":3,"maxDeliveries":2,/)
+    t.match(await cc.request('pub wh5 {"id":"j1","msg":"poison"}'), /^OK \S+ published to /)
+    await received(rx, 2, 'two failed deliveries')
+    await eventually(() => cc.request('webhooks wh5'), /"inFlight":0,.*"pending":0\}\]$/)
+    const dl = await c.client()
+    t.equal(await dl.request('name dead-letters'), 'OK named dead-letters')
+    t.match(await dl.request('sub wh5.dlq'), /^OK subscribed/)
+    const dead = JSON.parse((await dl.next()).replace(/^EVENT \S+ /, '')) as { msg: string, deadLetter: Record<string, unknown> }
+    t.equal(dead.msg, 'poison')
+    t.match(dead.deadLetter, { topic: 'wh5', id: 'j1', subscriber: 'webhook:w', reason: /^webhook w: HTTP 500/, deliveries: 2 })
+    t.equal(await ca.request('unwebhook wh5 w'), 'OK deleted webhook w on wh5')
+  })
+
   await t.test('a 410 disables the webhook in Redis: another node lists it disabled, the event kept', async t => {
     const rx = await Receiver.start()
     t.teardown(() => rx.close())

@@ -21,6 +21,7 @@ import { sub } from './handlers/sub'
 import { topics } from './handlers/topics'
 import { touch } from './handlers/touch'
 import { unsub } from './handlers/unsub'
+import { unwebhook, webhook, webhooks } from './handlers/webhook'
 import { gatedHandler } from './grants'
 import type { ClusterNode } from './node'
 
@@ -29,6 +30,8 @@ export const CLUSTER_HANDLERS: Readonly<Record<string, ClusterHandler>> = {
   pub, sub, unsub, ack, nack, touch, commit, name, create, delete: del, topics, stats, events, grant, revoke, requeue,
   // Exchanges (src/cluster/exchangeStore.ts).
   exchange, bind, unbind, exchanges, route,
+  // Webhooks (src/cluster/webhooks.ts).
+  webhook, webhooks, unwebhook,
 }
 
 /**

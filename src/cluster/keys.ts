@@ -24,10 +24,13 @@ import { DLQ_SUFFIX } from '../store/names'
  *   ackline:{patterns}:new                sharded pub/sub channel: a topic made, for wildcard subscribers
  *   ackline:{nodes}:n:<node>              a live node's heartbeat (PX nodeTtlMs)
  *   ackline:{names}:n:<client-id>         lease of a durable name: its holder's consumer id (PX nodeTtlMs)
+ *   ackline:{names}:n:w:<topic> <name>    lease of a webhook: the consumer id of the node delivering it (PX nodeTtlMs)
+ *   ackline:{webhooks}:all                SET `<topic> <name>`: every webhook, scanned by each node (webhooks.ts)
  *
  * Subscription keys (`<sub>`): `n:<client-id>` for a named client,
  * `a:<node>:<session>` for an anonymous one (its node is in it, so the
- * reaper knows whose it is), `g:<group>` for a consumer group.
+ * reaper knows whose it is), `g:<group>` for a consumer group, `w:<name>`
+ * for a webhook (its url, secret and caps in its meta hash).
  */
 export const PREFIX = 'ackline:'
 
@@ -97,8 +100,23 @@ export function nameKey (name: string): string {
   return `${PREFIX}{names}:n:${name}`
 }
 
+/**
+ * The registry of every webhook (`<topic> <name>`; neither holds a space).
+ * Its kind segment `all` under `{webhooks}` is not a topic family's.
+ */
+export const WEBHOOKS_KEY = `${PREFIX}{webhooks}:all`
+
+/**
+ * The lease name of a webhook (its key is nameKey of it): client ids cannot
+ * hold `:`, so it never meets a client's name.
+ */
+export function webhookLeaseName (topic: string, name: string): string {
+  return `w:${topic} ${name}`
+}
+
 /** The subscription key of a named client, an anonymous session, or a consumer group. */
 export const subKey = {
+  webhook: (name: string): string => `w:${name}`,
   named: (name: string): string => `n:${name}`,
   anonymous: (nodeId: string, sessionId: number): string => `a:${nodeId}:${sessionId}`,
   group: (group: string): string => `g:${group}`,

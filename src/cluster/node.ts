@@ -16,6 +16,7 @@ import { LocalSubscription, LocalSubscriptions } from './localSubscriptions'
 import { Reaper } from './reaper'
 import { ClusterStore, pulledFrom } from './redisStore'
 import { Wildcards } from './wildcards'
+import { ClusterWebhooks } from './webhooks'
 
 /** Events an at-most-once subscription takes per pull (the pull script's batch). */
 const AT_MOST_ONCE_BATCH = 256
@@ -45,6 +46,8 @@ export class ClusterNode implements SessionHooks {
   readonly announcer: Announcer
   readonly leases: Leases
   readonly wildcards: Wildcards
+  /** The webhooks this node delivers (webhooks.ts). */
+  readonly webhooks: ClusterWebhooks
   /** Durable names held by this node's sessions: name → consumer id. */
   readonly names = new Map<string, string>()
   readonly log: Logger
@@ -70,6 +73,7 @@ export class ClusterNode implements SessionHooks {
     this.leases = new Leases(this.store, this.config.nodeTtlMs)
     this.reaper = new Reaper(this)
     this.wildcards = new Wildcards(this)
+    this.webhooks = new ClusterWebhooks(this)
   }
 
   /** Connects to the Redis Cluster and announces this node alive. */
@@ -93,6 +97,7 @@ export class ClusterNode implements SessionHooks {
     this.timers.push(this.clock.every(c.pullIntervalMs, () => {
       for (const s of this.subs.all()) this.pull(s)
       this.wildcards.scan()
+      this.webhooks.scan()
     }))
     this.timers.push(this.clock.every(c.reapIntervalMs, () => { this.reaper.sweep() }))
   }
@@ -104,7 +109,7 @@ export class ClusterNode implements SessionHooks {
 
   private heartbeat (): void {
     if (this.down) return
-    Promise.all([this.leases.beat(this.id), this.leases.renew(this.names)])
+    Promise.all([this.leases.beat(this.id), this.leases.renew(this.names), this.leases.renew(this.webhooks.leases)])
       .catch((err: unknown) => this.log.warn({ err }, 'heartbeat failed'))
   }
 
@@ -173,6 +178,7 @@ export class ClusterNode implements SessionHooks {
       return
     }
     for (const s of this.subs.ofTopic(topic)) this.pull(s)
+    this.webhooks.heard(topic)
   }
 
   /** The topic is gone: each local subscriber gets `END <topic> <reason>`, as on one node. */
@@ -325,7 +331,7 @@ export class ClusterNode implements SessionHooks {
   async deadLetter (topic: string, key: string, offset: number, deliveries: number, text: string, reason: string): Promise<boolean> {
     const now = this.clock.now()
     // Named as on one node: the client id, or `group:<name>` for a group's subscription.
-    const subscriber = key.startsWith('n:') ? key.slice(2) : key.startsWith('g:') ? 'group:' + key.slice(2) : null
+    const subscriber = key.startsWith('n:') ? key.slice(2) : key.startsWith('g:') ? 'group:' + key.slice(2) : key.startsWith('w:') ? 'webhook:' + key.slice(2) : null
     const parts = deadLetterParts(text, { topic, subscriber, reason, deliveries, at: now }, now)
     const dlq = topic + DLQ_SUFFIX
     await this.ensureRegistered(dlq)
@@ -345,6 +351,7 @@ export class ClusterNode implements SessionHooks {
     this.timers = []
     for (const sub of this.subs.all()) this.release(sub).catch(() => {})
     await this.wildcards.stop()
+    await this.webhooks.stop()
     for (const [name, consumer] of this.names) await this.leases.release(name, consumer).catch(() => {})
     this.names.clear()
     await Promise.allSettled([...this.releasing])
@@ -363,6 +370,7 @@ export class ClusterNode implements SessionHooks {
     this.down = true
     for (const t of this.timers) t.cancel()
     this.timers = []
+    this.webhooks.crashed()
     this.store.redis.disconnect()
   }
 

@@ -55,6 +55,11 @@ export class WebhookSubscribers {
 
   constructor (private readonly ctx: HandlerContext, private readonly env: WebhookEnvironment = {}) {}
 
+  /** What tests inject into every webhook (cluster mode's webhooks get it too). */
+  get environment (): WebhookEnvironment {
+    return this.env
+  }
+
   /**
    * The ack timeout of a webhook's subscription: longer than any attempt can
    * take (webhooks.timeoutMs), so the redelivery sweep never takes back an

@@ -445,6 +445,46 @@ out[2] = at
 return out
 `
 
+/**
+ * webhookCreate: ARGV subscription (`w:<name>`), maxInFlight, ackTimeoutMs, url, secret, maxDeliveries ('' none),
+ * user (on a private topic, its creator, whose `revoke` ends it, as on one node; '' none). A webhook's durable subscription, owed what is published from now on, with its spec in its meta hash; no
+ * holder yet (the node that leases it takes it with subscribe). → {-1} no such topic | {-2} it exists | {0}
+ */
+const webhookCreate = `
+local sub = ARGV[2]
+if redis.call('EXISTS', P .. 'seq') == 0 then return {-1} end
+local m = sk(sub, 'm')
+if redis.call('EXISTS', m) == 1 then return {-2} end
+redis.call('HSET', m, 'maxInFlight', ARGV[3], 'ackTimeoutMs', ARGV[4], 'named', '1', 'holder', '', 'order', redis.call('INCR', P .. 'subseq'),
+  'to', 0, 'amo', 0, 'url', ARGV[5], 'secret', ARGV[6], 'maxDeliveries', ARGV[7], 'disabled', '', 'failures', 0)
+if ARGV[8] ~= '' then redis.call('HSET', m, 'user', ARGV[8]) end
+redis.call('SADD', P .. 'subs', sub)
+owe_from(sub, start_of('next'), 0)
+return {0}
+`
+
+/**
+ * webhookTake: ARGV subscription (`w:<name>`), consumer. A node that leased the webhook becomes its holder: what
+ * the previous holder had in flight goes back to the front of the queue (redelivered first, deliveries counted on).
+ * Never makes a subscription (unlike subscribe): an ended webhook stays ended. → {-1} no such webhook | {0, given back}
+ */
+const webhookTake = `
+local sub, consumer = ARGV[2], ARGV[3]
+local m = sk(sub, 'm')
+if redis.call('HEXISTS', m, 'url') == 0 then return {-1} end
+local back = 0
+if redis.call('HGET', m, 'holder') ~= consumer then
+  local offs = redis.call('ZRANGE', sk(sub, 'if'), 0, -1)
+  for i = 1, #offs do
+    unflight(sub, offs[i])
+    requeue(sub, offs[i])
+    back = back + 1
+  end
+  redis.call('HSET', m, 'holder', consumer)
+end
+return {0, back}
+`
+
 /** Every script by its ioredis command name: the prelude, then the script's own Lua. */
 export const SCRIPTS = {
   acklinePublish: publish,
@@ -463,6 +503,8 @@ export const SCRIPTS = {
   acklineRemove: remove,
   acklineInfo: info,
   acklinePage: page,
+  acklineWebhookCreate: webhookCreate,
+  acklineWebhookTake: webhookTake,
   acklineAdmit: ADMIT_SCRIPT,
   ...EXCHANGE_SCRIPTS,
   ...grantScripts({ publish, subscribe, join }),

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { startBroker } from '../../src/broker'
 import { testHash } from '../helpers/auth'
 import { waitFor } from '../helpers/broker'
 import { startNode, type TestNode } from '../helpers/clusterBroker'
@@ -168,6 +169,38 @@ t.test('cluster webhooks', { skip: hasRedis() ? false : skipReason }, async t =>
     t.match(await alice.request('pub ~alice.hooks {"id":"p2","msg":"not for bob"}'), /^OK /)
     t.ok(await alice.quiet(300))
     t.equal(rx.received.length, 1, 'nothing after the revoke')
+  })
+
+  await t.test('HTTP: POST, GET and DELETE /topics/:topic/webhooks on a node with HTTP run the cluster handlers', async t => {
+    const rx = await Receiver.start()
+    t.teardown(() => rx.close())
+    const web = await startBroker({ overrides: { ...config, port: 0, host: '127.0.0.1', http: { port: 0, host: '127.0.0.1' }, cluster: { redis: rc.urls, ...cluster } } })
+    t.teardown(() => web.stop())
+    const base = `http://127.0.0.1:${web.httpAddress!.port}`
+    const call = async (method: string, path: string, body?: string): Promise<[number, string]> => {
+      const res = await fetch(base + path, { method, body, headers: body === undefined ? {} : { 'content-type': 'application/json' } })
+      return [res.status, await res.text()]
+    }
+    // Nodes A and B were stopped above: a fresh node publishes and checks the listing.
+    const d = await startNode(t, rc, cluster, config)
+    const cd = await d.client()
+    t.equal(await cd.request('create wh9'), 'OK created wh9')
+    const [status, made] = await call('POST', '/topics/wh9/webhooks', JSON.stringify({ name: 'h9', url: rx.url(), maxInFlight: 2 }))
+    t.equal(status, 201, made)
+    t.match(made, /^\{"topic":"wh9","name":"h9","url":"http:\/\/127\.0\.0\.1:\d+\/hook","maxInFlight":2,"maxDeliveries":null,"secret":"whsec_/)
+    const [again, exists] = await call('POST', '/topics/wh9/webhooks', JSON.stringify({ name: 'h9', url: rx.url() }))
+    t.same([again, (JSON.parse(exists) as { error: { code: string } }).error.code], [409, 'WEBHOOK_EXISTS'])
+    t.match(await cd.request('pub wh9 {"id":"x1","msg":"over HTTP-made webhook"}'), /^OK x1 published to wh9/)
+    await received(rx, 1, 'the delivery')
+    t.equal(body(rx.received[0]).msg, 'over HTTP-made webhook', 'published over TCP on another node, delivered to the HTTP-made webhook')
+    const [listed, list] = await call('GET', '/topics/wh9/webhooks')
+    t.equal(listed, 200)
+    t.match(list, /^\[\{"topic":"wh9","name":"h9",/)
+    t.notMatch(list, /whsec_/, 'never its secret')
+    t.same(await call('DELETE', '/topics/wh9/webhooks/h9'), [200, '{"topic":"wh9","name":"h9","dropped":0}'])
+    t.equal(await cd.request('webhooks wh9'), 'OK []', 'gone on the other node too')
+    const [missing, none] = await call('DELETE', '/topics/wh9/webhooks/h9')
+    t.same([missing, (JSON.parse(none) as { error: { code: string } }).error.code], [404, 'UNKNOWN_WEBHOOK'])
   })
 })
 

@@ -23,7 +23,9 @@ t.test('kill -9 of Ackline nodes mid-stream: no confirmed event lost, the named 
   await consumer.start(b.port)
   t.same(consumer.ports, [b.port], 'the subscriber starts on node B')
 
-  const pub = new CountingPublisher(() => nodes, topic, 3000, { window: 20, ratePerSec: 400 })
+  // More events than the test needs (50 s at 400/s): it stops the publisher once it went on through another
+  // node, so the kill of A always comes while the publisher publishes, however long the first part took.
+  const pub = new CountingPublisher(() => nodes, topic, 20_000, { window: 20, ratePerSec: 400 })
   t.teardown(() => pub.stop())
   const publishing = pub.start()
   await until(() => consumer.acked.size >= 300, 'the first 300 acks', 30_000, () => `${consumer.acked.size} acked, ${pub.confirmed.size} confirmed, errors ${pub.errors.join(' | ')}`)
@@ -50,11 +52,17 @@ t.test('kill -9 of Ackline nodes mid-stream: no confirmed event lost, the named 
 
   // Now kill the publisher's node while it publishes: it goes on through another node.
   await until(() => consumer.acked.size >= ackedBeforeKill.size + 300, '300 more acks', 30_000)
+  t.ok(pub.sent < pub.total, `the publisher is still publishing (${pub.sent} sent) when node A is killed`)
   await a.kill()
+  const confirmedAtKill = pub.confirmed.size
+  await until(() => pub.ports.length >= 2 && pub.confirmed.size >= confirmedAtKill + 300, 'the publisher to go on through another node', 30_000,
+    () => `${pub.confirmed.size} confirmed, ports ${pub.ports.join(',')}, errors ${pub.errors.join(' | ')}`)
+  pub.stop()
   await publishing
-  t.ok(pub.ports.length >= 2 && pub.ports[0] === a.port && pub.ports.at(-1) !== a.port, `the publisher moved from node A to ${pub.ports.at(-1)}`)
-  t.equal(pub.confirmed.size + pub.unconfirmed.size, 3000, 'every publish was answered or counted as lost with its connection')
-  t.ok(pub.confirmed.size >= 2900, `${pub.confirmed.size} publishes confirmed, ${pub.unconfirmed.size} unconfirmed (sent when a node died)`)
+  t.ok(pub.ports[0] === a.port && pub.ports.at(-1) !== a.port, `the publisher moved from node A to ${pub.ports.at(-1)}`)
+  t.equal(pub.confirmed.size + pub.unconfirmed.size, pub.sent, 'every publish sent was answered or counted as unconfirmed')
+  // Unconfirmed: at most one window when A died and one when the publisher was stopped.
+  t.ok(pub.unconfirmed.size <= 40, `${pub.confirmed.size} publishes confirmed, ${pub.unconfirmed.size} unconfirmed (sent when a node died or at the stop)`)
 
   const lost = (): string[] => [...pub.confirmed].filter(id => !consumer.acked.has(id))
   await until(() => lost().length === 0, 'every confirmed event acked', 60_000, () => `${lost().length} confirmed and not acked, e.g. ${lost().slice(0, 5).join(' ')}`)

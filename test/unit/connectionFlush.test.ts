@@ -1,30 +1,10 @@
 import t from 'tap'
-import { EventEmitter } from 'node:events'
-import type { Socket } from 'node:net'
 import { setImmediate as turn } from 'node:timers/promises'
-import { Connection } from '../../src/server/connection'
 import { startTestBroker } from '../helpers/broker'
-
-/** A stand-in socket: records what the connection writes, and when; input is handed to its `data` listener. */
-class RecordingSocket extends EventEmitter {
-  readonly writes: string[] = []
-  writableLength = 0
-  remoteAddress = '127.0.0.1'
-  setNoDelay (): void {}
-  pause (): void {}
-  resume (): void {}
-  end (): void {}
-  destroy (): void {}
-  write (data: string | Buffer): boolean {
-    this.writes.push(String(data))
-    return true
-  }
-}
+import { recordedConnection, type RecordingSocket } from '../helpers/recordingSocket'
 
 function connect (broker: Awaited<ReturnType<typeof startTestBroker>>['broker'], id: number): RecordingSocket {
-  const socket = new RecordingSocket()
-  void new Connection(id, socket as unknown as Socket, broker.manager, broker.config, () => {})
-  return socket
+  return recordedConnection(broker, id).socket
 }
 
 t.test('events a client\'s own ack made room for are written when its lines are done, not at the end of the turn', async t => {

@@ -1,25 +1,8 @@
 import t from 'tap'
-import { EventEmitter } from 'node:events'
-import type { Socket } from 'node:net'
 import { setImmediate as turn } from 'node:timers/promises'
-import { compactedQueue, Connection } from '../../src/server/connection'
+import { compactedQueue } from '../../src/server/connection'
 import { startTestBroker } from '../helpers/broker'
-
-/** A stand-in socket: records what the connection writes; input is handed to its `data` listener. */
-class RecordingSocket extends EventEmitter {
-  readonly writes: string[] = []
-  writableLength = 0
-  remoteAddress = '127.0.0.1'
-  setNoDelay (): void {}
-  pause (): void {}
-  resume (): void {}
-  end (): void {}
-  destroy (): void {}
-  write (data: string | Buffer): boolean {
-    this.writes.push(String(data))
-    return true
-  }
-}
+import { recordedConnection } from '../helpers/recordingSocket'
 
 /** The connection's queues, which these tests look into. */
 interface Queues {
@@ -42,8 +25,7 @@ t.test('compactedQueue cuts the emptied front off once the head is past half (an
 
 t.test('a client that never lets its input run empty: applied lines are let go at once and the inbox stays in proportion', async t => {
   const { broker } = await startTestBroker(t, { http: null, workerBatchLines: 100 })
-  const socket = new RecordingSocket()
-  const conn = new Connection(2001, socket as unknown as Socket, broker.manager, broker.config, () => {})
+  const { socket, conn } = recordedConnection(broker, 2001)
   const q = conn as unknown as Queues
   // Lines keep coming before the queue runs empty (the worker applies a few batches of 100 a turn), as from a pipelining publisher.
   const feed = (n: number): void => {
@@ -80,8 +62,7 @@ t.test('a client that never lets its input run empty: applied lines are let go a
 
 t.test('held replies: released ones are let go at once, the queue compacted, the rest still in order', async t => {
   const { broker } = await startTestBroker(t, { http: null })
-  const socket = new RecordingSocket()
-  const conn = new Connection(2002, socket as unknown as Socket, broker.manager, broker.config, () => {})
+  const { socket, conn } = recordedConnection(broker, 2002)
   const q = conn as unknown as Queues
   for (let i = 1; i <= 3000; i++) conn.hold(`OK ${i}`, i)
   t.notOk(conn.releaseHeld(1000), 'some still held')

@@ -97,14 +97,7 @@ if not sub then
         if string.sub(fields[j], 1, 2) == 'u:' and fields[j + 1] == user then
           local consumer = string.sub(fields[j], 3)
           if redis.call('HDEL', sk(s, 'mb'), consumer) == 1 then
-            local offs = redis.call('ZRANGE', sk(s, 'if'), 0, -1)
-            for k = 1, #offs do
-              if redis.call('HGET', sk(s, 'o'), offs[k]) == consumer then
-                unflight(s, offs[k])
-                requeue(s, offs[k])
-                back = back + 1
-              end
-            end
+            back = back + give_back(s, consumer)
             ended = ended + 1
           end
           redis.call('HDEL', m, fields[j])

@@ -77,11 +77,7 @@ else
   if askedTimeout ~= '' then redis.call('HSET', m, 'ackTimeoutMs', askedTimeout) end
   local holder = redis.call('HGET', m, 'holder')
   if holder ~= consumer then
-    local offs = redis.call('ZRANGE', sk(sub, 'if'), 0, -1)
-    for i = 1, #offs do
-      unflight(sub, offs[i])
-      requeue(sub, offs[i])
-    end
+    give_back(sub, nil)
     redis.call('HSET', m, 'holder', consumer)
   end
 end
@@ -290,15 +286,7 @@ return {dropped}
  */
 const detach = `
 local sub, consumer = ARGV[2], ARGV[3]
-local offs = redis.call('ZRANGE', sk(sub, 'if'), 0, -1)
-local n = 0
-for i = 1, #offs do
-  if redis.call('HGET', sk(sub, 'o'), offs[i]) == consumer then
-    unflight(sub, offs[i])
-    requeue(sub, offs[i])
-    n = n + 1
-  end
-end
+local n = give_back(sub, consumer)
 if redis.call('HGET', sk(sub, 'm'), 'holder') == consumer then redis.call('HSET', sk(sub, 'm'), 'holder', '') end
 redis.call('HDEL', sk(sub, 'mb'), consumer)
 return {n}
@@ -474,12 +462,7 @@ local m = sk(sub, 'm')
 if redis.call('HEXISTS', m, 'url') == 0 then return {-1} end
 local back = 0
 if redis.call('HGET', m, 'holder') ~= consumer then
-  local offs = redis.call('ZRANGE', sk(sub, 'if'), 0, -1)
-  for i = 1, #offs do
-    unflight(sub, offs[i])
-    requeue(sub, offs[i])
-    back = back + 1
-  end
+  back = give_back(sub, nil)
   redis.call('HSET', m, 'holder', consumer)
 end
 return {0, back}

@@ -84,6 +84,20 @@ end
 local function requeue(sub, off)
   redis.call('ZADD', sk(sub, 'q'), order(tonumber(off), prio_of(off)) - FRONT, off)
 end
+-- What one consumer holds in flight (consumer nil: every consumer, a named subscription or webhook
+-- taken over) goes back to the front of the queue, delivered again first. Returns how many.
+local function give_back(sub, consumer)
+  local offs = redis.call('ZRANGE', sk(sub, 'if'), 0, -1)
+  local n = 0
+  for i = 1, #offs do
+    if consumer == nil or redis.call('HGET', sk(sub, 'o'), offs[i]) == consumer then
+      unflight(sub, offs[i])
+      requeue(sub, offs[i])
+      n = n + 1
+    end
+  end
+  return n
+end
 -- Appends an event to the topic of prefix tp (text built by the node: pre .. id .. body .. offset .. '}')
 -- and queues it for every subscription. id == '': the broker assigns one. An at-most-once subscription
 -- holding more events than it may (its 'amo' field) loses its oldest of the lowest priority.

@@ -2,6 +2,7 @@ import { fail } from '../errors'
 import type { HandlerContext } from '../manager/context'
 import type { NewWebhook, WebhookListing } from '../manager/webhookSubscribers'
 import { Webhook, type WebhookOutcomes, type WebhookState } from '../webhooks/webhook'
+import { checkStoredEvent } from '../store/event'
 import { storedEventOf } from './eventText'
 import { nameKey, subKey, topicPrefix, WEBHOOKS_KEY, webhookLeaseName, SUB_KEYS } from './keys'
 import type { ClusterNode } from './node'
@@ -33,17 +34,6 @@ interface HeldWebhook {
 /** The meta hash key of a webhook's subscription. */
 function metaKey (topic: string, key: string): string {
   return `${topicPrefix(topic)}s:${key}:${SUB_KEYS.meta}`
-}
-
-/**
- * The key of an event from its stored text (its id as `ack` takes it, as on
- * one node: a string id as is, a number in decimal): what its delivery is
- * acked by and its Standard Webhooks message id is made of. The publisher's
- * fields keep their order, so the id is not always first: the text is parsed.
- */
-export function eventKeyOf (text: string): string {
-  const id = (JSON.parse(text) as { id: string | number }).id
-  return typeof id === 'string' ? id : String(id)
 }
 
 /**
@@ -206,7 +196,8 @@ export class ClusterWebhooks {
       }
       for (const p of pulledFrom(reply, 1)) {
         const ev = storedEventOf(p.text, p.offset)
-        ev.key = eventKeyOf(p.text)
+        // Its id as `ack` takes it (the webhook acks by it, and its message id is made of it).
+        ev.key = String(checkStoredEvent(p.text).id)
         h.webhook.deliver(h.topic, ev, p.deliveries)
       }
     }).catch((err: unknown) => {

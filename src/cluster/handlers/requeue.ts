@@ -7,6 +7,7 @@ import { granteeOf, grantsOf } from '../grants'
 import { topicPrefix } from '../keys'
 import type { ClusterHandler } from './handler'
 import { plural } from './handler'
+import { subscriberOf } from './pub'
 
 /** A dead letter read from Redis, with the event it goes back as. */
 interface Letter {
@@ -90,9 +91,7 @@ export const requeue: ClusterHandler = async (node, ctx, session, fields) => {
       if (r[0] === 1) {
         const key = letters.find(l => l.offset === Number(r[2]))!.key
         if (r[3] === 'dup') throw refused(key, brokerError('DUPLICATE_ID', { id: letters.find(l => l.offset === Number(r[2]))!.topicId, topic: target }))
-        const sub = String(r[4])
-        const subscriber = sub.startsWith('n:') ? sub.slice(2) : sub.startsWith('g:') ? 'group:' + sub.slice(2) : 'anonymous'
-        throw refused(key, brokerError('QUEUE_FULL', { subscriber, topic: target, max: ctx.config.maxPendingPerSubscriber }))
+        throw refused(key, brokerError('QUEUE_FULL', { subscriber: subscriberOf(String(r[4])), topic: target, max: ctx.config.maxPendingPerSubscriber }))
       }
       if (Number(r[4]) === 1) await node.store.registerTopic(target)
       left = Number(r[2])

@@ -11,6 +11,7 @@ import { Monitoring } from './metrics/monitoring'
 import type { AlertEngine } from './alerts/alerts'
 import type { HttpListener } from './http/server'
 import { Durability } from './persistence/durability'
+import { keepsNothing, retentionFor } from './persistence/retention'
 import { BrokerServer } from './server/server'
 import { TlsListener } from './server/tls'
 import { Store } from './store/store'
@@ -51,7 +52,7 @@ export class Broker {
     this.config = config
     this.commands = commands
     this.log = log
-    this.store = new Store(clock, config.eventCacheBytes)
+    this.store = new Store(clock, config.eventCacheBytes, (topic) => keepsNothing(retentionFor(topic, config.retention)))
     this.monitoring = new Monitoring(config, clock)
     this.clock = clock
   }

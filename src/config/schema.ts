@@ -8,6 +8,8 @@ import { COMMAND_NAMES } from '../commands/builtin'
 import { clusterSchema } from '../cluster/config'
 
 const positiveInt = { type: 'integer', minimum: 1 }
+/** Retention limits: 0 keeps nothing for replay (only what subscriptions still owe). */
+const retentionLimit = { type: 'integer', minimum: 0 }
 /** A topic pattern: `name`, `prefix.*` or `*` (as in overflowDropOldest), private topics (`~owner.…`) included. */
 const topicPattern = { type: 'string', pattern: '^(\\*|[A-Za-z0-9._~-]{1,200}(\\.\\*)?)$' }
 const commandWords = {
@@ -63,8 +65,8 @@ export const configFileSchema = {
       type: 'object',
       additionalProperties: false,
       properties: {
-        maxAgeMs: positiveInt,
-        maxBytes: positiveInt,
+        maxAgeMs: retentionLimit,
+        maxBytes: retentionLimit,
         overrides: {
           type: 'array',
           items: {
@@ -73,8 +75,8 @@ export const configFileSchema = {
             required: ['pattern'],
             properties: {
               pattern: topicPattern,
-              maxAgeMs: positiveInt,
-              maxBytes: positiveInt,
+              maxAgeMs: retentionLimit,
+              maxBytes: retentionLimit,
             },
           },
         },

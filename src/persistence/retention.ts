@@ -58,6 +58,16 @@ export function retentionFor (topic: string, config: RetentionConfig): Retention
   return { maxAgeMs: config.maxAgeMs, maxBytes: config.maxBytes }
 }
 
+/**
+ * A policy of 0 age or 0 bytes keeps no event for replay: an event is kept
+ * only while some subscription owes it, so one that no subscription owes when
+ * it is published (the topic has none, or only at-most-once ones) is never
+ * written at all, as with NATS core or Redis pub/sub (docs/storage.md).
+ */
+export function keepsNothing (policy: RetentionPolicy): boolean {
+  return policy.maxAgeMs === 0 || policy.maxBytes === 0
+}
+
 function matches (pattern: string, topic: string): boolean {
   if (pattern === '*') return true
   if (pattern.endsWith('.*')) return topic.length > pattern.length - 1 && topic.startsWith(pattern.slice(0, -1))

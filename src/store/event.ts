@@ -1,6 +1,8 @@
 import Ajv from 'ajv'
 import { fail } from '../errors'
 import { objectMembers } from './jsonText'
+import { scanEvent } from './eventScan'
+import { RESERVED_FIELDS } from './reservedFields'
 
 /** An event as stored: shared by every subscription that holds it (fan-out does not copy). */
 export interface StoredEvent {
@@ -41,12 +43,7 @@ export const eventSchema = {
 const ajv = new Ajv({ allErrors: false })
 const validateEvent = ajv.compile(eventSchema)
 
-/**
- * Field names only the broker writes, so a publisher may not send them: the
- * broker adds `timestamp` and `offset` to every event, `deliveries` to redeliveries and
- * `deadLetter` to dead letters. A name added here is refused by `pub` at once.
- */
-export const RESERVED_FIELDS: readonly string[] = ['timestamp', 'offset', 'deliveries', 'deadLetter']
+export { RESERVED_FIELDS }
 
 /** A validated `pub` event: its text as sent, plus what the broker needs of its content. */
 export interface ParsedEvent {
@@ -74,6 +71,11 @@ function jsonErrorWhere (err: Error): string {
 
 /** Parses and validates the JSON of a `pub` line, once. Errors say where and which field. */
 export function parseEvent (text: string): ParsedEvent {
+  return scanEvent(text) ?? parseEventFully(text) // the common case without building the object, else JSON.parse decides
+}
+
+/** parseEvent by JSON.parse and the schema: for what scanEvent leaves, and its reference in tests. */
+export function parseEventFully (text: string): ParsedEvent {
   let body: unknown
   try {
     body = JSON.parse(text)
@@ -116,7 +118,9 @@ export function sealEvent (parsed: ParsedEvent, id: string | number, offset: num
   json += hasMembers(text, open + 1, close)
     ? text.slice(open + 1, close) + ',"timestamp":' + String(now) + ',"offset":' + String(offset) + '}'
     : '"timestamp":' + String(now) + ',"offset":' + String(offset) + '}'
-  return { id, key, priority: parsed.priority, offset, timestamp: now, json: flat(json) }
+  // Not flattened here: storing the event's line encodes it, which flattens it in place (see flat); an event
+  // nothing stores (retention 0, at-most-once fan-out: Topic.keepsNothing) is written out and dropped as built.
+  return { id, key, priority: parsed.priority, offset, timestamp: now, json }
 }
 
 /** Whether text[from, to) holds anything but JSON whitespace (an object with members). */

@@ -37,9 +37,13 @@ export class Store {
    */
   pendingBytes = 0
 
-  constructor (clock: Clock = systemClock, cacheBytes = DEFAULT_CACHE_BYTES) {
+  /** Whether a topic of this name keeps no events for replay (its retention is 0: see Topic.keepsNothing). */
+  readonly keepsNothing: (topic: string) => boolean
+
+  constructor (clock: Clock = systemClock, cacheBytes = DEFAULT_CACHE_BYTES, keepsNothing: (topic: string) => boolean = () => false) {
     this.clock = clock
     this.cache = new EventCache(cacheBytes)
+    this.keepsNothing = keepsNothing
   }
 
   topic (name: string): Topic | undefined {

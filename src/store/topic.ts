@@ -74,6 +74,8 @@ export interface TopicHost {
   pendingBytes: number
   /** Store-wide counters a topic adds to (Store.counters). */
   readonly counters?: { atMostOnceDropped: number }
+  /** Whether the topic of this name keeps no events for replay (retention 0). */
+  keepsNothing?: (topic: string) => boolean
 }
 
 /** Reads of one segment range: 256 KiB at most, so a replay never holds much at once. */
@@ -117,6 +119,13 @@ export class Topic {
   private readonly host: TopicHost | null
   /** Events not yet in the segments (as their segment lines, off the heap), in offset order. */
   private readonly unflushed = new UnstoredEvents()
+  /**
+   * Retention 0: no event is kept for replay, so one that no subscription
+   * owes when it is published (none, or only at-most-once ones) is never
+   * stored; its offset is used all the same (the batch marker keeps the next
+   * offset across restarts).
+   */
+  readonly keepsNothing: boolean
 
   constructor (name: string, host: TopicHost | null = null) {
     this.name = name
@@ -125,6 +134,7 @@ export class Topic {
     this.clock = host?.clock ?? systemClock
     this.cache = host?.cache ?? null
     this.host = host
+    this.keepsNothing = host?.keepsNothing?.(name) ?? false
   }
 
   /** String form of the id assignId() returned last (saves converting it again). */
@@ -151,7 +161,7 @@ export class Topic {
   publish (ev: StoredEvent, publisherId: boolean): number {
     this.nextOffset = ev.offset + 1
     const n = this.subscriptions.size
-    this.unflushed.push(ev, n)
+    if (!this.keepsNothing || this.owes()) this.unflushed.push(ev, n)
     if (publisherId) {
       this.ids.note(ev.key, ev.offset, ev.timestamp)
       this.noteId(ev.key)
@@ -160,6 +170,12 @@ export class Topic {
     this.setOwed(this.owedBytes + ev.json.length)
     for (const sub of this.subscriptions.values()) sub.enqueue(ev)
     return n
+  }
+
+  /** Whether some subscription would owe a new event: one that is not at most once. */
+  private owes (): boolean {
+    for (const s of this.subscriptions.values()) if (s.atMostOnce === null) return true
+    return false
   }
 
   /** The event at `offset` when it is in memory (not yet stored, or cached); undefined otherwise. */

@@ -595,3 +595,62 @@ t.test('events not yet stored are held as bytes once delivered: memory, segments
   const after = [await a.next(), await a.next(), await a.next(), await a.next()].map(textOf)
   t.same(after.slice().sort(), delivered.slice().sort(), 'after a restart: the same texts, byte for byte')
 })
+
+t.test('retention 0 keeps nothing for replay: an event nothing owes is never written, an owed one is, offsets go on across a restart', async t => {
+  const dir = tempDir()
+  const cfg: ConfigOverrides = { retention: { maxAgeMs: 3600000, maxBytes: 1_000_000, overrides: [{ pattern: 'metrics.*', maxAgeMs: 0 }] }, batchIntervalMs: 3600000 }
+  let tb = await startTestBroker(t, { logDir: dir, ...cfg })
+  const p = await tb.client()
+  const fan = await tb.client()
+  t.equal(await p.request('create metrics.cpu'), 'OK created metrics.cpu')
+  t.equal(await fan.request('sub metrics.cpu ack=none'), 'OK subscribed to metrics.cpu (at most once, ack=none)')
+  const sent: string[] = []
+  for (let i = 1; i <= 5; i++) {
+    const text = `{"id":"m${i}","priority":${i},"msg":{"cpu":${40 + i},"host":"h\\u00e9 ${i}"}}`
+    t.equal(await p.request(`pub metrics.cpu ${text}`), `OK m${i} published to metrics.cpu (1 subscriber)`)
+    sent.push(text)
+  }
+  for (let i = 1; i <= 5; i++) {
+    const ev = await fan.next()
+    const stamp = /"timestamp":(\d+),/.exec(ev)?.[1]
+    t.equal(ev, `EVENT metrics.cpu ${sent[i - 1].slice(0, -1)},"timestamp":${stamp},"offset":${i}}`, `delivered byte for byte, offset ${i}`)
+  }
+  t.equal(await p.request('pub metrics.cpu {"msg":"nobody else"}'), 'OK 1 published to metrics.cpu (1 subscriber)')
+  t.match(await fan.next(), /^EVENT metrics\.cpu \{"id":1,"priority":0,"msg":"nobody else","timestamp":\d+,"offset":6\}$/)
+  t.equal(await p.request('pub plain {"msg":"kept"}'), 'OK 1 published to plain (0 subscribers)', 'a topic with the default retention')
+  const topic = tb.broker.store.topic('metrics.cpu')!
+  t.equal(topic.keepsNothing, true)
+  t.equal(tb.broker.store.topic('plain')!.keepsNothing, false)
+  t.same(topic.info(), { topic: 'metrics.cpu', firstOffset: 7, lastOffset: 6, retainedEvents: 0, retainedBytes: 0, subscribers: 1, pending: 0 }, 'nothing held, six offsets used')
+  await tb.broker.durability.batcher.run()
+  t.same(storedEvents(dir, 'metrics.cpu'), [], 'nothing was written for replay')
+  t.equal(storedEvents(dir, 'plain').length, 1, 'the default keeps events')
+
+  // An acked subscriber owes what comes next: that is stored (and replayed to it after a restart), until acked.
+  const worker = await tb.client()
+  await worker.request('name worker')
+  t.equal(await worker.request('sub metrics.cpu 10'), 'OK subscribed to metrics.cpu (max in flight 10)')
+  t.equal(await p.request('pub metrics.cpu {"id":"owed","msg":1}'), 'OK owed published to metrics.cpu (2 subscribers)')
+  t.match(await worker.next(), /^EVENT metrics\.cpu \{"priority":0,"id":"owed","msg":1,"timestamp":\d+,"offset":7\}$/)
+  t.match(await fan.next(), /"id":"owed"/)
+  await tb.broker.durability.batcher.run()
+  t.same(storedEvents(dir, 'metrics.cpu').map(e => e.offset), [7], 'the owed event is stored')
+
+  tb = await restart(t, tb, dir, cfg)
+  const back = await tb.client()
+  await back.request('name worker')
+  t.equal(await back.request('sub metrics.cpu 10'), 'OK subscribed to metrics.cpu (max in flight 10, resumed with 1 pending)')
+  t.match(await back.next(), /^EVENT metrics\.cpu \{"priority":0,"id":"owed","msg":1,"timestamp":\d+,"offset":7,"deliveries":2\}$/, 'redelivered after the restart')
+  t.equal(await back.request('ack metrics.cpu owed'), 'OK acked owed on metrics.cpu')
+  t.equal(await back.request('unsub metrics.cpu'), 'OK unsubscribed from metrics.cpu')
+  const p2 = await tb.client()
+  t.equal(await p2.request('pub metrics.cpu {"msg":"after"}'), 'OK 2 published to metrics.cpu (0 subscribers)')
+  t.equal(tb.broker.store.topic('metrics.cpu')!.nextOffset, 9, 'offsets carry on after the restart: none is used twice')
+  await tb.broker.durability.batcher.run()
+  await tb.broker.durability.batcher.retain() // rolls the active segment: wholly expired once acked
+  await tb.broker.durability.batcher.retain() // and deletes it
+  t.same(storedEvents(dir, 'metrics.cpu'), [], 'acked, the owed event goes at the next retention pass')
+  const replay = await tb.client()
+  t.equal(await replay.request('sub metrics.cpu 10 from=beginning'), 'OK subscribed to metrics.cpu (max in flight 10)')
+  t.ok(await replay.quiet(100), 'nothing is there to replay')
+})

@@ -6,7 +6,11 @@ t.test('retention config: defaults, field-by-field layering, overrides checked',
   t.same(DEFAULTS.retention, { maxAgeMs: 86400000, maxBytes: 1073741824, overrides: [] })
   const cfg = resolveConfig({ overrides: { retention: { maxAgeMs: 1000, overrides: [{ pattern: 'audit.*', maxAgeMs: 2592000000 }, { pattern: '~alice.logs', maxBytes: 4096 }] } } })
   t.same(cfg.retention, { maxAgeMs: 1000, maxBytes: 1073741824, overrides: [{ pattern: 'audit.*', maxAgeMs: 2592000000 }, { pattern: '~alice.logs', maxBytes: 4096 }] }, 'a layer that sets maxAgeMs keeps the default maxBytes')
-  t.throws(() => resolveConfig({ overrides: { retention: { maxAgeMs: 0 } } }), /retention\.maxAgeMs must be >= 1$/)
+  // 0 is the edge: keep nothing for replay (Topic.keepsNothing); below it is refused.
+  t.equal(resolveConfig({ overrides: { retention: { maxAgeMs: 0 } } }).retention.maxAgeMs, 0)
+  t.equal(resolveConfig({ overrides: { retention: { overrides: [{ pattern: 'metrics.*', maxBytes: 0 }] } } }).retention.overrides![0].maxBytes, 0)
+  t.throws(() => resolveConfig({ overrides: { retention: { maxAgeMs: -1 } } }), /retention\.maxAgeMs must be >= 0$/)
+  t.throws(() => resolveConfig({ overrides: { retention: { overrides: [{ pattern: 'a', maxBytes: -1 }] } } }), /retention\.overrides\[0\]\.maxBytes must be >= 0$/)
   t.throws(() => resolveConfig({ overrides: { retention: { overrides: [{ pattern: 'a/b' }] } } }), /retention\.overrides\[0\]\.pattern must be a match of/)
   t.throws(() => resolveConfig({ overrides: { retention: { overrides: [{ maxAgeMs: 5 }] } } as never }), /retention\.overrides\[0\] is missing the field "pattern"$/)
   t.throws(() => resolveConfig({ overrides: { retention: { maxAge: 5 } } as never }), /unknown field "retention\.maxAge" \(did you mean "retention\.maxAgeMs"\?\)$/)

@@ -4,7 +4,7 @@
 //
 //   npm run build
 //   node test/bench/hotpath.mjs [--workload W2] [--ack each|none|batch=50] [--events 200000] [--subs 1]
-//                               [--in-flight 100] [--repeats 5] [--dist dist] [--alloc-profile file.heapprofile]
+//                               [--in-flight 100] [--repeats 5] [--dist dist] [--alloc-profile file.heapprofile] [--retention0]
 //
 // The broker runs in this process (startBroker from dist/broker.js, port 0, a temp log dir, no HTTP),
 // and the clients are its real Connection objects (dist/server/connection.js) on stand-in sockets:
@@ -186,7 +186,9 @@ if (ALLOC_PROFILE !== '') {
   await allocSession.post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true })
 }
 const dir = mkdtempSync(join(tmpdir(), 'ackline-hotpath-'))
-const broker = await startBroker({ overrides: { port: 0, host: '127.0.0.1', logDir: dir, http: null } })
+// --retention0: the broker keeps nothing for replay (retention maxAgeMs 0): W1's events, owed to no one, are never written.
+const RETENTION0 = process.argv.includes('--retention0')
+const broker = await startBroker({ overrides: { port: 0, host: '127.0.0.1', logDir: dir, http: null, ...(RETENTION0 ? { retention: { maxAgeMs: 0 } } : {}) } })
 const results = []
 try {
   await once(broker, 'warm') // JIT warm-up

@@ -30,6 +30,8 @@ export interface Settings {
     durableArgs: string[] | null
     /** How this run's subscribers ack: `each`, `none` (`sub … ack=none`) or `batch=<n>` (one `ack` line for up to n ids). */
     ack?: string
+    /** The broker runs with retention 0 (`{"retention":{"maxAgeMs":0}}`): events no subscription owes are never written. */
+    retention0?: boolean
   }
 }
 

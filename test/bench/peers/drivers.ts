@@ -134,7 +134,7 @@ export async function ackline(srv: Server, w: Workload, subs: number, s: Setting
     const how = mode === 'none' ? 'sub ack=none (at most once)' : mode === 'each' ? 'ack each'
       : `acks in lines of up to ${batch} ids (${ackLinesSent > 0 ? (m.acked / ackLinesSent).toFixed(1) : '-'} ids per line on average)`
     const note =
-      w === 'W1' ? (mode === 'none' ? how : `subscribers ${how}, in-flight ${inFlight}`)
+      w === 'W1' ? (mode === 'none' ? how + (s.ackline.retention0 === true ? ', retention 0: nothing written' : '') : `subscribers ${how}, in-flight ${inFlight}`)
       : w === 'W2' ? `prio 0-9, in-flight ${inFlight}, ${how}`
       : w === 'W2G' ? `${subs} connection${subs === 1 ? '' : 's'} \`sub <topic> ${inFlight} group=g\` (a named subscription: journaled, pub OK after fsync), prio 0-9, in-flight ${inFlight} each, ${how}`
       : `named subscriber, prio 0-9, in-flight ${inFlight}, ${how}, start args: ${s.ackline.durableArgs?.join(' ') || '(default fsync always)'}`

@@ -53,7 +53,7 @@ const program = new Command('bench-peers')
   .option('--stall <dur>', 'stop a run after this long without progress', '10s')
   .option('--ackline-root <dir>', 'Ackline checkout with dist/cli.js built', process.cwd())
   .option('--ackline-w1-in-flight <n>', 'Ackline W1 in-flight cap (subscribers ack)', '1000')
-  .option('--ackline-w1-ack <list>', 'Ackline W1 ack modes, one cell each: none (sub ack=none), each, batch=<n>', 'none,each')
+  .option('--ackline-w1-ack <list>', 'Ackline W1 ack modes, one cell each: none (sub ack=none), none-r0 (ack=none on a broker with retention 0: nothing written), each, batch=<n>', 'none,each')
   .option('--ackline-w2-ack <list>', 'Ackline W2 ack modes, one cell each', 'each,batch=50')
   .option('--ackline-w2g-ack <list>', 'Ackline W2G ack modes, one cell each', 'each')
   .option('--rabbitmq-w2g-durable', 'W2G on RabbitMQ: durable queue + persistent messages (Ackline\'s group is a named subscription: journaled, pub OK after fsync)')
@@ -74,7 +74,7 @@ interface Cell {
 
 /** The table's name of a cell's peer: Ackline's with its ack mode. */
 function label(c: Cell): string {
-  return c.mode === '' ? c.peer : `${c.peer} (${c.mode === 'none' ? 'ack=none' : c.mode === 'each' ? 'ack each' : `ack ${c.mode}`})`
+  return c.mode === '' ? c.peer : `${c.peer} (${c.mode === 'none' ? 'ack=none' : c.mode === 'none-r0' ? 'ack=none, retention 0' : c.mode === 'each' ? 'ack each' : `ack ${c.mode}`})`
 }
 
 /** Ackline's ack modes for workload `w` from --ackline-w<k>-ack. */
@@ -83,7 +83,7 @@ function ackModes(o: Record<string, string>, w: Workload): string[] {
   const list = (w === 'W1' ? o.acklineW1Ack : w === 'W2' ? o.acklineW2Ack : w === 'W2G' ? o.acklineW2gAck : o.acklineW3Ack)!
   const modes = list.split(',').map((x) => x.trim()).filter(Boolean)
   for (const m of modes) {
-    if (!/^(none|each|batch=[1-9]\d*)$/.test(m)) throw new Error(`invalid Ackline ack mode "${m}" for ${w} (expected none, each or batch=<n>)`)
+    if (!/^(none|each|batch=[1-9]\d*)$/.test(m) && !(m === 'none-r0' && w === 'W1')) throw new Error(`invalid Ackline ack mode "${m}" for ${w} (expected none, each or batch=<n>; none-r0 for W1)`)
   }
   return modes
 }
@@ -133,7 +133,10 @@ async function main(): Promise<void> {
       for (const [subs, mode] of subsList.flatMap((n) => (peer === 'ackline' ? ackModes(o, w) : ['']).map((md) => [n, md] as const))) {
         const cell: Cell = { peer, workload: w, subs, mode, runs: [] }
         cells.push(cell)
-        const runSettings: Settings = mode === '' ? s : { ...s, ackline: { ...s.ackline, ack: mode } }
+        const retention0 = mode === 'none-r0'
+        const runSettings: Settings = mode === '' ? s : { ...s, ackline: { ...s.ackline, ack: retention0 ? 'none' : mode, retention0 } }
+        const retentionConfig = path.join(outDir, 'ackline-retention0.json')
+        if (retention0) fs.writeFileSync(retentionConfig, JSON.stringify({ retention: { maxAgeMs: 0 } }))
         // W1/W2/W3: one server for the K repeats. M1: a fresh server per repeat (clean baseline).
         let srv: Server | null = null
         let startFailed: string | null = null
@@ -147,7 +150,7 @@ async function main(): Promise<void> {
               srv = await startServer(peer, {
                 durable: w === 'W3',
                 acklineRoot: s.ackline.root,
-                acklineArgs: w === 'W3' ? (s.ackline.durableArgs ?? []) : [],
+                acklineArgs: w === 'W3' ? (s.ackline.durableArgs ?? []) : retention0 ? ['--config', retentionConfig] : [],
               })
               startFailed = null
               versions[peer] = srv.version

@@ -116,11 +116,28 @@ export function sealEvent (parsed: ParsedEvent, id: string | number, offset: num
   if (parsed.id === undefined) json += '"id":' + (typeof id === 'string' ? JSON.stringify(id) : key) + ','
   if (!parsed.hasPriority) json += '"priority":' + String(parsed.priority) + ','
   json += hasMembers(text, open + 1, close)
-    ? text.slice(open + 1, close) + ',"timestamp":' + String(now) + ',"offset":' + String(offset) + '}'
+    ? text.slice(open + 1, close) + timestampPiece(now) + String(offset) + '}'
     : '"timestamp":' + String(now) + ',"offset":' + String(offset) + '}'
   // Not flattened here: storing the event's line encodes it, which flattens it in place (see flat); an event
   // nothing stores (retention 0, at-most-once fan-out: Topic.keepsNothing) is written out and dropped as built.
   return { id, key, priority: parsed.priority, offset, timestamp: now, json }
+}
+
+/** The `now` of the last timestampPiece, and that piece. */
+let pieceAt = -1
+let piece = ''
+
+/**
+ * `,"timestamp":<now>,"offset":`, made once per millisecond: the events sealed
+ * in the same millisecond share it. Why: the text of a 13-digit number (not a
+ * small integer) was the dearest part of sealing an event.
+ */
+function timestampPiece (now: number): string {
+  if (now !== pieceAt) {
+    pieceAt = now
+    piece = flat(',"timestamp":' + String(now) + ',"offset":')
+  }
+  return piece
 }
 
 /** Whether text[from, to) holds anything but JSON whitespace (an object with members). */

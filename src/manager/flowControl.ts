@@ -69,10 +69,11 @@ export class FlowControl {
   }
 
   private laggard (topic: Topic, limit: number, publisher: Session | null): Subscription | null {
-    const now = this.clock.now()
+    let now = -1 // read once a subscriber is behind (after every pub: most find none)
     for (const s of topic.subscriptions.values()) {
       // An at-most-once subscriber never holds publishers back: past its bound it loses events instead.
-      if (s.pending <= limit || s.atMostOnce !== null || s.sink === null || s.sink === publisher || s.sink.stalled()) continue
+      if (s.atMostOnce !== null || s.pending <= limit || s.sink === null || s.sink === publisher || s.sink.stalled()) continue
+      if (now < 0) now = this.clock.now()
       if (now - s.lastAckAt >= this.holdMaxMs) continue // not acking: stuck or slow to start, holds no one back
       return s
     }

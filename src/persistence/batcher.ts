@@ -117,39 +117,48 @@ const MARKS_DENSE_MAX = 1024 * 1024
 export class TopicChanges {
   /** Records carried over from a failed batch: they go first. */
   private carried: string[] = []
-  private kinds: number[] = []
-  /** The subscription of a D or A, the record of a TEXT. */
-  private names: string[] = []
+  /** Changes queued: `count` of them, in typed arrays kept from batch to batch (nothing per change for the collector). */
+  private count = 0
+  private kinds = new Uint8Array(CHANGES_START)
+  /** Index in `texts` of the subscription of a D or A, of the record of a TEXT. */
+  private textIds = new Int32Array(CHANGES_START)
   /** D: offset, priority, deliveries; A: first, last, unused. */
-  private a: number[] = []
-  private b: number[] = []
-  private c: number[] = []
+  private a = new Float64Array(CHANGES_START)
+  private b = new Float64Array(CHANGES_START)
+  private c = new Float64Array(CHANGES_START)
+  /** Subscription names and TEXT records of this batch; the last name added is reused while it repeats. */
+  private texts: string[] = []
+  private lastName = ''
+  private lastNameId = -1
   /** Offset -> index of its latest D in this batch, or -group for an offset acked in ack group `group` (OffsetMarks). */
   private readonly lastDelivery = new OffsetMarks()
   /** Number of the open ack group (from 1). */
   private group = 1
-  /** The open ack group: one subscription's acked offsets, not yet in order. */
+  /** The open ack group: one subscription's acked offsets (`ackCount` of them), not yet in order. */
   private ackSub = ''
-  private acks: number[] = []
+  private acks = new Float64Array(CHANGES_START)
+  private ackCount = 0
 
   push (record: string): void {
     this.closeAck()
-    this.add(TEXT, record, 0, 0, 0)
+    this.texts.push(record)
+    this.add(TEXT, this.texts.length - 1, 0, 0, 0)
   }
 
   delivered (sub: string, offset: number, priority: number, deliveries: number): void {
-    if (this.acks.length > 0 && this.lastDelivery.get(offset) === -this.group) this.closeAck() // delivered again after its ack: keep the order
-    this.lastDelivery.set(offset, this.kinds.length)
-    this.add(DELIVERED, sub, offset, priority, deliveries)
+    if (this.ackCount > 0 && this.lastDelivery.get(offset) === -this.group) this.closeAck() // delivered again after its ack: keep the order
+    this.lastDelivery.set(offset, this.count)
+    this.add(DELIVERED, this.nameId(sub), offset, priority, deliveries)
   }
 
   ack (sub: string, offset: number): void {
-    if (this.acks.length > 0 && sub !== this.ackSub) this.closeAck()
+    if (this.ackCount > 0 && sub !== this.ackSub) this.closeAck()
     this.ackSub = sub
     const d = this.lastDelivery.get(offset)
-    if (d !== undefined && d >= 0 && this.kinds[d] === DELIVERED && this.names[d] === sub) this.kinds[d] = DROPPED
+    if (d !== undefined && d >= 0 && this.kinds[d] === DELIVERED && this.texts[this.textIds[d]] === sub) this.kinds[d] = DROPPED
     this.lastDelivery.set(offset, -this.group)
-    this.acks.push(offset)
+    if (this.ackCount === this.acks.length) this.acks = grown(this.acks, this.ackCount)
+    this.acks[this.ackCount++] = offset
   }
 
   /** Takes every record so far (the batch's share), rendered. */
@@ -157,18 +166,17 @@ export class TopicChanges {
     this.closeAck()
     const out = this.carried
     this.carried = []
-    const { kinds, names, a, b, c } = this
-    for (let i = 0; i < kinds.length; i++) {
+    const { kinds, textIds, texts, a, b, c } = this
+    for (let i = 0; i < this.count; i++) {
       const k = kinds[i]
-      if (k === TEXT) out.push(names[i])
-      else if (k === DELIVERED) out.push(deliveredRecord(names[i], a[i], b[i], c[i]))
-      else if (k === ACKED) out.push(ackedRecord(names[i], a[i], b[i]))
+      if (k === TEXT) out.push(texts[textIds[i]])
+      else if (k === DELIVERED) out.push(deliveredRecord(texts[textIds[i]], a[i], b[i], c[i]))
+      else if (k === ACKED) out.push(ackedRecord(texts[textIds[i]], a[i], b[i]))
     }
-    this.kinds = []
-    this.names = []
-    this.a = []
-    this.b = []
-    this.c = []
+    this.count = 0
+    this.texts = []
+    this.lastName = ''
+    this.lastNameId = -1
     this.lastDelivery.clear()
     return out
   }
@@ -178,27 +186,61 @@ export class TopicChanges {
     this.carried = records.concat(this.take())
   }
 
-  private add (kind: number, name: string, x: number, y: number, z: number): void {
-    this.kinds.push(kind)
-    this.names.push(name)
-    this.a.push(x)
-    this.b.push(y)
-    this.c.push(z)
+  /** The index in `texts` of a D's or A's subscription. */
+  private nameId (sub: string): number {
+    if (sub !== this.lastName || this.lastNameId < 0) {
+      this.texts.push(sub)
+      this.lastName = sub
+      this.lastNameId = this.texts.length - 1
+    }
+    return this.lastNameId
+  }
+
+  private add (kind: number, textId: number, x: number, y: number, z: number): void {
+    const i = this.count
+    if (i === this.kinds.length) this.grow()
+    this.kinds[i] = kind
+    this.textIds[i] = textId
+    this.a[i] = x
+    this.b[i] = y
+    this.c[i] = z
+    this.count = i + 1
+  }
+
+  private grow (): void {
+    const n = this.count
+    this.kinds = grown(this.kinds, n)
+    this.textIds = grown(this.textIds, n)
+    this.a = grown(this.a, n)
+    this.b = grown(this.b, n)
+    this.c = grown(this.c, n)
   }
 
   private closeAck (): void {
+    const n = this.ackCount
+    if (n === 0) return
     const acks = this.acks
-    if (acks.length === 0) return
-    if (acks.length > 1) acks.sort((x, y) => x - y)
-    for (let i = 0; i < acks.length;) {
+    if (n > 1) acks.subarray(0, n).sort() // numeric: a typed array's own order
+    const sub = this.nameId(this.ackSub)
+    for (let i = 0; i < n;) {
       let j = i
-      while (j + 1 < acks.length && acks[j + 1] <= acks[j] + 1) j++
-      this.add(ACKED, this.ackSub, acks[i], acks[j], 0)
+      while (j + 1 < n && acks[j + 1] <= acks[j] + 1) j++
+      this.add(ACKED, sub, acks[i], acks[j], 0)
       i = j + 1
     }
-    this.acks = []
+    this.ackCount = 0
     this.group++ // the group's offsets are now behind whatever follows
   }
+}
+
+/** Room for this many queued changes (and acks) in a topic's first batch; they double as needed and are kept. */
+const CHANGES_START = 64
+
+/** A typed array twice as long, holding `a[0, n)`. */
+function grown<T extends Uint8Array | Int32Array | Float64Array> (a: T, n: number): T {
+  const g = new (a.constructor as new (length: number) => T)(2 * a.length)
+  g.set(a.subarray(0, n) as never)
+  return g
 }
 
 /** One topic's share of a batch. */

@@ -254,12 +254,8 @@ export class SegmentLog {
   private async appendNow (lines: LineBatch): Promise<void> {
     const count = lines.count
     if (count === 0) return
-    let prev = this.next - 1
-    for (let i = 0; i < count; i++) {
-      const o = lines.offsets[i]
-      if (!(o > prev)) throw new Error(`append: offset ${o} is not above ${prev}`)
-      prev = o
-    }
+    const bad = firstNotAbove(lines.offsets, count, this.next - 1)
+    if (bad >= 0) throw new Error(`append: offset ${lines.offsets[bad]} is not above ${bad > 0 ? lines.offsets[bad - 1] : this.next - 1}`)
     const chunks = this.plan(lines)
     const touched: Chunk[] = []
     try {
@@ -283,8 +279,7 @@ export class SegmentLog {
       throw err
     }
     for (const c of chunks) {
-      const n = c.notes
-      for (let k = 0; k < n.length; k += NOTE) c.seg.index.note(n[k], n[k + 1], n[k + 2], n[k + 3], this.interval, n[k + 4])
+      noteLines(c.seg.index, c.notes, this.interval)
       if (c.created) this.segs.push(c.seg)
     }
     this.next = lines.offsets[count - 1] + 1
@@ -307,30 +302,18 @@ export class SegmentLog {
     let from = 0 // first line of the current chunk
     let fromByte = 0 // its first byte in lines.bytes
     let startPos = seg.index.bytes
-    let size = 0
-    for (let i = 0; i < count; i++) {
-      const len = lengths[i]
-      let pos = startPos + size
-      if (pos > 0 && pos + len > this.segmentBytes) {
-        chunks.push({ seg, created, startPos, buf: lines.bytes.subarray(fromByte, fromByte + size), notes: notes.subarray(from * NOTE, i * NOTE) })
-        seg = this.newSegment(offsets[i])
-        created = true
-        from = i
-        fromByte += size
-        startPos = 0
-        size = 0
-        pos = 0
-      }
-      const k = NOTE * i
-      notes[k] = offsets[i]
-      notes[k + 1] = pos
-      notes[k + 2] = lines.timestamps[i]
-      notes[k + 3] = len
-      notes[k + 4] = lines.priorities[i]
-      size += len
+    for (;;) {
+      // Lines [from, end) fit the segment; line `end` (if any) starts the next one.
+      const end = fillNotes(notes, lines, from, startPos, this.segmentBytes)
+      const size = end > from ? notes[NOTE * (end - 1) + 1] + lengths[end - 1] - startPos : 0
+      chunks.push({ seg, created, startPos, buf: lines.bytes.subarray(fromByte, fromByte + size), notes: notes.subarray(from * NOTE, end * NOTE) })
+      if (end === count) return chunks
+      seg = this.newSegment(offsets[end])
+      created = true
+      from = end
+      fromByte += size
+      startPos = 0
     }
-    chunks.push({ seg, created, startPos, buf: lines.bytes.subarray(fromByte, fromByte + size), notes: notes.subarray(from * NOTE, count * NOTE) })
-    return chunks
   }
 
   /** A failed append leaves nothing behind: new files go, grown ones are cut back. */
@@ -861,3 +844,48 @@ function removeQuietly (file: string): void {
   try { unlinkSync(file) } catch { /* already gone */ }
 }
 
+/*
+ * An append's per-line loops are functions of their own with nothing after
+ * the loop: V8 compiles a hot loop while it runs (on-stack replacement), and
+ * code after it that had never run made the whole append bail out and be
+ * compiled again, batch after batch (--trace-deopt; the compile time on V8's
+ * threads was a measurable share of W3's CPU).
+ */
+
+/** The first index whose offset is not above the one before it (`prev` before the first); -1 when they all increase. */
+function firstNotAbove (offsets: Float64Array, count: number, prev: number): number {
+  for (let i = 0; i < count; i++) {
+    const o = offsets[i]
+    if (!(o > prev)) return i
+    prev = o
+  }
+  return -1
+}
+
+/**
+ * Notes lines from `from` on (offset, position, timestamp, length, priority),
+ * the first at `startPos`, until one would pass `segmentBytes` (a line
+ * starting a segment always fits); returns the index of that line, or the
+ * count when all fit.
+ */
+function fillNotes (notes: Float64Array, lines: LineBatch, from: number, startPos: number, segmentBytes: number): number {
+  const { count, offsets, lengths, timestamps, priorities } = lines
+  let pos = startPos
+  for (let i = from; i < count; i++) {
+    const len = lengths[i]
+    if (pos > 0 && pos + len > segmentBytes) return i
+    const k = NOTE * i
+    notes[k] = offsets[i]
+    notes[k + 1] = pos
+    notes[k + 2] = timestamps[i]
+    notes[k + 3] = len
+    notes[k + 4] = priorities[i]
+    pos += len
+  }
+  return count
+}
+
+/** Adds a chunk's noted lines to its segment's index. */
+function noteLines (index: SegmentIndex, notes: Float64Array, interval: number): void {
+  for (let k = 0; k < notes.length; k += NOTE) index.note(notes[k], notes[k + 1], notes[k + 2], notes[k + 3], interval, notes[k + 4])
+}

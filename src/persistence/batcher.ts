@@ -61,8 +61,9 @@ const DROPPED = 3
  */
 export class OffsetMarks {
   private base = -1
-  /** mark + 1 for a mark >= 0, the mark itself when negative, 0 for none. */
+  /** mark + 1 for a mark >= 0, the mark itself when negative, 0 for none. Kept from batch to batch; [0, used) may be set. */
   private dense = new Int32Array(0)
+  private used = 0
   private readonly far = new Map<number, number>()
 
   /** The mark of `offset`, or undefined. */
@@ -86,6 +87,7 @@ export class OffsetMarks {
         this.dense = grown
       }
       this.dense[i] = mark >= 0 ? mark + 1 : mark
+      if (i >= this.used) this.used = i + 1
       if (this.far.size > 0) this.far.delete(offset)
       return
     }
@@ -95,7 +97,8 @@ export class OffsetMarks {
   /** Forgets every mark. */
   clear (): void {
     this.base = -1
-    this.dense = new Int32Array(0)
+    this.dense.fill(0, 0, this.used)
+    this.used = 0
     this.far.clear()
   }
 }
@@ -291,6 +294,13 @@ const WRITE_CONCURRENCY = 16
 export class EventsBatcher {
   /** Topics changed since the last batch, with their state records. */
   readonly dirty = new Map<Topic, TopicChanges>()
+  /**
+   * The record lists the last batch took (empty since: take() renders them),
+   * reused by changes() so a busy topic's arrays are not allocated again at
+   * every batch (new external memory is what starts V8's full collections
+   * early). One not reused by the next batch is let go.
+   */
+  private spares = new Map<Topic, TopicChanges>()
   /** Each topic's open directory (created at the first batch that touches it). */
   readonly files = new Map<Topic, TopicFiles>()
   lastReport: BatchReport = { topics: [], events: 0, bytes: 0, syncMs: 0 }
@@ -328,7 +338,9 @@ export class EventsBatcher {
   changes (topic: Topic): TopicChanges {
     let c = this.dirty.get(topic)
     if (c === undefined) {
-      c = new TopicChanges()
+      c = this.spares.get(topic)
+      if (c === undefined) c = new TopicChanges()
+      else this.spares.delete(topic)
       this.dirty.set(topic, c)
     }
     return c
@@ -337,6 +349,7 @@ export class EventsBatcher {
   /** The topic was deleted: its directory goes to the trash at the next batch. */
   deleted (topic: Topic): void {
     this.dirty.delete(topic)
+    this.spares.delete(topic)
     this.deletedTopics.push(topic)
   }
 
@@ -382,6 +395,7 @@ export class EventsBatcher {
     const deletions = this.deletedTopics
     this.deletedTopics = []
     const work: Work[] = []
+    this.spares = new Map()
     for (const [topic, changes] of this.dirty) {
       const records = changes.take()
       records.push(batchMarker(gen, topic.nextOffset, topic.nextAutoId))
@@ -392,6 +406,7 @@ export class EventsBatcher {
         files.sinceSnapshot = 0
       }
       work.push({ topic, changes, records, events: topic.takeForAppend(), files, snapshot })
+      this.spares.set(topic, changes)
     }
     this.dirty.clear()
     // The exchange table as of this generation: captured in the same synchronous step as the rotation.
@@ -479,7 +494,9 @@ export class EventsBatcher {
       return bytes + files.state.logBytes - before
     } catch (err) {
       if (!appended) topic.appendFailed()
+      // The list may have been reused for changes since (then it is the topic's dirty one): its records go after these.
       w.changes.putBack(w.records.slice(0, -1)) // the marker is written afresh
+      this.spares.delete(topic)
       this.dirty.set(topic, w.changes)
       this.o.log.error({ err, topic: topic.name }, 'storing a topic failed; will retry at the next batch')
       return -1

@@ -48,8 +48,9 @@ interface Chunk {
   created: boolean
   startPos: number
   buf: Buffer
-  /** offset, position, timestamp, bytes, priority of each line (NOTE numbers each): noted in the index once the write succeeded, so reads never see it early. */
-  notes: Float64Array
+  /** Its lines: [from, end) of the append's LineBatch, the first at `startPos`; noted in the index once the write succeeded, so reads never see them early. */
+  from: number
+  end: number
 }
 
 /**
@@ -70,8 +71,6 @@ const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024
 const DEFAULT_INTERVAL = 4096
 const SCAN_CHUNK = 1 << 20
 const RANGE_CHUNK = 256 * 1024
-/** Numbers per line in a Chunk's notes. */
-const NOTE = 5
 /** A sealed segment keeps its priority runs in memory up to this many (24 bytes each); more are read from its index file when a replay needs them. */
 const RUNS_KEPT = 4096
 /** Runs handed out per listRuns call at most (a replay lists a mixed-priority segment in slices, yielding between them). */
@@ -279,7 +278,7 @@ export class SegmentLog {
       throw err
     }
     for (const c of chunks) {
-      noteLines(c.seg.index, c.notes, this.interval)
+      noteLines(c.seg.index, lines, c.from, c.end, c.startPos, this.interval)
       if (c.created) this.segs.push(c.seg)
     }
     this.next = lines.offsets[count - 1] + 1
@@ -298,15 +297,14 @@ export class SegmentLog {
       seg = undefined
     }
     if (seg === undefined) { seg = this.newSegment(offsets[0]); created = true }
-    const notes = new Float64Array(count * NOTE)
     let from = 0 // first line of the current chunk
     let fromByte = 0 // its first byte in lines.bytes
     let startPos = seg.index.bytes
     for (;;) {
       // Lines [from, end) fit the segment; line `end` (if any) starts the next one.
-      const end = fillNotes(notes, lines, from, startPos, this.segmentBytes)
-      const size = end > from ? notes[NOTE * (end - 1) + 1] + lengths[end - 1] - startPos : 0
-      chunks.push({ seg, created, startPos, buf: lines.bytes.subarray(fromByte, fromByte + size), notes: notes.subarray(from * NOTE, end * NOTE) })
+      const end = linesThatFit(lengths, from, count, startPos, this.segmentBytes)
+      const size = bytesOf(lengths, from, end)
+      chunks.push({ seg, created, startPos, buf: lines.bytes.subarray(fromByte, fromByte + size), from, end })
       if (end === count) return chunks
       seg = this.newSegment(offsets[end])
       created = true
@@ -862,30 +860,30 @@ function firstNotAbove (offsets: Float64Array, count: number, prev: number): num
   return -1
 }
 
-/**
- * Notes lines from `from` on (offset, position, timestamp, length, priority),
- * the first at `startPos`, until one would pass `segmentBytes` (a line
- * starting a segment always fits); returns the index of that line, or the
- * count when all fit.
- */
-function fillNotes (notes: Float64Array, lines: LineBatch, from: number, startPos: number, segmentBytes: number): number {
-  const { count, offsets, lengths, timestamps, priorities } = lines
+/** The end of the lines from `from` on that fit a segment whose next line starts at `startPos` (a line starting a segment always fits). */
+function linesThatFit (lengths: Uint32Array, from: number, count: number, startPos: number, segmentBytes: number): number {
   let pos = startPos
   for (let i = from; i < count; i++) {
     const len = lengths[i]
     if (pos > 0 && pos + len > segmentBytes) return i
-    const k = NOTE * i
-    notes[k] = offsets[i]
-    notes[k + 1] = pos
-    notes[k + 2] = timestamps[i]
-    notes[k + 3] = len
-    notes[k + 4] = priorities[i]
     pos += len
   }
   return count
 }
 
-/** Adds a chunk's noted lines to its segment's index. */
-function noteLines (index: SegmentIndex, notes: Float64Array, interval: number): void {
-  for (let k = 0; k < notes.length; k += NOTE) index.note(notes[k], notes[k + 1], notes[k + 2], notes[k + 3], interval, notes[k + 4])
+/** Bytes of lines [from, end). */
+function bytesOf (lengths: Uint32Array, from: number, end: number): number {
+  let n = 0
+  for (let i = from; i < end; i++) n += lengths[i]
+  return n
+}
+
+/** Adds lines [from, end) of an append, the first written at `pos`, to their segment's index. */
+function noteLines (index: SegmentIndex, lines: LineBatch, from: number, end: number, pos: number, interval: number): void {
+  const { offsets, timestamps, lengths, priorities } = lines
+  for (let i = from; i < end; i++) {
+    const len = lengths[i]
+    index.note(offsets[i], pos, timestamps[i], len, interval, priorities[i])
+    pos += len
+  }
 }

@@ -395,6 +395,8 @@ export class EventsBatcher {
     const deletions = this.deletedTopics
     this.deletedTopics = []
     const work: Work[] = []
+    // A spare not taken back by changes() is a topic that changed nothing since the last batch: its memory goes.
+    for (const topic of this.spares.keys()) topic.trimUnstored()
     this.spares = new Map()
     for (const [topic, changes] of this.dirty) {
       const records = changes.take()

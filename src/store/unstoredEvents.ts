@@ -38,8 +38,10 @@ const NONE_BYTES = Buffer.alloc(0)
  * requeue). The bytes are exactly what the segment gets, so what comes out
  * of memory, of the segments, or after a restart is the same text.
  *
- * Memory grows in doubling steps, is reused while events keep coming, and
- * is given back when the topic has nothing unstored.
+ * Memory grows in doubling steps and is reused while events keep coming,
+ * also after a batch that stored every held event (a busy topic gets there
+ * at most batches: allocating it again each time was megabytes of new
+ * memory per batch); `trim` gives it back once the topic has stayed quiet.
  */
 export class UnstoredEvents {
   private bytes: Buffer = NONE_BYTES
@@ -213,12 +215,25 @@ export class UnstoredEvents {
     }
   }
 
-  /** Events up to `lastOffset` are stored: they are no longer held (memory given back once none is). */
+  /** Events up to `lastOffset` are stored: they are no longer held (the memory is kept for the next ones; see trim). */
   stored (lastOffset: number): void {
     const h = this.storedUpTo(lastOffset)
     this.head = h
-    // Empty: the memory goes back (a broker may have many topics that are quiet now). A busy topic seldom gets here.
-    if (h === this.end) this.clear()
+    if (h === this.end) {
+      // Empty: start again at the front of the same memory (nothing refers to it: no append is under way).
+      this.objects.length = 0
+      this.head = this.end = this.appendAt = this.used = 0
+    }
+  }
+
+  /** Memory held (bytes of the buffers), for tests and trim. */
+  get capacityBytes (): number {
+    return this.bytes.length + this.offsets.length * (8 * 4 + 4 + 2)
+  }
+
+  /** Gives the memory back if nothing is held (the topic had nothing new for a batch interval: a broker may have many quiet topics). */
+  trim (): void {
+    if (this.end === 0 && this.bytes !== NONE_BYTES) this.clear()
   }
 
   /**

@@ -95,3 +95,13 @@ t.test('under always, the group being filled never touches the one being written
   t.equal(lines.filter(l => l === `["T",${JSON.stringify(big)}]`).length, 4)
   j.close()
 })
+
+t.test('close() writes what is still queued (appended in the same turn) before closing', async t => {
+  const dir = t.testdir()
+  const durable: number[] = []
+  const j = new Journal(dir, 1, 'always', { durable: (n) => durable.push(n), failed: () => {} })
+  const n = j.appendInts(Buffer.from('["A","t","s",'), 5, 6)
+  j.close()
+  t.ok(durable.includes(n), 'reported durable')
+  t.equal(readFileSync(journalFile(dir, 1), 'utf8'), '["A","t","s",5,6]\n')
+})

@@ -113,7 +113,7 @@ export class Journal {
    * bytes, exactly the text `${a}` of each number gives.
    */
   appendInts (head: Buffer, a: number, b: number, c?: number): number {
-    this.room(head.length + 3 * 24 + 1)
+    this.room(head.length + 3 * 24 + 4) // three numbers of at most 24 characters (`${-Number.MAX_VALUE}`), two commas, `]`, newline
     const g = this.group
     let at = putBytes(g, this.used, head)
     at = putNumber(g, at, a)

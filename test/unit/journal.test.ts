@@ -105,3 +105,21 @@ t.test('close() writes what is still queued (appended in the same turn) before c
   t.ok(durable.includes(n), 'reported durable')
   t.equal(readFileSync(journalFile(dir, 1), 'utf8'), '["A","t","s",5,6]\n')
 })
+
+t.test('appendInts makes room for the longest numbers, also right at the end of the group\'s first buffer', async t => {
+  const dir = t.testdir()
+  const j = new Journal(dir, 1, 'batch', { durable: () => {}, failed: () => {} })
+  const head = Buffer.from('["D","t","s",') // 13 bytes
+  // 3262 lines of 20 bytes and 10 of 21: 65,450 bytes, 86 short of the first 64 KiB buffer's end.
+  for (let k = 0; k < 3262; k++) j.appendInts(head, 1, 1, 1)
+  for (let k = 0; k < 10; k++) j.appendInts(head, 10, 1, 1)
+  const x = -Number.MAX_VALUE // 24 characters, the longest `${x}` of a number: this line takes 89 bytes
+  j.appendInts(head, x, x, x)
+  await new Promise(resolve => setImmediate(resolve))
+  const lines = readFileSync(journalFile(dir, 1), 'utf8').split('\n')
+  t.equal(lines.pop(), '')
+  t.equal(lines.length, 3273)
+  t.equal(lines[3272], `["D","t","s",${x},${x},${x}]`, 'the long line whole')
+  t.equal(lines[3271], '["D","t","s",10,1,1]')
+  j.close()
+})

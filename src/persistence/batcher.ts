@@ -61,8 +61,9 @@ const DROPPED = 3
  */
 export class OffsetMarks {
   private base = -1
-  /** mark + 1 for a mark >= 0, the mark itself when negative, 0 for none. */
+  /** mark + 1 for a mark >= 0, the mark itself when negative, 0 for none. Kept from batch to batch; [0, used) may be set. */
   private dense = new Int32Array(0)
+  private used = 0
   private readonly far = new Map<number, number>()
 
   /** The mark of `offset`, or undefined. */
@@ -86,6 +87,7 @@ export class OffsetMarks {
         this.dense = grown
       }
       this.dense[i] = mark >= 0 ? mark + 1 : mark
+      if (i >= this.used) this.used = i + 1
       if (this.far.size > 0) this.far.delete(offset)
       return
     }
@@ -95,7 +97,8 @@ export class OffsetMarks {
   /** Forgets every mark. */
   clear (): void {
     this.base = -1
-    this.dense = new Int32Array(0)
+    this.dense.fill(0, 0, this.used)
+    this.used = 0
     this.far.clear()
   }
 }
@@ -117,39 +120,48 @@ const MARKS_DENSE_MAX = 1024 * 1024
 export class TopicChanges {
   /** Records carried over from a failed batch: they go first. */
   private carried: string[] = []
-  private kinds: number[] = []
-  /** The subscription of a D or A, the record of a TEXT. */
-  private names: string[] = []
+  /** Changes queued: `count` of them, in typed arrays kept from batch to batch (nothing per change for the collector). */
+  private count = 0
+  private kinds = new Uint8Array(CHANGES_START)
+  /** Index in `texts` of the subscription of a D or A, of the record of a TEXT. */
+  private textIds = new Int32Array(CHANGES_START)
   /** D: offset, priority, deliveries; A: first, last, unused. */
-  private a: number[] = []
-  private b: number[] = []
-  private c: number[] = []
+  private a = new Float64Array(CHANGES_START)
+  private b = new Float64Array(CHANGES_START)
+  private c = new Float64Array(CHANGES_START)
+  /** Subscription names and TEXT records of this batch; the last name added is reused while it repeats. */
+  private texts: string[] = []
+  private lastName = ''
+  private lastNameId = -1
   /** Offset -> index of its latest D in this batch, or -group for an offset acked in ack group `group` (OffsetMarks). */
   private readonly lastDelivery = new OffsetMarks()
   /** Number of the open ack group (from 1). */
   private group = 1
-  /** The open ack group: one subscription's acked offsets, not yet in order. */
+  /** The open ack group: one subscription's acked offsets (`ackCount` of them), not yet in order. */
   private ackSub = ''
-  private acks: number[] = []
+  private acks = new Float64Array(CHANGES_START)
+  private ackCount = 0
 
   push (record: string): void {
     this.closeAck()
-    this.add(TEXT, record, 0, 0, 0)
+    this.texts.push(record)
+    this.add(TEXT, this.texts.length - 1, 0, 0, 0)
   }
 
   delivered (sub: string, offset: number, priority: number, deliveries: number): void {
-    if (this.acks.length > 0 && this.lastDelivery.get(offset) === -this.group) this.closeAck() // delivered again after its ack: keep the order
-    this.lastDelivery.set(offset, this.kinds.length)
-    this.add(DELIVERED, sub, offset, priority, deliveries)
+    if (this.ackCount > 0 && this.lastDelivery.get(offset) === -this.group) this.closeAck() // delivered again after its ack: keep the order
+    this.lastDelivery.set(offset, this.count)
+    this.add(DELIVERED, this.nameId(sub), offset, priority, deliveries)
   }
 
   ack (sub: string, offset: number): void {
-    if (this.acks.length > 0 && sub !== this.ackSub) this.closeAck()
+    if (this.ackCount > 0 && sub !== this.ackSub) this.closeAck()
     this.ackSub = sub
     const d = this.lastDelivery.get(offset)
-    if (d !== undefined && d >= 0 && this.kinds[d] === DELIVERED && this.names[d] === sub) this.kinds[d] = DROPPED
+    if (d !== undefined && d >= 0 && this.kinds[d] === DELIVERED && this.texts[this.textIds[d]] === sub) this.kinds[d] = DROPPED
     this.lastDelivery.set(offset, -this.group)
-    this.acks.push(offset)
+    if (this.ackCount === this.acks.length) this.acks = grown(this.acks, this.ackCount)
+    this.acks[this.ackCount++] = offset
   }
 
   /** Takes every record so far (the batch's share), rendered. */
@@ -157,18 +169,11 @@ export class TopicChanges {
     this.closeAck()
     const out = this.carried
     this.carried = []
-    const { kinds, names, a, b, c } = this
-    for (let i = 0; i < kinds.length; i++) {
-      const k = kinds[i]
-      if (k === TEXT) out.push(names[i])
-      else if (k === DELIVERED) out.push(deliveredRecord(names[i], a[i], b[i], c[i]))
-      else if (k === ACKED) out.push(ackedRecord(names[i], a[i], b[i]))
-    }
-    this.kinds = []
-    this.names = []
-    this.a = []
-    this.b = []
-    this.c = []
+    renderChanges(out, this.count, this.kinds, this.textIds, this.texts, this.a, this.b, this.c)
+    this.count = 0
+    this.texts = []
+    this.lastName = ''
+    this.lastNameId = -1
     this.lastDelivery.clear()
     return out
   }
@@ -178,27 +183,88 @@ export class TopicChanges {
     this.carried = records.concat(this.take())
   }
 
-  private add (kind: number, name: string, x: number, y: number, z: number): void {
-    this.kinds.push(kind)
-    this.names.push(name)
-    this.a.push(x)
-    this.b.push(y)
-    this.c.push(z)
+  /** The index in `texts` of a D's or A's subscription. */
+  private nameId (sub: string): number {
+    if (sub !== this.lastName || this.lastNameId < 0) {
+      this.texts.push(sub)
+      this.lastName = sub
+      this.lastNameId = this.texts.length - 1
+    }
+    return this.lastNameId
+  }
+
+  private add (kind: number, textId: number, x: number, y: number, z: number): void {
+    const i = this.count
+    if (i === this.kinds.length) this.grow()
+    this.kinds[i] = kind
+    this.textIds[i] = textId
+    this.a[i] = x
+    this.b[i] = y
+    this.c[i] = z
+    this.count = i + 1
+  }
+
+  private grow (): void {
+    const n = this.count
+    this.kinds = grown(this.kinds, n)
+    this.textIds = grown(this.textIds, n)
+    this.a = grown(this.a, n)
+    this.b = grown(this.b, n)
+    this.c = grown(this.c, n)
   }
 
   private closeAck (): void {
-    const acks = this.acks
-    if (acks.length === 0) return
-    if (acks.length > 1) acks.sort((x, y) => x - y)
-    for (let i = 0; i < acks.length;) {
-      let j = i
-      while (j + 1 < acks.length && acks[j + 1] <= acks[j] + 1) j++
-      this.add(ACKED, this.ackSub, acks[i], acks[j], 0)
-      i = j + 1
-    }
-    this.acks = []
+    const n = this.ackCount
+    if (n === 0) return
+    if (n > 1) this.acks.subarray(0, n).sort() // numeric: a typed array's own order
+    while (this.kinds.length - this.count < n) this.grow() // room for a range per ack, so the loop never grows
+    this.count = addAckRanges(this.acks, n, this.nameId(this.ackSub), this.count, this.kinds, this.textIds, this.a, this.b)
+    this.ackCount = 0
     this.group++ // the group's offsets are now behind whatever follows
   }
+}
+
+/*
+ * The per-change loops of a batch are functions of their own with nothing
+ * after the loop: V8 compiles a hot loop while it runs (on-stack
+ * replacement), and code after it that had never run made that code bail
+ * out and be compiled again at every batch (seen in --trace-deopt, the
+ * compile time on V8's threads a measurable share of W3's CPU).
+ */
+
+/** Renders changes [0, count) into `out`. */
+function renderChanges (out: string[], count: number, kinds: Uint8Array, textIds: Int32Array, texts: string[], a: Float64Array, b: Float64Array, c: Float64Array): void {
+  for (let i = 0; i < count; i++) {
+    const k = kinds[i]
+    if (k === TEXT) out.push(texts[textIds[i]])
+    else if (k === DELIVERED) out.push(deliveredRecord(texts[textIds[i]], a[i], b[i], c[i]))
+    else if (k === ACKED) out.push(ackedRecord(texts[textIds[i]], a[i], b[i]))
+  }
+}
+
+/** Adds the ranges of sorted `acks[0, n)` as ACKED changes of subscription text `sub` from index `at` (room made); returns the new count. */
+function addAckRanges (acks: Float64Array, n: number, sub: number, at: number, kinds: Uint8Array, textIds: Int32Array, a: Float64Array, b: Float64Array): number {
+  for (let i = 0; i < n;) {
+    let j = i
+    while (j + 1 < n && acks[j + 1] <= acks[j] + 1) j++
+    kinds[at] = ACKED
+    textIds[at] = sub
+    a[at] = acks[i]
+    b[at] = acks[j]
+    at++
+    i = j + 1
+  }
+  return at
+}
+
+/** Room for this many queued changes (and acks) in a topic's first batch; they double as needed and are kept. */
+const CHANGES_START = 64
+
+/** A typed array twice as long, holding `a[0, n)`. */
+function grown<T extends Uint8Array | Int32Array | Float64Array> (a: T, n: number): T {
+  const g = new (a.constructor as new (length: number) => T)(2 * a.length)
+  g.set(a.subarray(0, n) as never)
+  return g
 }
 
 /** One topic's share of a batch. */
@@ -228,6 +294,13 @@ const WRITE_CONCURRENCY = 16
 export class EventsBatcher {
   /** Topics changed since the last batch, with their state records. */
   readonly dirty = new Map<Topic, TopicChanges>()
+  /**
+   * The record lists the last batch took (empty since: take() renders them),
+   * reused by changes() so a busy topic's arrays are not allocated again at
+   * every batch (new external memory is what starts V8's full collections
+   * early). One not reused by the next batch is let go.
+   */
+  private spares = new Map<Topic, TopicChanges>()
   /** Each topic's open directory (created at the first batch that touches it). */
   readonly files = new Map<Topic, TopicFiles>()
   lastReport: BatchReport = { topics: [], events: 0, bytes: 0, syncMs: 0 }
@@ -265,7 +338,9 @@ export class EventsBatcher {
   changes (topic: Topic): TopicChanges {
     let c = this.dirty.get(topic)
     if (c === undefined) {
-      c = new TopicChanges()
+      c = this.spares.get(topic)
+      if (c === undefined) c = new TopicChanges()
+      else this.spares.delete(topic)
       this.dirty.set(topic, c)
     }
     return c
@@ -274,6 +349,7 @@ export class EventsBatcher {
   /** The topic was deleted: its directory goes to the trash at the next batch. */
   deleted (topic: Topic): void {
     this.dirty.delete(topic)
+    this.spares.delete(topic)
     this.deletedTopics.push(topic)
   }
 
@@ -319,6 +395,9 @@ export class EventsBatcher {
     const deletions = this.deletedTopics
     this.deletedTopics = []
     const work: Work[] = []
+    // A spare not taken back by changes() is a topic that changed nothing since the last batch: its memory goes.
+    for (const topic of this.spares.keys()) topic.trimUnstored()
+    this.spares = new Map()
     for (const [topic, changes] of this.dirty) {
       const records = changes.take()
       records.push(batchMarker(gen, topic.nextOffset, topic.nextAutoId))
@@ -329,6 +408,7 @@ export class EventsBatcher {
         files.sinceSnapshot = 0
       }
       work.push({ topic, changes, records, events: topic.takeForAppend(), files, snapshot })
+      this.spares.set(topic, changes)
     }
     this.dirty.clear()
     // The exchange table as of this generation: captured in the same synchronous step as the rotation.
@@ -416,7 +496,9 @@ export class EventsBatcher {
       return bytes + files.state.logBytes - before
     } catch (err) {
       if (!appended) topic.appendFailed()
+      // The list may have been reused for changes since (then it is the topic's dirty one): its records go after these.
       w.changes.putBack(w.records.slice(0, -1)) // the marker is written afresh
+      this.spares.delete(topic)
       this.dirty.set(topic, w.changes)
       this.o.log.error({ err, topic: topic.name }, 'storing a topic failed; will retry at the next batch')
       return -1

@@ -12,9 +12,15 @@ import type { StoreObserver, Topic } from '../store/topic'
 import { EventsBatcher } from './batcher'
 import { acquireLock } from './files'
 import { Journal } from './journal'
-import { encodePublishRecord } from './publishRecord'
+import { publishRecordHead } from './publishRecord'
 import { recover, type RecoveryResult } from './recovery'
 import { committedRecord, grantRecord, hookRecord, hookStateRecord, subscribedRecord, unsubscribedRecord } from './stateCodec'
+
+/** A named subscription's journal record heads, up to the numbers. */
+interface SubscriptionHeads {
+  delivered: Buffer
+  acked: Buffer
+}
 
 /**
  * What makes the store outlive the process (storage v2). Handlers and the
@@ -52,6 +58,10 @@ export class Durability implements StoreObserver {
   private readonly journal: Journal | null
   private readonly waiting = new Set<Session>()
   private readonly quotes = new Map<string, string>()
+  /** Each topic's publish record head, `["P",<topic>,`, as UTF-8 (publishRecord.ts). */
+  private readonly publishHeads = new Map<string, Buffer>()
+  /** Each named subscription's `["D",<topic>,<sub>,` and `["A",<topic>,<sub>,` as UTF-8: its records end in numbers only. */
+  private readonly subHeads = new WeakMap<Subscription, SubscriptionHeads>()
   private readonly log: Logger
   private readonly releaseLock: () => void
 
@@ -148,7 +158,7 @@ export class Durability implements StoreObserver {
     if (this.journal === null) return 0
     for (const s of topic.subscriptions.values()) {
       // Journaled for named subscriptions only: nothing outlives an anonymous one's connection.
-      if (s.named) return this.journal.append(encodePublishRecord(topic.name, ev.json))
+      if (s.named) return this.journal.appendText(this.publishHead(topic.name), ev.json)
     }
     return 0
   }
@@ -156,7 +166,7 @@ export class Durability implements StoreObserver {
   acked (sub: Subscription, offset: number): number {
     if (!sub.named) return 0
     this.batcher.changes(sub.topic).ack(sub.key, offset)
-    return this.journal?.append(`["A",${this.quoted(sub.topic.name)},${this.quoted(sub.key)},${offset},${offset}]`) ?? 0
+    return this.journal?.appendInts(this.heads(sub).acked, offset, offset) ?? 0
   }
 
   committed (sub: Subscription, upTo: number): number {
@@ -203,7 +213,7 @@ export class Durability implements StoreObserver {
     const ev = d.ev
     // Queued as numbers (rendered by the batch, left out if acked first); the journal's copy is built here once.
     this.batcher.changes(sub.topic).delivered(sub.key, ev.offset, ev.priority, d.deliveries)
-    this.journal?.append(`["D",${this.quoted(sub.topic.name)},${this.quoted(sub.key)},${ev.offset},${ev.priority},${d.deliveries}]`)
+    this.journal?.appendInts(this.heads(sub).delivered, ev.offset, ev.priority, d.deliveries)
   }
 
   /** A subscription ended (Topic.unsubscribe): a named one gets its `U` record (a deleted topic ends everything with its X). */
@@ -228,6 +238,28 @@ export class Durability implements StoreObserver {
       this.quotes.set(name, q)
     }
     return q
+  }
+
+  /** `["P",<topic>,` as bytes, remembered like `quoted`. */
+  private publishHead (topic: string): Buffer {
+    let h = this.publishHeads.get(topic)
+    if (h === undefined) {
+      if (this.publishHeads.size >= 4096) this.publishHeads.clear()
+      h = Buffer.from(publishRecordHead(topic), 'utf8')
+      this.publishHeads.set(topic, h)
+    }
+    return h
+  }
+
+  /** A named subscription's D and A record heads (the journal's layout of a state record: the topic after the kind). */
+  private heads (sub: Subscription): SubscriptionHeads {
+    let h = this.subHeads.get(sub)
+    if (h === undefined) {
+      const names = `${this.quoted(sub.topic.name)},${this.quoted(sub.key)},`
+      h = { delivered: Buffer.from(`["D",${names}`, 'utf8'), acked: Buffer.from(`["A",${names}`, 'utf8') }
+      this.subHeads.set(sub, h)
+    }
+    return h
   }
 
   /** A state record: queued for the topic's state log at the next batch, and journaled now (the topic after the kind). */

@@ -2,6 +2,18 @@ import { close, closeSync, fdatasync, fstatSync, fsync, fsyncSync, ftruncateSync
 import { join } from 'node:path'
 import type { PersistenceTimings } from '../metrics/histogram'
 
+/** Buffer's own UTF-8 writer (under `write`, which only checks its arguments first): called once per record. */
+interface Utf8Buffer extends Buffer {
+  utf8Write: (s: string, offset: number) => number
+}
+
+/** A group's buffer to start with, and the largest one kept for reuse (a burst's larger buffer is let go). */
+const GROUP_BYTES = 64 * 1024
+const GROUP_KEEP_BYTES = 4 * 1024 * 1024
+const NEWLINE = 0x0a
+const COMMA = 0x2c
+const CLOSE = 0x5d // ]
+
 export type FsyncPolicy = 'always' | 'batch' | 'off'
 
 export const JOURNAL_PREFIX = 'journal-'
@@ -35,7 +47,14 @@ export class Journal {
   private fd: number
   /** Bytes of whole groups in the current file: a failed group is cut back to here. */
   private size = 0
-  private buf: string[] = []
+  /** The group being filled: its records as UTF-8 lines, back to back (bytes [0, used)). */
+  private group: Buffer = Buffer.allocUnsafeSlow(GROUP_BYTES)
+  private used = 0
+  /** Records in the group being filled. */
+  private records = 0
+  /** The buffer of the group being written (it must not change until the write is done), then kept for the next group. */
+  private inFlight: Buffer | null = null
+  private spare: Buffer | null = null
   private openTicket = 1
   private scheduled = false
   private writing = false
@@ -69,8 +88,50 @@ export class Journal {
 
   /** Queues one record (a JSON text without newline); returns the ticket to wait for. */
   append (record: string): number {
-    if (this.buf.length === 0 && this.timings !== null) this.groupAt = performance.now()
-    this.buf.push(record)
+    this.room(record.length * 3 + 1)
+    this.used += (this.group as Utf8Buffer).utf8Write(record, this.used)
+    return this.endRecord()
+  }
+
+  /**
+   * Queues the record `head` + `text` + `]`: `head` already UTF-8 (a
+   * record's constant start, e.g. a publish record's kind and topic), `text`
+   * encoded straight into the group (an event's text, no string built).
+   */
+  appendText (head: Buffer, text: string): number {
+    this.room(head.length + text.length * 3 + 2)
+    const g = this.group
+    const at = putBytes(g, this.used, head)
+    this.used = at + (g as Utf8Buffer).utf8Write(text, at)
+    g[this.used++] = CLOSE
+    return this.endRecord()
+  }
+
+  /**
+   * Queues the record `head` + `a,b]`, or `head` + `a,b,c]` when `c` is
+   * given: a record that ends in integers (a delivery, an ack), written as
+   * bytes, exactly the text `${a}` of each number gives.
+   */
+  appendInts (head: Buffer, a: number, b: number, c?: number): number {
+    this.room(head.length + 3 * 24 + 4) // three numbers of at most 24 characters (`${-Number.MAX_VALUE}`), two commas, `]`, newline
+    const g = this.group
+    let at = putBytes(g, this.used, head)
+    at = putNumber(g, at, a)
+    g[at++] = COMMA
+    at = putNumber(g, at, b)
+    if (c !== undefined) {
+      g[at++] = COMMA
+      at = putNumber(g, at, c)
+    }
+    g[at++] = CLOSE
+    this.used = at
+    return this.endRecord()
+  }
+
+  /** Ends the record just written with its newline; returns its ticket and schedules the group's write. */
+  private endRecord (): number {
+    this.group[this.used++] = NEWLINE
+    if (this.records++ === 0 && this.timings !== null) this.groupAt = performance.now()
     if (!this.scheduled) {
       this.scheduled = true
       setImmediate(flushJournal, this)
@@ -78,26 +139,55 @@ export class Journal {
     return this.openTicket
   }
 
+  /** Room for `bytes` more bytes in the group being filled (never in flight: it can move). */
+  private room (bytes: number): void {
+    const need = this.used + bytes
+    if (need <= this.group.length) return
+    const g = Buffer.allocUnsafeSlow(Math.max(need, 2 * this.group.length))
+    this.group.copy(g, 0, 0, this.used)
+    this.group = g
+  }
+
+  /** The queued group's bytes, handed over for writing; the next group fills the spare buffer. */
+  private takeGroup (): Buffer {
+    const g = this.group
+    const data = g.subarray(0, this.used)
+    this.inFlight = g
+    this.group = this.spare ?? Buffer.allocUnsafeSlow(GROUP_BYTES)
+    this.spare = null
+    this.used = 0
+    this.records = 0
+    return data
+  }
+
+  /** The group in flight is written (or failed): its buffer is the next spare, unless a burst made it large. */
+  private groupWritten (): void {
+    const g = this.inFlight
+    this.inFlight = null
+    if (g !== null && g.length <= GROUP_KEEP_BYTES) this.spare = g
+  }
+
   /** The ticket records appended now would get (what `append` returns); a reply held on it follows them. */
   openTicketNow (): number {
-    return this.buf.length > 0 ? this.openTicket : this.openTicket - 1
+    return this.records > 0 ? this.openTicket : this.openTicket - 1
   }
 
   /** Writes the queued group: synchronously under `batch`, asynchronously with fdatasync under `always`. */
   flush (): void {
     this.scheduled = false
-    if (this.writing || this.paused || this.buf.length === 0) return
+    if (this.writing || this.paused || this.records === 0) return
     this.startTiming()
-    const data = Buffer.from(this.buf.join('\n') + '\n', 'utf8')
-    this.buf = []
+    const data = this.takeGroup()
     const ticket = this.openTicket++
     if (this.policy !== 'always') {
       try {
         writeAllSync(this.fd, data)
         this.size += data.length
+        this.groupWritten()
         this.settle(ticket, null)
       } catch (err) {
         this.cutBack()
+        this.groupWritten()
         this.settle(ticket, err as Error)
       }
       return
@@ -105,6 +195,7 @@ export class Journal {
     this.writing = true
     const fd = this.fd
     writeAll(fd, data, 0, (err) => {
+      this.groupWritten()
       if (err !== null) {
         this.cutBack()
         return this.settle(ticket, err)
@@ -146,10 +237,11 @@ export class Journal {
     let ticket = 0
     let err: Error | null = null
     try {
-      if (this.buf.length > 0) {
+      if (this.records > 0) {
         this.startTiming()
-        writeAllSync(oldFd, Buffer.from(this.buf.join('\n') + '\n', 'utf8'))
-        this.buf = []
+        writeAllSync(oldFd, this.group.subarray(0, this.used)) // synchronous: the group's buffer is free again at once
+        this.used = 0
+        this.records = 0
         ticket = this.openTicket++
       }
     } catch (e) {
@@ -183,7 +275,7 @@ export class Journal {
     const waiters = this.idleWaiters
     this.idleWaiters = []
     for (const w of waiters) w()
-    if (this.buf.length > 0 && !this.scheduled) {
+    if (this.records > 0 && !this.scheduled) {
       this.scheduled = true
       setImmediate(flushJournal, this)
     }
@@ -191,11 +283,12 @@ export class Journal {
 
   /** Flushes and syncs everything queued, then closes (shutdown); an empty file is removed. */
   close (): void {
-    if (this.buf.length > 0) {
+    if (this.records > 0) {
       const ticket = this.openTicket++
       try {
-        writeAllSync(this.fd, Buffer.from(this.buf.join('\n') + '\n', 'utf8'))
-        this.buf = []
+        writeAllSync(this.fd, this.group.subarray(0, this.used))
+        this.used = 0
+        this.records = 0
         this.settle(ticket, null)
       } catch (err) {
         this.settle(ticket, err as Error)
@@ -212,7 +305,7 @@ export class Journal {
     if (this.timings === null) return
     this.writeGroupAt = this.groupAt
     this.writeAt = performance.now()
-    this.writeRecords = this.buf.length
+    this.writeRecords = this.records
   }
 
   private settle (ticket: number, err: Error | null): void {
@@ -232,7 +325,7 @@ export class Journal {
     const waiters = this.idleWaiters
     this.idleWaiters = []
     for (const w of waiters) w()
-    if (!this.paused && this.buf.length > 0 && !this.scheduled) {
+    if (!this.paused && this.records > 0 && !this.scheduled) {
       this.scheduled = true
       setImmediate(flushJournal, this)
     }
@@ -259,6 +352,36 @@ function syncDir (dir: string, done: (err: Error | null) => void): void {
     if (err !== null) { done(err); return }
     fsync(fd, (err2) => close(fd, () => done(err2)))
   })
+}
+
+/** Copies a record's head (a few dozen bytes) to `at`; returns the end. A loop: Buffer's `copy` checks its arguments in JavaScript, and that code was inlined and compiled into every caller. */
+function putBytes (buf: Buffer, at: number, head: Buffer): number {
+  const n = head.length
+  for (let k = 0; k < n; k++) buf[at + k] = head[k]
+  return at + n
+}
+
+/**
+ * Writes `x` as `${x}` would, at `at`; returns the end. Non-negative safe
+ * integers (offsets, priorities, counts) digit by digit, anything else
+ * through its string.
+ */
+export function putNumber (buf: Buffer, at: number, x: number): number {
+  if (!(x >= 0 && x <= Number.MAX_SAFE_INTEGER && Math.floor(x) === x)) return at + (buf as Utf8Buffer).utf8Write(String(x), at)
+  if (x < 10) {
+    buf[at] = 0x30 + x
+    return at + 1
+  }
+  let digits = 1
+  for (let p = 10; p <= x; p *= 10) digits++
+  let i = at + digits
+  while (x >= 10) {
+    const q = Math.floor(x / 10)
+    buf[--i] = 0x30 + (x - q * 10)
+    x = q
+  }
+  buf[--i] = 0x30 + x
+  return at + digits
 }
 
 function flushJournal (j: Journal): void {

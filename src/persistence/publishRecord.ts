@@ -14,9 +14,9 @@ function prefix (topicJson: string): string {
   return '["P",' + topicJson + ','
 }
 
-/** The record line (without newline). */
-export function encodePublishRecord (topic: string, eventJson: string): string {
-  return prefix(JSON.stringify(topic)) + eventJson + ']'
+/** The record's text before the event: the writer (Journal.appendText) writes it, then the event's text, then `]`. */
+export function publishRecordHead (topic: string): string {
+  return prefix(JSON.stringify(topic))
 }
 
 /** A publish record as read back. */

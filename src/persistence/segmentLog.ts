@@ -48,8 +48,9 @@ interface Chunk {
   created: boolean
   startPos: number
   buf: Buffer
-  /** offset, position, timestamp, bytes, priority of each line (NOTE numbers each): noted in the index once the write succeeded, so reads never see it early. */
-  notes: Float64Array
+  /** Its lines: [from, end) of the append's LineBatch, the first at `startPos`; noted in the index once the write succeeded, so reads never see them early. */
+  from: number
+  end: number
 }
 
 /**
@@ -70,8 +71,6 @@ const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024
 const DEFAULT_INTERVAL = 4096
 const SCAN_CHUNK = 1 << 20
 const RANGE_CHUNK = 256 * 1024
-/** Numbers per line in a Chunk's notes. */
-const NOTE = 5
 /** A sealed segment keeps its priority runs in memory up to this many (24 bytes each); more are read from its index file when a replay needs them. */
 const RUNS_KEPT = 4096
 /** Runs handed out per listRuns call at most (a replay lists a mixed-priority segment in slices, yielding between them). */
@@ -254,12 +253,8 @@ export class SegmentLog {
   private async appendNow (lines: LineBatch): Promise<void> {
     const count = lines.count
     if (count === 0) return
-    let prev = this.next - 1
-    for (let i = 0; i < count; i++) {
-      const o = lines.offsets[i]
-      if (!(o > prev)) throw new Error(`append: offset ${o} is not above ${prev}`)
-      prev = o
-    }
+    const bad = firstNotAbove(lines.offsets, count, this.next - 1)
+    if (bad >= 0) throw new Error(`append: offset ${lines.offsets[bad]} is not above ${bad > 0 ? lines.offsets[bad - 1] : this.next - 1}`)
     const chunks = this.plan(lines)
     const touched: Chunk[] = []
     try {
@@ -283,8 +278,7 @@ export class SegmentLog {
       throw err
     }
     for (const c of chunks) {
-      const n = c.notes
-      for (let k = 0; k < n.length; k += NOTE) c.seg.index.note(n[k], n[k + 1], n[k + 2], n[k + 3], this.interval, n[k + 4])
+      noteLines(c.seg.index, lines, c.from, c.end, c.startPos, this.interval)
       if (c.created) this.segs.push(c.seg)
     }
     this.next = lines.offsets[count - 1] + 1
@@ -303,34 +297,21 @@ export class SegmentLog {
       seg = undefined
     }
     if (seg === undefined) { seg = this.newSegment(offsets[0]); created = true }
-    const notes = new Float64Array(count * NOTE)
     let from = 0 // first line of the current chunk
     let fromByte = 0 // its first byte in lines.bytes
     let startPos = seg.index.bytes
-    let size = 0
-    for (let i = 0; i < count; i++) {
-      const len = lengths[i]
-      let pos = startPos + size
-      if (pos > 0 && pos + len > this.segmentBytes) {
-        chunks.push({ seg, created, startPos, buf: lines.bytes.subarray(fromByte, fromByte + size), notes: notes.subarray(from * NOTE, i * NOTE) })
-        seg = this.newSegment(offsets[i])
-        created = true
-        from = i
-        fromByte += size
-        startPos = 0
-        size = 0
-        pos = 0
-      }
-      const k = NOTE * i
-      notes[k] = offsets[i]
-      notes[k + 1] = pos
-      notes[k + 2] = lines.timestamps[i]
-      notes[k + 3] = len
-      notes[k + 4] = lines.priorities[i]
-      size += len
+    for (;;) {
+      // Lines [from, end) fit the segment; line `end` (if any) starts the next one.
+      const end = linesThatFit(lengths, from, count, startPos, this.segmentBytes)
+      const size = bytesOf(lengths, from, end)
+      chunks.push({ seg, created, startPos, buf: lines.bytes.subarray(fromByte, fromByte + size), from, end })
+      if (end === count) return chunks
+      seg = this.newSegment(offsets[end])
+      created = true
+      from = end
+      fromByte += size
+      startPos = 0
     }
-    chunks.push({ seg, created, startPos, buf: lines.bytes.subarray(fromByte, fromByte + size), notes: notes.subarray(from * NOTE, count * NOTE) })
-    return chunks
   }
 
   /** A failed append leaves nothing behind: new files go, grown ones are cut back. */
@@ -861,3 +842,48 @@ function removeQuietly (file: string): void {
   try { unlinkSync(file) } catch { /* already gone */ }
 }
 
+/*
+ * An append's per-line loops are functions of their own with nothing after
+ * the loop: V8 compiles a hot loop while it runs (on-stack replacement), and
+ * code after it that had never run made the whole append bail out and be
+ * compiled again, batch after batch (--trace-deopt; the compile time on V8's
+ * threads was a measurable share of W3's CPU).
+ */
+
+/** The first index whose offset is not above the one before it (`prev` before the first); -1 when they all increase. */
+function firstNotAbove (offsets: Float64Array, count: number, prev: number): number {
+  for (let i = 0; i < count; i++) {
+    const o = offsets[i]
+    if (!(o > prev)) return i
+    prev = o
+  }
+  return -1
+}
+
+/** The end of the lines from `from` on that fit a segment whose next line starts at `startPos` (a line starting a segment always fits). */
+function linesThatFit (lengths: Uint32Array, from: number, count: number, startPos: number, segmentBytes: number): number {
+  let pos = startPos
+  for (let i = from; i < count; i++) {
+    const len = lengths[i]
+    if (pos > 0 && pos + len > segmentBytes) return i
+    pos += len
+  }
+  return count
+}
+
+/** Bytes of lines [from, end). */
+function bytesOf (lengths: Uint32Array, from: number, end: number): number {
+  let n = 0
+  for (let i = from; i < end; i++) n += lengths[i]
+  return n
+}
+
+/** Adds lines [from, end) of an append, the first written at `pos`, to their segment's index. */
+function noteLines (index: SegmentIndex, lines: LineBatch, from: number, end: number, pos: number, interval: number): void {
+  const { offsets, timestamps, lengths, priorities } = lines
+  for (let i = from; i < end; i++) {
+    const len = lengths[i]
+    index.note(offsets[i], pos, timestamps[i], len, interval, priorities[i])
+    pos += len
+  }
+}

@@ -434,6 +434,11 @@ export class Topic {
     u.stored(lastOffset)
   }
 
+  /** No event for a whole batch interval: the memory that held the unstored ones goes back. */
+  trimUnstored (): void {
+    this.unflushed.trim()
+  }
+
   /** The append failed: those events go again with the next batch. */
   appendFailed (): void {
     this.unflushed.appendFailed()

@@ -38,8 +38,10 @@ const NONE_BYTES = Buffer.alloc(0)
  * requeue). The bytes are exactly what the segment gets, so what comes out
  * of memory, of the segments, or after a restart is the same text.
  *
- * Memory grows in doubling steps, is reused while events keep coming, and
- * is given back when the topic has nothing unstored.
+ * Memory grows in doubling steps and is reused while events keep coming,
+ * also after a batch that stored every held event (a busy topic gets there
+ * at most batches: allocating it again each time was megabytes of new
+ * memory per batch); `trim` gives it back once the topic has stayed quiet.
  */
 export class UnstoredEvents {
   private bytes: Buffer = NONE_BYTES
@@ -213,17 +215,41 @@ export class UnstoredEvents {
     }
   }
 
-  /** Events up to `lastOffset` are stored: they are no longer held (memory given back once none is). */
+  /** Events up to `lastOffset` are stored: they are no longer held (the memory is kept for the next ones; see trim). */
   stored (lastOffset: number): void {
+    const h = this.storedUpTo(lastOffset)
+    this.head = h
+    if (h === this.end) {
+      // Empty: start again at the front of the same memory (nothing refers to it: no append is under way).
+      this.objects.length = 0
+      this.head = this.end = this.appendAt = this.used = 0
+    }
+  }
+
+  /** Memory held (bytes of the buffers), for tests and trim. */
+  get capacityBytes (): number {
+    return this.bytes.length + this.offsets.length * (8 * 4 + 4 + 2)
+  }
+
+  /** Gives the memory back if nothing is held (the topic had nothing new for a batch interval: a broker may have many quiet topics). */
+  trim (): void {
+    if (this.end === 0 && this.bytes !== NONE_BYTES) this.clear()
+  }
+
+  /**
+   * Lets the held events up to `lastOffset` go (their objects, their bytes'
+   * count); returns the index of the first one kept. The loop is alone in its
+   * function: V8 compiles it while it runs, and code after it that had not run
+   * yet made that code bail out at every batch.
+   */
+  private storedUpTo (lastOffset: number): number {
     let h = this.head
     while (h < this.end && this.offsets[h] <= lastOffset) {
       this.held -= this.lengths[h]
       this.objects[h] = undefined
       h++
     }
-    this.head = h
-    // Empty: the memory goes back (a broker may have many topics that are quiet now). A busy topic seldom gets here.
-    if (h === this.end) this.clear()
+    return h
   }
 
   /** The append failed: its events go again with the next batch. */
@@ -262,7 +288,7 @@ export class UnstoredEvents {
     if (this.appendAt <= h && 2 * (n + events) <= cap && 2 * (liveBytes + bytes) <= this.bytes.length) {
       if (h > 0) {
         this.bytes.copyWithin(0, b0, this.used)
-        for (let i = 0; i < n; i++) this.starts[i] = this.starts[h + i] - b0
+        rebased(this.starts, this.starts, h, n, b0)
         this.lengths.copyWithin(0, h, h + n)
         this.offsets.copyWithin(0, h, h + n)
         this.timestamps.copyWithin(0, h, h + n)
@@ -276,9 +302,7 @@ export class UnstoredEvents {
       const buf = Buffer.allocUnsafeSlow(Math.max(FIRST_EVENTS * 64, this.bytes.length, 2 * (liveBytes + bytes)))
       this.bytes.copy(buf, 0, b0, this.used)
       this.bytes = buf
-      const starts = new Float64Array(newCap)
-      for (let i = 0; i < n; i++) starts[i] = this.starts[h + i] - b0
-      this.starts = starts
+      this.starts = rebased(new Float64Array(newCap), this.starts, h, n, b0)
       this.lengths = moved(new Uint32Array(newCap), this.lengths, h, n)
       this.offsets = moved(new Float64Array(newCap), this.offsets, h, n)
       this.timestamps = moved(new Float64Array(newCap), this.timestamps, h, n)
@@ -291,6 +315,12 @@ export class UnstoredEvents {
     this.end = n
     this.used = liveBytes
   }
+}
+
+/** `to` with `from[h, h + n) - b0` at its start (byte positions after the bytes moved; a loop alone in its function, see storedUpTo). */
+function rebased (to: Float64Array, from: Float64Array, h: number, n: number, b0: number): Float64Array {
+  for (let i = 0; i < n; i++) to[i] = from[h + i] - b0
+  return to
 }
 
 /** `to` with `from[h, h + n)` copied to its start. */

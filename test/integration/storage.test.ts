@@ -7,7 +7,7 @@ import t from 'tap'
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startLoggedBroker } from '../helpers/auth'
-import { startTestBroker, tempDir, type LineClient, type TestBroker } from '../helpers/broker'
+import { startTestBroker, tempDir, waitFor, type LineClient, type TestBroker } from '../helpers/broker'
 import { ManualClock } from '../helpers/clock'
 import { cachedSize } from '../../src/store/eventCache'
 import { sharedFileCache } from '../../src/persistence/fileCache'
@@ -653,4 +653,42 @@ t.test('retention 0 keeps nothing for replay: an event nothing owes is never wri
   const replay = await tb.client()
   t.equal(await replay.request('sub metrics.cpu 10 from=beginning'), 'OK subscribed to metrics.cpu (max in flight 10)')
   t.ok(await replay.quiet(100), 'nothing is there to replay')
+})
+
+t.test('a batch whose write fails keeps the changes made while it was writing: an ack made then is not lost, nothing acked comes back after a restart', async t => {
+  const dir = tempDir()
+  const tb = await startTestBroker(t, { logDir: dir, batchIntervalMs: 3600000 })
+  const p = await tb.client()
+  await p.request('pub f {"msg":"create"}')
+  const s = await tb.client()
+  await s.request('name n1')
+  await s.request('sub f 10')
+  for (let i = 1; i <= 4; i++) await p.request(`pub f {"id":"e${i}","msg":${i}}`)
+  for (let i = 1; i <= 4; i++) t.equal((await s.event()).event.id, `e${i}`)
+  await tb.broker.durability.batcher.run() // the topic's files exist; every event stored
+  const topic = tb.broker.store.topic('f')!
+  const state = tb.broker.durability.batcher.files.get(topic)!.state
+  // The next batch's state-log write fails, after a while: during it, e2 is acked (a change for the batch after).
+  const append = state.append.bind(state)
+  let release: (() => void) | null = null
+  state.append = async () => {
+    await new Promise<void>(resolve => { release = resolve })
+    throw new Error('disk full (test)')
+  }
+  t.equal(await s.request('ack f e1'), 'OK acked e1 on f')
+  const failing = tb.broker.durability.batcher.run()
+  await waitFor(() => release !== null, 'the batch writing')
+  t.equal(await s.request('ack f e2'), 'OK acked e2 on f')
+  release!()
+  await failing
+  state.append = append
+  await tb.broker.durability.batcher.run() // stores the failed batch's records and the ack made meanwhile
+  await tb.stop()
+  const again = await startTestBroker(t, { logDir: dir, batchIntervalMs: 3600000 })
+  const s2 = await again.client()
+  await s2.request('name n1')
+  await s2.request('sub f 10')
+  const back = [(await s2.event()).event.id, (await s2.event()).event.id]
+  t.same(back.sort(), ['e3', 'e4'], 'only the unacked events come back')
+  t.ok(await s2.quiet(), 'e1 and e2 stay acked')
 })

@@ -1,4 +1,4 @@
-import { detachedSlice, flat } from '../store/event'
+import { detachedSlice, flat } from '../store/flatString'
 
 /**
  * The `OK` replies of the commands that run once per event (`pub`, `ack`),

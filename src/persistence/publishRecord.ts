@@ -1,4 +1,5 @@
-import { checkStoredEvent, detachedSlice } from '../store/event'
+import { checkStoredEvent } from '../store/event'
+import { detachedSlice } from '../store/flatString'
 import { decodeLine, lineProblem, type SegmentLine } from './segmentCodec'
 
 /**

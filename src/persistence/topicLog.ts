@@ -1,5 +1,6 @@
 import { grantFromWord } from '../auth/acl'
-import { checkStoredEvent, detachedSlice } from '../store/event'
+import { checkStoredEvent } from '../store/event'
+import { detachedSlice } from '../store/flatString'
 import type { GrantRights } from '../store/topic'
 
 /**

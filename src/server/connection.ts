@@ -5,7 +5,8 @@ import { errorLine } from '../errors'
 import type { Manager } from '../manager/manager'
 import type { Session } from '../manager/session'
 import { LineFramer } from '../protocol/frameLines'
-import { deliveryJson, detachedSlice, flat, type StoredEvent } from '../store/event'
+import { deliveryJson, type StoredEvent } from '../store/event'
+import { detachedSlice, flat } from '../store/flatString'
 import { QUIET_ENDS, type Subscription } from '../store/subscription'
 
 /**

@@ -1,4 +1,5 @@
 import type { ParsedEvent } from './event'
+import { detachedSlice } from './flatString'
 import { RESERVED_FIELDS } from './reservedFields'
 
 // Character codes the scanner compares against.
@@ -200,7 +201,7 @@ export function scanEvent (t: string): ParsedEvent | null {
             if (!(d > 0x20 && d < 0x7f) || d === BACKSLASH) return null
           }
           if (j === i + 1 || j - i - 1 > MAX_ID_CHARS) return null
-          id = copyOf(t, i + 1, j) // kept for the dedupe window: not a slice pinning the line
+          id = detachedSlice(t, i + 1, j) // kept for the dedupe window: not a slice pinning the line
           i = j + 1
         } else {
           const negative = c === MINUS
@@ -239,14 +240,6 @@ export function scanEvent (t: string): ParsedEvent | null {
   // The object ends the text (whitespace aside).
   if (skipWhitespace(t, i + 1) !== t.length || !hasMsg) return null
   return { text: t, id, priority: priority < 0 ? 0 : priority, hasPriority: priority >= 0 }
-}
-
-/** t[from, to) as a string of its own (a plain slice of 13 or more characters points into `t` and keeps it alive). */
-function copyOf (t: string, from: number, to: number): string {
-  if (to - from < 13) return t.slice(from, to)
-  const s = t.slice(from, from + 1) + t.slice(from + 1, to)
-  s.charCodeAt(0) // flattened: one exact-size string, the pieces are garbage
-  return s
 }
 
 /** Whether the key at t[k, k + length) is a reserved field (one the broker writes). */

@@ -139,6 +139,13 @@ export class Journal {
     return this.openTicket
   }
 
+  /** Writes the group being filled to `fd` now, synchronously: its buffer is free again at once. */
+  private writeQueuedSync (fd: number): void {
+    writeAllSync(fd, this.group.subarray(0, this.used))
+    this.used = 0
+    this.records = 0
+  }
+
   /** Room for `bytes` more bytes in the group being filled (never in flight: it can move). */
   private room (bytes: number): void {
     const need = this.used + bytes
@@ -239,9 +246,7 @@ export class Journal {
     try {
       if (this.records > 0) {
         this.startTiming()
-        writeAllSync(oldFd, this.group.subarray(0, this.used)) // synchronous: the group's buffer is free again at once
-        this.used = 0
-        this.records = 0
+        this.writeQueuedSync(oldFd)
         ticket = this.openTicket++
       }
     } catch (e) {
@@ -286,9 +291,7 @@ export class Journal {
     if (this.records > 0) {
       const ticket = this.openTicket++
       try {
-        writeAllSync(this.fd, this.group.subarray(0, this.used))
-        this.used = 0
-        this.records = 0
+        this.writeQueuedSync(this.fd)
         this.settle(ticket, null)
       } catch (err) {
         this.settle(ticket, err as Error)

@@ -2,6 +2,7 @@ import { BrokerError, errLine, fail } from '../errors'
 import type { HandlerContext } from '../manager/context'
 import type { Session } from '../manager/session'
 import { rejectControlChars, skipBlanks, tokenEnd, trimBlanksEnd } from '../protocol/tokens'
+import { detachedSlice } from '../store/flatString'
 import { jsonTailStart } from './registry'
 import type { Command, Fields } from './spec'
 
@@ -72,6 +73,9 @@ export class CommandLayer {
     const wordEnd = tokenEnd(line, start)
     const command = this.ctx.commands.lookupAt(line, start, wordEnd)
     this.current = command
+    // A line from TCP may share the characters of its whole read (LineFramer): a name a command keeps (a
+    // subscriber's, a group's) would keep all of that alive, so only the commands that keep none use it as is.
+    if (command !== undefined && !command.borrowsLine) line = detachedSlice(line, 0, len)
     const argStart = skipBlanks(line, wordEnd)
     // A control character anywhere refuses the line, before the word is judged. The JSON of a pub is not scanned
     // (JSON.parse refuses every raw control character but a CR between tokens, and the event kind names the

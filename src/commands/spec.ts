@@ -107,6 +107,12 @@ export interface CommandDefinition<N extends string, A extends readonly AnyArg[]
   access: Access
   /** True for commands that ignore words after their arguments (help, ping, quit); others answer BAD_ARGS. */
   ignoreExtra?: boolean
+  /**
+   * True when the handler keeps no string cut from its line past the call (the topic it keeps is checkTopicName's
+   * own copy), so the line may be a slice of the whole read it came in: see CommandLayer.applyLine. The commands that
+   * run once per event (pub, ack) set it; every other command gets a copy of its line.
+   */
+  borrowsLine?: boolean
   handler: CommandHandler<FieldsOf<A, O>>
 }
 
@@ -119,6 +125,7 @@ export interface Command<N extends string = string> {
   readonly options: readonly AnyOption[]
   readonly access: Access
   readonly ignoreExtra: boolean
+  readonly borrowsLine: boolean
   readonly handler: CommandHandler<Fields>
   /** The arguments' and options' usage, e.g. `<topic> [max-in-flight [ack-timeout-ms]] [to=<offset>]` (without the word). */
   readonly usage: string
@@ -144,6 +151,7 @@ export function defineCommand<const N extends string, const A extends readonly A
     options: Object.freeze([...options]),
     access,
     ignoreExtra: def.ignoreExtra === true,
+    borrowsLine: def.borrowsLine === true,
     handler: def.handler as unknown as CommandHandler<Fields>,
     usage: usageOf(args, options),
     jsonTail: args.length > 0 && args[args.length - 1].json,

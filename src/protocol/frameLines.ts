@@ -66,8 +66,14 @@ export class LineFramer {
   private lastCR = false
   /** Negotiation answers not yet reported (coalesced until a line or the end of the read). */
   private replies: number[] = []
-  /** The read being split holds only ASCII bytes (set per fast-path read). */
-  private ascii = false
+  /**
+   * The read being split as text when it holds only ASCII bytes (set per
+   * fast-path read; '' otherwise): its lines are slices of it. One decode per
+   * read instead of one per line (a call into C++ each, the dearest part of
+   * framing a `pub`); a slice shares the read's characters, which is why the
+   * command layer copies the line of any command that keeps names from it.
+   */
+  private text = ''
 
   constructor (maxLineBytes: number, sink: LineSink) {
     this.max = maxLineBytes
@@ -82,9 +88,10 @@ export class LineFramer {
       return
     }
     this.lastCR = chunk.length > 0 && chunk[chunk.length - 1] === CR // a NUL may follow in the next read
-    // An all-ASCII read (the usual one; one SIMD pass) is decoded as Latin-1, the same characters without UTF-8's checks.
-    this.ascii = isAscii(chunk)
+    // An all-ASCII read (the usual one; one SIMD pass) is decoded once, as Latin-1: the same characters without UTF-8's checks.
+    this.text = isAscii(chunk) ? chunk.toString('latin1') : ''
     this.split(chunk, 0, chunk.length)
+    this.text = ''
   }
 
   /** Input ended: an unfinished last line is a line (a script without a final newline loses nothing). */
@@ -106,8 +113,9 @@ export class LineFramer {
 
   /** Reports every line ending in chunk[start, end), and keeps the unfinished rest. */
   private split (chunk: Buffer, start: number, end: number): void {
+    const text = this.text
     while (start < end) {
-      const nl = chunk.indexOf(LF, start)
+      const nl = text !== '' ? text.indexOf('\n', start) : chunk.indexOf(LF, start)
       if (nl === -1 || nl >= end) {
         this.keepPartial(chunk, start, end)
         return
@@ -149,7 +157,7 @@ export class LineFramer {
         this.sink.tooLong(end - start)
         return
       }
-      text = chunk.toString(this.ascii ? 'latin1' : 'utf8', start, end)
+      text = this.text !== '' ? this.text.slice(start, end) : chunk.toString('utf8', start, end)
     } else {
       this.parts.push(chunk.subarray(start, end))
       let whole = Buffer.concat(this.parts, this.partBytes + (end - start))
@@ -172,7 +180,6 @@ export class LineFramer {
    * negotiation answers stay in order with the lines.
    */
   private pushSlow (chunk: Buffer): void {
-    this.ascii = false
     const out = Buffer.allocUnsafe(chunk.length)
     let o = 0
     let seg = 0

@@ -2,7 +2,7 @@ import Ajv from 'ajv'
 import { fail } from '../errors'
 import { objectMembers } from './jsonText'
 import { scanEvent } from './eventScan'
-import { flat } from './flatString'
+import { detachedSlice, flat } from './flatString'
 import { RESERVED_FIELDS } from './reservedFields'
 
 /** An event as stored: shared by every subscription that holds it (fan-out does not copy). */
@@ -96,7 +96,9 @@ export function parseEventFully (text: string): ParsedEvent {
     if (Object.hasOwn(obj, name)) fail('BAD_EVENT.reserved', { field: name })
   }
   const priority = obj.priority
-  return { text, id: obj.id as string | number | undefined, priority: priority === undefined ? 0 : priority as number, hasPriority: priority !== undefined }
+  // A publisher's id is kept for the dedupe window: its own characters, never a share of the line's read.
+  const id = typeof obj.id === 'string' ? detachedSlice(obj.id, 0, obj.id.length) : obj.id as number | undefined
+  return { text, id, priority: priority === undefined ? 0 : priority as number, hasPriority: priority !== undefined }
 }
 
 /**

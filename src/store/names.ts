@@ -1,3 +1,4 @@
+import { detachedSlice } from './flatString'
 import { fail } from '../errors'
 
 /**
@@ -22,17 +23,22 @@ export function isValidTopicName (name: string): boolean {
 /** Dead letters of topic T go to topic T + DLQ_SUFFIX. */
 export const DLQ_SUFFIX = '.dlq'
 
-/** The last name that passed checkTopicName: a client usually repeats the same topic line after line. */
+/** The last name that passed checkTopicName, as a string of its own: a client usually repeats the same topic line after line. */
 let lastValidTopic = ''
 
-/** Returns a valid topic name, else throws BAD_TOPIC (an absent one is the command layer's BAD_ARGS). */
+/**
+ * Returns a valid topic name, else throws BAD_TOPIC (an absent one is the
+ * command layer's BAD_ARGS). The name returned is never a slice of the
+ * caller's text (a `pub` line may be a slice of a whole read, see
+ * LineFramer), so a topic, a reply or a map keeps only its own characters.
+ */
 export function checkTopicName (name: string): string {
-  if (name === lastValidTopic && name !== '') return name
+  if (name === lastValidTopic && name !== '') return lastValidTopic
   if (!isValidTopicName(name)) {
     fail('BAD_TOPIC', { name })
   }
-  lastValidTopic = name
-  return name
+  lastValidTopic = detachedSlice(name, 0, name.length)
+  return lastValidTopic
 }
 
 /** Whether `name` is a valid client id (also the alphabet of webhook names). */

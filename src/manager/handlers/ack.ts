@@ -14,7 +14,7 @@ const args = [arg.topic(), arg.eventId(), arg.moreEventIds()] as const
  * the events for this subscriber. Several ids are all or nothing: every one
  * must be in flight and listed once, else nothing is acked.
  */
-export const ack = defineCommand({ name: 'ack', words: ['ack', 'ACKNOWLEDGE'], args, access: 'topic-visible', handler })
+export const ack = defineCommand({ name: 'ack', words: ['ack', 'ACKNOWLEDGE'], args, access: 'topic-visible', borrowsLine: true, handler })
 
 function handler (ctx: HandlerContext, session: Session, { topic: name, id, more }: FieldsOf<typeof args>): void {
   const subscription = session.subscriptions.get(name) ?? notSubscribed(ctx, name)

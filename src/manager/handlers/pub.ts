@@ -13,7 +13,7 @@ const args = [arg.topic(), arg.event()] as const
  * An id published to the topic within dedupeWindowMs (or still pending) is a duplicate: stored and delivered
  * no more, answered `OK <id> duplicate, already published to <topic>` once the first copy is stored.
  */
-export const pub = defineCommand({ name: 'pub', words: ['pub', 'PUBLISH'], args, access: 'topic-publish', handler })
+export const pub = defineCommand({ name: 'pub', words: ['pub', 'PUBLISH'], args, access: 'topic-publish', borrowsLine: true, handler })
 
 function handler (ctx: HandlerContext, session: Session, { topic: name, event: parsed }: FieldsOf<typeof args>): void {
   checkTopicLimit(ctx, session, name)

@@ -3,7 +3,7 @@ import type { BrokerConfig } from '../config/defaults'
 import { fail } from '../errors'
 import { rejectControlChars, skipBlanks, tokenEnd } from '../protocol/tokens'
 import { parseEvent, type ParsedEvent } from '../store/event'
-import { checkClientName, checkTopicName, isValidClientName } from '../store/names'
+import { checkClientName, checkTopicName, checkTopicNameAt, isValidClientName } from '../store/names'
 import { checkAddress, literalAddress, parseWebhookUrl } from '../webhooks/addressPolicy'
 import { parseSecret } from '../webhooks/signature'
 import type { ArgKind, ArgSpec } from './spec'
@@ -37,7 +37,7 @@ export function digitsValue (text: string, maxDigits: number): number {
   return v
 }
 
-const TOPIC: ArgKind<string> = { type: 'string', parse: text => checkTopicName(text) }
+const TOPIC: ArgKind<string> = { type: 'string', parse: text => checkTopicName(text), parseAt: checkTopicNameAt }
 const WORD: ArgKind<string> = { type: 'string', parse: text => text }
 const CLIENT_ID: ArgKind<string> = { type: 'string', parse: text => checkClientName(text) }
 const USER: ArgKind<string> = {
@@ -55,17 +55,16 @@ const IN_FLIGHT: ArgKind<number> = {
     return n
   },
 }
-const EVENT: ArgKind<ParsedEvent> = {
-  type: 'string',
-  parse: text => {
-    try {
-      return parseEvent(text)
-    } catch (err) {
-      rejectControlChars(text) // JSON.parse refused a raw control character: say so (the line check skipped the JSON)
-      throw err
-    }
-  },
+/** The event JSON line[from, to), parsed once. */
+function eventAt (line: string, from: number, to: number): ParsedEvent {
+  try {
+    return parseEvent(line, from, to)
+  } catch (err) {
+    rejectControlChars(line, from, to) // JSON.parse refused a raw control character: say so (the line check skipped the JSON)
+    throw err
+  }
 }
+const EVENT: ArgKind<ParsedEvent> = { type: 'string', parse: text => eventAt(text, 0, text.length), parseAt: eventAt }
 
 /** `<topic>`: a topic name (BAD_TOPIC otherwise). */
 export function topic<N extends string = 'topic'> (name: N = 'topic' as N): ArgSpec<N, string, false> {

@@ -22,8 +22,8 @@ const NO_OPTIONS: readonly unknown[] = Object.freeze([])
 
 /** Whether line[from, end) is a `key=value` option word. */
 export function isOptionWord (line: string, from: number, end: number): boolean {
-  const eq = line.indexOf('=', from)
-  return eq >= 0 && eq < end
+  for (let i = from; i < end; i++) if (line.charCodeAt(i) === 0x3d) return true
+  return false
 }
 
 /**
@@ -36,12 +36,14 @@ export function isOptionWord (line: string, from: number, end: number): boolean 
  *
  *     let i = from, end
  *     let v0
- *     if (i < to) { end = tokenEnd(line, i); v0 = parse0(line.slice(i, end), config); i = skipBlanks(line, end) } else v0 = absent(0)
+ *     if (i < to) { end = tokenEnd(line, i, to); v0 = parse0(line, i, end, config); i = skipBlanks(line, end, to) } else v0 = absent(0)
  *     let v1
- *     if (i < to) { end = tokenEnd(line, i); v1 = parse1(line.slice(i, end), config); i = skipBlanks(line, end) } else v1 = absent(1)
+ *     if (i < to) { end = tokenEnd(line, i, to); v1 = parse1(line.slice(i, end), config); i = skipBlanks(line, end, to) } else v1 = absent(1)
  *     if (i < to) unexpected(line, i, to)
  *     return {"topic": v0, "id": v1}
  *
+ * (A kind with `parseAt`, as the topic's, reads its text in place; others get
+ * it sliced. The line may lie inside a longer text: nothing reads past `to`.)
  * Only the field names come from the spec, and defineCommand accepts only
  * plain identifiers for them; everything else is passed in.
  *
@@ -62,9 +64,10 @@ export function compileLineParser (command: Command, config: BrokerConfig, error
   const body = ['let i = from, end']
   command.args.forEach((a, j) => {
     body.push(`let v${j}`)
-    const present = withOptions ? 'i < to && !isOptionWord(line, i, end = tokenEnd(line, i))' : 'i < to'
-    const endAt = withOptions ? '' : `end = ${a.rest ? 'to' : 'tokenEnd(line, i)'}; `
-    body.push(`if (${present}) { ${endAt}v${j} = parse${j}(line.slice(i, end), config); i = skipBlanks(line, end) } else v${j} = absent(${j})`)
+    const present = withOptions ? 'i < to && !isOptionWord(line, i, end = tokenEnd(line, i, to))' : 'i < to'
+    const endAt = withOptions ? '' : `end = ${a.rest ? 'to' : 'tokenEnd(line, i, to)'}; `
+    const value = a.kind.parseAt !== undefined ? `parse${j}(line, i, end, config)` : `parse${j}(line.slice(i, end), config)`
+    body.push(`if (${present}) { ${endAt}v${j} = ${value}; i = skipBlanks(line, end, to) } else v${j} = absent(${j})`)
   })
   const fields = command.args.map((a, j) => `${JSON.stringify(a.name)}: v${j}`)
   if (withOptions) {
@@ -78,5 +81,5 @@ export function compileLineParser (command: Command, config: BrokerConfig, error
   // eslint-disable-next-line no-new-func -- generated from a checked spec, see above
   const make = new Function('tokenEnd', 'skipBlanks', 'isOptionWord', 'NO_OPTIONS', 'config', 'absent', 'unexpected', 'options', ...parsers,
     `return function (line, from, to) {\n  ${body.join('\n  ')}\n}`) as (...deps: unknown[]) => LineParser
-  return make(tokenEnd, skipBlanks, isOptionWord, NO_OPTIONS, config, errors.absent, errors.unexpected, errors.options, ...command.args.map(a => a.kind.parse))
+  return make(tokenEnd, skipBlanks, isOptionWord, NO_OPTIONS, config, errors.absent, errors.unexpected, errors.options, ...command.args.map(a => a.kind.parseAt ?? a.kind.parse))
 }

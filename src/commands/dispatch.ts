@@ -30,11 +30,11 @@ export class CommandLayer {
   /** The command being applied (set once its word is known), so a refusal can be counted by command. */
   private current: Command | undefined = undefined
 
-  /** Applies one command line; exactly one reply comes out (none for a blank line). */
-  runLine (session: Session, line: string): void {
+  /** Applies one command line, text[from, to); exactly one reply comes out (none for a blank line). */
+  runLine (session: Session, text: string, from = 0, to = text.length): void {
     this.current = undefined
     try {
-      this.applyLine(session, line)
+      this.applyLine(session, text, from, to)
     } catch (err) {
       if (!(err instanceof BrokerError)) this.ctx.log.error({ err, session: session.id }, 'command failed unexpectedly')
       else this.refused(err)
@@ -65,27 +65,55 @@ export class CommandLayer {
     if (this.current?.name === 'pub') this.ctx.stats.refusedPublish(err.code)
   }
 
-  /** frame → word → admit → fields → authorize → handler; throws what the line gets as its ERR. */
-  private applyLine (session: Session, line: string): void {
-    const len = line.length
-    const start = skipBlanks(line, 0)
-    if (start === len) return // a blank line: no reply, so pressing Enter in telnet makes no noise
-    const wordEnd = tokenEnd(line, start)
+  /**
+   * frame → word → admit → fields → authorize → handler; throws what the line gets as its ERR.
+   * The line is text[from, to): the commands that run once per event (`borrowsLine`: pub, ack) read it
+   * in place, in the text of the whole read it came in (flat, so each character costs one load: a slice
+   * costs an indirection per character); every other command gets a copy of its own, so that no name it
+   * keeps holds the read's text alive.
+   */
+  private applyLine (session: Session, text: string, from: number, to: number): void {
+    let line = text
+    let start = skipBlanks(line, from, to)
+    if (start === to) return // a blank line: no reply, so pressing Enter in telnet makes no noise
+    let wordEnd = tokenEnd(line, start, to)
     const command = this.ctx.commands.lookupAt(line, start, wordEnd)
     this.current = command
-    // A line from TCP may share the characters of its whole read (LineFramer): a name a command keeps (a
-    // subscriber's, a group's) would keep all of that alive, so only the commands that keep none use it as is.
-    if (command !== undefined && !command.borrowsLine) line = detachedSlice(line, 0, len)
-    const argStart = skipBlanks(line, wordEnd)
+    if (command === undefined || !command.borrowsLine) {
+      line = detachedSlice(text, from, to)
+      start -= from
+      wordEnd -= from
+      to -= from
+    }
+    const argStart = skipBlanks(line, wordEnd, to)
     // A control character anywhere refuses the line, before the word is judged. The JSON of a pub is not scanned
     // (JSON.parse refuses every raw control character but a CR between tokens, and the event kind names the
     // character when it fails), so only a CR is looked for there.
-    const scanEnd = jsonTailStart(command, line, argStart)
+    const scanEnd = jsonTailStart(command, line, argStart, to)
     rejectControlChars(line, start, scanEnd)
-    if (scanEnd < len && line.indexOf('\r', scanEnd) !== -1) rejectControlChars(line, scanEnd, len)
+    if (scanEnd < to && this.nextCR(line, scanEnd) < to) rejectControlChars(line, scanEnd, to)
     if (command === undefined) fail('UNKNOWN_COMMAND', { word: line.slice(start, wordEnd) })
     this.ctx.auth.admit(command, session, this.authUsage)
-    this.apply(command, this.ctx.commands.fieldsFromLine(command, line, argStart, trimBlanksEnd(line, argStart, len)), session)
+    this.apply(command, this.ctx.commands.fieldsFromLine(command, line, argStart, trimBlanksEnd(line, argStart, to)), session)
+  }
+
+  /** The text nextCR searched last, where it searched from, and the CR it found there (-1: none to the end). */
+  private crText = ''
+  private crFrom = 0
+  private crAt = -1
+
+  /**
+   * Index of the first CR at or after `from` in `text` (-1 for none). The lines of one read are
+   * applied in order, so the answer for the read's text is remembered: its CRs are searched once,
+   * not once per line to the end of the read. (Texts equal by `===` have equal answers.)
+   */
+  private nextCR (text: string, from: number): number {
+    if (from < this.crFrom || (this.crAt !== -1 && from > this.crAt) || text !== this.crText) {
+      this.crText = text
+      this.crFrom = from
+      this.crAt = text.indexOf('\r', from)
+    }
+    return this.crAt === -1 ? Infinity : this.crAt
   }
 
   private apply (command: Command, fields: Fields, session: Session): void {

@@ -232,11 +232,11 @@ function hasBlank (s: string): boolean {
 /**
  * Where a command's rest-of-line JSON starts in a line whose arguments start
  * at `from` (after the arguments before it), so the control-character check
- * can stop there; the line's length when the command takes no such JSON.
+ * can stop there; the line's end (`to`) when the command takes no such JSON.
  */
-export function jsonTailStart (command: Command | undefined, line: string, from: number): number {
-  if (command === undefined || !command.jsonTail) return line.length
+export function jsonTailStart (command: Command | undefined, line: string, from: number, to = line.length): number {
+  if (command === undefined || !command.jsonTail) return to
   let i = from
-  for (let j = 1; j < command.args.length; j++) i = skipBlanks(line, tokenEnd(line, i))
+  for (let j = 1; j < command.args.length; j++) i = skipBlanks(line, tokenEnd(line, i, to), to)
   return i
 }

@@ -35,6 +35,12 @@ export interface ArgKind<T> {
   readonly type: 'string' | 'integer'
   /** Converts and validates the non-empty text of the argument; throws the catalogue error that names the problem. */
   parse: (text: string, config: BrokerConfig) => T
+  /**
+   * The same for the text line[from, to), read in place (no slice): for the
+   * arguments of the commands that run once per event. When present, line
+   * parsers use it; `parse` stays the typed path's (fieldsFromValues).
+   */
+  parseAt?: (line: string, from: number, to: number, config: BrokerConfig) => T
 }
 
 /** One argument of a command, in order; its value becomes the field `name`. */

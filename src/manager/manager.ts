@@ -91,7 +91,7 @@ export class Manager {
   private work (session: Session, done: (err: Error | null) => void): void {
     let line: string | undefined
     for (let i = 0; i < this.batchLines && !session.throttled && (line = session.nextLine()) !== undefined; i++) {
-      this.commands.runLine(session, line)
+      this.commands.runLine(session, line, session.lineStart ?? 0, session.lineEnd ?? line.length)
     }
     session.scheduled = false
     session.batchDone()

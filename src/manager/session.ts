@@ -22,8 +22,14 @@ export interface Session extends DeliverySink {
   replyPending?: boolean
   /** Sends one reply line (no newline). */
   reply: (line: string) => void
-  /** The next queued command line, or undefined when none are queued. */
+  /**
+   * The next queued command line, or undefined when none are queued. The
+   * line is the text returned, or text[lineStart, lineEnd) when the session
+   * sets those (a connection's line may lie in the text of a whole read).
+   */
   nextLine: () => string | undefined
+  readonly lineStart?: number
+  readonly lineEnd?: number
   hasLines: () => boolean
   /** Called after each worker batch: a chance to resume reading and flush. */
   batchDone: () => void

@@ -22,7 +22,13 @@
 import { isAscii } from 'node:buffer'
 
 export interface LineSink {
-  line: (text: string) => void
+  /**
+   * A line: text[start, end), without its newline. The text is the line
+   * itself, or (for an all-ASCII read) the whole read decoded once, shared by
+   * its lines; either way the character at `end`, if any, is a CR or LF, so a
+   * reader that stops at control characters never runs past the line.
+   */
+  line: (text: string, start: number, end: number) => void
   /** Called once per over-long line, as soon as it is known to be too long. */
   tooLong: (bytes: number) => void
   /** Telnet negotiation to send back, in order with the lines around it (only ever for a client that negotiated). */
@@ -68,10 +74,11 @@ export class LineFramer {
   private replies: number[] = []
   /**
    * The read being split as text when it holds only ASCII bytes (set per
-   * fast-path read; '' otherwise): its lines are slices of it. One decode per
-   * read instead of one per line (a call into C++ each, the dearest part of
-   * framing a `pub`); a slice shares the read's characters, which is why the
-   * command layer copies the line of any command that keeps names from it.
+   * fast-path read; '' otherwise): its lines are reported as ranges of it.
+   * One decode per read instead of one per line (a call into C++ each, the
+   * dearest part of framing a `pub`), and the command layer reads a line in
+   * place, in a flat string, rather than through a slice; it copies the line
+   * of any command that keeps names from it.
    */
   private text = ''
 
@@ -157,7 +164,11 @@ export class LineFramer {
         this.sink.tooLong(end - start)
         return
       }
-      text = this.text !== '' ? this.text.slice(start, end) : chunk.toString('utf8', start, end)
+      if (this.text !== '') {
+        this.sink.line(this.text, start, end) // followed by its CR or LF in the read
+        return
+      }
+      text = chunk.toString('utf8', start, end)
     } else {
       this.parts.push(chunk.subarray(start, end))
       let whole = Buffer.concat(this.parts, this.partBytes + (end - start))
@@ -170,7 +181,7 @@ export class LineFramer {
       }
       text = whole.toString('utf8')
     }
-    this.sink.line(text)
+    this.sink.line(text, 0, text.length)
   }
 
   /**

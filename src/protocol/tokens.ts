@@ -26,19 +26,17 @@ export function rejectControlChars (s: string, from = 0, to = s.length): void {
   if (i !== -1) fail('CONTROL_CHAR', { hex: '0x' + s.charCodeAt(i).toString(16).padStart(2, '0') })
 }
 
-/** Index just past the token starting at `from` (the first blank at or after it, or the end). */
-export function tokenEnd (s: string, from: number): number {
+/** Index just past the token starting at `from` (the first blank at or after it, or `to`, by default the end). */
+export function tokenEnd (s: string, from: number, to = s.length): number {
   let i = from
-  const len = s.length
-  while (i < len && !isBlank(s.charCodeAt(i))) i++
+  while (i < to && !isBlank(s.charCodeAt(i))) i++
   return i
 }
 
-/** Index of the first non-blank at or after `from` (or the end). */
-export function skipBlanks (s: string, from: number): number {
+/** Index of the first non-blank at or after `from` (or `to`, by default the end). */
+export function skipBlanks (s: string, from: number, to = s.length): number {
   let i = from
-  const len = s.length
-  while (i < len && isBlank(s.charCodeAt(i))) i++
+  while (i < to && isBlank(s.charCodeAt(i))) i++
   return i
 }
 

@@ -9,11 +9,16 @@ import { deliveryJson, type StoredEvent } from '../store/event'
 import { detachedSlice, flat } from '../store/flatString'
 import { QUIET_ENDS, type Subscription } from '../store/subscription'
 
+/** A command line received: text[start, end) (see LineSink.line). */
+class QueuedLine {
+  constructor (readonly text: string, readonly start: number, readonly end: number) {}
+}
+
 /**
  * Queued input, answered in order: a command line, the byte count of an
  * over-long line (answered with ERR), or telnet negotiation bytes to send back.
  */
-type InboxItem = string | number | Buffer
+type InboxItem = QueuedLine | number | Buffer
 
 /**
  * One client connection: frames input into lines for the manager, and
@@ -37,6 +42,9 @@ export class Connection implements Session {
   private inbox: Array<InboxItem | undefined> = []
   private inboxHead = 0
   private inboxChars = 0
+  /** Where the line nextLine returned lies in its text. */
+  lineStart = 0
+  lineEnd = 0
   private out = ''
   /** The topic of the last `EVENT` line, and that line's `EVENT <topic> ` start (built once per topic in a row). */
   private eventTopic = ''
@@ -64,9 +72,9 @@ export class Connection implements Session {
     this.config = config
     this.onClosed = onClosed
     this.framer = new LineFramer(config.maxLineBytes, {
-      line: (text) => {
-        this.inbox.push(text)
-        this.inboxChars += text.length
+      line: (text, start, end) => {
+        this.inbox.push(new QueuedLine(text, start, end))
+        this.inboxChars += end - start
       },
       tooLong: (bytes) => { this.inbox.push(bytes) },
       telnetReply: (bytes) => {
@@ -178,9 +186,11 @@ export class Connection implements Session {
     while (this.inboxHead < this.inbox.length) {
       const item = this.inbox[this.inboxHead]!
       this.inbox[this.inboxHead++] = undefined
-      if (typeof item === 'string') {
-        this.inboxChars -= item.length
-        return item
+      if (item instanceof QueuedLine) {
+        this.inboxChars -= item.end - item.start
+        this.lineStart = item.start
+        this.lineEnd = item.end
+        return item.text
       }
       if (typeof item === 'number') {
         this.reply(errorLine('LINE_TOO_LONG', { max: this.config.maxLineBytes }))

@@ -70,9 +70,13 @@ function jsonErrorWhere (err: Error): string {
   return ''
 }
 
-/** Parses and validates the JSON of a `pub` line, once. Errors say where and which field. */
-export function parseEvent (text: string): ParsedEvent {
-  return scanEvent(text) ?? parseEventFully(text) // the common case without building the object, else JSON.parse decides
+/**
+ * Parses and validates the JSON of a `pub` line, text[from, to), once. Errors
+ * say where and which field. (The text may be a whole read's: see LineSink.line.)
+ */
+export function parseEvent (text: string, from = 0, to = text.length): ParsedEvent {
+  // The common case without building the object, else JSON.parse decides.
+  return scanEvent(text, from, to) ?? parseEventFully(from === 0 && to === text.length ? text : text.slice(from, to))
 }
 
 /** parseEvent by JSON.parse and the schema: for what scanEvent leaves, and its reference in tests. */

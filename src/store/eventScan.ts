@@ -30,8 +30,9 @@ function isWhitespace (c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
 }
 
-function skipWhitespace (t: string, i: number): number {
-  while (isWhitespace(t.charCodeAt(i))) i++
+/** Past the whitespace at `i`, up to `to`: the text may go on past the event (a whole read's, see LineSink.line). */
+function skipWhitespace (t: string, i: number, to: number): number {
+  while (i < to && isWhitespace(t.charCodeAt(i))) i++
   return i
 }
 
@@ -51,7 +52,12 @@ function isHex (c: number): boolean {
  */
 const PLAIN_CHARS = /[^"\\\x00-\x1f]*/y
 
-/** End of the JSON string starting at the quote at `i` (escapes checked), or -1 if it is not one. */
+/**
+ * End of the JSON string starting at the quote at `i` (escapes checked), or
+ * -1 if it is not one. It needs no end: a string stops at a control
+ * character, and the event's text is followed by its line's CR or LF, or by
+ * nothing.
+ */
 function skipString (t: string, i: number): number {
   let j = i + 1
   for (;;) {
@@ -73,7 +79,7 @@ function skipString (t: string, i: number): number {
   }
 }
 
-/** End of the JSON number starting at `i` (RFC 8259 grammar), or -1. */
+/** End of the JSON number starting at `i` (RFC 8259 grammar), or -1. (Digits stop at the line's end, as strings do.) */
 function skipNumber (t: string, i: number): number {
   if (t.charCodeAt(i) === MINUS) i++
   let c = t.charCodeAt(i)
@@ -101,33 +107,34 @@ function skipNumber (t: string, i: number): number {
 }
 
 /** After an object's `{` or `,` (whitespace skipped): a member's key, its colon and the whitespace before its value; returns the value's start, or -1. */
-function skipKey (t: string, i: number): number {
+function skipKey (t: string, i: number, to: number): number {
   if (t.charCodeAt(i) !== QUOTE) return -1
   i = skipString(t, i)
   if (i < 0) return -1
-  i = skipWhitespace(t, i)
-  if (t.charCodeAt(i) !== COLON) return -1
-  return skipWhitespace(t, i + 1)
+  i = skipWhitespace(t, i, to)
+  if (i === to || t.charCodeAt(i) !== COLON) return -1
+  return skipWhitespace(t, i + 1, to)
 }
 
 /**
- * End of the JSON value starting at `i` (no whitespace before it), or -1
- * when it is not valid JSON or is nested deeper than MAX_DEPTH. Iterative,
- * so no input can exhaust the stack; nothing is allocated.
+ * End of the JSON value starting at `i` (no whitespace before it) and ending
+ * by `to`, or -1 when it is not valid JSON or is nested deeper than
+ * MAX_DEPTH. Iterative, so no input can exhaust the stack; nothing is allocated.
  */
-export function skipValue (t: string, i: number): number {
+export function skipValue (t: string, i: number, to: number): number {
   let depth = 0
   for (;;) {
     // At the start of a value.
+    if (i >= to) return -1
     const c = t.charCodeAt(i)
     if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
-      i = skipWhitespace(t, i + 1)
-      if (t.charCodeAt(i) === (c === OPEN_OBJECT ? CLOSE_OBJECT : CLOSE_ARRAY)) {
+      i = skipWhitespace(t, i + 1, to)
+      if (i < to && t.charCodeAt(i) === (c === OPEN_OBJECT ? CLOSE_OBJECT : CLOSE_ARRAY)) {
         i++ // empty: a whole value
       } else {
         if (depth === MAX_DEPTH) return -1
         OPEN[depth++] = c
-        if (c === OPEN_OBJECT && (i = skipKey(t, i)) < 0) return -1
+        if (c === OPEN_OBJECT && (i = skipKey(t, i, to)) < 0) return -1
         continue
       }
     } else if (c === QUOTE) {
@@ -144,14 +151,16 @@ export function skipValue (t: string, i: number): number {
       return -1
     }
     // A value ended: close the containers it ends, or go on to the next member or element.
+    if (i > to) return -1 // (true, false and null are matched without looking at `to`)
     for (;;) {
       if (depth === 0) return i
-      i = skipWhitespace(t, i)
+      i = skipWhitespace(t, i, to)
+      if (i === to) return -1
       const d = t.charCodeAt(i)
       const open = OPEN[depth - 1]
       if (d === COMMA) {
-        i = skipWhitespace(t, i + 1)
-        if (open === OPEN_OBJECT && (i = skipKey(t, i)) < 0) return -1
+        i = skipWhitespace(t, i + 1, to)
+        if (open === OPEN_OBJECT && (i = skipKey(t, i, to)) < 0) return -1
         break
       }
       if (d !== (open === OPEN_OBJECT ? CLOSE_OBJECT : CLOSE_ARRAY)) return -1
@@ -171,10 +180,11 @@ export function skipValue (t: string, i: number): number {
  * problem. Why: JSON.parse and the schema built an object per event that
  * only these three members are read from (docs/benchmarks.md, issue 11).
  */
-export function scanEvent (t: string): ParsedEvent | null {
-  let i = skipWhitespace(t, 0)
-  if (t.charCodeAt(i) !== OPEN_OBJECT) return null
-  i = skipWhitespace(t, i + 1)
+export function scanEvent (t: string, from = 0, to = t.length): ParsedEvent | null {
+  let i = skipWhitespace(t, from, to)
+  if (i === to || t.charCodeAt(i) !== OPEN_OBJECT) return null
+  i = skipWhitespace(t, i + 1, to)
+  if (i === to) return null
   let id: string | number | undefined
   let priority = -1
   let hasMsg = false
@@ -185,12 +195,12 @@ export function scanEvent (t: string): ParsedEvent | null {
       const k = i + 1
       let e = k
       for (let c = t.charCodeAt(e); c !== QUOTE; c = t.charCodeAt(++e)) {
-        if (c === BACKSLASH || c < 0x20 || e >= t.length) return null
+        if (c === BACKSLASH || c < 0x20 || e >= to) return null
       }
       const keyLength = e - k
-      i = skipWhitespace(t, e + 1)
-      if (t.charCodeAt(i) !== COLON) return null
-      i = skipWhitespace(t, i + 1)
+      i = skipWhitespace(t, e + 1, to)
+      if (i === to || t.charCodeAt(i) !== COLON) return null
+      i = skipWhitespace(t, i + 1, to)
       // Its value: read for the members the broker uses, skipped for the others.
       if (keyLength === 2 && t.startsWith('id', k)) {
         if (id !== undefined) return null // a repeated member: JSON.parse keeps the last
@@ -228,18 +238,21 @@ export function scanEvent (t: string): ParsedEvent | null {
       } else {
         if (keyLength === 3 && t.startsWith('msg', k)) hasMsg = true
         else if (isReserved(t, k, keyLength)) return null
-        if ((i = skipValue(t, i)) < 0) return null
+        if ((i = skipValue(t, i, to)) < 0) return null
       }
-      i = skipWhitespace(t, i)
+      if (i > to) return null // an id or priority is read without looking at `to`: it must end by then
+      i = skipWhitespace(t, i, to)
+      if (i === to) return null
       const c = t.charCodeAt(i)
       if (c === CLOSE_OBJECT) break
       if (c !== COMMA) return null
-      i = skipWhitespace(t, i + 1)
+      i = skipWhitespace(t, i + 1, to)
+      if (i === to) return null
     }
   }
   // The object ends the text (whitespace aside).
-  if (skipWhitespace(t, i + 1) !== t.length || !hasMsg) return null
-  return { text: t, id, priority: priority < 0 ? 0 : priority, hasPriority: priority >= 0 }
+  if (skipWhitespace(t, i + 1, to) !== to || !hasMsg) return null
+  return { text: from === 0 && to === t.length ? t : t.slice(from, to), id, priority: priority < 0 ? 0 : priority, hasPriority: priority >= 0 }
 }
 
 /** Whether the key at t[k, k + length) is a reserved field (one the broker writes). */

@@ -41,6 +41,13 @@ export function checkTopicName (name: string): string {
   return lastValidTopic
 }
 
+/** checkTopicName for the text line[from, to), compared in place with the last valid name (no slice when it is the same). */
+export function checkTopicNameAt (line: string, from: number, to: number): string {
+  const last = lastValidTopic
+  if (last.length === to - from && last !== '' && line.startsWith(last, from)) return last
+  return checkTopicName(line.slice(from, to))
+}
+
 /** Whether `name` is a valid client id (also the alphabet of webhook names). */
 export function isValidClientName (name: string): boolean {
   return CLIENT_NAME.test(name)

@@ -58,9 +58,10 @@ t.test('anything unusual is left to JSON.parse, which names the problem', async 
 
 t.test('deep nesting is left to JSON.parse, never the stack', async t => {
   // The innermost [] is a whole value: it takes no level.
-  t.equal(skipValue('['.repeat(257) + ']'.repeat(257), 0), 514, 'MAX_DEPTH levels are skipped')
-  t.equal(skipValue('['.repeat(258) + ']'.repeat(258), 0), -1, 'one more is left to JSON.parse')
-  t.equal(skipValue('['.repeat(100000), 0), -1)
+  const skip = (text: string): number => skipValue(text, 0, text.length)
+  t.equal(skip('['.repeat(257) + ']'.repeat(257)), 514, 'MAX_DEPTH levels are skipped')
+  t.equal(skip('['.repeat(258) + ']'.repeat(258)), -1, 'one more is left to JSON.parse')
+  t.equal(skip('['.repeat(100000)), -1)
 })
 
 /** A random JSON-ish text: valid JSON or a mutation of it (deterministic: a seeded generator). */
@@ -103,4 +104,31 @@ t.test('random texts: the scan never says valid where JSON.parse and the schema 
   }
   t.same(mismatches.slice(0, 10), [], 'no mismatch')
   t.ok(scanned > 2000, `a good share was scanned (${scanned})`)
+})
+
+/**
+ * What follows an event's text in the text of a whole read (LineSink.line): the line's trailing blanks (the
+ * command layer's `to` excludes them), its CR or LF, then anything: the next lines, or the rest of the read.
+ */
+const FOLLOWERS = ['\n', '\r\n', '  \n', '\t\r\n', '\n}', '\n"}', ' \n1}', '\r\n,"msg":1}', '\nue}', '\n0}\npub t {"msg":2}\n']
+
+t.test('a range of a longer text: the scan says what it says of the text alone, reading nothing past the range', async t => {
+  const texts = [
+    '{"msg":"hi"}', '{"priority":7,"msg":{"t":1764000000000,"p":"xx"}}', '{"id":"o-1","msg":[1,2.5,true,null]}', '{"id":42,"msg":null}',
+    '{"msg":"unterminated}', '{"msg":tru', '{"msg":1', '{"msg":1,', '{"msg":1,"priority":', '{"msg":1,"priority":3', '{"msg":1,"id":4',
+    '{"msg":1,"id":"ab', '{"msg":{"a":', '{"msg":[1', '{"msg":-', '{"msg":1.', '{"msg":"\\', '{"msg":"\\u00', '{', '', ' ',
+    ...randomTexts(5000, 29),
+  ].filter(text => !text.includes('\n'))
+  let mismatches: string[] = []
+  for (const text of texts) {
+    const alone = JSON.stringify(scanEvent(text))
+    for (const after of FOLLOWERS) {
+      const read = 'pub t ' + text + after
+      if (JSON.stringify(scanEvent(read, 6, 6 + text.length)) !== alone) mismatches.push(text + ' + ' + JSON.stringify(after))
+    }
+  }
+  t.same(mismatches.slice(0, 10), [], 'no difference')
+  const ranged = parseEvent('pub t {"id":"a","msg":1}\nack t a\n', 6, 24)
+  t.same(ranged, { text: '{"id":"a","msg":1}', id: 'a', priority: 0, hasPriority: false }, 'parseEvent of a range: its text is the range')
+  t.throws(() => parseEvent('pub t {"msg":\n1}\n', 6, 13), { message: /BAD_JSON|ends too early/ }, 'a range cut short is refused, not read on')
 })

@@ -4,11 +4,24 @@ import { LineFramer } from '../../src/protocol/frameLines'
 /** What the framer reported, in order: lines as strings, too-long lines as byte counts, telnet replies as byte arrays. */
 type Reported = string | number | number[]
 
+/** Lines whose range was followed by a character other than CR or LF (the sink's promise: none). */
+const unterminated: string[] = []
+
 function framer (max = 100): { f: LineFramer, out: Reported[] } {
   const out: Reported[] = []
-  const f = new LineFramer(max, { line: s => out.push(s), tooLong: n => out.push(n), telnetReply: b => out.push([...b]) })
+  const line = (text: string, start: number, end: number): void => {
+    const after = text.charCodeAt(end)
+    if (end < text.length && after !== 0x0d && after !== 0x0a) unterminated.push(text.slice(start, end))
+    out.push(text.slice(start, end))
+  }
+  const f = new LineFramer(max, { line, tooLong: n => out.push(n), telnetReply: b => out.push([...b]) })
   return { f, out }
 }
+
+t.teardown(() => {
+  // Checked once every test has run: each line any test got was followed by its CR or LF, or by nothing.
+  if (unterminated.length > 0) throw new Error(`lines not followed by CR or LF: ${JSON.stringify(unterminated)}`)
+})
 
 const IAC = 255
 const DONT = 254
@@ -26,6 +39,19 @@ const NAWS = 31
 function bytes (...parts: Array<string | number[]>): Buffer {
   return Buffer.concat(parts.map(p => typeof p === 'string' ? Buffer.from(p) : Buffer.from(p)))
 }
+
+t.test('the lines of an all-ASCII read are ranges of one text, each followed by its CR or LF', async t => {
+  const got: Array<[string, number, number]> = []
+  const f = new LineFramer(100, { line: (text, start, end) => got.push([text, start, end]), tooLong: () => {}, telnetReply: () => {} })
+  f.push(Buffer.from('pub a {"msg":1}\r\nack a 1\npart'))
+  t.equal(got.length, 2)
+  t.equal(got[0][0], got[1][0], 'one text for the read')
+  t.same(got.map(([text, start, end]) => text.slice(start, end)), ['pub a {"msg":1}', 'ack a 1'])
+  t.same(got.map(([text, , end]) => text[end]), ['\r', '\n'])
+  f.push(Buffer.from('ial\n'))
+  t.same(got[2][0].slice(got[2][1], got[2][2]), 'partial', 'a line finished in a later read')
+  t.equal(got[2][2], got[2][0].length, 'is a text of its own')
+})
 
 t.test('LF and CRLF lines, many in one chunk', async t => {
   const { f, out } = framer()

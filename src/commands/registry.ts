@@ -181,16 +181,16 @@ export class CommandRegistry {
     const seen: boolean[] = new Array(options.length).fill(false)
     let i = from
     while (i < to) {
-      const end = tokenEnd(line, i)
-      const eq = line.indexOf('=', i)
-      if (eq < 0 || eq >= end) fail('BAD_ARGS.unexpected', { extra: line.slice(i, to), usage: this.usage(command) })
+      const end = tokenEnd(line, i, to)
+      const eq = indexInWord(line, 0x3d, i, end) // `=`
+      if (eq < 0) fail('BAD_ARGS.unexpected', { extra: line.slice(i, to), usage: this.usage(command) })
       const key = line.slice(i, eq)
       const k = optionIndex(options, key)
       if (k < 0) fail('BAD_OPTION', { option: key, usage: this.usage(command) })
       if (seen[k]) fail('BAD_OPTION.duplicate', { option: options[k].key, usage: this.usage(command) })
       seen[k] = true
       values[k] = options[k].kind.parse(line.slice(eq + 1, end), this.config)
-      i = skipBlanks(line, end)
+      i = skipBlanks(line, end, to)
     }
     return values
   }
@@ -207,6 +207,12 @@ export class CommandRegistry {
  * shares the characters of slices of 13 or more), so no line stays alive.
  */
 const MAX_RECENT_WORD = 12
+
+/** Index of the character `code` in line[from, end), or -1 (never looking past the word). */
+function indexInWord (line: string, code: number, from: number, end: number): number {
+  for (let i = from; i < end; i++) if (line.charCodeAt(i) === code) return i
+  return -1
+}
 
 /** The option whose key is `key` (any case), or -1. */
 function optionIndex (options: readonly AnyOption[], key: string): number {

@@ -191,7 +191,7 @@ t.test('typed fields (a transport without lines) get the same checks and errors'
 })
 
 /** A command layer over test commands, with a gate that admits everyone: what runLine does with a line. */
-function layerWith (commands: Command[]): { run: (line: string) => string[], layer: CommandLayer, errors: unknown[] } {
+function layerWith (commands: Command[]): { run: (line: string) => string[], runAt: (text: string, from: number, to: number) => string[], layer: CommandLayer, errors: unknown[] } {
   const config: BrokerConfig = mergeConfig([])
   const errors: unknown[] = []
   const ctx = {
@@ -201,16 +201,39 @@ function layerWith (commands: Command[]): { run: (line: string) => string[], lay
     log: { error: (o: { err: unknown }) => errors.push(o.err) },
   } as unknown as HandlerContext
   const layer = new CommandLayer(ctx)
-  const run = (line: string): string[] => {
+  const runAt = (text: string, from: number, to: number): string[] => {
     const replies: string[] = []
-    layer.runLine({ id: 1, reply: (l: string) => replies.push(l) } as unknown as Session, line)
+    layer.runLine({ id: 1, reply: (l: string) => replies.push(l) } as unknown as Session, text, from, to)
     return replies
   }
-  return { run, layer, errors }
+  const run = (line: string): string[] => runAt(line, 0, line.length)
+  return { run, runAt, layer, errors }
 }
 
 const echo = (name: string, args: Parameters<typeof defineCommand>[0]['args']): Command =>
   defineCommand({ name, words: [name], args, access: 'open', handler: (_ctx, session, f) => session.reply('OK ' + JSON.stringify(f)) })
+
+t.test('runLine of a line inside a longer text (a read\'s): the same replies as for the line alone', async t => {
+  const borrowing = (name: string, args: Parameters<typeof defineCommand>[0]['args']): Command =>
+    defineCommand({ name, words: [name], args, access: 'open', borrowsLine: true, handler: (_ctx, session, f) => session.reply('OK ' + JSON.stringify(f)) })
+  const { run, runAt } = layerWith([
+    borrowing('say', [arg.topic(), arg.event()]), borrowing('two', [arg.topic(), arg.eventId(), arg.moreEventIds()]),
+    echo('copy', [arg.topic(), arg.event()]), defineCommand({ name: 'opts', words: ['opts'], args: [arg.topic()], options: [opt.from()], access: 'open', handler: (_ctx, session, f) => session.reply('OK ' + JSON.stringify(f)) }),
+  ])
+  const lines = [
+    'say t {"msg":1}', 'say t {"msg":1}  ', 'say t {"msg":1', 'say t {"msg":"a', 'say t {"msg":', 'say t', 'say', 'say t {"msg":1} x',
+    'say t {"msg":\r1}', 'say t\r {"msg":1}', 'say bad/topic {"msg":1}', 'say t [1]', 'say t {"id":"x","priority":3,"msg":[true,null]}',
+    'two t a', 'two t a b  c ', 'two t', 'copy t {"msg":2}', 'copy t {"msg":2', 'opts t from=beginning', 'opts t from=', 'opts t x=1',
+    'opts t from=latest extra', '  say   t   {"msg":3}', 'nope t', '', '   ',
+  ]
+  for (const line of lines) {
+    const alone = run(line)
+    for (const [before, after] of [['', '\n'], ['ping\n', '\r\n'], ['x\r\n', '\n"}\nsay t {"msg":9}\n'], ['', '\r\n1}\r\n'], ['say t {"msg":0}\n', '\n']]) {
+      const text = before + line + after
+      t.same(runAt(text, before.length, before.length + line.length), alone, `${JSON.stringify(line)} between ${JSON.stringify(before)} and ${JSON.stringify(after)}`)
+    }
+  }
+})
 
 t.test('runLine: blank lines, unknown words and control characters', async t => {
   const { run } = layerWith([echo('say', [arg.topic(), arg.event()]), echo('two', [arg.topic(), arg.eventId()])])

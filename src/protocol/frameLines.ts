@@ -27,8 +27,12 @@ export interface LineSink {
    * itself, or (for an all-ASCII read) the whole read decoded once, shared by
    * its lines; either way the character at `end`, if any, is a CR or LF, so a
    * reader that stops at control characters never runs past the line.
+   * `holds`: the characters of `text` this line is the first to keep alive
+   * (the whole read's length for the first line of a read, 0 for its other
+   * lines, the line's length for a text of its own), so that a queue of
+   * lines can bound the memory it keeps, not just the lines' lengths.
    */
-  line: (text: string, start: number, end: number) => void
+  line: (text: string, start: number, end: number, holds: number) => void
   /** Called once per over-long line, as soon as it is known to be too long. */
   tooLong: (bytes: number) => void
   /** Telnet negotiation to send back, in order with the lines around it (only ever for a client that negotiated). */
@@ -81,6 +85,8 @@ export class LineFramer {
    * of any command that keeps names from it.
    */
   private text = ''
+  /** `text`'s length until its first line is reported (that line holds the read), then 0. */
+  private textHeld = 0
 
   constructor (maxLineBytes: number, sink: LineSink) {
     this.max = maxLineBytes
@@ -97,6 +103,7 @@ export class LineFramer {
     this.lastCR = chunk.length > 0 && chunk[chunk.length - 1] === CR // a NUL may follow in the next read
     // An all-ASCII read (the usual one; one SIMD pass) is decoded once, as Latin-1: the same characters without UTF-8's checks.
     this.text = isAscii(chunk) ? chunk.toString('latin1') : ''
+    this.textHeld = this.text.length
     this.split(chunk, 0, chunk.length)
     this.text = ''
   }
@@ -165,7 +172,8 @@ export class LineFramer {
         return
       }
       if (this.text !== '') {
-        this.sink.line(this.text, start, end) // followed by its CR or LF in the read
+        this.sink.line(this.text, start, end, this.textHeld) // followed by its CR or LF in the read
+        this.textHeld = 0
         return
       }
       text = chunk.toString('utf8', start, end)
@@ -181,7 +189,7 @@ export class LineFramer {
       }
       text = whole.toString('utf8')
     }
-    this.sink.line(text, 0, text.length)
+    this.sink.line(text, 0, text.length, text.length)
   }
 
   /**

@@ -9,9 +9,9 @@ import { deliveryJson, type StoredEvent } from '../store/event'
 import { detachedSlice, flat } from '../store/flatString'
 import { QUIET_ENDS, type Subscription } from '../store/subscription'
 
-/** A command line received: text[start, end) (see LineSink.line). */
+/** A command line received: text[start, end), and the characters of `text` it is the first to hold (see LineSink.line). */
 class QueuedLine {
-  constructor (readonly text: string, readonly start: number, readonly end: number) {}
+  constructor (readonly text: string, readonly start: number, readonly end: number, readonly holds: number) {}
 }
 
 /**
@@ -72,9 +72,10 @@ export class Connection implements Session {
     this.config = config
     this.onClosed = onClosed
     this.framer = new LineFramer(config.maxLineBytes, {
-      line: (text, start, end) => {
-        this.inbox.push(new QueuedLine(text, start, end))
-        this.inboxChars += end - start
+      line: (text, start, end, holds) => {
+        this.inbox.push(new QueuedLine(text, start, end, holds))
+        // What the queue keeps alive: a read's whole text (one short line and a long unfinished one cost the read).
+        this.inboxChars += holds
       },
       tooLong: (bytes) => { this.inbox.push(bytes) },
       telnetReply: (bytes) => {
@@ -187,7 +188,7 @@ export class Connection implements Session {
       const item = this.inbox[this.inboxHead]!
       this.inbox[this.inboxHead++] = undefined
       if (item instanceof QueuedLine) {
-        this.inboxChars -= item.end - item.start
+        this.inboxChars -= item.holds
         this.lineStart = item.start
         this.lineEnd = item.end
         return item.text

@@ -78,3 +78,23 @@ t.test('held replies: released ones are let go at once, the queue compacted, the
   t.same(lines, [...Array.from({ length: 3000 }, (_, i) => `OK ${i + 1}`), 'OK after'], 'every reply once, in order')
   socket.emit('close')
 })
+
+t.test('queued lines count the reads they keep alive: a short line queued with a long unfinished one pauses reading', async t => {
+  const { broker } = await startTestBroker(t, { http: null, workerBatchLines: 1, maxLineBytes: 1024, flushBytes: 1024 })
+  const { socket, conn } = recordedConnection(broker, 3001)
+  let paused = false
+  socket.pause = () => { paused = true }
+  socket.resume = () => { paused = false }
+  // Each read: the end of the last read's long line, two short lines, then 20 KB of a line too long to run. A queued
+  // `ping` is a slice of its read's text, so it keeps the whole read alive: the queue's bound counts the read, not 4 characters.
+  const read = Buffer.from('\nping\nping\n' + 'x'.repeat(20_000))
+  socket.emit('data', read)
+  socket.emit('data', read)
+  t.ok(conn.queuedLines >= 2, `lines are queued (${conn.queuedLines})`)
+  t.ok(paused, 'reading paused: the queued lines hold two reads of 20 KB, past maxLineBytes + flushBytes')
+  while (conn.hasLines()) await turn()
+  await turn()
+  t.notOk(paused, 'reading resumed once the queue ran empty')
+  t.equal(socket.writes.join('').split('\n').filter(l => l.endsWith('PONG')).length, 4, 'every ping answered')
+  socket.emit('close')
+})

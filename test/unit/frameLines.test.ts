@@ -42,7 +42,8 @@ function bytes (...parts: Array<string | number[]>): Buffer {
 
 t.test('the lines of an all-ASCII read are ranges of one text, each followed by its CR or LF', async t => {
   const got: Array<[string, number, number]> = []
-  const f = new LineFramer(100, { line: (text, start, end) => got.push([text, start, end]), tooLong: () => {}, telnetReply: () => {} })
+  const holds: number[] = []
+  const f = new LineFramer(100, { line: (text, start, end, h) => { got.push([text, start, end]); holds.push(h) }, tooLong: () => {}, telnetReply: () => {} })
   f.push(Buffer.from('pub a {"msg":1}\r\nack a 1\npart'))
   t.equal(got.length, 2)
   t.equal(got[0][0], got[1][0], 'one text for the read')
@@ -51,6 +52,7 @@ t.test('the lines of an all-ASCII read are ranges of one text, each followed by 
   f.push(Buffer.from('ial\n'))
   t.same(got[2][0].slice(got[2][1], got[2][2]), 'partial', 'a line finished in a later read')
   t.equal(got[2][2], got[2][0].length, 'is a text of its own')
+  t.same(holds, [got[0][0].length, 0, 7], 'the first line of a read holds the read\'s text, later ones nothing more; a line of its own holds itself')
 })
 
 t.test('LF and CRLF lines, many in one chunk', async t => {

@@ -225,14 +225,19 @@ export class Subscription {
     this.redeliver.sort(deliveryOrder)
   }
 
-  /** Fills free in-flight slots: redeliveries first, then by priority, then offset. */
-  pump (): void {
+  /**
+   * Fills free in-flight slots: redeliveries first, then by priority, then
+   * offset. `now`: the clock's reading, when the caller has just read it (an
+   * ack): the deadlines of the deliveries are set from it instead of a
+   * second read (a clock read is ~40 ns, a few percent of an acked event).
+   */
+  pump (now?: number): void {
     if (this.shared !== null) this.shared.pump()
-    else this.pumpOwn()
+    else this.pumpOwn(now)
   }
 
   /** pump() of this subscription alone (a shared cap pumps its members with this). */
-  pumpOwn (): void {
+  pumpOwn (now?: number): void {
     const sink = this.sink
     if (sink === null || this.listFrom >= 0) return
     const queue = this.atMostOnce
@@ -240,7 +245,7 @@ export class Subscription {
       while (queue.size > 0 && sink.canDeliver()) sink.deliver(this.topic.name, queue.shift()!, 1)
       return
     }
-    const now = this.topic.clock.now()
+    if (now === undefined) now = this.topic.clock.now()
     const shared = this.shared
     let sent = 0
     while (this.inFlight.size < this.maxInFlight && (shared === null || shared.free() > 0) && sink.canDeliver()) {
@@ -490,13 +495,17 @@ export class Subscription {
     return offset
   }
 
-  /** Acknowledges an in-flight event; returns its delivery, or undefined when that id is not in flight here. */
-  ack (key: string, by?: DeliverySink): Delivery | undefined {
+  /**
+   * Acknowledges an in-flight event; returns its delivery, or undefined when
+   * that id is not in flight here. `now`: the clock's reading if the caller
+   * has it (the ack handler reads it once for the ack, the refill and flow control).
+   */
+  ack (key: string, by?: DeliverySink, now?: number): Delivery | undefined {
     const d = this.inFlight.get(key)
     if (d === undefined || !this.heldBy(key, by)) return undefined
     this.inFlight.delete(key)
     this.sink?.settled?.(key)
-    this.lastAckAt = this.topic.clock.now()
+    this.lastAckAt = now ?? this.topic.clock.now()
     this.topic.owedStale = true
     return d
   }

@@ -135,3 +135,30 @@ t.test('broker-assigned ids skip ids still pending', async t => {
   t.equal(topic.assignId(), 3)
   t.equal(topic.assignId(), 4)
 })
+
+t.test('an ack and the refill it makes use the time the caller read (one clock read per ack); without one they read the clock', async t => {
+  let reads = 0
+  let time = 1000
+  const clock = { now: (): number => { reads++; return time } }
+  const topic = new Topic('t', { observer: null, timed: new Set(), clock: clock as never, cache: null, pendingBytes: 0 })
+  const sub = topic.subscribe('#1', false, 1, 30000)
+  const sink = new Sink()
+  sub.attach(sink)
+  publish(topic, 'a', 0)
+  publish(topic, 'b', 0)
+  publish(topic, 'c', 0)
+  reads = 0
+  time = 2000
+  t.ok(sub.ack('a', undefined, 5000))
+  sub.pump(5000)
+  t.equal(reads, 0, 'neither the ack nor the refill read the clock')
+  t.equal(sub.lastAckAt, 5000, 'the ack time is the one given')
+  t.equal(sub.inFlight.get('b')?.deadline, 5000 + 30000, 'the refilled delivery\'s deadline runs from it')
+  t.ok(sub.ack('b'))
+  t.equal(reads, 1, 'an ack without a time reads the clock')
+  t.equal(sub.lastAckAt, 2000)
+  sub.pump()
+  t.equal(reads, 2, 'so does a pump without one')
+  t.equal(sub.inFlight.get('c')?.deadline, 2000 + 30000)
+  t.same(sink.got.map(g => g[0]), ['a', 'b', 'c'])
+})

@@ -1,4 +1,5 @@
 import { AtMostOnceQueue } from './atMostOnceQueue'
+import { InFlight } from './inFlight'
 import type { StoredEvent } from './event'
 import { PendingIndex } from './pendingIndex'
 import { READ_SLICE_BYTES, type Topic } from './topic'
@@ -121,7 +122,8 @@ export class Subscription {
   readonly start: number
   /** The last offset of a range subscription; 0 for none. */
   readonly to: number
-  readonly inFlight = new Map<string, Delivery>()
+  /** Delivered and not acked, by event id (see InFlight: read like a Map keyed by the id's text). */
+  readonly inFlight = new InFlight()
   /** Offsets owed and never delivered: highest priority first, then lowest offset. */
   waiting = new PendingIndex()
   /** A replay: offsets from here to the topic's end are still to be listed from the segments; -1 once listed. */
@@ -189,7 +191,7 @@ export class Subscription {
     if (ev.offset < this.start || (this.to > 0 && ev.offset > this.to)) { this.topic.taken(ev.offset); return }
     const sink = this.sink
     if (sink !== null && this.inFlight.size < this.maxInFlight && (this.shared === null || this.shared.free() > 0) && this.waiting.size === 0 &&
-        this.redeliver.length === 0 && sink.canDeliver() && !this.inFlight.has(ev.key)) {
+        this.redeliver.length === 0 && sink.canDeliver() && !this.inFlight.hasEventId(ev)) {
       this.send(sink, { ev, deliveries: 1, deadline: this.topic.clock.now() + this.ackTimeoutMs })
       this.topic.timed?.add(this)
       return
@@ -252,7 +254,7 @@ export class Subscription {
       let d: Delivery
       if (this.redeliver.length > 0) {
         d = this.redeliver[0]
-        if (this.inFlight.has(d.ev.key)) break // an event with the same id is in flight: ack stays unambiguous
+        if (this.inFlight.hasEventId(d.ev)) break // an event with the same id is in flight: ack stays unambiguous
         this.redeliver.shift()
         d.deliveries++
         d.deadline = now + this.ackTimeoutMs
@@ -261,7 +263,7 @@ export class Subscription {
         if (offset < 0) break
         const ev = this.topic.eventAt(offset) ?? this.takeAhead(offset)
         if (ev === undefined) { this.read(offset); break }
-        if (this.inFlight.has(ev.key)) break
+        if (this.inFlight.hasEventId(ev)) break
         this.waiting.shift()
         d = { ev, deliveries: 1, deadline: now + this.ackTimeoutMs }
       }
@@ -302,7 +304,7 @@ export class Subscription {
 
   private send (sink: DeliverySink, d: Delivery): void {
     if (d.deliveries === 1) this.topic.taken(d.ev.offset)
-    this.inFlight.set(d.ev.key, d)
+    this.inFlight.add(d)
     if (this.named) this.topic.observer?.delivered(this, d)
     sink.deliver(this.topic.name, d.ev, d.deliveries)
   }
@@ -435,7 +437,7 @@ export class Subscription {
     }
     if (out === null) return []
     for (const d of out) {
-      this.inFlight.delete(d.ev.key)
+      this.inFlight.deleteEvent(d.ev)
       this.sink?.settled?.(d.ev.key)
     }
     return out
@@ -503,7 +505,7 @@ export class Subscription {
   ack (key: string, by?: DeliverySink, now?: number): Delivery | undefined {
     const d = this.inFlight.get(key)
     if (d === undefined || !this.heldBy(key, by)) return undefined
-    this.inFlight.delete(key)
+    this.inFlight.deleteEvent(d.ev)
     this.sink?.settled?.(key)
     this.lastAckAt = now ?? this.topic.clock.now()
     this.topic.owedStale = true
@@ -517,8 +519,8 @@ export class Subscription {
    */
   commit (upTo: number): number {
     let n = 0
-    for (const [key, d] of this.inFlight) {
-      if (d.ev.offset <= upTo) { this.inFlight.delete(key); this.sink?.settled?.(key); n++ }
+    for (const d of this.inFlight.values()) {
+      if (d.ev.offset <= upTo) { this.inFlight.deleteEvent(d.ev); this.sink?.settled?.(d.ev.key); n++ }
     }
     const keep = (d: Delivery): boolean => d.ev.offset > upTo
     const r = this.redeliver.filter(keep)
@@ -550,7 +552,7 @@ export class Subscription {
   forget (offset: number, key: string): boolean {
     let found = this.waiting.removeAny(offset) >= 0
     const d = this.inFlight.get(key)
-    if (d !== undefined && d.ev.offset === offset) { this.inFlight.delete(key); found = true }
+    if (d !== undefined && d.ev.offset === offset) { this.inFlight.deleteEvent(d.ev); found = true }
     const keep = (x: Delivery): boolean => x.ev.offset !== offset
     if (this.redeliver.some(x => !keep(x))) { this.redeliver = this.redeliver.filter(keep); found = true }
     if (this.delayed.some(x => !keep(x))) { this.delayed = this.delayed.filter(keep); found = true }

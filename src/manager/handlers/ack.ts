@@ -26,7 +26,7 @@ function handler (ctx: HandlerContext, session: Session, { topic: name, id, more
   const now = ctx.clock.now()
   const d = subscription.ack(id, session, now)
   if (d === undefined) fail('NOT_IN_FLIGHT', { id, topic: name })
-  ctx.durability.reply(session, ackedReply(id, name), ctx.durability.acked(subscription, d.ev.offset))
+  ctx.durability.reply(session, ackedReply(id, subscription.topic.name), ctx.durability.acked(subscription, d.ev.offset))
   ctx.stats.acked++
   settled(ctx, subscription, now)
 }
@@ -49,7 +49,7 @@ function ackMany (ctx: HandlerContext, session: Session, subscription: Subscript
     const t = ctx.durability.acked(subscription, d.ev.offset)
     if (t > ticket) ticket = t
   }
-  ctx.durability.reply(session, ackedReply(ids.length, name), ticket)
+  ctx.durability.reply(session, ackedReply(ids.length, subscription.topic.name), ticket)
   ctx.stats.acked += ids.length
   settled(ctx, subscription, now)
 }

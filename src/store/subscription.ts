@@ -79,11 +79,18 @@ export interface Delivery {
   deliveries: number
   /** When an unacked delivery times out (ms since epoch); for a nacked one with a delay, when it is due again. */
   deadline: number
+  /** When it last went in flight, as a count of the subscription's sends: expired deliveries go back in this order. */
+  seq: number
 }
 
 /** Highest priority first; equal priorities in offset (publish) order. */
 export function byPriorityThenOffset (a: StoredEvent, b: StoredEvent): number {
   return (b.priority - a.priority) || (a.offset - b.offset)
+}
+
+/** The order deliveries went in flight. */
+function bySend (a: Delivery, b: Delivery): number {
+  return a.seq - b.seq
 }
 
 function deliveryOrder (a: Delivery, b: Delivery): number {
@@ -153,6 +160,8 @@ export class Subscription {
    */
   private ahead: StoredEvent[] = []
   private aheadAt = 0
+  /** Deliveries sent so far (Delivery.seq). */
+  private sends = 0
 
   constructor (topic: Topic, key: string, named: boolean, maxInFlight: number, ackTimeoutMs: number, start = topic.nextOffset, to = 0) {
     this.topic = topic
@@ -192,7 +201,7 @@ export class Subscription {
     const sink = this.sink
     if (sink !== null && this.inFlight.size < this.maxInFlight && (this.shared === null || this.shared.free() > 0) && this.waiting.size === 0 &&
         this.redeliver.length === 0 && sink.canDeliver() && !this.inFlight.hasEventId(ev)) {
-      this.send(sink, { ev, deliveries: 1, deadline: this.topic.clock.now() + this.ackTimeoutMs })
+      this.send(sink, { ev, deliveries: 1, deadline: this.topic.clock.now() + this.ackTimeoutMs, seq: 0 })
       this.topic.timed?.add(this)
       return
     }
@@ -214,7 +223,7 @@ export class Subscription {
 
   /** Recovery: an event delivered before the restart and not acked, owed a redelivery. */
   restoreDelivered (ev: StoredEvent, deliveries: number): void {
-    this.redeliver.push({ ev, deliveries, deadline: 0 })
+    this.redeliver.push({ ev, deliveries, deadline: 0, seq: 0 })
   }
 
   /** Recovery: the offsets owed and never delivered, rebuilt from the state log. */
@@ -265,7 +274,7 @@ export class Subscription {
         if (ev === undefined) { this.read(offset); break }
         if (this.inFlight.hasEventId(ev)) break
         this.waiting.shift()
-        d = { ev, deliveries: 1, deadline: now + this.ackTimeoutMs }
+        d = { ev, deliveries: 1, deadline: now + this.ackTimeoutMs, seq: 0 }
       }
       sent++
       this.send(sink, d)
@@ -304,6 +313,7 @@ export class Subscription {
 
   private send (sink: DeliverySink, d: Delivery): void {
     if (d.deliveries === 1) this.topic.taken(d.ev.offset)
+    d.seq = ++this.sends
     this.inFlight.add(d)
     if (this.named) this.topic.observer?.delivered(this, d)
     sink.deliver(this.topic.name, d.ev, d.deliveries)
@@ -436,6 +446,7 @@ export class Subscription {
       if (d.deadline <= now) (out ??= []).push(d)
     }
     if (out === null) return []
+    if (out.length > 1) out.sort(bySend) // in the order they went out, as they were delivered
     for (const d of out) {
       this.inFlight.deleteEvent(d.ev)
       this.sink?.settled?.(d.ev.key)

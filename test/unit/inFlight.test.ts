@@ -1,7 +1,7 @@
 import t from 'tap'
 import { InFlight, eventLookupKey, lookupKey } from '../../src/store/inFlight'
 import { parseEvent, sealEvent, type StoredEvent } from '../../src/store/event'
-import type { DeliverySink } from '../../src/store/subscription'
+import type { Delivery, DeliverySink } from '../../src/store/subscription'
 import { Topic } from '../../src/store/topic'
 
 function event (id: string | number, offset = 1): StoredEvent {
@@ -35,9 +35,9 @@ t.test('an event\'s lookup key is lookupKey of its key text, whatever form its i
 
 t.test('InFlight reads like a Map keyed by the id text', async t => {
   const f = new InFlight()
-  const a = { ev: event(7, 1), deliveries: 1, deadline: 0 }
-  const b = { ev: event('x', 2), deliveries: 1, deadline: 0 }
-  const c = { ev: event('07', 3), deliveries: 2, deadline: 0 }
+  const a = { ev: event(7, 1), deliveries: 1, deadline: 0, seq: 1 }
+  const b = { ev: event('x', 2), deliveries: 1, deadline: 0, seq: 2 }
+  const c = { ev: event('07', 3), deliveries: 2, deadline: 0, seq: 3 }
   f.add(a)
   f.add(b)
   f.add(c)
@@ -49,9 +49,14 @@ t.test('InFlight reads like a Map keyed by the id text', async t => {
   t.ok(f.has('7') && f.has('x') && !f.has('8'))
   t.ok(f.hasEventId(event('7', 9)), 'an event with the text id "7" has the same id as one with the number 7')
   t.notOk(f.hasEventId(event(70, 9)))
-  t.same([...f.keys()], ['7', 'x', '07'])
-  t.same([...f].map(([k, d]) => [k, d.ev.offset]), [['7', 1], ['x', 2], ['07', 3]])
-  t.same([...f.values()], [a, b, c])
+  t.same([...f.keys()].sort(), ['07', '7', 'x'])
+  t.same([...f].map(([k, d]) => [k, d.ev.offset]).sort(), [['07', 3], ['7', 1], ['x', 2]])
+  t.same([...f.values()].sort((x, y) => x.seq - y.seq), [a, b, c])
+  for (const d of f.values()) f.deleteEvent(d.ev) // deleting while iterating (commit does) sees every entry once
+  t.equal(f.size, 0)
+  f.add(a)
+  f.add(b)
+  f.add(c)
   t.ok(f.delete('7'))
   t.notOk(f.delete('7'))
   f.deleteEvent(c.ev)
@@ -84,5 +89,63 @@ t.test('a subscription keeps one event per id text in flight: the number 7 and t
   t.same(sink.got, ['7', '"7"', '"07"'], 'then the text "7" goes out, and "07" with it')
   t.equal(sub.ack('07')?.ev.id, '07')
   t.equal(sub.ack('7')?.ev.id, '7')
+  t.equal(sub.inFlight.size, 0)
+})
+
+function rng (seed: number): (n: number) => number {
+  return (n) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n }
+}
+
+t.test('InFlight agrees with a Map keyed by the id text under random adds and deletes (growing, shrinking, colliding)', async t => {
+  const r = rng(11)
+  const wrong: string[] = []
+  for (let round = 0; round < 20; round++) {
+    const f = new InFlight()
+    const ref = new Map<string, Delivery>()
+    // Ids near each other (a window of auto ids), past 2^32, past 15 digits, and texts.
+    const base = [0, 1000, 4294967290, 999999999999000, 1e15][round % 5]
+    const idOf = (x: number): string | number => x % 11 === 0 ? `t${x}` : x % 13 === 0 ? String(base + x) : base + x
+    for (let k = 0; k < 4000; k++) {
+      const burst = round % 2 === 0 ? 300 : 40
+      const x = r(burst) + (k >> 4) * (round % 3)
+      const id = idOf(x)
+      const key = String(id)
+      if (r(3) === 0 || ref.size > burst / 2) {
+        const want = ref.get(key)
+        if (f.get(key) !== want) wrong.push(`get ${key}`)
+        if (r(2) === 0) {
+          if (f.delete(key) !== (want !== undefined)) wrong.push(`delete ${key}`)
+        } else if (want !== undefined) {
+          f.deleteEvent(want.ev)
+        }
+        ref.delete(key)
+      } else if (!ref.has(key)) {
+        if (f.hasEventId(event(id))) wrong.push(`hasEventId ${key}`)
+        const d = { ev: event(id, k + 1), deliveries: 1, deadline: 0, seq: k }
+        f.add(d)
+        ref.set(key, d)
+      }
+      if (f.size !== ref.size) wrong.push(`size at ${k}`)
+      if (k % 250 === 0) {
+        for (const [key2, d] of ref) if (f.get(key2) !== d || !f.has(key2)) wrong.push(`lookup ${key2} at ${k}`)
+        const listed = [...f].map(([key2]) => key2).sort()
+        if (JSON.stringify(listed) !== JSON.stringify([...ref.keys()].sort())) wrong.push(`keys at ${k}`)
+      }
+    }
+    for (const key of [...ref.keys()]) { f.delete(key); ref.delete(key) }
+    if (f.size !== 0 || [...f.values()].length !== 0) wrong.push(`empty at the end of round ${round}`)
+  }
+  t.same(wrong, [], '80,000 random operations agree with the reference')
+})
+
+t.test('expired deliveries come back in the order they were sent, whatever the table\'s order', async t => {
+  let now = 1000
+  const topic = new Topic('t', { observer: null, timed: new Set(), clock: { now: () => now } as never, cache: null, pendingBytes: 0 })
+  const sub = topic.subscribe('#1', false, 100, 10)
+  sub.attach(new Sink())
+  const ids = [90, 3, 'x', 57, 12, 'a', 1000000, 4]
+  for (const id of ids) topic.publish(sealEvent(parseEvent(JSON.stringify({ id, msg: 1 })), id, topic.nextOffset, 0), true)
+  now += 100
+  t.same(sub.takeExpired(now).map(d => d.ev.id), ids)
   t.equal(sub.inFlight.size, 0)
 })

@@ -48,6 +48,7 @@ export class FlowControl {
    * `now`: the clock's reading, when the caller has just read it (an ack).
    */
   progressed (topic: Topic, now?: number): void {
+    if (this.held.size === 0) return // no one held (most acks): no lookup
     const set = this.byTopic.get(topic)
     if (set === undefined) return
     if (this.laggard(topic, this.releaseAt, null, now) !== null) return

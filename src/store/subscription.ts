@@ -202,7 +202,6 @@ export class Subscription {
     if (sink !== null && this.inFlight.size < this.maxInFlight && (this.shared === null || this.shared.free() > 0) && this.waiting.size === 0 &&
         this.redeliver.length === 0 && sink.canDeliver() && !this.inFlight.hasEventId(ev)) {
       this.send(sink, { ev, deliveries: 1, deadline: this.topic.clock.now() + this.ackTimeoutMs, seq: 0 })
-      this.topic.timed?.add(this)
       return
     }
     this.waiting.add(ev.offset, ev.priority)
@@ -258,7 +257,6 @@ export class Subscription {
     }
     if (now === undefined) now = this.topic.clock.now()
     const shared = this.shared
-    let sent = 0
     while (this.inFlight.size < this.maxInFlight && (shared === null || shared.free() > 0) && sink.canDeliver()) {
       let d: Delivery
       if (this.redeliver.length > 0) {
@@ -276,10 +274,8 @@ export class Subscription {
         this.waiting.shift()
         d = { ev, deliveries: 1, deadline: now + this.ackTimeoutMs, seq: 0 }
       }
-      sent++
       this.send(sink, d)
     }
-    if (sent > 0) this.topic.timed?.add(this)
     if (this.to > 0) this.checkRangeDone()
   }
 
@@ -313,6 +309,9 @@ export class Subscription {
 
   private send (sink: DeliverySink, d: Delivery): void {
     if (d.deliveries === 1) this.topic.taken(d.ev.offset)
+    // The first deadline in flight: watched by the redelivery sweep, which lets go of a subscription only once it has
+    // none (in flight or delayed), so one add per such start is enough (not one Set.add per delivery).
+    if (this.inFlight.size === 0) this.topic.timed?.add(this)
     d.seq = ++this.sends
     this.inFlight.add(d)
     if (this.named) this.topic.observer?.delivered(this, d)

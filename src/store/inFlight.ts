@@ -81,6 +81,21 @@ export class InFlight {
     return this.remove(lookupKey(key))
   }
 
+  /** Takes the delivery for the event id `key` out of flight and returns it (an ack: one lookup for both). */
+  take (key: string): Delivery | undefined {
+    const k = lookupKey(key)
+    if (typeof k === 'string') {
+      const d = this.texts.get(k)
+      if (d !== undefined) this.texts.delete(k)
+      return d
+    }
+    const i = this.slotFor(k)
+    if (i < 0) return undefined
+    const d = this.valuesAt[i]
+    this.removeAt(i)
+    return d
+  }
+
   /** Whether an event with the same id as `ev` is in flight. */
   hasEventId (ev: StoredEvent): boolean {
     return this.find(eventLookupKey(ev)) !== undefined
@@ -137,30 +152,36 @@ export class InFlight {
 
   private find (k: string | number): Delivery | undefined {
     if (typeof k === 'string') return this.texts.get(k)
+    const i = this.slotFor(k)
+    return i < 0 ? undefined : this.valuesAt[i]
+  }
+
+  /** The slot holding number key `k`, or -1. */
+  private slotFor (k: number): number {
     const keys = this.keysAt
     const mask = keys.length - 1
     let i = slotOf(k, this.bits)
     for (;;) {
       const at = keys[i]
-      if (at === k) return this.valuesAt[i]
-      if (at === EMPTY) return undefined
+      if (at === k) return i
+      if (at === EMPTY) return -1
       i = (i + 1) & mask
     }
   }
 
   private remove (k: string | number): boolean {
     if (typeof k === 'string') return this.texts.delete(k)
+    const i = this.slotFor(k)
+    if (i < 0) return false
+    this.removeAt(i)
+    return true
+  }
+
+  /** Empties slot `i`: every entry after the hole that may move into it (its home is not within (hole, j]) does. */
+  private removeAt (i: number): void {
     const keys = this.keysAt
     const values = this.valuesAt
     const mask = keys.length - 1
-    let i = slotOf(k, this.bits)
-    for (;;) {
-      const at = keys[i]
-      if (at === k) break
-      if (at === EMPTY) return false
-      i = (i + 1) & mask
-    }
-    // Backward shift: every entry after the hole that may move into it (its home is not within (hole, j]) does.
     let j = i
     for (;;) {
       j = (j + 1) & mask
@@ -177,7 +198,6 @@ export class InFlight {
     this.numbers--
     // A burst that is over gives its memory back (a quarter full at most is halved, down to MIN_BITS).
     if (this.bits > MIN_BITS && this.numbers * 8 < keys.length) this.resize(this.bits - 1)
-    return true
   }
 
   private resize (bits: number): void {

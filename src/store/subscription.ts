@@ -513,9 +513,15 @@ export class Subscription {
    * has it (the ack handler reads it once for the ack, the refill and flow control).
    */
   ack (key: string, by?: DeliverySink, now?: number): Delivery | undefined {
-    const d = this.inFlight.get(key)
-    if (d === undefined || !this.heldBy(key, by)) return undefined
-    this.inFlight.deleteEvent(d.ev)
+    let d: Delivery | undefined
+    if (by === undefined || this.sink?.heldBy === undefined) {
+      d = this.inFlight.take(key) // anyone may settle it (heldBy): one lookup
+      if (d === undefined) return undefined
+    } else {
+      d = this.inFlight.get(key)
+      if (d === undefined || !this.heldBy(key, by)) return undefined
+      this.inFlight.deleteEvent(d.ev)
+    }
     this.sink?.settled?.(key)
     this.lastAckAt = now ?? this.topic.clock.now()
     this.topic.owedStale = true

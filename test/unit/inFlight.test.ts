@@ -57,8 +57,14 @@ t.test('InFlight reads like a Map keyed by the id text', async t => {
   f.add(a)
   f.add(b)
   f.add(c)
+  t.equal(f.take('7'), a)
+  t.equal(f.take('7'), undefined)
+  f.add(a)
   t.ok(f.delete('7'))
   t.notOk(f.delete('7'))
+  t.equal(f.take('x'), b)
+  t.equal(f.take('x'), undefined)
+  f.add(b)
   f.deleteEvent(c.ev)
   t.same([...f.keys()], ['x'])
   f.clear()
@@ -113,8 +119,11 @@ t.test('InFlight agrees with a Map keyed by the id text under random adds and de
       if (r(3) === 0 || ref.size > burst / 2) {
         const want = ref.get(key)
         if (f.get(key) !== want) wrong.push(`get ${key}`)
-        if (r(2) === 0) {
+        const how = r(3)
+        if (how === 0) {
           if (f.delete(key) !== (want !== undefined)) wrong.push(`delete ${key}`)
+        } else if (how === 1) {
+          if (f.take(key) !== want) wrong.push(`take ${key}`)
         } else if (want !== undefined) {
           f.deleteEvent(want.ev)
         }

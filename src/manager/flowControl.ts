@@ -43,11 +43,15 @@ export class FlowControl {
     set.add(session)
   }
 
-  /** After an ack (or anything that shortens queues): release the topic's publishers once no one is past half the limit. */
-  progressed (topic: Topic): void {
+  /**
+   * After an ack (or anything that shortens queues): release the topic's publishers once no one is past half the limit.
+   * `now`: the clock's reading, when the caller has just read it (an ack).
+   */
+  progressed (topic: Topic, now?: number): void {
+    if (this.held.size === 0) return // no one held (most acks): no lookup
     const set = this.byTopic.get(topic)
     if (set === undefined) return
-    if (this.laggard(topic, this.releaseAt, null) !== null) return
+    if (this.laggard(topic, this.releaseAt, null, now) !== null) return
     for (const s of [...set]) this.release(s) // a copy: a released publisher may be held again at once
   }
 
@@ -68,8 +72,8 @@ export class FlowControl {
     this.resume(session)
   }
 
-  private laggard (topic: Topic, limit: number, publisher: Session | null): Subscription | null {
-    let now = -1 // read once a subscriber is behind (after every pub: most find none)
+  private laggard (topic: Topic, limit: number, publisher: Session | null, known?: number): Subscription | null {
+    let now = known ?? -1 // else read once a subscriber is behind (after every pub: most find none)
     for (const s of topic.subscriptions.values()) {
       // An at-most-once subscriber never holds publishers back: past its bound it loses events instead.
       if (s.atMostOnce !== null || s.pending <= limit || s.sink === null || s.sink === publisher || s.sink.stalled()) continue

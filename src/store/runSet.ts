@@ -185,6 +185,18 @@ export class RunSet {
 
   /** Inserts run [s, e] before index p, moving whichever side is shorter. */
   private insert (p: number, s: number, e: number): void {
+    if (p === this.tail) {
+      // Appending (a queue's usual traffic; every event of W2's ten priorities starts a run): nothing to move. Two
+      // empty copyWithin calls here were ~1% of a W2 profile.
+      if (p === this.starts.length) {
+        this.grow()
+        p = this.tail
+      }
+      this.starts[p] = s
+      this.ends[p] = e
+      this.tail = p + 1
+      return
+    }
     if (this.head > 0 && p - this.head < this.tail - p) {
       this.starts.copyWithin(this.head - 1, this.head, p)
       this.ends.copyWithin(this.head - 1, this.head, p)

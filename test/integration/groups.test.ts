@@ -165,7 +165,7 @@ t.test('a group of 3 workers with caps 1, 5 and 10 gets each of 10,000 events ex
   for (let i = 0; i < N; i++) lines.push(`pub jobs {"id":"e${i}","msg":${i}}`)
   for (let i = 0; i < N; i += 500) p.send(...lines.slice(i, i + 500))
   let crashes = 0
-  const group = (): { pending: number, inFlight: Map<string, unknown> } => b.broker.store.topic('jobs')!.subscriptions.get('group:pool')!
+  const group = (): { pending: number, inFlight: { size: number } } => b.broker.store.topic('jobs')!.subscriptions.get('group:pool')!
   const settled = (): number => ackedCount.size + [...limbo].filter(id => !ackedCount.has(id)).length
   const deadline = Date.now() + 120000
   while ((settled() < N || group().pending + group().inFlight.size > 0) && Date.now() < deadline) {

@@ -73,6 +73,29 @@ t.test('RunSet agrees with a plain Set under random adds, ranges, removes and sh
   t.same(wrong, [], '120,000 random operations agree with the reference')
 })
 
+t.test('RunSet as a queue of separate runs: appends past the end (growing, or sliding down into the drained front) and shifts', async t => {
+  const s = new RunSet(1)
+  const ref = new Set<number>()
+  const wrong: string[] = []
+  let next = 0
+  for (let k = 0; k < 5000; k++) {
+    // Like one priority of W2: every tenth offset, so each add starts a run at the end.
+    const burst = 1 + (k % 7)
+    for (let i = 0; i < burst; i++) { next += 10; s.add(next); ref.add(next) }
+    const take = k % 3 === 0 ? burst + 2 : burst - 1
+    for (let i = 0; i < take && ref.size > 0; i++) {
+      const min = Math.min(...ref)
+      if (s.shift() !== min) wrong.push(`shift at step ${k}`)
+      ref.delete(min)
+    }
+    if (k % 101 === 0 && JSON.stringify(runsOf(s)) !== JSON.stringify(runsOfSet(ref))) wrong.push(`runs at step ${k}`)
+  }
+  t.same(wrong, [])
+  t.same(runsOf(s), runsOfSet(ref))
+  t.equal(s.size, ref.size)
+  t.equal(s.runCount, ref.size, 'one run per offset')
+})
+
 t.test('RunSet: edge cases of merging and splitting', async t => {
   const s = new RunSet()
   t.equal(s.addRange(5, 4), 0, 'an empty range adds nothing')

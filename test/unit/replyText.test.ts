@@ -18,4 +18,10 @@ t.test('ack replies: an id or a batch count, per topic', async t => {
   t.equal(ackedReply(3, 'orders'), 'OK acked 3 on orders')
   t.equal(ackedReply('42', 'billing'), 'OK acked 42 on billing')
   t.equal(ackedReply('x', 'orders'), 'OK acked x on orders')
+  // The same name in another string (sliced from a line): the same text, the tail built again for it.
+  const line = 'ack a-topic-name-long-enough-to-be-sliced 9'
+  const sliced = line.slice(4, line.lastIndexOf(' '))
+  t.equal(ackedReply('9', sliced), 'OK acked 9 on a-topic-name-long-enough-to-be-sliced')
+  t.equal(ackedReply('10', 'a-topic-name-long-enough-to-be-sliced'), 'OK acked 10 on a-topic-name-long-enough-to-be-sliced')
+  t.equal(ackedReply('11', 'orders'), 'OK acked 11 on orders')
 })

@@ -22,11 +22,13 @@ function handler (ctx: HandlerContext, session: Session, { topic: name, id, more
     ackMany(ctx, session, subscription, id, more)
     return
   }
-  const d = subscription.ack(id, session)
+  // One clock read for the ack time, the refill's deadlines and flow control's look at the topic.
+  const now = ctx.clock.now()
+  const d = subscription.ack(id, session, now)
   if (d === undefined) fail('NOT_IN_FLIGHT', { id, topic: name })
-  ctx.durability.reply(session, ackedReply(id, name), ctx.durability.acked(subscription, d.ev.offset))
+  ctx.durability.reply(session, ackedReply(id, subscription.topic.name), ctx.durability.acked(subscription, d.ev.offset))
   ctx.stats.acked++
-  settled(ctx, subscription)
+  settled(ctx, subscription, now)
 }
 
 /** A batch: checked whole first (every id in flight for this connection, none twice), then acked; one reply with the count. */
@@ -41,19 +43,20 @@ function ackMany (ctx: HandlerContext, session: Session, subscription: Subscript
     if (!subscription.inFlight.has(id) || !subscription.heldBy(id, session)) fail('NOT_IN_FLIGHT.batch', { id, topic: name })
   }
   let ticket = 0
+  const now = ctx.clock.now()
   for (const id of ids) {
-    const d = subscription.ack(id, session)!
+    const d = subscription.ack(id, session, now)!
     const t = ctx.durability.acked(subscription, d.ev.offset)
     if (t > ticket) ticket = t
   }
-  ctx.durability.reply(session, ackedReply(ids.length, name), ticket)
+  ctx.durability.reply(session, ackedReply(ids.length, subscription.topic.name), ticket)
   ctx.stats.acked += ids.length
-  settled(ctx, subscription)
+  settled(ctx, subscription, now)
 }
 
-/** After acks: fill the freed slots, end a finished range, let throttled publishers go. */
-function settled (ctx: HandlerContext, subscription: Subscription): void {
-  subscription.pump()
+/** After acks at `now`: fill the freed slots, end a finished range, let throttled publishers go. */
+function settled (ctx: HandlerContext, subscription: Subscription, now: number): void {
+  subscription.pump(now)
   subscription.checkRangeDone()
-  ctx.flow.progressed(subscription.topic)
+  ctx.flow.progressed(subscription.topic, now)
 }

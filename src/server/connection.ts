@@ -6,7 +6,7 @@ import type { Manager } from '../manager/manager'
 import type { Session } from '../manager/session'
 import { LineFramer } from '../protocol/frameLines'
 import { deliveryJson, type StoredEvent } from '../store/event'
-import { detachedSlice, flat } from '../store/flatString'
+import { flat } from '../store/flatString'
 import { QUIET_ENDS, type Subscription } from '../store/subscription'
 
 /** A command line received: text[start, end), and the characters of `text` it is the first to hold (see LineSink.line). */
@@ -160,7 +160,9 @@ export class Connection implements Session {
     if (this.closed) return
     if (this.scheduled) this.deliveredInBatch = true
     if (topic !== this.eventTopic) {
-      this.eventTopic = detachedSlice(topic, 0, topic.length) // the topic's own string, not a slice pinning a line
+      // Kept by reference: a topic's name is its own string (checkTopicName's copy, never a slice of a read), and
+      // the next delivery of the same topic passes the same string, so `!==` above is a pointer comparison.
+      this.eventTopic = topic
       this.eventPrefix = flat('EVENT ' + topic + ' ')
     }
     // Appended in pieces: the `EVENT <topic> ` prefix is the same string for every event of the topic.

@@ -406,8 +406,8 @@ export class Topic {
 
   // --- the batcher's side ---
 
-  /** Events to append to the segments now (those not yet handed to an append), as segment lines. */
-  takeForAppend (): LineBatch {
+  /** Events to append to the segments now (those not yet handed to an append), as segment lines, in parts. */
+  takeForAppend (): LineBatch[] {
     return this.unflushed.takeForAppend()
   }
 

@@ -161,21 +161,17 @@ export class Topic {
   publish (ev: StoredEvent, publisherId: boolean): number {
     this.nextOffset = ev.offset + 1
     const n = this.subscriptions.size
-    if (!this.keepsNothing || this.owes()) this.unflushed.push(ev, n)
+    const owing = n === 0 ? 0 : owingIn(this.subscriptions)
+    // An at-most-once subscription owes nothing (its own queue holds what waits for its socket): the event's object is held for the others only.
+    if (owing > 0 || !this.keepsNothing) this.unflushed.push(ev, owing)
     if (publisherId) {
       this.ids.note(ev.key, ev.offset, ev.timestamp)
       this.noteId(ev.key)
     }
     if (n === 0) return 0
-    this.setOwed(this.owedBytes + ev.json.length)
+    if (owing > 0) this.setOwed(this.owedBytes + ev.json.length)
     for (const sub of this.subscriptions.values()) sub.enqueue(ev)
     return n
-  }
-
-  /** Whether some subscription would owe a new event: one that is not at most once. */
-  private owes (): boolean {
-    for (const s of this.subscriptions.values()) if (s.atMostOnce === null) return true
-    return false
   }
 
   /** The event at `offset` when it is in memory (not yet stored, or cached); undefined otherwise. */
@@ -469,6 +465,13 @@ export class Topic {
     this.ids.clear()
     this.setOwed(0)
   }
+}
+
+/** How many of these subscriptions owe a new event: those that are not at most once. */
+function owingIn (subscriptions: Map<string, Subscription>): number {
+  let n = 0
+  for (const s of subscriptions.values()) if (s.atMostOnce === null) n++
+  return n
 }
 
 /** A stored event from a line read back from a segment. */

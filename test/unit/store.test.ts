@@ -26,3 +26,24 @@ t.test('ensureTopic: the same topic for the same name (a fresh string each time,
   t.equal(store.ensureTopic('gamma', false).name, 'gamma')
   t.same(created, ['alpha', 'beta', 'beta', 'alpha'], 'recovery: not observed')
 })
+
+t.test('assignId: the key is the id in decimal, across thousands, after a publisher\'s numeric id moved the counter, and after recovery set it', async t => {
+  const topic = new Store().ensureTopic('ids')
+  let wrong = 0
+  const check = (): void => {
+    const id = topic.assignId()
+    if (topic.assignedKey !== String(id)) wrong++
+  }
+  for (let i = 0; i < 3000; i++) check()
+  t.equal(topic.nextAutoId, 3001)
+  topic.noteId('999999')
+  t.equal(topic.assignId(), 1_000_000)
+  t.equal(topic.assignedKey, '1000000')
+  for (let i = 0; i < 2000; i++) check()
+  topic.nextAutoId = 12 // recovery sets it (lower than before: another topic's state, say)
+  for (let i = 0; i < 1000; i++) check()
+  topic.nextAutoId = 2 ** 53 - 5
+  for (let i = 0; i < 5; i++) check()
+  t.equal(topic.assignedKey, String(2 ** 53 - 1))
+  t.equal(wrong, 0, 'every key is String(id)')
+})

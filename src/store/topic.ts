@@ -180,9 +180,9 @@ export class Topic {
   publish (ev: StoredEvent, publisherId: boolean): number {
     this.nextOffset = ev.offset + 1
     const n = this.subscriptions.size
+    // An at-most-once subscription owes nothing (not counted in owedBytes), but lets go of the object too when it takes the event (Topic.taken): counted in `wanted`.
     const owing = n === 0 ? 0 : owingIn(this.subscriptions)
-    // An at-most-once subscription owes nothing (its own queue holds what waits for its socket): the event's object is held for the others only.
-    if (owing > 0 || !this.keepsNothing) this.unflushed.push(ev, owing)
+    if (owing > 0 || !this.keepsNothing) this.unflushed.push(ev, n)
     if (publisherId) {
       this.ids.note(ev.key, ev.offset, ev.timestamp)
       this.noteId(ev.key)

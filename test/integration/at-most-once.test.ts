@@ -157,3 +157,22 @@ t.test('ack=none subscribers owe nothing: what is published to them never counts
   t.match(await p.request(`pub other {"id":"o1","priority":0,"msg":"${payload}"}`), /^OK o1 published to other \(1 subscriber\)$/, 'over the limit, a topic whose subscribers are all at most once still accepts: no one is owed its events')
   t.same(await eventIds(q, 1), ['o1'])
 })
+
+t.test('an ack=none subscriber taking an event does not let go of the object an acked subscriber of the topic still waits to deliver', async t => {
+  const tb = await startTestBroker(t, { batchIntervalMs: 3600000 }) // nothing stored while the test looks
+  const p = await tb.client()
+  const a = await tb.client()
+  const b = await tb.client()
+  await p.request('pub mixed {"msg":"create"}')
+  await a.request('sub mixed 1')
+  await b.request('sub mixed ack=none')
+  t.match(await p.request('pub mixed {"id":"m1","priority":0,"msg":1}'), /^OK m1 /)
+  t.match(await p.request('pub mixed {"id":"m2","priority":0,"msg":2}'), /^OK m2 /)
+  t.same(await eventIds(b, 2), ['m1', 'm2'], 'the at-most-once subscriber has both')
+  t.match((await a.event()).event, { id: 'm1' }, 'the acked one has the first in flight, the second waits')
+  const topic = tb.broker.store.topic('mixed')!
+  t.ok(topic.holdsUnstoredObject(3), 'the waiting event\'s object is still held for it')
+  await a.request('ack mixed m1')
+  t.match((await a.event()).event, { id: 'm2' })
+  t.notOk(topic.holdsUnstoredObject(3), 'handed over by both: only its bytes are held')
+})

@@ -92,7 +92,7 @@ export function admitEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedEve
       if (store.pendingBytes >= ctx.config.maxPendingBytes) fail('OVERLOADED', { held: store.pendingBytes, max: ctx.config.maxPendingBytes })
     }
     for (const s of topic.subscriptions.values()) {
-      if (s.pending + s.inFlight.size < max || s.atMostOnce !== null) continue // at most once: bounded by its own queue
+      if (s.atMostOnce !== null || s.pending + s.inFlight.size < max) continue // at most once: bounded by its own queue (asked first: no pending count)
       if (dropsOldest(ctx, topic.name)) { dropping = true; break }
       fail('QUEUE_FULL', { subscriber: s.named ? s.key : 'anonymous', topic: topic.name, max })
     }
@@ -100,7 +100,7 @@ export function admitEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedEve
   if (dropping) {
     // Every full queue must be able to drop before any does: a refused pub changes nothing.
     for (const s of topic.subscriptions.values()) {
-      if (s.pending + s.inFlight.size >= max && s.atMostOnce === null && !s.canDropLowest()) {
+      if (s.atMostOnce === null && s.pending + s.inFlight.size >= max && !s.canDropLowest()) {
         fail('QUEUE_FULL.allDelivered', { subscriber: s.named ? s.key : 'anonymous', topic: topic.name, max })
       }
     }
@@ -118,7 +118,7 @@ export function storeEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedEve
   if (a.dropping) {
     const max = ctx.config.maxPendingPerSubscriber
     for (const s of topic.subscriptions.values()) {
-      if (s.pending + s.inFlight.size < max || s.atMostOnce !== null) continue
+      if (s.atMostOnce !== null || s.pending + s.inFlight.size < max) continue
       const gone = s.dropLowest()
       ctx.durability.acked(s, gone)
       ctx.store.counters.dropped++

@@ -289,3 +289,32 @@ t.test('once every held event is stored the last page is kept for the next ones;
   }
   t.equal(pagePoolStats().made, made, 'no page made in the last three rounds')
 })
+
+t.test('an event bigger than a full page gets a page of its own size (never pooled); an empty last page it does not fit is replaced', async t => {
+  const u = new UnstoredEvents()
+  const small = (o: number): StoredEvent => sealed(0, o)
+  const huge = (o: number): StoredEvent => sealEvent(parseEvent(`{"msg":"${'é'.repeat(200_000)}${'y'.repeat(200_000)}"}`), o, o, T0 + o)
+  const evs = [small(1), small(2)]
+  for (const ev of evs) u.push(ev, 0)
+  u.takeForAppend()
+  u.stored(2) // the last page is kept, empty
+  const kept = u.capacityBytes
+  evs.push(huge(3)) // 600,000 bytes of UTF-8, up to 1.2 MB by the push's bound: more than a full page
+  u.push(evs[2], 1)
+  t.ok(u.capacityBytes > PAGE_BYTES, 'a page bigger than a full one')
+  t.ok(u.capacityBytes < kept + 2 * PAGE_BYTES, 'the empty page it did not fit was let go, not kept beside it')
+  for (let o = 4; o <= 100; o++) { evs.push(small(o)); u.push(evs[o - 1], 0) } // past its room for events: a next page
+  t.equal(u.get(3), evs[2], 'while wanted: the object')
+  u.release(3)
+  t.equal(u.get(3)!.json, evs[2].json, 'decoded from its bytes: the same text')
+  t.equal(u.get(100)!.json, evs[99].json)
+  const parts = u.takeForAppend()
+  t.ok(parts.length >= 2)
+  t.same(joined(parts).bytes, linesOf(evs.slice(2)), 'appended: the lines, byte for byte')
+  const pooled = pagePoolStats().pooled
+  const before = u.capacityBytes
+  u.stored(100)
+  t.ok(u.capacityBytes < before - PAGE_BYTES, 'the big page was let go (only the last page is kept)')
+  t.equal(pagePoolStats().pooled, pooled, 'and not pooled: it is not full-size')
+  t.equal(u.size, 0)
+})

@@ -27,6 +27,12 @@ function dropsOldest (ctx: HandlerContext, topic: string): boolean {
   return set.matches(topic)
 }
 
+/** Whether some subscription of the topic would owe a new event (one that is not at most once). */
+function owedBySome (topic: Topic): boolean {
+  for (const s of topic.subscriptions.values()) if (s.atMostOnce === null) return true
+  return false
+}
+
 /** What admitEvent settled: the event's id, and whether full queues drop their oldest to take it. */
 export interface Admission {
   id: string | number
@@ -80,12 +86,13 @@ export function admitEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedEve
   const max = ctx.config.maxPendingPerSubscriber
   let dropping = false
   if (topic.subscriptions.size > 0) {
-    if (store.pendingBytes >= ctx.config.maxPendingBytes) {
+    // Only subscriptions that ack are owed the event: a topic with at-most-once ones alone is not refused for the bytes others hold.
+    if (store.pendingBytes >= ctx.config.maxPendingBytes && owedBySome(topic)) {
       store.refreshPendingBytes() // acks since the last count may have freed some
       if (store.pendingBytes >= ctx.config.maxPendingBytes) fail('OVERLOADED', { held: store.pendingBytes, max: ctx.config.maxPendingBytes })
     }
     for (const s of topic.subscriptions.values()) {
-      if (s.pending + s.inFlight.size < max || s.atMostOnce !== null) continue // at most once: bounded by its own queue
+      if (s.atMostOnce !== null || s.pending + s.inFlight.size < max) continue // at most once: bounded by its own queue (asked first: no pending count)
       if (dropsOldest(ctx, topic.name)) { dropping = true; break }
       fail('QUEUE_FULL', { subscriber: s.named ? s.key : 'anonymous', topic: topic.name, max })
     }
@@ -93,7 +100,7 @@ export function admitEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedEve
   if (dropping) {
     // Every full queue must be able to drop before any does: a refused pub changes nothing.
     for (const s of topic.subscriptions.values()) {
-      if (s.pending + s.inFlight.size >= max && s.atMostOnce === null && !s.canDropLowest()) {
+      if (s.atMostOnce === null && s.pending + s.inFlight.size >= max && !s.canDropLowest()) {
         fail('QUEUE_FULL.allDelivered', { subscriber: s.named ? s.key : 'anonymous', topic: topic.name, max })
       }
     }
@@ -111,7 +118,7 @@ export function storeEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedEve
   if (a.dropping) {
     const max = ctx.config.maxPendingPerSubscriber
     for (const s of topic.subscriptions.values()) {
-      if (s.pending + s.inFlight.size < max || s.atMostOnce !== null) continue
+      if (s.atMostOnce !== null || s.pending + s.inFlight.size < max) continue
       const gone = s.dropLowest()
       ctx.durability.acked(s, gone)
       ctx.store.counters.dropped++

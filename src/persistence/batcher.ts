@@ -3,9 +3,10 @@ import { unlink } from 'node:fs/promises'
 import { grantWord } from '../auth/acl'
 import type { Logger } from '../log'
 import type { PersistenceTimings } from '../metrics/histogram'
-import type { LineBatch } from './lineBatch'
+import { lastOffsetIn, linesIn, type LineParts } from './lineBatch'
 import type { Subscription } from '../store/subscription'
 import type { Topic } from '../store/topic'
+import { trimPagePool } from '../store/unstoredEvents'
 import { journalFile, type FsyncPolicy, type Journal } from './journal'
 import { listJournalGens } from './layout'
 import { expiredSegments, retentionFor, type RetentionConfig } from './retention'
@@ -272,7 +273,7 @@ interface Work {
   topic: Topic
   changes: TopicChanges
   records: string[]
-  events: LineBatch
+  events: LineParts
   files: TopicFiles | undefined
   /** The snapshot lines of a compaction captured in the synchronous step, or null. */
   snapshot: ((k: number) => Iterable<string>) | null
@@ -397,6 +398,7 @@ export class EventsBatcher {
     const work: Work[] = []
     // A spare not taken back by changes() is a topic that changed nothing since the last batch: its memory goes.
     for (const topic of this.spares.keys()) topic.trimUnstored()
+    trimPagePool()
     this.spares = new Map()
     for (const [topic, changes] of this.dirty) {
       const records = changes.take()
@@ -428,7 +430,7 @@ export class EventsBatcher {
         const w = work[next++]
         const n = await this.write(w)
         if (n < 0) failed++
-        else { bytes += n; events += w.events.count }
+        else { bytes += n; events += linesIn(w.events) }
       }
     }
     await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, work.length) }, worker))
@@ -480,11 +482,12 @@ export class EventsBatcher {
         if (!topic.deleted) topic.log = files.segments
       }
       let bytes = 0
-      if (w.events.count > 0) {
+      const last = lastOffsetIn(w.events)
+      if (last >= 0) {
         const before = files.segments.bytes
         await files.segments.appendLines(w.events)
         appended = true
-        topic.appended(w.events.offsets[w.events.count - 1])
+        topic.appended(last)
         bytes = files.segments.bytes - before
         files.sinceSnapshot += bytes
       }

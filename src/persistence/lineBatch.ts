@@ -20,6 +20,25 @@ export interface LineBatch {
   readonly lengths: Uint32Array
 }
 
+/** Lines in several parts, in offset order, appended as one (a topic's unstored events come a part per page). */
+export type LineParts = readonly LineBatch[]
+
+/** Lines in all the parts. */
+export function linesIn (parts: LineParts): number {
+  let n = 0
+  for (const p of parts) n += p.count
+  return n
+}
+
+/** The offset of the last line of the parts; -1 when they have none. */
+export function lastOffsetIn (parts: LineParts): number {
+  for (let k = parts.length - 1; k >= 0; k--) {
+    const p = parts[k]
+    if (p.count > 0) return p.offsets[p.count - 1]
+  }
+  return -1
+}
+
 /** What a line batch needs of an event: its stored text (no newline), offset, timestamp and priority. */
 export interface LineSource {
   readonly offset: number

@@ -5,7 +5,7 @@ import type { Logger } from '../log'
 import { fsyncDir, moveAside } from './files'
 import type { FsyncPolicy } from './journal'
 import { FileCache, sharedFileCache } from './fileCache'
-import { encodeLines, type LineBatch, type LineSource } from './lineBatch'
+import { encodeLines, type LineBatch, type LineParts, type LineSource } from './lineBatch'
 import { decodeLine, lineProblem, type SegmentLine } from './segmentCodec'
 import { SegmentIndex, indexFileName, parseSegmentFileName, segmentFileName } from './segmentIndex'
 
@@ -42,15 +42,22 @@ interface Segment {
   index: SegmentIndex
 }
 
-/** Lines of one append that go to one segment. */
+/** Lines of one append that go to one segment, the first at `startPos`, written back to back. */
 interface Chunk {
   seg: Segment
   created: boolean
   startPos: number
-  buf: Buffer
-  /** Its lines: [from, end) of the append's LineBatch, the first at `startPos`; noted in the index once the write succeeded, so reads never see them early. */
+  /** Bytes of its pieces. */
+  size: number
+  pieces: Piece[]
+}
+
+/** Lines [from, end) of one part of an append (`buf`: their bytes); noted in the index once the write succeeded, so reads never see them early. */
+interface Piece {
+  lines: LineBatch
   from: number
   end: number
+  buf: Buffer
 }
 
 /**
@@ -195,15 +202,16 @@ export class SegmentLog {
    * is appended: partial writes are cut back and the promise rejects.
    */
   append (entries: readonly LogEntry[]): Promise<void> {
-    return this.enqueue(() => this.appendNow(encodeLines(entries)))
+    return this.enqueue(() => this.appendNow([encodeLines(entries)]))
   }
 
   /**
    * append() of lines already encoded (a topic's events not yet stored are
-   * kept this way): the same checks, writes and syncs, without another copy.
-   * The batch's bytes and arrays must not change until the promise settles.
+   * kept this way, in parts: one append, whatever the number of parts): the
+   * same checks, writes and syncs, without another copy. The parts' bytes and
+   * arrays must not change until the promise settles.
    */
-  appendLines (lines: LineBatch): Promise<void> {
+  appendLines (lines: LineParts): Promise<void> {
     return this.enqueue(() => this.appendNow(lines))
   }
 
@@ -250,23 +258,30 @@ export class SegmentLog {
     return p
   }
 
-  private async appendNow (lines: LineBatch): Promise<void> {
-    const count = lines.count
-    if (count === 0) return
-    const bad = firstNotAbove(lines.offsets, count, this.next - 1)
-    if (bad >= 0) throw new Error(`append: offset ${lines.offsets[bad]} is not above ${bad > 0 ? lines.offsets[bad - 1] : this.next - 1}`)
-    const chunks = this.plan(lines)
+  private async appendNow (parts: LineParts): Promise<void> {
+    let last = this.next - 1
+    for (const lines of parts) {
+      const bad = firstNotAbove(lines.offsets, lines.count, last)
+      if (bad >= 0) throw new Error(`append: offset ${lines.offsets[bad]} is not above ${bad > 0 ? lines.offsets[bad - 1] : last}`)
+      if (lines.count > 0) last = lines.offsets[lines.count - 1]
+    }
+    if (last === this.next - 1) return // no lines
+    const chunks = this.plan(parts)
     const touched: Chunk[] = []
     try {
       for (let k = 0; k < chunks.length; k++) {
         const c = chunks[k]
         if (c.created) {
           // Under a syncing policy a sealed segment is on disk before the next one exists, so only the last segment can ever have a torn tail.
-          if (k > 0 && chunks[k - 1].buf.length > 0 && this.policy !== 'off') await this.datasync(chunks[k - 1].seg.file)
+          if (k > 0 && chunks[k - 1].size > 0 && this.policy !== 'off') await this.datasync(chunks[k - 1].seg.file)
           this.createFile(c.seg.file)
         }
         touched.push(c)
-        if (c.buf.length > 0) await this.writeAt(c.seg.file, c.buf, c.startPos)
+        let pos = c.startPos
+        for (const piece of c.pieces) {
+          await this.writeAt(c.seg.file, piece.buf, pos)
+          pos += piece.buf.length
+        }
       }
       if (this.policy !== 'off') {
         const last = chunks[chunks.length - 1]
@@ -278,40 +293,51 @@ export class SegmentLog {
       throw err
     }
     for (const c of chunks) {
-      noteLines(c.seg.index, lines, c.from, c.end, c.startPos, this.interval)
+      let pos = c.startPos
+      for (const piece of c.pieces) {
+        noteLines(c.seg.index, piece.lines, piece.from, piece.end, pos, this.interval)
+        pos += piece.buf.length
+      }
       if (c.created) this.segs.push(c.seg)
     }
-    this.next = lines.offsets[count - 1] + 1
+    this.next = last + 1
     for (let k = 0; k < chunks.length - 1; k++) this.writeIndex(chunks[k].seg, true) // sealed by this append
   }
 
-  /** Splits an append into per-segment stretches of its bytes (views, not copies), with what the index notes of each line. */
-  private plan (lines: LineBatch): Chunk[] {
+  /** Splits an append into per-segment stretches of its parts' bytes (views, not copies), with what the index notes of each line. */
+  private plan (parts: LineParts): Chunk[] {
     const chunks: Chunk[] = []
-    const { count, offsets, lengths } = lines
+    const first = parts.find(p => p.count > 0)!.offsets[0]
     let seg: Segment | undefined = this.segs[this.segs.length - 1]
     let created = false
-    if (seg !== undefined && seg.index.count === 0 && seg.index.firstOffset !== offsets[0]) {
+    if (seg !== undefined && seg.index.count === 0 && seg.index.firstOffset !== first) {
       // An empty active segment is named for the offset its first line will have; a gap needs a new name.
       this.dropEmptyActive()
       seg = undefined
     }
-    if (seg === undefined) { seg = this.newSegment(offsets[0]); created = true }
-    let from = 0 // first line of the current chunk
-    let fromByte = 0 // its first byte in lines.bytes
-    let startPos = seg.index.bytes
-    for (;;) {
-      // Lines [from, end) fit the segment; line `end` (if any) starts the next one.
-      const end = linesThatFit(lengths, from, count, startPos, this.segmentBytes)
-      const size = bytesOf(lengths, from, end)
-      chunks.push({ seg, created, startPos, buf: lines.bytes.subarray(fromByte, fromByte + size), from, end })
-      if (end === count) return chunks
-      seg = this.newSegment(offsets[end])
-      created = true
-      from = end
-      fromByte += size
-      startPos = 0
+    if (seg === undefined) { seg = this.newSegment(first); created = true }
+    let chunk: Chunk = { seg, created, startPos: seg.index.bytes, size: 0, pieces: [] }
+    chunks.push(chunk)
+    for (const lines of parts) {
+      let from = 0 // first line not yet placed
+      let fromByte = 0 // its first byte in lines.bytes
+      while (from < lines.count) {
+        // Lines [from, end) fit the segment; line `end` (if any) starts the next one.
+        const end = linesThatFit(lines.lengths, from, lines.count, chunk.startPos + chunk.size, this.segmentBytes)
+        if (end > from) {
+          const size = bytesOf(lines.lengths, from, end)
+          chunk.pieces.push({ lines, from, end, buf: lines.bytes.subarray(fromByte, fromByte + size) })
+          chunk.size += size
+          fromByte += size
+          from = end
+        }
+        if (from < lines.count) {
+          chunk = { seg: this.newSegment(lines.offsets[from]), created: true, startPos: 0, size: 0, pieces: [] }
+          chunks.push(chunk)
+        }
+      }
     }
+    return chunks
   }
 
   /** A failed append leaves nothing behind: new files go, grown ones are cut back. */

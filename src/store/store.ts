@@ -50,8 +50,14 @@ export class Store {
     return this.topics.get(name)
   }
 
+  /** The topic ensureTopic returned last, and its name: publishers send many events in a row to one topic. */
+  private lastTopic: Topic | null = null
+  private lastName = ''
+
   /** Returns the topic, creating it if needed (and telling the observer unless this is recovery). */
   ensureTopic (name: string, notify = true): Topic {
+    // A string compare of the name the last call had: cheaper than hashing a new string for the map.
+    if (name === this.lastName && this.lastTopic !== null && !this.lastTopic.deleted) return this.lastTopic
     let t = this.topics.get(name)
     if (t === undefined) {
       t = new Topic(name, this)
@@ -59,6 +65,8 @@ export class Store {
       if (notify) this.observer?.topicCreated(t)
       for (const w of this.topicWatchers) w(t)
     }
+    this.lastTopic = t
+    this.lastName = name
     return t
   }
 
@@ -72,6 +80,7 @@ export class Store {
     const t = this.topics.get(name)
     if (t === undefined) return undefined
     this.topics.delete(name)
+    if (this.lastTopic === t) this.lastTopic = null
     t.wipe()
     this.observer?.topicDeleted?.(t)
     return t

@@ -133,3 +133,46 @@ t.test('a slow at-most-once subscriber: highest priority first, the bound drops 
   t.ok(await s.quiet(150), 'the dropped events never come')
   t.match(statsOf(await p.request('stats metrics')).subscribers[0], { ack: 'none', pending: 0, inFlight: 0, dropped: 9 })
 })
+
+t.test('ack=none subscribers owe nothing: what is published to them never counts against maxPendingBytes (an acked subscriber\'s events still do), nor is it refused over the limit', async t => {
+  const tb = await startTestBroker(t, { maxPendingBytes: 4096 })
+  const p = await tb.client()
+  const s = await tb.client()
+  await p.request('pub tele {"msg":"create"}')
+  await s.request('sub tele ack=none')
+  const payload = 'x'.repeat(1000)
+  for (let i = 0; i < 20; i++) t.match(await p.request(`pub tele {"id":"t${i}","priority":0,"msg":"${payload}"}`), /^OK t\d+ published to tele \(1 subscriber\)$/)
+  t.same(await eventIds(s, 20), Array.from({ length: 20 }, (_, i) => `t${i}`), 'all delivered')
+  t.equal(tb.broker.store.pendingBytes, 0, 'nothing held for them')
+  const a = await tb.client()
+  await a.request('sub tele 1')
+  const replies: string[] = []
+  for (let i = 0; i < 8; i++) replies.push(await p.request(`pub tele {"id":"a${i}","msg":"${payload}"}`))
+  const ok = replies.filter(r => r.startsWith('OK')).length
+  t.ok(ok >= 4 && ok < 8, `with an acked subscriber too, accepted until about 4096 bytes were held (${ok})`)
+  t.match(replies[ok], /^ERR OVERLOADED /)
+  const q = await tb.client()
+  await p.request('pub other {"msg":"create"}')
+  await q.request('sub other ack=none')
+  t.match(await p.request(`pub other {"id":"o1","priority":0,"msg":"${payload}"}`), /^OK o1 published to other \(1 subscriber\)$/, 'over the limit, a topic whose subscribers are all at most once still accepts: no one is owed its events')
+  t.same(await eventIds(q, 1), ['o1'])
+})
+
+t.test('an ack=none subscriber taking an event does not let go of the object an acked subscriber of the topic still waits to deliver', async t => {
+  const tb = await startTestBroker(t, { batchIntervalMs: 3600000 }) // nothing stored while the test looks
+  const p = await tb.client()
+  const a = await tb.client()
+  const b = await tb.client()
+  await p.request('pub mixed {"msg":"create"}')
+  await a.request('sub mixed 1')
+  await b.request('sub mixed ack=none')
+  t.match(await p.request('pub mixed {"id":"m1","priority":0,"msg":1}'), /^OK m1 /)
+  t.match(await p.request('pub mixed {"id":"m2","priority":0,"msg":2}'), /^OK m2 /)
+  t.same(await eventIds(b, 2), ['m1', 'm2'], 'the at-most-once subscriber has both')
+  t.match((await a.event()).event, { id: 'm1' }, 'the acked one has the first in flight, the second waits')
+  const topic = tb.broker.store.topic('mixed')!
+  t.ok(topic.holdsUnstoredObject(3), 'the waiting event\'s object is still held for it')
+  await a.request('ack mixed m1')
+  t.match((await a.event()).event, { id: 'm2' })
+  t.notOk(topic.holdsUnstoredObject(3), 'handed over by both: only its bytes are held')
+})

@@ -596,6 +596,48 @@ t.test('events not yet stored are held as bytes once delivered: memory, segments
   t.same(after.slice().sort(), delivered.slice().sort(), 'after a restart: the same texts, byte for byte')
 })
 
+t.test('a batch of several MiB (many pages of unstored events), with events published while its append runs: delivered, stored and replayed after a restart byte for byte', async t => {
+  const dir = tempDir()
+  const cfg: ConfigOverrides = { batchIntervalMs: 3600000 } // stored only when the test runs the batcher
+  let tb = await startTestBroker(t, { logDir: dir, ...cfg })
+  const p = await tb.client()
+  const s = await tb.client()
+  await p.request('pub big {"msg":"create"}')
+  await s.request('sub big ack=none')
+  const text = (i: number): string => `{"id":"e-${i}","msg":"${i % 3 === 0 ? 'é😀日本'.repeat(40) : 'x'.repeat(400 + (i % 50))}","n":${i}}`
+  const publish = async (from: number, to: number): Promise<string[]> => {
+    for (let i = from; i < to; i++) p.send(`pub big ${text(i)}`)
+    const got: string[] = []
+    for (let i = from; i < to; i++) {
+      const reply = await p.next()
+      if (!reply.startsWith('OK e-')) throw new Error(`unexpected ${reply}`)
+      got.push(textOf(await s.next()))
+    }
+    return got
+  }
+  const delivered = await publish(0, 6000)
+  const topic = tb.broker.store.topic('big')!
+  t.equal(topic.unflushedCount, 6001, 'nothing stored yet')
+  const batch = tb.broker.durability.batcher.run()
+  delivered.push(...await publish(6000, 9000)) // while the append runs (or right after it)
+  await batch
+  delivered.push(...await publish(9000, 10_000))
+  t.ok(topic.unflushedCount >= 1000, 'the later ones wait for the next batch')
+  await tb.broker.durability.batcher.run()
+  t.equal(topic.unflushedCount, 0, 'all stored')
+  const stored = segmentFiles(dir, 'big').map(f => readFileSync(join(dir, 'topics', 'big', f), 'utf8')).join('').split('\n').filter(l => l !== '')
+  t.ok(Buffer.byteLength(stored.join('\n')) > 4 * 1024 * 1024, 'several MiB')
+  t.ok(stored.slice(1).every((line, i) => line === delivered[i]), 'the segment lines are the delivered texts, byte for byte, in order')
+  t.equal(stored.length, 10_001)
+
+  tb = await restart(t, tb, dir, cfg)
+  const a = await tb.client()
+  await a.request('sub big 1000 from=2')
+  const replayed = (await drain(a, 'big', delivered.length)).map(textOf)
+  const sorted = delivered.slice().sort()
+  t.ok(replayed.sort().every((x, i) => x === sorted[i]), 'after a restart, a replay: every text byte for byte')
+})
+
 t.test('retention 0 keeps nothing for replay: an event nothing owes is never written, an owed one is, offsets go on across a restart', async t => {
   const dir = tempDir()
   const cfg: ConfigOverrides = { retention: { maxAgeMs: 3600000, maxBytes: 1_000_000, overrides: [{ pattern: 'metrics.*', maxAgeMs: 0 }] }, batchIntervalMs: 3600000 }

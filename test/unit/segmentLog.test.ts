@@ -5,6 +5,7 @@ import pino from 'pino'
 import { encodeLine } from '../../src/persistence/segmentCodec'
 import { FileCache } from '../../src/persistence/fileCache'
 import { SegmentLog, type LogEntry, type SegmentLogOptions } from '../../src/persistence/segmentLog'
+import { encodeLines, type LineBatch } from '../../src/persistence/lineBatch'
 import { indexFileName, segmentFileName } from '../../src/persistence/segmentIndex'
 
 /** A logger that keeps what it was told, to check the warnings. */
@@ -545,5 +546,79 @@ t.test('listRuns: a sealed segment\'s many runs leave memory and are read from i
   writeFileSync(ix, JSON.stringify(d))
   t.same(await listAll(log, 1, 6010), expected, 'the same, from the lines')
   t.ok(log.bytesRead > 0)
+  await log.close()
+})
+
+t.test('an append in parts (a topic\'s unstored events, a part per page) writes what one append of the same lines writes, across rolls inside parts and at their edges', async t => {
+  const all = entries(1, 120, 'x'.repeat(20))
+  const whole = encodeLines(all)
+  // Cut points: an empty part first, parts of one line, a roll inside a part, parts that end where a segment does.
+  const cuts = [0, 0, 1, 2, 13, 14, 40, 41, 77, 100, 120]
+  const parts: LineBatch[] = [encodeLines([])]
+  for (let k = 1; k < cuts.length; k++) parts.push(encodeLines(all.slice(cuts[k - 1], cuts[k])))
+  parts.push(encodeLines([]))
+  const one = t.testdir({ a: {}, b: {} })
+  const a = SegmentLog.open(join(one, 'a'), opts({ segmentBytes: 1000 }))
+  const b = SegmentLog.open(join(one, 'b'), opts({ segmentBytes: 1000 }))
+  await a.appendLines([whole])
+  await b.appendLines(parts.slice(0, 6))
+  await b.appendLines(parts.slice(6))
+  t.ok(segFiles(join(one, 'a')).length > 5, 'several segments')
+  t.same(segFiles(join(one, 'b')), segFiles(join(one, 'a')), 'the same segments')
+  for (const f of segFiles(join(one, 'a'))) t.same(readFileSync(join(one, 'b', f)), readFileSync(join(one, 'a', f)), `${f}: the same bytes`)
+  t.equal(b.nextOffset, 121)
+  t.same((await b.readRange(1, 120, 1 << 20)).map(l => l.text), all.map(e => e.json), 'read back: every line')
+  for (const o of [1, 13, 14, 41, 77, 100, 120]) t.equal((await b.read(o))?.text, all[o - 1].json, `offset ${o} from the index`)
+  await t.rejects(b.appendLines([encodeLines([entry(121)]), encodeLines([entry(121)])]), /offset 121 is not above 121/, 'offsets grow across parts too')
+  t.equal(b.nextOffset, 121, 'a refused append changes nothing')
+  await a.close()
+  await b.close()
+})
+
+t.test('an append in parts that fails at a later part leaves nothing behind, in the segment it grew and in the ones it made', async t => {
+  const dir = t.testdir()
+  class FailsAt extends FileCache {
+    /** Acquires left before one fails (-1: never). */
+    left = -1
+    /** The descriptor handed out to fail, and the file's size then. */
+    bad = -1
+    sizeAtFailure = -1
+    fileAtFailure = ''
+    override acquire (path: string): number {
+      if (this.left < 0 || this.left-- > 0) return super.acquire(path)
+      this.left = -1
+      this.sizeAtFailure = statSync(path).size
+      this.fileAtFailure = path
+      this.bad = openSync(path, 'r') // a write through it fails with EBADF
+      return this.bad
+    }
+
+    override release (path: string): void {
+      if (this.bad < 0) { super.release(path); return }
+      closeSync(this.bad)
+      this.bad = -1
+    }
+  }
+  const files = new FailsAt()
+  const log = SegmentLog.open(dir, opts({ files, segmentBytes: 1000 }))
+  await log.append(entries(1, 3))
+  const size = statSync(join(dir, segmentFileName(1))).size
+  const parts = [encodeLines(entries(4, 6)), encodeLines(entries(7, 9)), encodeLines(entries(10, 30))]
+  files.left = 1 // the first part's write goes through, the second's fails
+  await t.rejects(log.appendLines(parts), { code: 'EBADF' })
+  t.equal(files.sizeAtFailure, size + parts[0].bytes.length, 'the first part was written when the second failed')
+  t.same(segFiles(dir), [segmentFileName(1)], 'no new segment left behind')
+  t.equal(statSync(join(dir, segmentFileName(1))).size, size, 'the grown segment is cut back')
+  t.equal(log.nextOffset, 4)
+  t.equal(await log.read(4), undefined)
+  files.left = 4 // three parts' writes to the first segment and its sync go through; the write to the next segment fails
+  await t.rejects(log.appendLines(parts), { code: 'EBADF' })
+  t.not(files.fileAtFailure, join(dir, segmentFileName(1)), 'it failed in a segment the append made')
+  t.same(segFiles(dir), [segmentFileName(1)], 'that segment is gone')
+  t.equal(statSync(join(dir, segmentFileName(1))).size, size, 'the grown segment is cut back')
+  t.equal(log.nextOffset, 4)
+  t.equal(await log.read(4), undefined)
+  await log.appendLines(parts)
+  t.same((await log.readRange(1, 30, 1 << 20)).map(l => l.offset), Array.from({ length: 30 }, (_, i) => i + 1))
   await log.close()
 })

@@ -88,11 +88,13 @@ export class AuthService {
    * `grants`: as for `rights`.
    */
   authorize (command: Command, topic: string | undefined, session: Session, grants?: ReadonlyMap<string, GrantRights>): void {
-    if (topic === undefined || isPatternName(topic)) return // a wildcard subscription checks each topic it matches
+    if (topic === undefined) return
     const access = command.access
     const user = this.userOf(session)
+    // Open mode: anonymous clients use public topics freely. Asked first: it is every pub and ack without auth.
+    if (user === null && access !== 'owner' && topic.charCodeAt(0) !== 0x7e) return
+    if (isPatternName(topic)) return // a wildcard subscription checks each topic it matches
     if (access === 'owner') return this.checkOwner(session, user!, topic, command.name) // admitted: user is set
-    if (user === null && topic.charCodeAt(0) !== 0x7e) return // open mode: anonymous clients use public topics freely
     const r = this.rights(user, topic, grants)
     if (!r.visible) {
       this.deny(session, user, command.name, topic, 'hidden private topic')

@@ -19,7 +19,8 @@ export interface StoredEvent {
    * The event text as delivered and as stored in the topic's segments: the
    * broker's `id`/`priority` when the publisher gave none, the publisher's
    * members exactly as sent, then the broker's `timestamp` and `offset`. One
-   * flat exact-size string (see `flat`).
+   * flat exact-size string (see `flat`) once its topic has it (Topic.publish
+   * flattens what sealEvent built).
    */
   json: string
 }
@@ -116,31 +117,46 @@ export function parseEventFully (text: string): ParsedEvent {
 export function sealEvent (parsed: ParsedEvent, id: string | number, offset: number, now: number, knownKey?: string): StoredEvent {
   const text = parsed.text
   const key = knownKey ?? (typeof id === 'string' ? id : String(id))
-  // A valid object's text is `{` ... `}` with only whitespace outside: the first `{` and the last `}` are its braces.
-  const open = text.indexOf('{')
-  const close = text.lastIndexOf('}')
+  // A valid object's text is `{` ... `}` with only whitespace outside: its braces are the first and the last
+  // character but whitespace (found by a loop: lastIndexOf is a call into C++, ~35 ns per event).
+  const open = openBrace(text)
+  const close = closeBrace(text)
+  // A topic whose events all get broker ids has offset === id: the id's text is the offset's (no String(offset)).
+  const offsetText = id === offset ? key : String(offset)
   let json: string
   if (!hasMembers(text, open + 1, close)) {
-    json = '{' + brokerMembers(parsed, id, key) + '"timestamp":' + String(now) + ',"offset":' + String(offset) + '}'
+    json = '{' + brokerMembers(parsed, id, key) + '"timestamp":' + String(now) + ',"offset":' + offsetText + '}'
   } else {
-    // One expression per case, constant pieces joined: each `+` is a piece to allocate and, in flat(), to walk
+    // One expression per case, constant pieces joined: each `+` is a piece to allocate and, when flattened, to walk
     // (a sequence of `json +=` cost 0.13 µs more per event in W1: docs/benchmarks.md, issue 11).
     const members = text.slice(open + 1, close)
     const tail = timestampPiece(now)
     if (parsed.id !== undefined) {
       json = parsed.hasPriority
-        ? '{' + members + tail + String(offset) + '}'
-        : OPEN_WITH_PRIORITY[parsed.priority] + members + tail + String(offset) + '}'
+        ? '{' + members + tail + offsetText + '}'
+        : OPEN_WITH_PRIORITY[parsed.priority] + members + tail + offsetText + '}'
     } else {
       const idText = typeof id === 'string' ? JSON.stringify(id) : key
       json = parsed.hasPriority
-        ? '{"id":' + idText + ',' + members + tail + String(offset) + '}'
-        : '{"id":' + idText + PRIORITY_BETWEEN[parsed.priority] + members + tail + String(offset) + '}'
+        ? '{"id":' + idText + ',' + members + tail + offsetText + '}'
+        : '{"id":' + idText + PRIORITY_BETWEEN[parsed.priority] + members + tail + offsetText + '}'
     }
   }
-  // Flat even when nothing stores it (retention 0): each subscriber's output then holds it as one piece, and a
-  // socket write flattens its output once per piece (a tree of pieces per event cost 0.13 µs per delivery in W1).
-  return { id, key, priority: parsed.priority, offset, timestamp: now, json: flat(json) }
+  // Not flattened here: Topic.publish does it, by encoding the text into the topic's unstored events (which
+  // flattens the string in place, one call into C++ instead of two) or, when nothing stores it, with flat().
+  return { id, key, priority: parsed.priority, offset, timestamp: now, json }
+}
+
+/** Index of the `{` that opens a JSON object text (only whitespace before it). */
+function openBrace (text: string): number {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 0x7b) return i
+  return -1
+}
+
+/** Index of the `}` that closes a JSON object text (only whitespace after it). */
+function closeBrace (text: string): number {
+  for (let i = text.length - 1; i >= 0; i--) if (text.charCodeAt(i) === 0x7d) return i
+  return -1
 }
 
 /** `{"priority":<p>,` and `,"priority":<p>,` for each priority (0-9): the member the broker adds when the publisher gave none. */

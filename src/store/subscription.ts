@@ -195,7 +195,7 @@ export class Subscription {
 
   /** Adds a newly published event; delivers it at once when a slot is free and nothing is ahead of it. */
   enqueue (ev: StoredEvent): void {
-    if (this.atMostOnce !== null) { this.topic.taken(ev.offset); this.offer(this.atMostOnce, ev); return }
+    if (this.atMostOnce !== null) { this.offer(this.atMostOnce, ev); return } // not counted in the topic's `wanted` (Topic.publish)
     if (this.listFrom >= 0) return // a replay under way lists it with the rest
     if (ev.offset < this.start || (this.to > 0 && ev.offset > this.to)) { this.topic.taken(ev.offset); return }
     const sink = this.sink

@@ -2,6 +2,7 @@ import { systemClock, type Clock } from '../clock'
 import type { LineBatch } from '../persistence/lineBatch'
 import type { SegmentLine } from '../persistence/segmentCodec'
 import type { StoredEvent } from './event'
+import { flat } from './flatString'
 import type { EventCache } from './eventCache'
 import { RecentIds } from './recentIds'
 import { AtMostOnceQueue } from './atMostOnceQueue'
@@ -180,9 +181,12 @@ export class Topic {
   publish (ev: StoredEvent, publisherId: boolean): number {
     this.nextOffset = ev.offset + 1
     const n = this.subscriptions.size
-    // An at-most-once subscription owes nothing (not counted in owedBytes), but lets go of the object too when it takes the event (Topic.taken): counted in `wanted`.
+    // An at-most-once subscription owes nothing (not counted in owedBytes) and never asks the topic for the
+    // object (its queue holds the event itself): only the others are counted in `wanted`.
     const owing = n === 0 ? 0 : owingIn(this.subscriptions)
-    if (owing > 0 || !this.keepsNothing) this.unflushed.push(ev, n)
+    // Either way the text ends up flat (see StoredEvent.json): the push encodes it, which flattens it in place.
+    if (owing > 0 || !this.keepsNothing) this.unflushed.push(ev, owing)
+    else flat(ev.json)
     if (publisherId) {
       this.ids.note(ev.key, ev.offset, ev.timestamp)
       this.noteId(ev.key)

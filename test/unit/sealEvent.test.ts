@@ -47,6 +47,21 @@ t.test('sealEvent keeps the publisher\'s members byte for byte, in the order sen
   }
 })
 
+t.test('sealEvent: an id equal to the offset gives the offset the id\'s text, and any other id its own', async t => {
+  const text = ' {"msg":{"t":1.5},"priority":2} \n'
+  for (const [id, offset, key] of [[1000, 1000, '1000'], [7, 7, undefined], [999999, 999999, '999999'], [5, 6, '5'], ['6', 6, '6'], [0, 0, '0']] as const) {
+    const ev = sealEvent(parseEvent(text), id, offset, 1763901234567, key)
+    t.equal(ev.json, reference(text, id, 1763901234567, offset), `id ${JSON.stringify(id)}, offset ${offset}`)
+    t.equal(JSON.parse(ev.json).offset, offset)
+  }
+})
+
+t.test('sealEvent finds an object text\'s own braces among JSON whitespace, not those inside its strings', async t => {
+  const text = '\r\n\t {"msg":"}{"}\t\r\n '
+  const ev = sealEvent(parseEvent(text), 3, 9, 5)
+  t.equal(ev.json, '{"id":3,"priority":0,"msg":"}{","timestamp":5,"offset":9}')
+})
+
 t.test('sealEvent: an object without members still gives valid JSON', async t => {
   // `pub` requires msg, so only code can ask for this; the builder must not emit a stray comma.
   t.equal(sealEvent({ text: '{ \n }', id: undefined, priority: 0, hasPriority: false }, 5, 1, 9).json, '{"id":5,"priority":0,"timestamp":9,"offset":1}')

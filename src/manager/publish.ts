@@ -27,12 +27,6 @@ function dropsOldest (ctx: HandlerContext, topic: string): boolean {
   return set.matches(topic)
 }
 
-/** Whether some subscription of the topic would owe a new event (one that is not at most once). */
-function owedBySome (topic: Topic): boolean {
-  for (const s of topic.subscriptions.values()) if (s.atMostOnce === null) return true
-  return false
-}
-
 /** What admitEvent settled: the event's id, and whether full queues drop their oldest to take it. */
 export interface Admission {
   id: string | number
@@ -85,14 +79,15 @@ export function admitEvent (ctx: HandlerContext, topic: Topic, parsed: ParsedEve
   const store = ctx.store
   const max = ctx.config.maxPendingPerSubscriber
   let dropping = false
-  if (topic.subscriptions.size > 0) {
-    // Only subscriptions that ack are owed the event: a topic with at-most-once ones alone is not refused for the bytes others hold.
-    if (store.pendingBytes >= ctx.config.maxPendingBytes && owedBySome(topic)) {
+  // Only subscriptions that ack are owed the event: a topic with at-most-once ones alone is not refused for the
+  // bytes others hold, and their queues are bounded by their own (AtMostOnceQueue).
+  if (topic.owingSubscriptions > 0) {
+    if (store.pendingBytes >= ctx.config.maxPendingBytes) {
       store.refreshPendingBytes() // acks since the last count may have freed some
       if (store.pendingBytes >= ctx.config.maxPendingBytes) fail('OVERLOADED', { held: store.pendingBytes, max: ctx.config.maxPendingBytes })
     }
     for (const s of topic.subscriptions.values()) {
-      if (s.atMostOnce !== null || s.pending + s.inFlight.size < max) continue // at most once: bounded by its own queue (asked first: no pending count)
+      if (s.atMostOnce !== null || s.pending + s.inFlight.size < max) continue // at most once (asked first: no pending count)
       if (dropsOldest(ctx, topic.name)) { dropping = true; break }
       fail('QUEUE_FULL', { subscriber: s.named ? s.key : 'anonymous', topic: topic.name, max })
     }

@@ -155,12 +155,9 @@ export class Durability implements StoreObserver {
 
   published (topic: Topic, ev: StoredEvent): number {
     this.batcher.changes(topic)
-    if (this.journal === null) return 0
-    for (const s of topic.subscriptions.values()) {
-      // Journaled for named subscriptions only: nothing outlives an anonymous one's connection.
-      if (s.named) return this.journal.appendText(this.publishHead(topic.name), ev.json)
-    }
-    return 0
+    // Journaled for named subscriptions only: nothing outlives an anonymous one's connection.
+    if (this.journal === null || topic.namedSubscriptions === 0) return 0
+    return this.journal.appendText(this.publishHead(topic.name), ev.json)
   }
 
   acked (sub: Subscription, offset: number): number {

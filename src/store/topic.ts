@@ -95,7 +95,7 @@ export const READ_SLICE_BYTES = 256 * 1024
  */
 export class Topic {
   readonly name: string
-  readonly subscriptions = new Map<string, Subscription>()
+  readonly subscriptions = new SubscriptionTable()
   /** Private topics: the rights the owner granted, by user. Durable like the subscriptions. */
   readonly grants = new Map<string, GrantRights>()
   /** The offset the next published event gets. */
@@ -180,10 +180,11 @@ export class Topic {
    */
   publish (ev: StoredEvent, publisherId: boolean): number {
     this.nextOffset = ev.offset + 1
-    const n = this.subscriptions.size
+    const subs = this.subscriptions
+    const list = subs.list
     // An at-most-once subscription owes nothing (not counted in owedBytes) and never asks the topic for the
     // object (its queue holds the event itself): only the others are counted in `wanted`.
-    const owing = n === 0 ? 0 : owingIn(this.subscriptions)
+    const owing = subs.owing
     // Either way the text ends up flat (see StoredEvent.json): the push encodes it, which flattens it in place.
     if (owing > 0 || !this.keepsNothing) this.unflushed.push(ev, owing)
     else flat(ev.json)
@@ -191,10 +192,24 @@ export class Topic {
       this.ids.note(ev.key, ev.offset, ev.timestamp)
       this.noteId(ev.key)
     }
-    if (n === 0) return 0
+    if (list.length === 0) return 0
     if (owing > 0) this.setOwed(this.owedBytes + ev.json.length)
-    for (const sub of this.subscriptions.values()) sub.enqueue(ev)
-    return n
+    // The list as it was when the event came (one that ends meanwhile is skipped, as a Map's iteration would).
+    for (let i = 0; i < list.length; i++) {
+      const sub = list[i]
+      if (!sub.ended) sub.enqueue(ev)
+    }
+    return list.length
+  }
+
+  /** Subscriptions owed the events published now (those that are not at most once). */
+  get owingSubscriptions (): number {
+    return this.subscriptions.owing
+  }
+
+  /** Named subscriptions (their events are journaled). */
+  get namedSubscriptions (): number {
+    return this.subscriptions.named
   }
 
   /** The event at `offset` when it is in memory (not yet stored, or cached); undefined otherwise. */
@@ -490,11 +505,50 @@ export class Topic {
   }
 }
 
-/** How many of these subscriptions owe a new event: those that are not at most once. */
-function owingIn (subscriptions: Map<string, Subscription>): number {
-  let n = 0
-  for (const s of subscriptions.values()) if (s.atMostOnce === null) n++
-  return n
+/**
+ * A topic's subscriptions by key, with what each publish asks of them kept
+ * up to date at every change (subscriptions come and go rarely, events
+ * often): the subscriptions as an array (no Map iterator per event), how many
+ * are owed new events (not at most once) and how many are named.
+ */
+export class SubscriptionTable extends Map<string, Subscription> {
+  /** The subscriptions, in the Map's order: a new array at every change, so a loop over it sees one state. */
+  list: readonly Subscription[] = []
+  /** Those that are not at most once: owed every new event. */
+  owing = 0
+  /** Named ones: their events are journaled. */
+  named = 0
+
+  override set (key: string, sub: Subscription): this {
+    super.set(key, sub)
+    this.changed()
+    return this
+  }
+
+  override delete (key: string): boolean {
+    const had = super.delete(key)
+    if (had) this.changed()
+    return had
+  }
+
+  override clear (): void {
+    super.clear()
+    this.changed()
+  }
+
+  private changed (): void {
+    const list: Subscription[] = []
+    let owing = 0
+    let named = 0
+    for (const s of this.values()) {
+      list.push(s)
+      if (s.atMostOnce === null) owing++
+      if (s.named) named++
+    }
+    this.list = list
+    this.owing = owing
+    this.named = named
+  }
 }
 
 /** A stored event from a line read back from a segment. */

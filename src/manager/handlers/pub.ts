@@ -33,6 +33,6 @@ function handler (ctx: HandlerContext, session: Session, { topic: name, event: p
     : `OK ${ev.key} published to ${name} (${n} subscriber${n === 1 ? '' : 's'}; ${dropped} lowest-priority event${dropped === 1 ? '' : 's'} dropped from full queues)`
   ctx.durability.reply(session, reply, ticket)
   topic.publish(ev, parsed.id !== undefined)
-  if (topic.subscriptions.size > 0) ctx.flow.afterPublish(session, topic)
+  if (topic.owingSubscriptions > 0) ctx.flow.afterPublish(session, topic) // an at-most-once subscriber holds no publisher back
   ctx.stats.published++
 }

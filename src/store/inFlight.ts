@@ -101,18 +101,9 @@ export class InFlight {
     return this.find(eventLookupKey(ev)) !== undefined
   }
 
-  /** Whether an event whose lookup key (eventLookupKey) is `k` is in flight: the refill works out the key once for this and addKey. */
-  hasKey (k: string | number): boolean {
-    return this.find(k) !== undefined
-  }
-
   /** Puts a delivery in flight (none with its event's id may be: see hasEventId). */
   add (d: Delivery): void {
-    this.addKey(eventLookupKey(d.ev), d)
-  }
-
-  /** add(d), with `k` = eventLookupKey(d.ev) already worked out. */
-  addKey (k: string | number, d: Delivery): void {
+    const k = eventLookupKey(d.ev)
     if (typeof k === 'string') {
       this.texts.set(k, d)
       return

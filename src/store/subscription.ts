@@ -1,5 +1,5 @@
 import { AtMostOnceQueue } from './atMostOnceQueue'
-import { eventLookupKey, InFlight } from './inFlight'
+import { InFlight } from './inFlight'
 import type { StoredEvent } from './event'
 import { PendingIndex } from './pendingIndex'
 import { READ_SLICE_BYTES, type Topic } from './topic'
@@ -200,12 +200,9 @@ export class Subscription {
     if (ev.offset < this.start || (this.to > 0 && ev.offset > this.to)) { this.topic.taken(ev.offset); return }
     const sink = this.sink
     if (sink !== null && this.inFlight.size < this.maxInFlight && (this.shared === null || this.shared.free() > 0) && this.waiting.size === 0 &&
-        this.redeliver.length === 0 && sink.canDeliver()) {
-      const k = eventLookupKey(ev)
-      if (!this.inFlight.hasKey(k)) {
-        this.send(sink, { ev, deliveries: 1, deadline: this.topic.clock.now() + this.ackTimeoutMs, seq: 0 }, k)
-        return
-      }
+        this.redeliver.length === 0 && sink.canDeliver() && !this.inFlight.hasEventId(ev)) {
+      this.send(sink, { ev, deliveries: 1, deadline: this.topic.clock.now() + this.ackTimeoutMs, seq: 0 })
+      return
     }
     this.waiting.add(ev.offset, ev.priority)
   }
@@ -260,30 +257,24 @@ export class Subscription {
     }
     if (now === undefined) now = this.topic.clock.now()
     const shared = this.shared
-    const inFlight = this.inFlight
-    while (inFlight.size < this.maxInFlight && (shared === null || shared.free() > 0) && sink.canDeliver()) {
+    while (this.inFlight.size < this.maxInFlight && (shared === null || shared.free() > 0) && sink.canDeliver()) {
       let d: Delivery
-      // The event's lookup key, worked out once for the check and the insert.
-      let k: string | number
       if (this.redeliver.length > 0) {
         d = this.redeliver[0]
-        k = eventLookupKey(d.ev)
-        if (inFlight.hasKey(k)) break // an event with the same id is in flight: ack stays unambiguous
+        if (this.inFlight.hasEventId(d.ev)) break // an event with the same id is in flight: ack stays unambiguous
         this.redeliver.shift()
         d.deliveries++
         d.deadline = now + this.ackTimeoutMs
       } else {
-        const waiting = this.waiting
-        const offset = waiting.peek()
+        const offset = this.waiting.peek()
         if (offset < 0) break
         const ev = this.topic.eventAt(offset) ?? this.takeAhead(offset)
         if (ev === undefined) { this.read(offset); break }
-        k = eventLookupKey(ev)
-        if (inFlight.hasKey(k)) break
-        waiting.shift()
+        if (this.inFlight.hasEventId(ev)) break
+        this.waiting.shift()
         d = { ev, deliveries: 1, deadline: now + this.ackTimeoutMs, seq: 0 }
       }
-      this.send(sink, d, k)
+      this.send(sink, d)
     }
     if (this.to > 0) this.checkRangeDone()
   }
@@ -316,14 +307,13 @@ export class Subscription {
     return a[i]
   }
 
-  /** Puts `d` in flight (`k`: eventLookupKey(d.ev)) and hands it to the sink. */
-  private send (sink: DeliverySink, d: Delivery, k: string | number): void {
+  private send (sink: DeliverySink, d: Delivery): void {
     if (d.deliveries === 1) this.topic.taken(d.ev.offset)
     // The first deadline in flight: watched by the redelivery sweep, which lets go of a subscription only once it has
     // none (in flight or delayed), so one add per such start is enough (not one Set.add per delivery).
     if (this.inFlight.size === 0) this.topic.timed?.add(this)
     d.seq = ++this.sends
-    this.inFlight.addKey(k, d)
+    this.inFlight.add(d)
     if (this.named) this.topic.observer?.delivered(this, d)
     sink.deliver(this.topic.name, d.ev, d.deliveries)
   }

@@ -71,22 +71,6 @@ t.test('InFlight reads like a Map keyed by the id text', async t => {
   t.equal(f.size, 0)
 })
 
-t.test('hasKey and addKey take the lookup key worked out once (the refill\'s check and insert)', async t => {
-  const f = new InFlight()
-  const a = { ev: event(7, 1), deliveries: 1, deadline: 0, seq: 1 }
-  const b = { ev: event('x', 2), deliveries: 1, deadline: 0, seq: 2 }
-  for (const d of [a, b]) {
-    const k = eventLookupKey(d.ev)
-    t.notOk(f.hasKey(k))
-    f.addKey(k, d)
-    t.ok(f.hasKey(k))
-  }
-  t.equal(f.get('7'), a, 'a number key is found by its text')
-  t.equal(f.get('x'), b)
-  t.ok(f.hasKey(7) && f.hasKey('x') && !f.hasKey('7') && !f.hasKey(8), 'keys are lookup keys: 7, not "7"')
-  t.equal(f.size, 2)
-})
-
 class Sink implements DeliverySink {
   got: string[] = []
   canDeliver (): boolean { return true }

@@ -1,4 +1,3 @@
-import type { Clock } from '../../clock'
 import * as arg from '../../commands/args'
 import { defineCommand, type FieldsOf } from '../../commands/spec'
 import { fail } from '../../errors'
@@ -23,14 +22,11 @@ function handler (ctx: HandlerContext, session: Session, { topic: name, id, more
     ackMany(ctx, session, subscription, id, more)
     return
   }
-  // One clock reading for the ack time, the refill's deadlines and flow control's look at the topic.
-  const now = ackTime(ctx.clock)
+  // One clock read for the ack time, the refill's deadlines and flow control's look at the topic.
+  const now = ctx.clock.now()
   const d = subscription.ack(id, session, now)
   if (d === undefined) fail('NOT_IN_FLIGHT', { id, topic: name })
-  const line = ackedReply(id, subscription.topic.name)
-  // Only a named subscription's ack is journaled; an anonymous one's reply goes out at once (durability.reply with no ticket).
-  if (subscription.named) ctx.durability.reply(session, line, ctx.durability.acked(subscription, d.ev.offset))
-  else session.reply(line)
+  ctx.durability.reply(session, ackedReply(id, subscription.topic.name), ctx.durability.acked(subscription, d.ev.offset))
   ctx.stats.acked++
   settled(ctx, subscription, now)
 }
@@ -47,7 +43,7 @@ function ackMany (ctx: HandlerContext, session: Session, subscription: Subscript
     if (!subscription.inFlight.has(id) || !subscription.heldBy(id, session)) fail('NOT_IN_FLIGHT.batch', { id, topic: name })
   }
   let ticket = 0
-  const now = ackTime(ctx.clock)
+  const now = ctx.clock.now()
   for (const id of ids) {
     const d = subscription.ack(id, session, now)!
     const t = ctx.durability.acked(subscription, d.ev.offset)
@@ -63,39 +59,4 @@ function settled (ctx: HandlerContext, subscription: Subscription, now: number):
   subscription.pump(now)
   subscription.checkRangeDone()
   ctx.flow.progressed(subscription.topic, now)
-}
-
-/** Acks that may share one clock reading (ackTime), at most. */
-export const ACKS_PER_CLOCK_READ = 32
-
-/** The clock ackTime read last, its reading, and the acks that used it; null: read again. */
-let readClock: Clock | null = null
-let readNow = 0
-let readUses = 0
-
-/**
- * The time of an ack: the clock is read by the first ack of a turn of the
- * event loop and shared by the next ones of that turn, up to
- * ACKS_PER_CLOCK_READ. A clock read costs 60-150 ns on this project's
- * machines (Date.now; rdtsc under a hypervisor), as much as the rest of the
- * ack handler, and a subscriber's acks come many to a read. A shared reading
- * is at most that many acks' work old (well under a millisecond), and is
- * never later than the moment the deliveries it stamps are written: those
- * leave at the end of the lines' batch. It ends with the turn
- * (queueMicrotask), so time never stands still across turns.
- */
-function ackTime (clock: Clock): number {
-  if (clock === readClock && readUses < ACKS_PER_CLOCK_READ) {
-    readUses++
-    return readNow
-  }
-  if (readClock === null) queueMicrotask(endClockTurn)
-  readClock = clock
-  readNow = clock.now()
-  readUses = 1
-  return readNow
-}
-
-function endClockTurn (): void {
-  readClock = null
 }

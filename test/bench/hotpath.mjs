@@ -5,6 +5,7 @@
 //   npm run build
 //   node test/bench/hotpath.mjs [--workload W2] [--ack each|none|batch=50] [--events 200000] [--subs 1]
 //                               [--in-flight 100] [--repeats 5] [--dist dist] [--alloc-profile file.heapprofile] [--retention0]
+//                               [--coalesce-acks]
 //
 // The broker runs in this process (startBroker from dist/broker.js, port 0, a temp log dir, no HTTP),
 // and the clients are its real Connection objects (dist/server/connection.js) on stand-in sockets:
@@ -12,7 +13,9 @@
 // pipelining client's reads bring them, and a connection's writes are encoded to bytes
 // (Buffer.from, as a socket write encodes them) and scanned: `OK` replies confirm pubs (the
 // publisher keeps at most `--window` unconfirmed), each `EVENT` line's id is acked (one `ack` line per
-// event, or one line per `batch=<n>` ids and whatever a write brought short of n). Every stand-in
+// event, or one line per `batch=<n>` ids and whatever a write brought short of n; each line is its own read
+// unless --coalesce-acks, which hands the broker all the ack lines of one write as one read, as a client that
+// acks what a read brought in one write, or TCP coalescing its small writes, would). Every stand-in
 // socket delivers in a later turn of the event loop (setImmediate), so the broker's own coalescing
 // and flow control work as over TCP. Framing, dispatch, parse and validate, store, deliver, the
 // reply and event lines, the ack and the refill all run as in the real broker; the socket's syscalls do not.
@@ -45,6 +48,7 @@ const REPEATS = Number(option('repeats', '5'))
 const DIST = resolve(root, option('dist', 'dist'))
 const ALLOC_PROFILE = option('alloc-profile', '')
 const BATCH = ACK.startsWith('batch=') ? Number(ACK.slice(6)) : ACK === 'each' ? 1 : 0
+const COALESCE_ACKS = process.argv.includes('--coalesce-acks')
 const require = createRequire(import.meta.url)
 const { startBroker } = require(join(DIST, 'broker.js'))
 const { Connection } = require(join(DIST, 'server', 'connection.js'))
@@ -136,6 +140,8 @@ async function once (broker, run) {
         return
       }
       let i = 0
+      let acks = ''
+      const ack = (line) => { if (COALESCE_ACKS) acks += line; else sub.socket.input(line) }
       while ((i = b.indexOf(EVENT, i)) !== -1) {
         delivered++
         const from = b.indexOf(32, i + 6) + 1 // after the topic
@@ -143,11 +149,12 @@ async function once (broker, run) {
         const comma = b.indexOf(44, idAt)
         if (BATCH > 0) {
           ids.push(b.toString('latin1', idAt, comma))
-          if (ids.length >= BATCH) { sub.socket.input(`ack ${topic} ${ids.join(' ')}\n`); ids = [] }
+          if (ids.length >= BATCH) { ack(`ack ${topic} ${ids.join(' ')}\n`); ids = [] }
         }
         i = comma
       }
-      if (ids.length > 0) { sub.socket.input(`ack ${topic} ${ids.join(' ')}\n`); ids = [] }
+      if (ids.length > 0) { ack(`ack ${topic} ${ids.join(' ')}\n`); ids = [] }
+      if (acks !== '') sub.socket.input(acks)
       check()
     })
     subs.push(sub)
@@ -206,5 +213,5 @@ try {
   rmSync(dir, { recursive: true, force: true })
 }
 const med = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)]
-console.log(JSON.stringify({ workload: WORKLOAD, ack: ACK, subs: SUBS, events: EVENTS, inFlight: IN_FLIGHT, dist: DIST,
+console.log(JSON.stringify({ workload: WORKLOAD, ack: ACK, ...(COALESCE_ACKS ? { coalesceAcks: true } : {}), subs: SUBS, events: EVENTS, inFlight: IN_FLIGHT, dist: DIST,
   usPerEvent: Number(med(results.map((r) => r.usPerEvent)).toFixed(3)), runs: results.map((r) => Number(r.usPerEvent.toFixed(3))) }))

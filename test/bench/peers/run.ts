@@ -40,6 +40,7 @@ const program = new Command('bench-peers')
   .option('--peers <list>', `comma list of ${PEERS.join(',')}`, PEERS.join(','))
   .option('--workloads <list>', 'comma list of W1,W2,W2G,W3,M1 (W2G: W2 through 4 competing consumers)', 'W1,W2,W3,M1')
   .option('--repeats <k>', 'repeats per cell; the table shows medians', '3')
+  .option('--order <how>', 'interleaved: round k runs repeat k of every cell of a workload (servers stay up); grouped: a cell\'s repeats in a row', 'interleaved')
   .option('--w1-messages <n>', 'W1 events', '500000')
   .option('--w2-messages <n>', 'W2/W3 events', '100000')
   .option('--m1-count <n>', 'M1 pending events', '1000000')
@@ -93,6 +94,8 @@ async function main(): Promise<void> {
   const peers = parseList(o.peers!, PEERS, 'peer')
   const workloads = parseList(o.workloads!, WORKLOADS, 'workload')
   const repeats = parseCount(o.repeats!, '--repeats')
+  const order = o.order as string
+  if (order !== 'interleaved' && order !== 'grouped') throw new Error(`--order: interleaved or grouped, not ${order}`)
   const s: Settings = {
     w1Messages: parseCount(o.w1Messages!, '--w1-messages'),
     w2Messages: parseCount(o.w2Messages!, '--w2-messages'),
@@ -126,6 +129,9 @@ async function main(): Promise<void> {
   const cells: Cell[] = []
   const versions: Record<string, string> = {}
   const log = (m: string): void => void process.stderr.write(`[bench-peers] ${m}\n`)
+  /** One cell's server and settings, started on its first run and kept for its other repeats (M1: a fresh one per repeat). */
+  interface Slot { cell: Cell; w: Workload; peer: Peer; subs: number; settings: Settings; args: string[]; srv: Server | null; startFailed: string | null }
+  const slots: Slot[] = []
   for (const peer of peers) {
     for (const w of workloads) {
       const subsList = MATRIX[peer][w]
@@ -134,67 +140,89 @@ async function main(): Promise<void> {
         const cell: Cell = { peer, workload: w, subs, mode, runs: [] }
         cells.push(cell)
         const retention0 = mode === 'none-r0'
-        const runSettings: Settings = mode === '' ? s : { ...s, ackline: { ...s.ackline, ack: retention0 ? 'none' : mode, retention0 } }
+        const settings: Settings = mode === '' ? s : { ...s, ackline: { ...s.ackline, ack: retention0 ? 'none' : mode, retention0 } }
         const retentionConfig = path.join(outDir, 'ackline-retention0.json')
         if (retention0) fs.writeFileSync(retentionConfig, JSON.stringify({ retention: { maxAgeMs: 0 } }))
-        // W1/W2/W3: one server for the K repeats. M1: a fresh server per repeat (clean baseline).
-        let srv: Server | null = null
-        let startFailed: string | null = null
-        for (let k = 0; k < repeats; k++) {
-          let r: RunResult
-          try {
-            if (startFailed !== null) throw new Error(startFailed) // tried once for this cell: not again
-            if (srv === null) {
-              // A broker that does not start fails its cell, not the whole run: the other cells are still reported.
-              startFailed = `${peer} did not start`
-              srv = await startServer(peer, {
-                durable: w === 'W3',
-                acklineRoot: s.ackline.root,
-                acklineArgs: w === 'W3' ? (s.ackline.durableArgs ?? []) : retention0 ? ['--config', retentionConfig] : [],
-              })
-              startFailed = null
-              versions[peer] = srv.version
-              log(`${peer} started on 127.0.0.1:${srv.port} pid ${srv.pid} (${srv.version})`)
-            }
-            const cpu0 = cpuUs(srv.pid)
-            const sys0 = syscalls(srv.pid)
-            r = await DRIVERS[peer](srv, w, subs, runSettings)
-            if (w !== 'M1' && r.delivered > 0) {
-              r.cpuUsPerEvent = (cpuUs(srv.pid) - cpu0) / r.delivered
-              r.syscallsPerEvent = (syscalls(srv.pid) - sys0) / r.delivered
-            }
-          } catch (e) {
-            r = {
-              peer, workload: w, variant: `${subs} sub`, messages: 0, published: 0, expected: 0, delivered: 0, acked: 0,
-              complete: false, elapsedMs: 0, pubRate: NaN, delRate: NaN, p50: NaN, p99: NaN, max: NaN, note: `FAILED: ${(e as Error).message}`,
-            }
-          }
-          cell.runs.push(r)
-          log(`${label(cell)} ${w} ${r.variant} #${k + 1}: ` +
-            (r.bytesPerEvent !== undefined
-              ? `published ${r.published}/${r.messages}, rss ${r.rssBaselineKb}->${r.rssAfterKb} kB = ${r.bytesPerEvent.toFixed(0)} B/event`
-              : `pub ${r.pubRate.toFixed(0)}/s del ${r.delRate.toFixed(0)}/s p50 ${r.p50.toFixed(2)} p99 ${r.p99.toFixed(2)} ms delivered ${r.delivered}/${r.expected} cpu ${(r.cpuUsPerEvent ?? NaN).toFixed(1)} µs/event, ${(r.syscallsPerEvent ?? NaN).toFixed(3)} syscalls/event, load ${os.loadavg()[0]!.toFixed(2)}`) +
-            (r.complete ? '' : ' INCOMPLETE') + (r.note.startsWith('FAILED') ? ` ${r.note}` : ''))
-          if (srv !== null && (w === 'M1' || r.note.startsWith('FAILED'))) {
-            await srv.stop()
-            srv = null
-          }
-        }
-        if (srv && w === 'W3' && verifyN > 0) {
-          const check = drivers.durableChecks[peer]
-          if (check && srv.crashRestart) {
-            try {
-              const c = await check(srv, verifyN, s)
-              checks.push(c)
-              log(`${peer} W3 kill -9 check: ${c.recovered}/${c.confirmed} confirmed events recovered`)
-            } catch (e) {
-              checks.push({ peer, confirmed: 0, recovered: 0, note: `FAILED: ${(e as Error).message}` })
-              log(`${peer} W3 kill -9 check FAILED: ${(e as Error).message}`)
-            }
-          } else if (peer !== 'forwarder') log(`${peer} W3 kill -9 check: no check for this peer`)
-        }
-        if (srv) await srv.stop()
+        const args = w === 'W3' ? (s.ackline.durableArgs ?? []) : retention0 ? ['--config', retentionConfig] : []
+        slots.push({ cell, w, peer, subs, settings, args, srv: null, startFailed: null })
       }
+    }
+  }
+
+  /** Repeat k of one cell. */
+  const runOnce = async (slot: Slot, k: number): Promise<void> => {
+    const { cell, w, peer, subs } = slot
+    let r: RunResult
+    try {
+      if (slot.startFailed !== null) throw new Error(slot.startFailed) // tried once for this cell: not again
+      if (slot.srv === null) {
+        // A broker that does not start fails its cell, not the whole run: the other cells are still reported.
+        slot.startFailed = `${peer} did not start`
+        slot.srv = await startServer(peer, { durable: w === 'W3', acklineRoot: s.ackline.root, acklineArgs: slot.args })
+        slot.startFailed = null
+        versions[peer] = slot.srv.version
+        log(`${peer} started on 127.0.0.1:${slot.srv.port} pid ${slot.srv.pid} (${slot.srv.version})`)
+      }
+      const srv = slot.srv
+      const cpu0 = cpuUs(srv.pid)
+      const sys0 = syscalls(srv.pid)
+      r = await DRIVERS[peer](srv, w, subs, slot.settings)
+      if (w !== 'M1' && r.delivered > 0) {
+        r.cpuUsPerEvent = (cpuUs(srv.pid) - cpu0) / r.delivered
+        r.syscallsPerEvent = (syscalls(srv.pid) - sys0) / r.delivered
+      }
+    } catch (e) {
+      r = {
+        peer, workload: w, variant: `${subs} sub`, messages: 0, published: 0, expected: 0, delivered: 0, acked: 0,
+        complete: false, elapsedMs: 0, pubRate: NaN, delRate: NaN, p50: NaN, p99: NaN, max: NaN, note: `FAILED: ${(e as Error).message}`,
+      }
+    }
+    cell.runs.push(r)
+    log(`${label(cell)} ${w} ${r.variant} #${k + 1}: ` +
+      (r.bytesPerEvent !== undefined
+        ? `published ${r.published}/${r.messages}, rss ${r.rssBaselineKb}->${r.rssAfterKb} kB = ${r.bytesPerEvent.toFixed(0)} B/event`
+        : `pub ${r.pubRate.toFixed(0)}/s del ${r.delRate.toFixed(0)}/s p50 ${r.p50.toFixed(2)} p99 ${r.p99.toFixed(2)} ms delivered ${r.delivered}/${r.expected} cpu ${(r.cpuUsPerEvent ?? NaN).toFixed(1)} µs/event, ${(r.syscallsPerEvent ?? NaN).toFixed(3)} syscalls/event, load ${os.loadavg()[0]!.toFixed(2)}`) +
+      (r.complete ? '' : ' INCOMPLETE') + (r.note.startsWith('FAILED') ? ` ${r.note}` : ''))
+    if (slot.srv !== null && (w === 'M1' || r.note.startsWith('FAILED'))) {
+      await slot.srv.stop()
+      slot.srv = null
+    }
+  }
+
+  /** After a cell's last repeat: W3's kill -9 check, then its server stops. */
+  const finish = async (slot: Slot): Promise<void> => {
+    const { w, peer } = slot
+    if (slot.srv && w === 'W3' && verifyN > 0) {
+      const check = drivers.durableChecks[peer]
+      if (check && slot.srv.crashRestart) {
+        try {
+          const c = await check(slot.srv, verifyN, s)
+          checks.push(c)
+          log(`${peer} W3 kill -9 check: ${c.recovered}/${c.confirmed} confirmed events recovered`)
+        } catch (e) {
+          checks.push({ peer, confirmed: 0, recovered: 0, note: `FAILED: ${(e as Error).message}` })
+          log(`${peer} W3 kill -9 check FAILED: ${(e as Error).message}`)
+        }
+      } else if (peer !== 'forwarder') log(`${peer} W3 kill -9 check: no check for this peer`)
+    }
+    if (slot.srv) await slot.srv.stop()
+    slot.srv = null
+  }
+
+  if (order === 'grouped') {
+    // Each cell's K repeats in a row, one server up at a time.
+    for (const slot of slots) {
+      for (let k = 0; k < repeats; k++) await runOnce(slot, k)
+      await finish(slot)
+    }
+  } else {
+    // Repeat k of every cell of a workload, then repeat k + 1: a box whose speed drifts during the run (a
+    // shared 2-core VM does) moves every peer's median alike, not only the cells that ran during the slow
+    // minute. One workload's servers stay up (idle) across its rounds.
+    for (const w of workloads) {
+      const group = slots.filter((x) => x.w === w)
+      for (let k = 0; k < repeats; k++) for (const slot of group) await runOnce(slot, k)
+      for (const slot of group) await finish(slot)
     }
   }
 
@@ -204,6 +232,7 @@ async function main(): Promise<void> {
     commit: git.status === 0 ? git.stdout.trim() : 'unknown',
     machine: { nproc: os.cpus().length, node: process.version, kernel: os.release(), memGiB: Math.round(os.totalmem() / 2 ** 30), loadavg: os.loadavg().map((x) => Number(x.toFixed(2))) },
     command: `npx tsx test/bench/peers/run.ts ${process.argv.slice(2).join(' ')}`,
+    order,
     settings: s,
     versions,
     cells: cells.map((c) => ({ ...c, median: medians(c.runs) })),
@@ -243,7 +272,7 @@ const TITLES: Record<Workload, string> = {
   M1: 'M1 memory',
 }
 
-function markdown(report: { date: string; commit: string; machine: object; command: string; versions: Record<string, string> }, cells: Cell[], k: number, ratioTo: Peer[]): string {
+function markdown(report: { date: string; commit: string; machine: object; command: string; order: string; versions: Record<string, string> }, cells: Cell[], k: number, ratioTo: Peer[]): string {
   const out: string[] = []
   out.push(`Command: \`${report.command}\``, '', `Date: ${report.date}; Ackline commit: \`${report.commit}\``, '', `Machine: \`${JSON.stringify(report.machine)}\``, '')
   out.push('Versions:', ...Object.entries(report.versions).map(([p, v]) => `- ${p}: ${v}`), '')
@@ -255,7 +284,7 @@ function markdown(report: { date: string; commit: string; machine: object; comma
     const tp = cells.filter((c) => c.workload === w).sort((a, b) => a.subs - b.subs)
     if (!tp.length) continue
     const ratios = ratioTo.filter((p) => tp.some((c) => c.peer === p))
-    out.push(`### ${TITLES[w]}`, '', `Median of ${k} runs; "÷ peer" = delivered ev/s ÷ that peer's (same subscriber count, same run).`, '')
+    out.push(`### ${TITLES[w]}`, '', `Median of ${k} runs (${report.order === 'interleaved' ? 'interleaved: round k ran repeat k of every cell' : "grouped: each cell's runs in a row"}); "÷ peer" = delivered ev/s ÷ that peer's (same subscriber count, same run).`, '')
     out.push(`| peer | subs | published ev/s | delivered ev/s | ${ratios.map((p) => `÷ ${p}`).join(' | ')}${ratios.length ? ' | ' : ''}p50 ms | p99 ms | confirm p50 ms | confirm p99 ms | broker CPU µs/event | delivered ev/s per run | complete | notes |`)
     out.push(`|---|---:|---:|---:|${ratios.map(() => '---:|').join('')}---:|---:|---:|---:|---:|---|---|---|`)
     for (const c of tp) {

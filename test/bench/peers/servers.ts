@@ -167,7 +167,8 @@ export async function startServer(peer: Peer, o: StartOpts = {}): Promise<Server
       if (!fs.existsSync(cli)) throw new Error(`${cli} not found: build Ackline first (npm run build)`)
       // ACKLINE_NODE_ARGS: node flags for the broker only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (not allowed in NODE_OPTIONS).
       const nodeArgs = (process.env.ACKLINE_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)
-      const args = [...nodeArgs, cli, 'start', '--port', String(port), '--log-dir', path.join(dir, 'logs'), ...(o.acklineArgs ?? [])]
+      // --http-port 0: the HTTP listener stays on as by default, on a port of its own (several brokers may be up at once)
+      const args = [...nodeArgs, cli, 'start', '--port', String(port), '--http-port', '0', '--log-dir', path.join(dir, 'logs'), ...(o.acklineArgs ?? [])]
       let c = spawnLogged(process.execPath, args, dir, { cwd: root })
       await waitPort(port, 20_000)
       const crash = async (): Promise<number> => {

@@ -1,7 +1,7 @@
 import { USER_NAME } from '../auth/config'
 import type { BrokerConfig } from '../config/defaults'
 import { fail } from '../errors'
-import { rejectControlChars, skipBlanks, tokenEnd } from '../protocol/tokens'
+import { digitsValue, rejectControlChars, skipBlanks, tokenEnd } from '../protocol/tokens'
 import { parseEvent, type ParsedEvent } from '../store/event'
 import { checkClientName, checkTopicName, checkTopicNameAt, isValidClientName } from '../store/names'
 import { checkAddress, literalAddress, parseWebhookUrl } from '../webhooks/addressPolicy'
@@ -24,18 +24,7 @@ export function optional<N extends string, T> (a: ArgSpec<N, T, false>): ArgSpec
   return Object.freeze({ ...a, optional: true })
 }
 
-/** The value of 1 to maxDigits ASCII digits, else NaN (a loop, not a regular expression: no allocation). */
-export function digitsValue (text: string, maxDigits: number): number {
-  const n = text.length
-  if (n === 0 || n > maxDigits) return NaN
-  let v = 0
-  for (let i = 0; i < n; i++) {
-    const d = text.charCodeAt(i) - 48
-    if (d < 0 || d > 9) return NaN
-    v = v * 10 + d
-  }
-  return v
-}
+export { digitsValue } from '../protocol/tokens'
 
 const TOPIC: ArgKind<string> = { type: 'string', parse: text => checkTopicName(text), parseAt: checkTopicNameAt }
 const WORD: ArgKind<string> = { type: 'string', parse: text => text }

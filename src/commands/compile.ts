@@ -1,5 +1,5 @@
 import type { BrokerConfig } from '../config/defaults'
-import { skipBlanks, tokenEnd } from '../protocol/tokens'
+import { indexInWord, skipBlanks, tokenEnd } from '../protocol/tokens'
 import type { Command, Fields } from './spec'
 
 /** Parses the arguments in line[from, to) (`to` excludes trailing blanks) into a command's fields. */
@@ -22,8 +22,7 @@ const NO_OPTIONS: readonly unknown[] = Object.freeze([])
 
 /** Whether line[from, end) is a `key=value` option word. */
 export function isOptionWord (line: string, from: number, end: number): boolean {
-  for (let i = from; i < end; i++) if (line.charCodeAt(i) === 0x3d) return true
-  return false
+  return indexInWord(line, 0x3d, from, end) >= 0 // `=`
 }
 
 /**

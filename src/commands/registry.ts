@@ -1,6 +1,6 @@
 import type { BrokerConfig } from '../config/defaults'
 import { fail } from '../errors'
-import { isBlank, rejectControlChars, skipBlanks, tokenEnd } from '../protocol/tokens'
+import { indexInWord, isBlank, rejectControlChars, skipBlanks, tokenEnd } from '../protocol/tokens'
 import { compileLineParser, type LineParser } from './compile'
 import type { AnyArg, AnyOption, Command, Fields } from './spec'
 
@@ -207,12 +207,6 @@ export class CommandRegistry {
  * shares the characters of slices of 13 or more), so no line stays alive.
  */
 const MAX_RECENT_WORD = 12
-
-/** Index of the character `code` in line[from, end), or -1 (never looking past the word). */
-function indexInWord (line: string, code: number, from: number, end: number): number {
-  for (let i = from; i < end; i++) if (line.charCodeAt(i) === code) return i
-  return -1
-}
 
 /** The option whose key is `key` (any case), or -1. */
 function optionIndex (options: readonly AnyOption[], key: string): number {

@@ -26,6 +26,25 @@ export function rejectControlChars (s: string, from = 0, to = s.length): void {
   if (i !== -1) fail('CONTROL_CHAR', { hex: '0x' + s.charCodeAt(i).toString(16).padStart(2, '0') })
 }
 
+/** The value of 1 to maxDigits ASCII digits, else NaN (a loop, not a regular expression: no allocation). */
+export function digitsValue (text: string, maxDigits: number): number {
+  const n = text.length
+  if (n === 0 || n > maxDigits) return NaN
+  let v = 0
+  for (let i = 0; i < n; i++) {
+    const d = text.charCodeAt(i) - 48
+    if (d < 0 || d > 9) return NaN
+    v = v * 10 + d
+  }
+  return v
+}
+
+/** Index of the character `code` in s[from, end), or -1 (never looking past the word). */
+export function indexInWord (s: string, code: number, from: number, end: number): number {
+  for (let i = from; i < end; i++) if (s.charCodeAt(i) === code) return i
+  return -1
+}
+
 /** Index just past the token starting at `from` (the first blank at or after it, or `to`, by default the end). */
 export function tokenEnd (s: string, from: number, to = s.length): number {
   let i = from

@@ -136,7 +136,7 @@ export function sealEvent (parsed: ParsedEvent, id: string | number, offset: num
         ? '{' + members + tail + offsetText + '}'
         : OPEN_WITH_PRIORITY[parsed.priority] + members + tail + offsetText + '}'
     } else {
-      const idText = typeof id === 'string' ? JSON.stringify(id) : key
+      const idText = idJson(id, key)
       json = parsed.hasPriority
         ? '{"id":' + idText + ',' + members + tail + offsetText + '}'
         : '{"id":' + idText + PRIORITY_BETWEEN[parsed.priority] + members + tail + offsetText + '}'
@@ -159,6 +159,11 @@ function closeBrace (text: string): number {
   return -1
 }
 
+/** The broker-assigned id as a JSON value: a string id quoted, a number id its text (`key`). */
+function idJson (id: string | number, key: string): string {
+  return typeof id === 'string' ? JSON.stringify(id) : key
+}
+
 /** `{"priority":<p>,` and `,"priority":<p>,` for each priority (0-9): the member the broker adds when the publisher gave none. */
 const OPEN_WITH_PRIORITY = Array.from({ length: 10 }, (_, p) => `{"priority":${p},`)
 const PRIORITY_BETWEEN = Array.from({ length: 10 }, (_, p) => `,"priority":${p},`)
@@ -166,7 +171,7 @@ const PRIORITY_BETWEEN = Array.from({ length: 10 }, (_, p) => `,"priority":${p},
 /** The members the broker adds in front of the publisher's (`"id":…,` and `"priority":…,` when it gave none), for an empty object. */
 function brokerMembers (parsed: ParsedEvent, id: string | number, key: string): string {
   let head = ''
-  if (parsed.id === undefined) head += '"id":' + (typeof id === 'string' ? JSON.stringify(id) : key) + ','
+  if (parsed.id === undefined) head += '"id":' + idJson(id, key) + ','
   if (!parsed.hasPriority) head += '"priority":' + String(parsed.priority) + ','
   return head
 }

@@ -1,3 +1,4 @@
+import { digitsValue } from '../protocol/tokens'
 import type { StoredEvent } from './event'
 import type { Delivery } from './subscription'
 
@@ -16,15 +17,9 @@ const MIN_BITS = 3
  * lookup key, and two different texts never do.
  */
 export function lookupKey (text: string): string | number {
-  const n = text.length
-  if (n === 0 || n > 15 || (n > 1 && text.charCodeAt(0) === 0x30)) return text
-  let v = 0
-  for (let i = 0; i < n; i++) {
-    const d = text.charCodeAt(i) - 0x30
-    if (d < 0 || d > 9) return text
-    v = v * 10 + d
-  }
-  return v
+  if (text.length > 1 && text.charCodeAt(0) === 0x30) return text // `007` is not the id 7
+  const v = digitsValue(text, 15)
+  return Number.isNaN(v) ? text : v
 }
 
 /** An event's lookup key, lookupKey(ev.key), from its numeric id when it has one: without reading the key's text. */

@@ -26,7 +26,7 @@ export function optional<N extends string, T> (a: ArgSpec<N, T, false>): ArgSpec
 
 export { digitsValue } from '../protocol/tokens'
 
-const TOPIC: ArgKind<string> = { type: 'string', parse: text => checkTopicName(text), parseAt: checkTopicNameAt }
+const TOPIC: ArgKind<string> = { type: 'string', parse: text => checkTopicName(text), parseAt: checkTopicNameAt, refusesControlChars: true }
 const WORD: ArgKind<string> = { type: 'string', parse: text => text }
 const CLIENT_ID: ArgKind<string> = { type: 'string', parse: text => checkClientName(text) }
 const USER: ArgKind<string> = {
@@ -53,21 +53,34 @@ function eventAt (line: string, from: number, to: number): ParsedEvent {
     throw err
   }
 }
-const EVENT: ArgKind<ParsedEvent> = { type: 'string', parse: text => eventAt(text, 0, text.length), parseAt: eventAt }
+/** JSON refuses raw control characters in strings, and whitespace is blanks, CR and LF (which ends a line). */
+const EVENT: ArgKind<ParsedEvent> = { type: 'string', parse: text => eventAt(text, 0, text.length), parseAt: eventAt, refusesControlChars: true }
 
 /** `<topic>`: a topic name (BAD_TOPIC otherwise). */
 export function topic<N extends string = 'topic'> (name: N = 'topic' as N): ArgSpec<N, string, false> {
   return required(name, 'topic', 'topic name', TOPIC)
 }
 
-/** `<event-id>`: an event id as the client writes it, one word. */
-export function eventId<N extends string = 'id'> (name: N = 'id' as N): ArgSpec<N, string, false> {
-  return required(name, 'event-id', 'event id', WORD)
-}
-
-const WORDS: ArgKind<readonly string[]> = {
+/** An event id as the client writes it: any word without control characters (no event's id has one). */
+const EVENT_ID: ArgKind<string> = {
   type: 'string',
   parse: text => {
+    rejectControlChars(text)
+    return text
+  },
+  refusesControlChars: true,
+}
+
+/** `<event-id>`: an event id as the client writes it, one word. */
+export function eventId<N extends string = 'id'> (name: N = 'id' as N): ArgSpec<N, string, false> {
+  return required(name, 'event-id', 'event id', EVENT_ID)
+}
+
+/** Event ids as words separated by blanks. */
+const EVENT_IDS: ArgKind<readonly string[]> = {
+  type: 'string',
+  parse: text => {
+    rejectControlChars(text)
     const words: string[] = []
     let i = 0
     while (i < text.length) {
@@ -77,6 +90,7 @@ const WORDS: ArgKind<readonly string[]> = {
     }
     return words
   },
+  refusesControlChars: true,
 }
 
 /**
@@ -85,7 +99,7 @@ const WORDS: ArgKind<readonly string[]> = {
  * command allocates no list. Last argument only.
  */
 export function moreEventIds<N extends string = 'more'> (name: N = 'more' as N): ArgSpec<N, readonly string[], true> {
-  return optional(required(name, 'event-id ...', 'event ids', WORDS, true))
+  return optional(required(name, 'event-id ...', 'event ids', EVENT_IDS, true))
 }
 
 /** `<client-id>`: a durable subscriber name (BAD_NAME otherwise). */

@@ -86,15 +86,37 @@ export class CommandLayer {
       to -= from
     }
     const argStart = skipBlanks(line, wordEnd, to)
-    // A control character anywhere refuses the line, before the word is judged. The JSON of a pub is not scanned
-    // (JSON.parse refuses every raw control character but a CR between tokens, and the event kind names the
-    // character when it fails), so only a CR is looked for there.
-    const scanEnd = jsonTailStart(command, line, argStart, to)
-    rejectControlChars(line, start, scanEnd)
-    if (scanEnd < to && this.nextCR(line, scanEnd) < to) rejectControlChars(line, scanEnd, to)
+    if (command !== undefined && command.argsRefuseControlChars) {
+      // Accepted, the line holds no control character but maybe a CR in the JSON: it is searched only when it is
+      // refused or holds a CR, and then exactly as below, so CONTROL_CHAR still comes before every other error.
+      let fields: Fields
+      try {
+        this.ctx.auth.admit(command, session, this.authUsage)
+        fields = this.ctx.commands.fieldsFromLine(command, line, argStart, trimBlanksEnd(line, argStart, to))
+        if (this.nextCR(line, start) < to) this.checkControlChars(command, line, start, argStart, to)
+      } catch (err) {
+        this.checkControlChars(command, line, start, argStart, to)
+        throw err
+      }
+      this.apply(command, fields, session)
+      return
+    }
+    this.checkControlChars(command, line, start, argStart, to)
     if (command === undefined) fail('UNKNOWN_COMMAND', { word: line.slice(start, wordEnd) })
     this.ctx.auth.admit(command, session, this.authUsage)
     this.apply(command, this.ctx.commands.fieldsFromLine(command, line, argStart, trimBlanksEnd(line, argStart, to)), session)
+  }
+
+  /**
+   * Throws CONTROL_CHAR for a control character anywhere in the line line[start, to) (its word at `start`, its
+   * arguments at `argStart`): the first rule for every line, before the word is judged. The JSON of a pub is
+   * searched only when it holds a CR (JSON.parse refuses every other raw control character, and the event kind
+   * names the character when it fails).
+   */
+  private checkControlChars (command: Command | undefined, line: string, start: number, argStart: number, to: number): void {
+    const scanEnd = jsonTailStart(command, line, argStart, to)
+    rejectControlChars(line, start, scanEnd)
+    if (scanEnd < to && this.nextCR(line, scanEnd) < to) rejectControlChars(line, scanEnd, to)
   }
 
   /** The text nextCR searched last, where it searched from, and the CR it found there (-1: none to the end). */

@@ -41,6 +41,13 @@ export interface ArgKind<T> {
    * parsers use it; `parse` stays the typed path's (fieldsFromValues).
    */
   parseAt?: (line: string, from: number, to: number, config: BrokerConfig) => T
+  /**
+   * Every value it accepts is free of control characters, but for a CR where
+   * JSON allows whitespace (a topic name, an event id, an event's JSON). A
+   * command whose arguments are all of such kinds has its line searched for
+   * them only when it fails or holds a CR (Command.argsRefuseControlChars).
+   */
+  readonly refusesControlChars?: boolean
 }
 
 /** One argument of a command, in order; its value becomes the field `name`. */
@@ -139,6 +146,12 @@ export interface Command<N extends string = string> {
   readonly jsonTail: boolean
   /** The gate reads the `topic` field (TOPIC_ACCESS). */
   readonly topicGate: boolean
+  /**
+   * Its arguments' kinds refuse control characters themselves (ArgKind.refusesControlChars), it takes no options
+   * and no extra words, and its words have none (the config's pattern): a line it accepts can hold none but a CR,
+   * so CommandLayer.applyLine searches the line only when it fails or holds a CR (pub and ack run once per event).
+   */
+  readonly argsRefuseControlChars: boolean
 }
 
 /**
@@ -162,6 +175,7 @@ export function defineCommand<const N extends string, const A extends readonly A
     usage: usageOf(args, options),
     jsonTail: args.length > 0 && args[args.length - 1].json,
     topicGate: TOPIC_ACCESS.has(access),
+    argsRefuseControlChars: options.length === 0 && def.ignoreExtra !== true && args.every(a => a.kind.refusesControlChars === true),
   })
 }
 

@@ -191,13 +191,13 @@ t.test('typed fields (a transport without lines) get the same checks and errors'
 })
 
 /** A command layer over test commands, with a gate that admits everyone: what runLine does with a line. */
-function layerWith (commands: Command[]): { run: (line: string) => string[], runAt: (text: string, from: number, to: number) => string[], layer: CommandLayer, errors: unknown[] } {
+function layerWith (commands: Command[], auth: Partial<HandlerContext['auth']> = {}): { run: (line: string) => string[], runAt: (text: string, from: number, to: number) => string[], layer: CommandLayer, errors: unknown[] } {
   const config: BrokerConfig = mergeConfig([])
   const errors: unknown[] = []
   const ctx = {
     config,
     commands: new CommandRegistry(commands, config),
-    auth: { admit: () => {}, authorize: () => {} },
+    auth: { admit: () => {}, authorize: () => {}, ...auth },
     log: { error: (o: { err: unknown }) => errors.push(o.err) },
   } as unknown as HandlerContext
   const layer = new CommandLayer(ctx)
@@ -255,6 +255,37 @@ t.test('runLine: blank lines, unknown words and control characters', async t => 
   t.same(run('say t {"msg":"\x05",\r"id":1}'), control('05'), 'the first control character is named')
   t.same(run('say t {"msg":"\x07"}'), control('07'), 'left to the event parser, which names it')
   t.same(run('two t'), ['ERR BAD_ARGS missing event id; usage: two <topic> <event-id>'])
+})
+
+t.test('arguments that refuse control characters themselves: the line is searched only when refused, with the same precedence', async t => {
+  t.equal(get('pub').argsRefuseControlChars, true, 'a topic and an event')
+  t.equal(get('ack').argsRefuseControlChars, true, 'a topic and event ids')
+  t.equal(get('nack').argsRefuseControlChars, false, 'a delay is a kind that does not')
+  t.equal(get('sub').argsRefuseControlChars, false, 'options')
+  let handled = 0
+  const counted = (name: string, args: Parameters<typeof defineCommand>[0]['args']): Command =>
+    defineCommand({ name, words: [name], args, access: 'topic-publish', handler: (_ctx, session, f) => { handled++; session.reply('OK ' + JSON.stringify(f)) } })
+  const say = counted('say', [arg.topic(), arg.event()])
+  const two = counted('two', [arg.topic(), arg.eventId(), arg.moreEventIds()])
+  t.equal(say.argsRefuseControlChars && two.argsRefuseControlChars, true)
+  const control = (hex: string): string[] => [`ERR CONTROL_CHAR control character 0x${hex} in command`]
+  const anonymous = layerWith([say, two], { admit: () => { throw new BrokerError('AUTH_REQUIRED', 'authenticate first: auth <user> <password>') } })
+  t.same(anonymous.run('say t\x02 {"msg":1}'), control('02'), 'before AUTH_REQUIRED: in the topic')
+  t.same(anonymous.run('two t 1\x1f'), control('1f'), 'in an event id')
+  t.same(anonymous.run('two t 1 2 3\x1b'), control('1b'), 'in a later event id')
+  t.same(anonymous.run('say t {"msg":\r1}'), control('0d'), 'a CR in the JSON')
+  t.same(anonymous.run('say t {"msg":"\x07"}'), ['ERR AUTH_REQUIRED authenticate first: auth <user> <password>'],
+    'as before: the JSON is left to the event parser, which never runs for an anonymous line')
+  t.same(anonymous.run('say t {"msg":1}'), ['ERR AUTH_REQUIRED authenticate first: auth <user> <password>'])
+  const forbidden = layerWith([say, two], { authorize: () => { throw new BrokerError('FORBIDDEN', 'no') } })
+  t.same(forbidden.run('two t\x01 1'), control('01'), 'before BAD_TOPIC and FORBIDDEN')
+  t.same(forbidden.run('say t {"msg":1}\r'), control('0d'), 'an accepted line with a CR is still refused')
+  t.same(forbidden.run('say t {"msg":1}'), ['ERR FORBIDDEN no'])
+  const open = layerWith([say, two])
+  t.same(open.run('two t 1\x1f'), control('1f'))
+  t.same(open.run('say t {"msg":1,\r"x":2}'), control('0d'))
+  t.same(open.run('two\tt\t1\t2'), ['OK {"topic":"t","id":"1","more":["2"]}'], 'TAB is a blank, not a control character')
+  t.equal(handled, 1, 'no handler ran for a line holding a control character')
 })
 
 t.test('runLine: an unexpected failure is one ERR INTERNAL line, and logged', async t => {

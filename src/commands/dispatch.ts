@@ -87,13 +87,14 @@ export class CommandLayer {
     }
     const argStart = skipBlanks(line, wordEnd, to)
     if (command !== undefined && command.argsRefuseControlChars) {
-      // Accepted, the line holds no control character but maybe a CR in the JSON: it is searched only when it is
-      // refused or holds a CR, and then exactly as below, so CONTROL_CHAR still comes before every other error.
+      // Accepted, the line holds no control character but maybe a CR in the JSON (every other kind refuses a CR):
+      // it is searched only when it is refused or its JSON holds a CR, and then exactly as below, so CONTROL_CHAR
+      // still comes before every other error.
       let fields: Fields
       try {
         this.ctx.auth.admit(command, session, this.authUsage)
         fields = this.ctx.commands.fieldsFromLine(command, line, argStart, trimBlanksEnd(line, argStart, to))
-        if (this.nextCR(line, start) < to) this.checkControlChars(command, line, start, argStart, to)
+        if (command.jsonTail && this.nextCR(line, start) < to) this.checkControlChars(command, line, start, argStart, to)
       } catch (err) {
         this.checkControlChars(command, line, start, argStart, to)
         throw err

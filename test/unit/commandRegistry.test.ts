@@ -283,6 +283,7 @@ t.test('arguments that refuse control characters themselves: the line is searche
   t.same(forbidden.run('say t {"msg":1}'), ['ERR FORBIDDEN no'])
   const open = layerWith([say, two])
   t.same(open.run('two t 1\x1f'), control('1f'))
+  t.same(open.run('two t 1\r'), control('0d'), 'a CR outside JSON is refused by its argument\'s kind')
   t.same(open.run('say t {"msg":1,\r"x":2}'), control('0d'))
   t.same(open.run('two\tt\t1\t2'), ['OK {"topic":"t","id":"1","more":["2"]}'], 'TAB is a blank, not a control character')
   t.equal(handled, 1, 'no handler ran for a line holding a control character')

@@ -79,6 +79,45 @@ function skipString (t: string, i: number): number {
   }
 }
 
+/**
+ * A JSON value at most one container deep (a string, number or literal, or
+ * an object or array of those), exactly as RFC 8259 writes it: a member's
+ * value is skipped by one call into irregexp's native code rather than a
+ * call of skipValue and its helpers per token, half the time for a `msg` of a
+ * few members (docs/benchmarks.md, issue 11). Deeper values do not match and
+ * are left to skipValue. A string is written as runs of plain characters
+ * between escapes (Friedl's unrolled loop), its alternatives are told apart by
+ * their first character and no two whitespace runs are adjacent, so a failing
+ * match backtracks a bounded number of steps per character.
+ */
+const SHALLOW_VALUE = (() => {
+  const ws = '[ \\t\\n\\r]*'
+  const plain = '[^"\\\\\\x00-\\x1f]*'
+  const string = `"${plain}(?:\\\\(?:["\\\\/bfnrt]|u[0-9a-fA-F]{4})${plain})*"`
+  const number = '-?(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:[eE][+-]?[0-9]+)?'
+  const scalar = `(?:${string}|${number}|true|false|null)`
+  const object = `\\{${ws}(?:${string}${ws}:${ws}${scalar}${ws}(?:,${ws}${string}${ws}:${ws}${scalar}${ws})*)?\\}`
+  const array = `\\[${ws}(?:${scalar}${ws}(?:,${ws}${scalar}${ws})*)?\\]`
+  return new RegExp(`${scalar}|${object}|${array}`, 'y')
+})()
+
+/**
+ * Texts longer than this (from the value on) are skipped by skipValue alone:
+ * irregexp keeps a backtrack entry per repetition, and its stack is bounded
+ * (a value of millions of members or escapes overflows it, a RangeError).
+ * The usual event is far shorter; a longer one is skipped as before.
+ */
+const SHALLOW_VALUE_MAX_CHARS = 256 * 1024
+
+/** skipValue, by SHALLOW_VALUE when the value is shallow (the usual member of an event). */
+function skipMemberValue (t: string, i: number, to: number): number {
+  if (t.length - i <= SHALLOW_VALUE_MAX_CHARS) {
+    SHALLOW_VALUE.lastIndex = i
+    if (SHALLOW_VALUE.test(t) && SHALLOW_VALUE.lastIndex <= to) return SHALLOW_VALUE.lastIndex
+  }
+  return skipValue(t, i, to)
+}
+
 /** End of the JSON number starting at `i` (RFC 8259 grammar), or -1. (Digits stop at the line's end, as strings do.) */
 function skipNumber (t: string, i: number): number {
   if (t.charCodeAt(i) === MINUS) i++
@@ -238,7 +277,7 @@ export function scanEvent (t: string, from = 0, to = t.length): ParsedEvent | nu
       } else {
         if (keyLength === 3 && t.startsWith('msg', k)) hasMsg = true
         else if (isReserved(t, k, keyLength)) return null
-        if ((i = skipValue(t, i, to)) < 0) return null
+        if ((i = skipMemberValue(t, i, to)) < 0) return null
       }
       if (i > to) return null // an id or priority is read without looking at `to`: it must end by then
       i = skipWhitespace(t, i, to)

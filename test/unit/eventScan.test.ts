@@ -31,6 +31,9 @@ t.test('the common events are scanned, with the same result as JSON.parse and th
     '{ "id" : "a" , "priority" : 9 , "msg" : "m" }',
     '\t{"msg":"é ünïcödé 🎉"}\r',
     '{"msg":1,"":2,"Msg":3,"idx":4,"offsets":5}',
+    // Member values one container deep are skipped by one regular expression; deeper ones by skipValue.
+    '{"msg":{},"a":[],"b":{ "c" : [ ] , "d":"\\u00e9\\n" },"e":[ 1 , -0.5e-3 , "x" , true , false , null ]}',
+    '{"msg":{"a":{"b":[1,{"c":{}}]},"d":[[1],[2,[3]]]}}',
   ]
   for (const text of scanned) {
     t.not(scanEvent(text), null, `scanned: ${text}`)
@@ -49,6 +52,7 @@ t.test('anything unusual is left to JSON.parse, which names the problem', async 
     '{"msg":"a\u0001b"}', '{"msg":"\\x"}', '{"msg":"\\u12"}', '{"msg":1.}', '{"msg":-}', '{"msg":1e}', '{"msg":.5}', '{"msg":tru}', '{"msg":[1,]}',
     '{"msg":[1 2]}', '{"msg":{"a" 1}}', '{"msg":{"a":1,}}', '{"msg":{1:2}}', '\ufeff{"msg":1}', '{"msg":1}\u00a0', '{"msg":"unterminated}',
     '{"msg":' + '['.repeat(300) + ']'.repeat(300) + '}',
+    '{"msg":{"a":1 "b":2}}', '{"msg":{"a":01}}', '{"msg":[1,{"a":2,}]}', '{"msg":{"a":"\\u00g0"}}', '{"msg":{"a":1}]}', '{"msg":[1}}',
   ]
   for (const text of left) {
     t.equal(scanEvent(text), null, `left: ${JSON.stringify(text.slice(0, 60))}`)
@@ -62,6 +66,35 @@ t.test('deep nesting is left to JSON.parse, never the stack', async t => {
   t.equal(skip('['.repeat(257) + ']'.repeat(257)), 514, 'MAX_DEPTH levels are skipped')
   t.equal(skip('['.repeat(258) + ']'.repeat(258)), -1, 'one more is left to JSON.parse')
   t.equal(skip('['.repeat(100000)), -1)
+})
+
+t.test('a value that fails late is refused in time proportional to its length (no backtracking blow-up)', async t => {
+  // Each would take longer than the test's timeout if a failing match backtracked exponentially. (Each text is
+  // within SHALLOW_VALUE_MAX_CHARS, so the regular expression does try it.)
+  const n = 40000
+  const texts = [
+    '{"msg":{"a":1' + ',"a":1'.repeat(n) + '}', // unclosed object: ends with `}` of the event, not the value's
+    '{"msg":["' + 'x'.repeat(n) + '}', // unterminated string
+    '{"msg":{"a":' + '9'.repeat(n) + ' ' + '}', // digits then a missing `}`
+    '{"msg":[' + '1, '.repeat(n) + ']x}',
+    '{"msg":{"a":"' + '\\n'.repeat(n) + '",}}',
+  ]
+  for (const text of texts) {
+    t.equal(scanEvent(text), null, `left: ${JSON.stringify(text.slice(0, 30))}…`)
+    t.match(reference(text), /BAD_JSON|invalid JSON|JSON/, 'and JSON.parse refuses it')
+  }
+  const long = '{"msg":{"a":1' + ',"a":1'.repeat(n) + '}}'
+  t.same(scanEvent(long), reference(long), 'the same shape closed is scanned')
+})
+
+t.test('a value too long for one regular expression match is skipped the slow way, never a RangeError', async t => {
+  // 8 million characters of one shallow value overflow irregexp's backtrack stack; past 256 KiB skipValue takes over.
+  const n = 8_000_000
+  const texts = ['{"msg":[' + '0,'.repeat(n / 2) + '0]}', '{"msg":{' + '"":0,'.repeat(n / 5) + '"":0}}', '{"msg":"' + '\\n'.repeat(n / 2) + '"}']
+  for (const text of texts) {
+    t.same(scanEvent(text), reference(text), `scanned: ${JSON.stringify(text.slice(0, 20))}… (${text.length} characters)`)
+    t.same(scanEvent(text.slice(0, -2) + '}'), null, 'and left to JSON.parse when it does not close')
+  }
 })
 
 /** A random JSON-ish text: valid JSON or a mutation of it (deterministic: a seeded generator). */

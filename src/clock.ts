@@ -17,36 +17,40 @@ export interface Clock {
   after: (ms: number, fn: () => void) => Timer
   /** Calls fn every ms until cancelled. */
   every: (ms: number, fn: () => void) => Timer
+  /**
+   * A batch of lines is being applied (Manager.work), until batchEnd(): now()
+   * may give every reading in it the same time, the first one's. Optional:
+   * a clock without it reads the time each time. Batches may nest.
+   */
+  batchStart?: () => void
+  batchEnd?: () => void
 }
 
-/** The wall time read by the current callback, or -1 once its microtasks have run (see readNow). */
-let turnNow = -1
-
-function forgetNow (): void {
-  turnNow = -1
-}
+/** Batches under way (batchStart without batchEnd yet), and the time read in them (-1: not read yet). */
+let batches = 0
+let batchNow = -1
 
 /**
- * Date.now, read once per callback from the event loop: the first read in a
- * callback (a socket's data, a timer) is kept until the microtasks that follow
- * it run, which Node does after every such callback, so every later read sees
- * fresh time. Why: a pub read the time once per event (~55 ns on the benchmark
- * box, 3 % of a W1 event), and the events of one read are applied in one
- * callback, well within the millisecond a timestamp resolves. As Redis caches
- * its mstime per event-loop turn. Durations are measured with
- * performance.now(), never with this.
+ * Date.now, read once per batch of lines (see Clock.batchStart): a pub read
+ * the time once per event (~55 ns on the benchmark box, 3 % of a W1 event),
+ * and a batch of a read's lines is applied well within the millisecond a
+ * timestamp resolves. Outside a batch, every read is fresh.
  */
 function readNow (): number {
-  if (turnNow < 0) {
-    turnNow = Date.now()
-    queueMicrotask(forgetNow)
-  }
-  return turnNow
+  if (batches === 0) return Date.now()
+  if (batchNow < 0) batchNow = Date.now()
+  return batchNow
 }
 
-/** The real clock: wall time read once per callback (readNow) and unref'd Node timers. */
+/** The real clock: wall time (read once per batch of lines: readNow) and unref'd Node timers. */
 export const systemClock: Clock = {
   now: readNow,
+  batchStart () {
+    batches++
+  },
+  batchEnd () {
+    if (--batches === 0) batchNow = -1
+  },
   after (ms, fn) {
     const t = setTimeout(fn, ms)
     t.unref()

@@ -90,8 +90,15 @@ export class Manager {
   /** Worker: applies up to batchLines of one session's lines, then yields so other clients get a turn. */
   private work (session: Session, done: (err: Error | null) => void): void {
     let line: string | undefined
-    for (let i = 0; i < this.batchLines && !session.throttled && (line = session.nextLine()) !== undefined; i++) {
-      this.commands.runLine(session, line, session.lineStart ?? 0, session.lineEnd ?? line.length)
+    // The lines of one batch share one reading of the wall time (their events' timestamps, deadlines).
+    const clock = this.ctx.clock
+    clock.batchStart?.()
+    try {
+      for (let i = 0; i < this.batchLines && !session.throttled && (line = session.nextLine()) !== undefined; i++) {
+        this.commands.runLine(session, line, session.lineStart ?? 0, session.lineEnd ?? line.length)
+      }
+    } finally {
+      clock.batchEnd?.()
     }
     session.scheduled = false
     session.batchDone()

@@ -24,8 +24,6 @@ export function optional<N extends string, T> (a: ArgSpec<N, T, false>): ArgSpec
   return Object.freeze({ ...a, optional: true })
 }
 
-export { digitsValue } from '../protocol/tokens'
-
 const TOPIC: ArgKind<string> = { type: 'string', parse: text => checkTopicName(text), parseAt: checkTopicNameAt, refusesControlChars: true }
 const WORD: ArgKind<string> = { type: 'string', parse: text => text }
 const CLIENT_ID: ArgKind<string> = { type: 'string', parse: text => checkClientName(text) }

@@ -1,7 +1,7 @@
 import type { BrokerConfig } from '../config/defaults'
 import { fail } from '../errors'
 import type { StartAt } from '../store/topic'
-import { digitsValue } from './args'
+import { digitsValue } from '../protocol/tokens'
 import type { OptionSpec } from './spec'
 
 /**

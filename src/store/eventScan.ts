@@ -92,7 +92,7 @@ function skipString (t: string, i: number): number {
  */
 const SHALLOW_VALUE = (() => {
   const ws = '[ \\t\\n\\r]*'
-  const plain = '[^"\\\\\\x00-\\x1f]*'
+  const plain = PLAIN_CHARS.source // a run of string characters that need no look
   const string = `"${plain}(?:\\\\(?:["\\\\/bfnrt]|u[0-9a-fA-F]{4})${plain})*"`
   const number = '-?(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:[eE][+-]?[0-9]+)?'
   const scalar = `(?:${string}|${number}|true|false|null)`

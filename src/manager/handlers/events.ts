@@ -1,4 +1,5 @@
 import * as arg from '../../commands/args'
+import { digitsValue } from '../../protocol/tokens'
 import * as opt from '../../commands/options'
 import { defineCommand, type FieldsOf } from '../../commands/spec'
 import { fail } from '../../errors'
@@ -14,7 +15,7 @@ const args = [arg.topic()] as const
 const options = [
   opt.offset('from', 'from'),
   opt.option('limit', 'limit', '<n>', 'an integer from 1 to maxPageEvents', 'integer', (text, config) => {
-    const n = arg.digitsValue(text, 9)
+    const n = digitsValue(text, 9)
     return n >= 1 && n <= config.maxPageEvents ? n : undefined
   }),
 ] as const
